@@ -1,0 +1,268 @@
+"""Settings read once from ``newsletter.toml`` and ``NEWSLETTER_*`` environment variables.
+
+Nothing else in the package reads the environment: the CLI loads a ``Config`` at the edge
+and passes the parts each stage needs down to it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from newsletter.errors import ConfigError
+from newsletter.settings_schema import build
+
+CONFIG_NAME = "newsletter.toml"
+ENV_PREFIX = "NEWSLETTER_"
+
+
+@dataclass(frozen=True)
+class NewsletterSettings:
+    """The newsletter's identity and where its files live."""
+
+    name: str = "Paper Digest"
+    sender: str = "Paper Digest <digest@localhost>"
+    reply_to: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    postal_address: str = "Set newsletter.postal_address in newsletter.toml"
+    database_url: str = "sqlite:///newsletter.db"
+    subscribers_dir: str = "subscribers"
+    templates_dir: str = "templates"
+    list_id: str = ""
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """The HTTP client policy shared by every remote source."""
+
+    timeout: float = 20.0
+    retries: int = 3
+    backoff: float = 1.0
+    max_retry_after: float = 120.0
+    max_bytes: int = 20_000_000
+    max_redirects: int = 5
+    user_agent: str = ""
+
+    def __post_init__(self) -> None:
+        if self.timeout <= 0:
+            raise ValueError("key 'fetch.timeout' must be positive")
+        if self.retries < 0:
+            raise ValueError("key 'fetch.retries' must be 0 or more")
+        if self.max_bytes <= 0:
+            raise ValueError("key 'fetch.max_bytes' must be positive")
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """One configured source: a kind and a URL or a local path."""
+
+    name: str = ""
+    kind: str = ""
+    url: str = ""
+    path: str = ""
+    date: str = ""  # hf-api / hf-page: YYYY-MM-DD, or "" for today
+    limit: int = 100  # hf-api page size
+    max_pages: int = 5  # hf-api paging cap
+    year: int = 0  # text: the page's year when the page does not say (0: this year)
+    enabled: bool = True
+
+    @property
+    def location(self) -> str:
+        return self.url or self.path
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    """How papers are scored and selected for each subscriber."""
+
+    semantic: bool = True
+    threshold: float = 0.35
+    lexical_weight: float = 0.5
+    model: str = ""  # path or name of a sentence-transformers model; "" picks the default
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """How an issue is rendered."""
+
+    quiet_day: Literal["skip", "send"] = "skip"
+    abstract_chars: int = 400
+    subject: str = ""  # overrides the subject template when set
+
+
+@dataclass(frozen=True)
+class MailerSettings:
+    """A named mailer: a backend name and its own options, which the backend validates."""
+
+    backend: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How the outbox sends: which mailer, how often to retry, how to sign."""
+
+    mailer: str = "default"
+    max_attempts: int = 6
+    retry_base: float = 60.0
+    retry_max: float = 6 * 3600.0
+    batch_size: int = 100
+    lease_seconds: float = 300.0
+    unsubscribe_mailto: str = ""
+    dkim_key_file: str = ""
+    dkim_selector: str = ""
+    dkim_domain: str = ""
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """When the service fetches and when it looks for subscribers who are due."""
+
+    fetch_cron: str = "0 * * * *"
+    tick_minutes: int = 5
+    misfire_grace_hours: float = 12.0
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """Where the subscriber web pages listen."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+class Secrets:
+    """``NEWSLETTER_*`` environment variables; values never appear in ``repr`` or logs."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._values = {
+            k[len(ENV_PREFIX) :]: v for k, v in env.items() if k.startswith(ENV_PREFIX) and v
+        }
+
+    def get(self, name: str, default: str = "") -> str:
+        return self._values.get(name.upper(), default)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.upper() in self._values
+
+    def __repr__(self) -> str:
+        return f"Secrets({', '.join(f'{k}=***' for k in sorted(self._values))})"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything read at start-up. Paths are resolved against ``base_dir``."""
+
+    base_dir: Path
+    origin: str
+    newsletter: NewsletterSettings = field(default_factory=NewsletterSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    sources: tuple[SourceSettings, ...] = ()
+    match: MatchSettings = field(default_factory=MatchSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
+    mailers: Mapping[str, MailerSettings] = field(default_factory=dict)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    secrets: Secrets = field(default_factory=lambda: Secrets({}))
+
+    def path(self, value: str) -> Path:
+        """A configured path, relative to the config file's folder."""
+        return (self.base_dir / value).resolve() if value else self.base_dir
+
+    @property
+    def database_url(self) -> str:
+        url = self.secrets.get("DATABASE_URL") or self.newsletter.database_url
+        return resolve_sqlite_url(url, self.base_dir)
+
+
+SECTIONS: dict[str, type] = {
+    "newsletter": NewsletterSettings,
+    "fetch": FetchSettings,
+    "match": MatchSettings,
+    "email": EmailSettings,
+    "delivery": DeliverySettings,
+    "schedule": ScheduleSettings,
+    "web": WebSettings,
+}
+
+
+def resolve_sqlite_url(url: str, base_dir: Path) -> str:
+    """Make a relative SQLite file URL absolute against the config folder."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str((base_dir / url[len(prefix) :]).resolve())
+    return url
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the config file (``path`` or ./newsletter.toml when it exists)."""
+    env = env if env is not None else {}
+    if path is None:
+        candidate = Path.cwd() / CONFIG_NAME
+        if not candidate.exists():
+            return Config(base_dir=Path.cwd(), origin="(defaults)", secrets=Secrets(env))
+        path = candidate
+    data = _read_toml(path)
+    return config_from_dict(data, path.resolve().parent, str(path), env)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def config_from_dict(
+    data: Mapping[str, Any], base_dir: Path, origin: str, env: Mapping[str, str]
+) -> Config:
+    """Validate a parsed TOML document into a ``Config``."""
+    known = {*SECTIONS, "sources", "mailers"}
+    for key in data:
+        if key not in known:
+            raise ConfigError(f"{origin}: unknown key '{key}' (known: {', '.join(sorted(known))})")
+    sections = {n: build(c, data.get(n, {}), n, origin) for n, c in SECTIONS.items()}
+    return Config(
+        base_dir=base_dir,
+        origin=origin,
+        sources=_sources(data.get("sources", []), origin),
+        mailers=_mailers(data.get("mailers", {}), origin),
+        secrets=Secrets(env),
+        **sections,
+    )
+
+
+def _sources(raw: Any, origin: str) -> tuple[SourceSettings, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"{origin}: 'sources' must be an array of tables ([[sources]])")
+    out = []
+    for i, table in enumerate(raw):
+        spec = build(SourceSettings, table, f"sources[{i}]", origin)
+        if bool(spec.url) == bool(spec.path):
+            raise ConfigError(f"{origin}: sources[{i}] needs exactly one of 'url' or 'path'")
+        out.append(spec)
+    names = [s.name for s in out if s.name]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise ConfigError(f"{origin}: source name '{sorted(dupes)[0]}' is used twice")
+    return tuple(out)
+
+
+def _mailers(raw: Any, origin: str) -> dict[str, MailerSettings]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{origin}: 'mailers' must be a table of [mailers.NAME] tables")
+    out = {}
+    for name, table in raw.items():
+        if not isinstance(table, Mapping) or not isinstance(table.get("backend"), str):
+            raise ConfigError(f"{origin}: key 'mailers.{name}.backend' must be a string")
+        options = {k: v for k, v in table.items() if k != "backend"}
+        out[name] = MailerSettings(backend=table["backend"], options=options)
+    return out

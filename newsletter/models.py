@@ -1,0 +1,140 @@
+"""The small immutable models that flow between the stages of the pipeline."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Literal
+
+ARXIV_ID = re.compile(r"^\d{4}\.\d{4,5}$")
+
+
+def normalize_title(title: str) -> str:
+    """Fold case, accents, punctuation and spacing so one paper's title compares equal."""
+    text = unicodedata.normalize("NFKD", title).casefold()
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(re.sub(r"[^\w]+", " ", text).split())
+
+
+def paper_key(arxiv_id: str | None, title: str) -> str:
+    """The identity of a paper: its arXiv id when known, else its normalized title."""
+    if arxiv_id:
+        return f"arxiv:{arxiv_id}"
+    return f"title:{normalize_title(title)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """One paper as a source saw it; ``key`` is its identity across sources and days."""
+
+    title: str
+    abstract: str
+    arxiv_id: str | None = None
+    url: str = ""
+    authors: tuple[str, ...] = ()
+    author_count: int | None = None
+    published: date | None = None
+    upvotes: int | None = None
+    ai_summary: str | None = None
+    ai_keywords: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return paper_key(self.arxiv_id, self.title)
+
+    @property
+    def link(self) -> str:
+        """The best public link: the given URL, else the Hugging Face page of the arXiv id."""
+        if self.url:
+            return self.url
+        if self.arxiv_id:
+            return f"https://huggingface.co/papers/{self.arxiv_id}"
+        return ""
+
+
+Frequency = Literal["daily", "weekly"]
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A reader and their interest profile."""
+
+    email: str
+    topics: tuple[str, ...]
+    name: str = ""
+    exclude: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    papers: tuple[str, ...] = ()
+    max_papers: int = 10
+    min_upvotes: int = 0
+    timezone: str = "UTC"
+    send_at: time = time(7, 0)
+    frequency: Frequency = "daily"
+    weekday: int = 0  # Monday; used when frequency is weekly
+    active: bool = True
+    origin: str = ""  # the file it came from, or "web"
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """A paper chosen for a subscriber, with its score and the human-readable reasons."""
+
+    paper: Paper
+    score: float
+    reasons: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One subscriber's email for one date."""
+
+    subscriber: Subscriber
+    issue_date: date
+    picks: tuple[Pick, ...]
+
+    @property
+    def issue_id(self) -> str:
+        return self.issue_date.isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class IssueLinks:
+    """The signed links an issue carries; built by the caller, so rendering stays pure."""
+
+    unsubscribe: str
+    preferences: str
+    more_like: Mapping[str, str] = field(default_factory=dict)  # paper key -> URL
+    less_like: Mapping[str, str] = field(default_factory=dict)  # paper key -> URL
+    archive: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingEmail:
+    """A fully composed message ready for a mailer."""
+
+    message_id: str
+    sender: str
+    to: str
+    subject: str
+    text: str
+    html: str
+    headers: tuple[tuple[str, str], ...] = ()
+    raw: bytes | None = field(default=None, repr=False)  # the signed MIME bytes, when built
+
+
+SendStatus = Literal["sent", "transient", "permanent"]
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What a mailer made of one message."""
+
+    message_id: str
+    status: SendStatus
+    detail: str = ""
+    provider_id: str | None = None
+    at: datetime | None = None

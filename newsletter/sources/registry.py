@@ -1,0 +1,51 @@
+"""The registry of source kinds, and how a configured or ad-hoc location finds its kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from newsletter.config import SourceSettings
+from newsletter.errors import SourceError
+from newsletter.sources import text
+from newsletter.sources.base import SourceKind
+
+KINDS: dict[str, SourceKind] = {k.name: k for k in (text.KIND,)}
+
+
+def get_kind(name: str, source: str) -> SourceKind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        known = ", ".join(sorted(KINDS))
+        raise SourceError(source, f"unknown kind {name!r} (known: {known})") from None
+
+
+def is_url(location: str) -> bool:
+    return location.startswith(("http://", "https://"))
+
+
+def settings_for(location: str) -> SourceSettings:
+    """Settings for a location given on the command line: a URL or a local file."""
+    if is_url(location):
+        return SourceSettings(name=location, kind=kind_for_url(location), url=location)
+    return SourceSettings(name=location, path=location)
+
+
+def kind_for_url(url: str) -> str:
+    """Guess a URL's kind: the HF daily papers API, an HF papers page, else a feed."""
+    if "/api/daily_papers" in url:
+        return "hf-api"
+    if "huggingface.co/papers" in url or url.rstrip("/").endswith("/papers"):
+        return "hf-page"
+    return "feed"
+
+
+def detect_kind(path: Path, body: bytes) -> str:
+    """A local file's kind: by suffix first, then by sniffing the first bytes."""
+    for kind in KINDS.values():
+        if path.suffix.lower() in kind.suffixes:
+            return kind.name
+    for kind in KINDS.values():
+        if kind.sniff(body):
+            return kind.name
+    raise SourceError(str(path), "cannot tell what kind of source this file is; set kind")

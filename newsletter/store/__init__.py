@@ -1,0 +1,5 @@
+"""The database: tables, versioned migrations and queries (SQLAlchemy Core; SQLite or PostgreSQL)."""
+
+from newsletter.store.db import open_engine
+
+__all__ = ["open_engine"]

@@ -1,0 +1,66 @@
+"""Open an engine for a database URL and bring its schema up to date."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from newsletter.errors import StoreError
+from newsletter.store.migrate import migrate
+
+
+def open_engine(url: str, *, upgrade: bool = True) -> Engine:
+    """Create an engine (SQLite tuned for concurrent readers) and migrate it unless told not to."""
+    try:
+        engine = _create(url)
+        if upgrade:
+            migrate(engine)
+    except StoreError:
+        raise
+    except sa.exc.ArgumentError as exc:
+        raise StoreError(f"database_url {url!r}: {exc}") from None
+    except (sa.exc.OperationalError, ModuleNotFoundError) as exc:
+        first = str(exc).splitlines()[0]
+        raise StoreError(f"cannot open database {_safe(url)}: {first}") from None
+    return engine
+
+
+def _create(url: str) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # The driver's own transaction handling is switched off so that BEGIN IMMEDIATE
+    # below takes the write lock up front: no deadlocked upgrades from read to write.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _safe(url: str) -> str:
+    """The URL with any password masked, for messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<invalid url>"
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"

@@ -1,0 +1,163 @@
+"""Store papers once by identity, merging what each new sighting adds; list them back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from newsletter.models import Paper
+from newsletter.store.tables import papers
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    """What an ingest did: papers added, papers that gained information, papers already known."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(
+            self.new + other.new, self.updated + other.updated, self.unchanged + other.unchanged
+        )
+
+
+def upsert_papers(
+    conn: Connection, items: Iterable[Paper], source: str, now: datetime
+) -> UpsertCounts:
+    """Insert unknown papers and merge new facts into known ones, inside the caller's transaction."""
+    merged: dict[str, Paper] = {}
+    for paper in items:  # the same paper twice in one page counts once
+        merged[paper.key] = merge(merged[paper.key], paper) if paper.key in merged else paper
+    counts = UpsertCounts()
+    keys = list(merged)
+    for start in range(0, len(keys), _CHUNK):
+        chunk = {k: merged[k] for k in keys[start : start + _CHUNK]}
+        counts += _upsert_chunk(conn, chunk, source, now)
+    return counts
+
+
+def _upsert_chunk(
+    conn: Connection, chunk: dict[str, Paper], source: str, now: datetime
+) -> UpsertCounts:
+    rows = conn.execute(sa.select(papers).where(papers.c.key.in_(chunk))).mappings()
+    known = {row["key"]: row_to_paper(row) for row in rows}
+    new = [to_row(p) | {"source": source, "first_seen": now, "updated_at": now}
+           for k, p in chunk.items() if k not in known]
+    if new:
+        conn.execute(sa.insert(papers), new)
+    updated = 0
+    for key, old in known.items():
+        combined = merge(old, chunk[key])
+        if combined != old:
+            updated += 1
+            values = to_row(combined) | {"updated_at": now}
+            conn.execute(sa.update(papers).where(papers.c.key == key).values(values))
+    return UpsertCounts(len(new), updated, len(known) - updated)
+
+
+def merge(old: Paper, new: Paper) -> Paper:
+    """Keep what is known, fill what is missing, take the newest upvote count."""
+
+    def pick(a: Any, b: Any) -> Any:
+        return a if a not in (None, "", ()) else b
+
+    return Paper(
+        title=pick(old.title, new.title),
+        abstract=old.abstract if len(old.abstract) >= len(new.abstract) else new.abstract,
+        arxiv_id=pick(old.arxiv_id, new.arxiv_id),
+        url=pick(old.url, new.url),
+        authors=old.authors if len(old.authors) >= len(new.authors) else new.authors,
+        author_count=pick(old.author_count, new.author_count),
+        published=pick(old.published, new.published),
+        upvotes=new.upvotes if new.upvotes is not None else old.upvotes,
+        ai_summary=pick(new.ai_summary, old.ai_summary),
+        ai_keywords=pick(new.ai_keywords, old.ai_keywords),
+    )
+
+
+def to_row(p: Paper) -> dict[str, Any]:
+    return {
+        "key": p.key,
+        "arxiv_id": p.arxiv_id,
+        "title": p.title,
+        "abstract": p.abstract,
+        "url": p.url,
+        "authors": list(p.authors),
+        "author_count": p.author_count,
+        "published": p.published,
+        "upvotes": p.upvotes,
+        "ai_summary": p.ai_summary,
+        "ai_keywords": list(p.ai_keywords),
+    }
+
+
+def row_to_paper(row: Any) -> Paper:
+    return Paper(
+        title=row["title"],
+        abstract=row["abstract"],
+        arxiv_id=row["arxiv_id"],
+        url=row["url"] or "",
+        authors=tuple(row["authors"] or ()),
+        author_count=row["author_count"],
+        published=row["published"],
+        upvotes=row["upvotes"],
+        ai_summary=row["ai_summary"],
+        ai_keywords=tuple(row["ai_keywords"] or ()),
+    )
+
+
+def list_papers(
+    conn: Connection,
+    *,
+    since: datetime | date | None = None,
+    search: str = "",
+    limit: int | None = None,
+) -> list[Paper]:
+    """Stored papers, newest first, optionally first seen since a moment or matching text."""
+    return list(iter_papers(conn, since=since, search=search, limit=limit))
+
+
+def iter_papers(
+    conn: Connection,
+    *,
+    since: datetime | date | None = None,
+    search: str = "",
+    limit: int | None = None,
+) -> Iterator[Paper]:
+    query = sa.select(papers).order_by(papers.c.first_seen.desc(), papers.c.id.desc())
+    if since is not None:
+        if not isinstance(since, datetime):
+            since = datetime.combine(since, datetime.min.time())
+        query = query.where(papers.c.first_seen >= since)
+    for word in search.split():
+        pattern = f"%{word.lower()}%"
+        query = query.where(
+            sa.or_(sa.func.lower(papers.c.title).like(pattern),
+                   sa.func.lower(papers.c.abstract).like(pattern))
+        )
+    if limit is not None:
+        query = query.limit(limit)
+    for row in conn.execute(query).mappings():
+        yield row_to_paper(row)
+
+
+def papers_by_keys(conn: Connection, keys: Sequence[str]) -> dict[str, Paper]:
+    out: dict[str, Paper] = {}
+    for start in range(0, len(keys), _CHUNK):
+        chunk = list(keys[start : start + _CHUNK])
+        for row in conn.execute(sa.select(papers).where(papers.c.key.in_(chunk))).mappings():
+            out[row["key"]] = row_to_paper(row)
+    return out
+
+
+def count_papers(conn: Connection) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(papers)).scalar_one())
