@@ -55,6 +55,14 @@ class Paper:
         return ""
 
 
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """What a previous HTTP response said about its version, for a conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
 Frequency = Literal["daily", "weekly"]
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from newsletter.config import SourceSettings
 from newsletter.models import Paper
 
 
@@ -33,6 +34,11 @@ class Page:
 
 
 Parser = Callable[[bytes, ParseContext], Page]
+UrlBuilder = Callable[[str, SourceSettings, date], str]
+
+
+def same_url(url: str, _settings: SourceSettings, _today: date) -> str:
+    return url
 
 
 @dataclass(frozen=True)
@@ -43,3 +49,4 @@ class SourceKind:
     parse: Parser
     suffixes: tuple[str, ...] = ()
     sniff: Callable[[bytes], bool] = field(default=lambda _body: False)
+    first_url: UrlBuilder = same_url  # e.g. hf-api adds date and paging parameters

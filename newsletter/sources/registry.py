@@ -28,7 +28,7 @@ def settings_for(location: str) -> SourceSettings:
     """Settings for a location given on the command line: a URL or a local file."""
     if is_url(location):
         return SourceSettings(name=location, kind=kind_for_url(location), url=location)
-    return SourceSettings(name=location, path=location)
+    return SourceSettings(name=location, path=str(Path(location).resolve()))
 
 
 def kind_for_url(url: str) -> str:

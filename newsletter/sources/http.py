@@ -1,0 +1,162 @@
+"""The HTTP client policy for remote sources: timeouts, retries, conditional GET, size cap."""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+
+import httpx
+
+from newsletter import __version__
+from newsletter.config import FetchSettings
+from newsletter.errors import SourceError
+from newsletter.models import Validators
+
+DEFAULT_USER_AGENT = f"newsletter/{__version__} (personalized research-paper digest)"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Response:
+    """A complete response; ``not_modified`` means a 304 with nothing to parse."""
+
+    url: str
+    status: int
+    body: bytes
+    validators: Validators
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+class _Retry(Exception):
+    def __init__(self, reason: str, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.wait = reason, wait
+
+
+class Fetcher:
+    """GETs URLs under one policy; a transport can be passed in for tests."""
+
+    def __init__(
+        self,
+        settings: FetchSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self._sleep = sleep
+        self._client = httpx.Client(
+            transport=transport,
+            timeout=settings.timeout,
+            follow_redirects=True,
+            max_redirects=settings.max_redirects,
+            headers={"User-Agent": settings.user_agent or DEFAULT_USER_AGENT},
+        )
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def get(self, url: str, source: str, validators: Validators | None = None) -> Response:
+        """GET ``url``; retry what may pass, raise ``SourceError`` naming ``source`` otherwise."""
+        attempts = self.settings.retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._once(url, source, validators)
+            except _Retry as retry:
+                if attempt == attempts:
+                    raise SourceError(source, f"{retry.reason} (gave up after {attempts} tries)") \
+                        from None
+                self._sleep(self._delay(attempt, retry.wait, source))
+        raise AssertionError("unreachable")
+
+    def _delay(self, attempt: int, wait: float | None, source: str) -> float:
+        if wait is not None:
+            if wait > self.settings.max_retry_after:
+                raise SourceError(source, f"server asks to retry after {wait:.0f} s; giving up")
+            return wait
+        base = self.settings.backoff * 2 ** (attempt - 1)
+        return base + random.uniform(0, base / 2)
+
+    def _once(self, url: str, source: str, validators: Validators | None) -> Response:
+        headers = _conditional_headers(validators)
+        try:
+            with self._client.stream("GET", url, headers=headers) as response:
+                return self._read(response, source)
+        except httpx.TooManyRedirects:
+            raise SourceError(source, "too many redirects (a redirect loop?)") from None
+        except httpx.TimeoutException:
+            raise _Retry(f"timed out after {self.settings.timeout:g} s") from None
+        except httpx.TransportError as exc:
+            raise _Retry(f"connection failed: {type(exc).__name__}") from None
+        except httpx.InvalidURL as exc:
+            raise SourceError(source, f"invalid URL: {exc}") from None
+
+    def _read(self, response: httpx.Response, source: str) -> Response:
+        status = response.status_code
+        if status in RETRY_STATUSES:
+            raise _Retry(f"HTTP {status}", retry_after(response.headers.get("Retry-After")))
+        if status == 304:
+            return Response(str(response.url), 304, b"", _validators(response))
+        if status >= 400:
+            raise SourceError(source, f"HTTP {status} {response.reason_phrase}".strip())
+        body = self._body(response, source)
+        return Response(str(response.url), status, body, _validators(response))
+
+    def _body(self, response: httpx.Response, source: str) -> bytes:
+        limit = self.settings.max_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise SourceError(source, f"response of {int(declared)} bytes exceeds max_bytes {limit}")
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise SourceError(source, f"response exceeds max_bytes {limit}")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _conditional_headers(validators: Validators | None) -> dict[str, str]:
+    headers = {}
+    if validators and validators.etag:
+        headers["If-None-Match"] = validators.etag
+    if validators and validators.last_modified:
+        headers["If-Modified-Since"] = validators.last_modified
+    return headers
+
+
+def _validators(response: httpx.Response) -> Validators:
+    return Validators(response.headers.get("ETag"), response.headers.get("Last-Modified"))
+
+
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

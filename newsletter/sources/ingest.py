@@ -1,0 +1,150 @@
+"""Read every configured source and store its papers; one failing source never stops the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Literal
+
+from sqlalchemy.engine import Engine
+
+from newsletter.config import Config, SourceSettings
+from newsletter.errors import SourceError
+from newsletter.models import Paper, Validators
+from newsletter.sources.base import Page, ParseContext, ParseError
+from newsletter.sources.http import Fetcher
+from newsletter.sources.registry import detect_kind, get_kind, kind_for_url, settings_for
+from newsletter.store.fetch_state import load_validators, save_state
+from newsletter.store.papers import UpsertCounts, merge, upsert_papers
+
+Status = Literal["ok", "not-modified", "failed"]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one source held right now: its pages, or nothing new since the last check."""
+
+    pages: tuple[Page, ...]
+    validators: Validators | None = None
+    not_modified: bool = False
+
+    @property
+    def papers(self) -> list[Paper]:
+        return [p for page in self.pages for p in page.papers]
+
+
+@dataclass(frozen=True)
+class SourceReport:
+    """The outcome of ingesting one source, for the progress display and the exit status."""
+
+    source: str
+    status: Status
+    entries: int = 0
+    counts: UpsertCounts = field(default_factory=UpsertCounts)
+    skipped: tuple[str, ...] = ()
+    error: str = ""
+
+
+def source_name(spec: SourceSettings) -> str:
+    return spec.name or spec.location
+
+
+def read_source(
+    spec: SourceSettings, fetcher: Fetcher, config: Config, today: date,
+    validators: Validators | None = None,
+) -> Reading:
+    """Fetch (or read) and parse one source completely, or raise ``SourceError``."""
+    if spec.path:
+        return _read_file(spec, config, today)
+    return _read_url(spec, fetcher, today, validators)
+
+
+def _read_file(spec: SourceSettings, config: Config, today: date) -> Reading:
+    name, path = source_name(spec), config.path(spec.path)
+    try:
+        if path.stat().st_size > config.fetch.max_bytes:
+            raise SourceError(name, f"file is larger than max_bytes {config.fetch.max_bytes}")
+        body = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(name, f"cannot read file: {exc.strerror or exc}") from None
+    kind = get_kind(spec.kind or detect_kind(Path(path), body), name)
+    return Reading((_parse(kind.parse, body, ParseContext(str(path), today, spec.year), name),))
+
+
+def _read_url(
+    spec: SourceSettings, fetcher: Fetcher, today: date, validators: Validators | None
+) -> Reading:
+    name = source_name(spec)
+    kind = get_kind(spec.kind or kind_for_url(spec.url), name)
+    url: str | None = kind.first_url(spec.url, spec, today)
+    pages: list[Page] = []
+    first_validators = None
+    while url and len(pages) < max(1, spec.max_pages):
+        response = fetcher.get(url, name, validators if not pages else None)
+        if response.not_modified:
+            return Reading((), response.validators, not_modified=True)
+        first_validators = first_validators or response.validators
+        page = _parse(kind.parse, response.body, ParseContext(response.url, today, spec.year), name)
+        pages.append(page)
+        url = page.next_url
+    return Reading(tuple(pages), first_validators)
+
+
+def _parse(parse: Callable[[bytes, ParseContext], Page], body: bytes, ctx: ParseContext,
+           name: str) -> Page:
+    try:
+        return parse(body, ctx)
+    except ParseError as exc:
+        raise SourceError(name, str(exc)) from None
+
+
+def ingest(
+    engine: Engine,
+    config: Config,
+    specs: Iterable[SourceSettings],
+    fetcher: Fetcher,
+    now: datetime,
+    on_report: Callable[[SourceReport], None] | None = None,
+) -> list[SourceReport]:
+    """Ingest each source in its own transaction: all of its papers are stored, or none."""
+    reports = []
+    for spec in specs:
+        report = ingest_one(engine, config, spec, fetcher, now)
+        reports.append(report)
+        if on_report:
+            on_report(report)
+    return reports
+
+
+def ingest_one(
+    engine: Engine, config: Config, spec: SourceSettings, fetcher: Fetcher, now: datetime
+) -> SourceReport:
+    name = source_name(spec)
+    with engine.connect() as conn:
+        validators = load_validators(conn, name) if spec.url else None
+    try:
+        reading = read_source(spec, fetcher, config, now.date(), validators)
+    except SourceError as exc:
+        with engine.begin() as conn:
+            save_state(conn, name, now, "failed", error=exc.problem)
+        return SourceReport(name, "failed", error=exc.problem)
+    with engine.begin() as conn:
+        counts = upsert_papers(conn, reading.papers, name, now)
+        save_state(conn, name, now, "not-modified" if reading.not_modified else "ok",
+                   reading.validators)
+    status: Status = "not-modified" if reading.not_modified else "ok"
+    skipped = tuple(s for page in reading.pages for s in page.skipped)
+    entries = sum(page.entries for page in reading.pages)
+    return SourceReport(name, status, entries, counts, skipped)
+
+
+def load_papers(locations: list[str], config: Config, today: date) -> list[Paper]:
+    """Read-only: parse the given URLs or files and return their papers, nothing stored."""
+    out: dict[str, Paper] = {}
+    with Fetcher(config.fetch) as fetcher:
+        for location in locations:
+            for paper in read_source(settings_for(location), fetcher, config, today).papers:
+                out[paper.key] = merge(out[paper.key], paper) if paper.key in out else paper
+    return list(out.values())
