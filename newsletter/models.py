@@ -146,3 +146,4 @@ class SendResult:
     detail: str = ""
     provider_id: str | None = None
     at: datetime | None = None
+    bounce: bool = False  # a hard bounce: the address does not exist, so suppress it

@@ -30,7 +30,7 @@ class App:
 
     @cached_property
     def console(self) -> Console:
-        return Console(highlight=False)
+        return Console(highlight=False, soft_wrap=True)
 
     @cached_property
     def err(self) -> Console:

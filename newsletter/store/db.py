@@ -15,15 +15,18 @@ def open_engine(url: str, *, upgrade: bool = True) -> Engine:
     """Create an engine (SQLite tuned for concurrent readers) and migrate it unless told not to."""
     try:
         engine = _create(url)
-        if upgrade:
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise StoreError(f"database_url {_safe(url)}: {exc}") from None
+    if upgrade:
+        try:
             migrate(engine)
-    except StoreError:
-        raise
-    except sa.exc.ArgumentError as exc:
-        raise StoreError(f"database_url {url!r}: {exc}") from None
-    except (sa.exc.OperationalError, ModuleNotFoundError) as exc:
-        first = str(exc).splitlines()[0]
-        raise StoreError(f"cannot open database {_safe(url)}: {first}") from None
+        except sa.exc.OperationalError as exc:
+            engine.dispose()
+            first = str(exc.orig or exc).splitlines()[0]
+            raise StoreError(f"cannot open database {_safe(url)}: {first}") from None
+        except BaseException:
+            engine.dispose()
+            raise
     return engine
 
 

@@ -1,0 +1,72 @@
+"""``newsletter fetch``: ingest configured sources (or the given ones) into the store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+from rich.progress import Progress, SpinnerColumn, TextColumn
+
+from newsletter.cli.common import App, pass_app
+from newsletter.config import SourceSettings
+from newsletter.errors import ConfigError
+from newsletter.sources.http import Fetcher
+from newsletter.sources.ingest import SourceReport, ingest
+from newsletter.sources.registry import settings_for
+
+
+@click.command()
+@click.option("--source", "sources", multiple=True, metavar="URL|PATH",
+              help="Fetch this URL or file instead of the configured sources (repeatable).")
+@pass_app
+def fetch(app: App, sources: tuple[str, ...]) -> int:
+    """Fetch and parse digest pages, storing new papers; exit 1 if any source failed."""
+    specs = chosen_sources(app, sources)
+    with Fetcher(app.config.fetch) as fetcher, _progress(app, len(specs)) as progress:
+        task = progress.add_task("fetching", total=len(specs))
+
+        def show(report: SourceReport) -> None:
+            progress.advance(task)
+            progress.console.print(describe(report))
+
+        reports = ingest(app.engine, app.config, specs, fetcher, datetime.now(UTC), show)
+    failed = [r for r in reports if r.status == "failed"]
+    app.console.print(summary(reports))
+    return 1 if failed else 0
+
+
+def chosen_sources(app: App, locations: tuple[str, ...]) -> list[SourceSettings]:
+    if locations:
+        return [settings_for(loc) for loc in locations]
+    specs = [s for s in app.config.sources if s.enabled]
+    if not specs:
+        raise ConfigError(f"{app.config.origin}: no [[sources]] configured; use --source")
+    return specs
+
+
+def _progress(app: App, total: int) -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description} {task.completed}/{task.total}"),
+                    console=app.console, transient=True, disable=total < 2)
+
+
+def describe(report: SourceReport) -> str:
+    """One plain line per source."""
+    if report.status == "failed":
+        return f"[red]failed[/red]  {report.source}: {report.error}"
+    if report.status == "not-modified":
+        return f"[dim]not modified[/dim]  {report.source}"
+    c = report.counts
+    line = (f"ok  {report.source}: {report.entries} entries, {c.new} new, "
+            f"{c.updated} updated, {c.unchanged} unchanged")
+    if report.skipped:
+        line += f", {len(report.skipped)} skipped ({report.skipped[0]})"
+    return line
+
+
+def summary(reports: list[SourceReport]) -> str:
+    new = sum(r.counts.new for r in reports)
+    failed = sum(r.status == "failed" for r in reports)
+    return f"{len(reports)} sources, {new} new papers, {failed} failed"
+
+
+commands = [fetch]

@@ -1,0 +1,61 @@
+"""``newsletter papers``: list stored papers, as a table or as JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+import click
+from rich.table import Table
+
+from newsletter.cli.common import App, pass_app
+from newsletter.models import Paper
+from newsletter.store.papers import list_papers
+
+
+@click.command()
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First seen on or after (date).")
+@click.option("--search", default="", help="Words that must appear in the title or abstract.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N papers.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@pass_app
+def papers(app: App, since: datetime | None, search: str, limit: int | None,
+           as_json: bool) -> None:
+    """List stored papers, newest first."""
+    with app.engine.connect() as conn:
+        found = list_papers(conn, since=since, search=search, limit=limit)
+    if as_json:
+        click.echo(json.dumps([paper_json(p) for p in found], indent=2, ensure_ascii=False))
+        return
+    table = Table("title", "authors", "date", "upvotes", box=None)
+    for p in found:
+        table.add_row(p.title, _authors(p), _date(p.published), _num(p.upvotes))
+    app.console.print(table)
+    app.console.print(f"{len(found)} papers")
+
+
+def paper_json(p: Paper) -> dict[str, Any]:
+    return {
+        "key": p.key, "arxiv_id": p.arxiv_id, "title": p.title, "url": p.link,
+        "abstract": p.abstract, "authors": list(p.authors), "author_count": p.author_count,
+        "published": _date(p.published) or None, "upvotes": p.upvotes,
+        "ai_summary": p.ai_summary, "ai_keywords": list(p.ai_keywords),
+    }
+
+
+def _authors(p: Paper) -> str:
+    if p.authors:
+        return p.authors[0] + (" et al." if len(p.authors) > 1 else "")
+    return f"{p.author_count} authors" if p.author_count else ""
+
+
+def _date(d: date | None) -> str:
+    return d.isoformat() if d else ""
+
+
+def _num(n: int | None) -> str:
+    return "" if n is None else str(n)
+
+
+commands = [papers]

@@ -1,0 +1,83 @@
+"""Fixtures shared by the whole suite: the seed pages, databases (SQLite and PostgreSQL), configs."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from newsletter.config import Config, config_from_dict
+from newsletter.store import open_engine
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _seeds_dir() -> Path:
+    return Path(os.environ.get("NEWSLETTER_SEEDS", REPO.parent / "shared" / "seeds"))
+
+
+@pytest.fixture(scope="session")
+def seeds_dir() -> Path:
+    """The real sample digest pages (../shared/seeds); tests read them, the package never ships them."""
+    path = _seeds_dir()
+    if not any(path.glob("*.txt")):
+        pytest.skip(f"seed pages not found in {path} (set NEWSLETTER_SEEDS)")
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh empty database: a SQLite file, and PostgreSQL when NEWSLETTER_TEST_DATABASE_URL is set."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    base = os.environ.get("NEWSLETTER_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("PostgreSQL tests need NEWSLETTER_TEST_DATABASE_URL")
+    yield from _postgres_schema(base)
+
+
+def _postgres_schema(base: str) -> Iterator[str]:
+    """A throw-away schema on the test server, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    url = base.replace("postgresql://", "postgresql+psycopg://", 1)
+    admin = sa.create_engine(url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@pytest.fixture
+def make_config(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Build a validated Config from a dict, rooted in the test's temporary folder."""
+
+    def make(data: dict | None = None, env: dict | None = None) -> Config:  # type: ignore[type-arg]
+        return config_from_dict(data or {}, tmp_path, str(tmp_path / "newsletter.toml"), env or {})
+
+    return make
+
+
+@pytest.fixture
+def open_db(database_url: str) -> Iterator[Callable[..., Engine]]:
+    """Open (and at teardown dispose) engines on the test database."""
+    engines: list[Engine] = []
+
+    def open_(upgrade: bool = True) -> Engine:
+        engine = open_engine(database_url, upgrade=upgrade)
+        engines.append(engine)
+        return engine
+
+    yield open_
+    for engine in engines:
+        engine.dispose()

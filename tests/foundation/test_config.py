@@ -1,0 +1,89 @@
+"""Configuration: defaults, validation errors that name the key, secrets, paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsletter.config import load_config
+from newsletter.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "newsletter.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = load_config(None, env={})
+    assert config.origin == "(defaults)"
+    assert config.database_url == f"sqlite:///{tmp_path.resolve() / 'newsletter.db'}"
+    assert config.fetch.retries == 3
+
+
+def test_full_file_is_read(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, """
+[newsletter]
+name = "Brain Digest"
+database_url = "sqlite:///data/nl.db"
+[fetch]
+timeout = 5
+[[sources]]
+name = "daily"
+kind = "hf-api"
+url = "https://example.org/api/daily_papers"
+[[sources]]
+path = "pages/today.txt"
+[mailers.default]
+backend = "smtp"
+host = "127.0.0.1"
+"""))
+    assert config.newsletter.name == "Brain Digest"
+    assert config.fetch.timeout == 5.0
+    assert [s.location for s in config.sources] == [
+        "https://example.org/api/daily_papers", "pages/today.txt"]
+    assert config.mailers["default"].options == {"host": "127.0.0.1"}
+    assert config.database_url == f"sqlite:///{tmp_path.resolve() / 'data' / 'nl.db'}"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[fetch]\ntimout = 3\n", "unknown key 'fetch.timout'"),
+        ("[fetch]\ntimeout = 'soon'\n", "key 'fetch.timeout' must be a number"),
+        ("[fetch]\ntimeout = -1\n", "'fetch.timeout' must be positive"),
+        ("[fetch]\nretries = true\n", "key 'fetch.retries' must be an integer"),
+        ("[email]\nquiet_day = 'maybe'\n", "key 'email.quiet_day' must be one of"),
+        ("[newsleter]\nname = 'x'\n", "unknown key 'newsleter'"),
+        ("[[sources]]\nkind = 'feed'\n", "sources[0] needs exactly one of 'url' or 'path'"),
+        ("[[sources]]\npath = 'a.txt'\ncolour = 'red'\n", "unknown key 'sources[0].colour'"),
+        ("[mailers.x]\nhost = 'h'\n", "key 'mailers.x.backend' must be a string"),
+        ("name = 'oops\n", "invalid TOML"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    assert message in str(info.value)
+    assert str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.toml", env={})
+
+
+def test_secrets_come_from_environment_and_are_masked(tmp_path: Path) -> None:
+    env = {"NEWSLETTER_SMTP_PASSWORD": "hunter2", "NEWSLETTER_DATABASE_URL": "sqlite:///o.db",
+           "HOME": "/root"}
+    config = load_config(write(tmp_path, ""), env=env)
+    assert config.secrets.get("smtp_password") == "hunter2"
+    assert "hunter2" not in repr(config)
+    assert "SMTP_PASSWORD=***" in repr(config.secrets)
+    assert "HOME" not in config.secrets
+    assert config.database_url == f"sqlite:///{tmp_path.resolve() / 'o.db'}"

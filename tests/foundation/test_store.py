@@ -1,0 +1,100 @@
+"""The store: versioned migrations, and one row per paper with merged metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from newsletter.errors import StoreError
+from newsletter.models import Paper
+from newsletter.store import open_engine
+from newsletter.store.migrate import available, current_version
+from newsletter.store.migrations import v0001_papers
+from newsletter.store.papers import count_papers, list_papers, upsert_papers
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def test_fresh_database_reaches_the_latest_version(open_db: Callable[..., Engine]) -> None:
+    engine = open_db()
+    with engine.connect() as conn:
+        assert current_version(conn) == available()[-1][0]
+    open_db()  # a second open changes nothing and does not fail
+    with engine.connect() as conn:
+        versions = conn.exec_driver_sql("SELECT version FROM schema_version").scalars().all()
+    assert sorted(versions) == [v for v, _ in available()]
+
+
+def test_an_older_database_is_upgraded_and_keeps_its_rows(open_db: Callable[..., Engine]) -> None:
+    engine = open_db(upgrade=False)
+    with engine.begin() as conn:  # the database as version 1 of the project left it
+        conn.exec_driver_sql("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        v0001_papers.upgrade(conn)
+        conn.exec_driver_sql("INSERT INTO schema_version (version) VALUES (1)")
+        upsert_papers(conn, [Paper("Old paper", "kept across upgrades")], "old", NOW)
+    engine = open_db()
+    with engine.connect() as conn:
+        assert current_version(conn) == available()[-1][0]
+        assert [p.title for p in list_papers(conn)] == ["Old paper"]
+
+
+def test_a_newer_database_is_refused(open_db: Callable[..., Engine]) -> None:
+    engine = open_db()
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO schema_version (version) VALUES (9999)")
+    with pytest.raises(StoreError, match="schema version 9999 is newer"):
+        open_db()
+
+
+def test_merge_fills_missing_fields_and_updates_upvotes(open_db: Callable[..., Engine]) -> None:
+    engine = open_db()
+    first = Paper("Spiking Nets", "short", arxiv_id="2401.00001", upvotes=3)
+    later = Paper("Spiking nets", "a much longer abstract", arxiv_id="2401.00001", upvotes=9,
+                  authors=("Ada", "Alan"), published=date(2024, 1, 2), ai_summary="tl;dr")
+    with engine.begin() as conn:
+        assert upsert_papers(conn, [first], "a", NOW).new == 1
+        counts = upsert_papers(conn, [later], "b", NOW)
+        assert (counts.new, counts.updated, counts.unchanged) == (0, 1, 0)
+        again = upsert_papers(conn, [later], "b", NOW)
+        assert (again.new, again.updated, again.unchanged) == (0, 0, 1)
+        [stored] = list_papers(conn)
+        assert count_papers(conn) == 1
+    assert stored.title == "Spiking Nets"  # the first title is kept
+    assert stored.abstract == "a much longer abstract"
+    assert stored.upvotes == 9 and stored.authors == ("Ada", "Alan")
+    assert stored.published == date(2024, 1, 2) and stored.ai_summary == "tl;dr"
+
+
+def test_title_identity_ignores_case_accents_and_punctuation(open_db: Callable[..., Engine]) -> None:
+    engine = open_db()
+    with engine.begin() as conn:
+        upsert_papers(conn, [Paper("Light Schrödinger Bridge", "x")], "a", NOW)
+        counts = upsert_papers(conn, [Paper("light schrodinger  bridge!", "x")], "b", NOW)
+    assert counts.new == 0
+
+
+def test_bad_url_is_one_line() -> None:
+    with pytest.raises(StoreError) as info:
+        open_engine("nosuchdb://x/y")
+    assert "\n" not in str(info.value)
+
+
+def test_unreachable_postgres_is_one_line_without_password() -> None:
+    with pytest.raises(StoreError) as info:
+        open_engine("postgresql://u:secretpw@127.0.0.1:1/none?connect_timeout=2")
+    assert "secretpw" not in str(info.value) and "\n" not in str(info.value)
+
+
+def test_search_and_since_filters(open_db: Callable[..., Engine]) -> None:
+    engine = open_db()
+    with engine.begin() as conn:
+        upsert_papers(conn, [Paper("Brain decoding", "fMRI"), Paper("Exoplanets", "radius")],
+                      "a", NOW)
+        assert [p.title for p in list_papers(conn, search="FMRI")] == ["Brain decoding"]
+        assert list_papers(conn, since=date(2027, 1, 1)) == []
+        assert len(list_papers(conn, since=date(2026, 11, 23))) == 2
+    assert isinstance(engine.dialect, sa.engine.Dialect)
