@@ -31,7 +31,7 @@ def test_due_after_local_send_time_in_each_timezone() -> None:
     assert due_date(sub("Europe/Berlin"), now) == date(2026, 6, 1)  # 14:00 local
     assert due_date(sub("America/Los_Angeles"), now) is None  # 05:00 local
     assert due_date(sub("Asia/Tokyo", "22:00"), now) is None  # 21:00 local
-    assert due_date(sub("Pacific/Kiritimati"), now) == date(2026, 6, 2)  # already tomorrow
+    assert due_date(sub("Pacific/Kiritimati", "01:00"), now) == date(2026, 6, 2)  # 02:00 tomorrow
 
 
 def test_one_issue_per_day_across_spring_forward() -> None:
@@ -44,7 +44,7 @@ def test_one_issue_per_day_across_spring_forward() -> None:
 def test_one_issue_per_day_across_fall_back() -> None:
     # America/New_York repeats 01:00-02:00 on 2026-11-01.
     s = sub("America/New_York", "01:30")
-    days = issue_dates(s, datetime(2026, 10, 31, 0, 0, tzinfo=UTC), hours=24 * 3)
+    days = issue_dates(s, datetime(2026, 10, 31, 12, 0, tzinfo=UTC), hours=60)
     assert days == [date(2026, 10, 31), date(2026, 11, 1), date(2026, 11, 2)]
 
 
