@@ -229,7 +229,9 @@ def config_from_dict(
     for key in data:
         if key not in known:
             raise ConfigError(f"{origin}: unknown key '{key}' (known: {', '.join(sorted(known))})")
-    sections = {n: build(c, data.get(n, {}), n, origin) for n, c in SECTIONS.items()}
+    sections: dict[str, Any] = {
+        n: build(c, data.get(n, {}), n, origin) for n, c in SECTIONS.items()
+    }
     return Config(
         base_dir=base_dir,
         origin=origin,

@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole suite: the seed pages, databases (SQLite and PostgreSQL), configs."""
+"""Fixtures shared by the whole suite: the seed pages, databases (SQLite, PostgreSQL), configs."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _seeds_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def seeds_dir() -> Path:
-    """The real sample digest pages (../shared/seeds); tests read them, the package never ships them."""
+    """The real sample digest pages (../shared/seeds): tests read them, the package never does."""
     path = _seeds_dir()
     if not any(path.glob("*.txt")):
         pytest.skip(f"seed pages not found in {path} (set NEWSLETTER_SEEDS)")
@@ -32,7 +32,7 @@ def seeds_dir() -> Path:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh empty database: a SQLite file, and PostgreSQL when NEWSLETTER_TEST_DATABASE_URL is set."""
+    """A fresh empty database: SQLite, and PostgreSQL when NEWSLETTER_TEST_DATABASE_URL is set."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return

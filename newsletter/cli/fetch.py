@@ -16,8 +16,13 @@ from newsletter.sources.registry import settings_for
 
 
 @click.command()
-@click.option("--source", "sources", multiple=True, metavar="URL|PATH",
-              help="Fetch this URL or file instead of the configured sources (repeatable).")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="URL|PATH",
+    help="Fetch this URL or file instead of the configured sources (repeatable).",
+)
 @pass_app
 def fetch(app: App, sources: tuple[str, ...]) -> int:
     """Fetch and parse digest pages, storing new papers; exit 1 if any source failed."""
@@ -45,8 +50,13 @@ def chosen_sources(app: App, locations: tuple[str, ...]) -> list[SourceSettings]
 
 
 def _progress(app: App, total: int) -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description} {task.completed}/{task.total}"),
-                    console=app.console, transient=True, disable=total < 2)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description} {task.completed}/{task.total}"),
+        console=app.console,
+        transient=True,
+        disable=total < 2,
+    )
 
 
 def describe(report: SourceReport) -> str:
@@ -56,8 +66,10 @@ def describe(report: SourceReport) -> str:
     if report.status == "not-modified":
         return f"[dim]not modified[/dim]  {report.source}"
     c = report.counts
-    line = (f"ok  {report.source}: {report.entries} entries, {c.new} new, "
-            f"{c.updated} updated, {c.unchanged} unchanged")
+    line = (
+        f"ok  {report.source}: {report.entries} entries, {c.new} new, "
+        f"{c.updated} updated, {c.unchanged} unchanged"
+    )
     if report.skipped:
         line += f", {len(report.skipped)} skipped ({report.skipped[0]})"
     return line

@@ -20,8 +20,7 @@ from newsletter.store.papers import list_papers
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N papers.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @pass_app
-def papers(app: App, since: datetime | None, search: str, limit: int | None,
-           as_json: bool) -> None:
+def papers(app: App, since: datetime | None, search: str, limit: int | None, as_json: bool) -> None:
     """List stored papers, newest first."""
     with app.engine.connect() as conn:
         found = list_papers(conn, since=since, search=search, limit=limit)
@@ -37,10 +36,17 @@ def papers(app: App, since: datetime | None, search: str, limit: int | None,
 
 def paper_json(p: Paper) -> dict[str, Any]:
     return {
-        "key": p.key, "arxiv_id": p.arxiv_id, "title": p.title, "url": p.link,
-        "abstract": p.abstract, "authors": list(p.authors), "author_count": p.author_count,
-        "published": _date(p.published) or None, "upvotes": p.upvotes,
-        "ai_summary": p.ai_summary, "ai_keywords": list(p.ai_keywords),
+        "key": p.key,
+        "arxiv_id": p.arxiv_id,
+        "title": p.title,
+        "url": p.link,
+        "abstract": p.abstract,
+        "authors": list(p.authors),
+        "author_count": p.author_count,
+        "published": _date(p.published) or None,
+        "upvotes": p.upvotes,
+        "ai_summary": p.ai_summary,
+        "ai_keywords": list(p.ai_keywords),
     }
 
 

@@ -25,7 +25,7 @@ class ParseContext:
 
 @dataclass(frozen=True)
 class Page:
-    """The papers one fetched body held; ``entries`` counts listing entries before de-duplication."""
+    """The papers one fetched body held; ``entries`` counts listing entries before de-dup."""
 
     papers: tuple[Paper, ...]
     entries: int

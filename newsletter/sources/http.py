@@ -65,7 +65,9 @@ class Fetcher:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.close()
@@ -81,8 +83,9 @@ class Fetcher:
                 return self._once(url, source, validators)
             except _Retry as retry:
                 if attempt == attempts:
-                    raise SourceError(source, f"{retry.reason} (gave up after {attempts} tries)") \
-                        from None
+                    raise SourceError(
+                        source, f"{retry.reason} (gave up after {attempts} tries)"
+                    ) from None
                 self._sleep(self._delay(attempt, retry.wait, source))
         raise AssertionError("unreachable")
 
@@ -91,7 +94,7 @@ class Fetcher:
             if wait > self.settings.max_retry_after:
                 raise SourceError(source, f"server asks to retry after {wait:.0f} s; giving up")
             return wait
-        base = self.settings.backoff * 2 ** (attempt - 1)
+        base: float = self.settings.backoff * 2.0 ** (attempt - 1)
         return base + random.uniform(0, base / 2)
 
     def _once(self, url: str, source: str, validators: Validators | None) -> Response:
@@ -123,7 +126,9 @@ class Fetcher:
         limit = self.settings.max_bytes
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise SourceError(source, f"response of {int(declared)} bytes exceeds max_bytes {limit}")
+            raise SourceError(
+                source, f"response of {int(declared)} bytes exceeds max_bytes {limit}"
+            )
         chunks, size = [], 0
         for chunk in response.iter_bytes():
             size += len(chunk)

@@ -52,7 +52,10 @@ def source_name(spec: SourceSettings) -> str:
 
 
 def read_source(
-    spec: SourceSettings, fetcher: Fetcher, config: Config, today: date,
+    spec: SourceSettings,
+    fetcher: Fetcher,
+    config: Config,
+    today: date,
     validators: Validators | None = None,
 ) -> Reading:
     """Fetch (or read) and parse one source completely, or raise ``SourceError``."""
@@ -92,8 +95,9 @@ def _read_url(
     return Reading(tuple(pages), first_validators)
 
 
-def _parse(parse: Callable[[bytes, ParseContext], Page], body: bytes, ctx: ParseContext,
-           name: str) -> Page:
+def _parse(
+    parse: Callable[[bytes, ParseContext], Page], body: bytes, ctx: ParseContext, name: str
+) -> Page:
     try:
         return parse(body, ctx)
     except ParseError as exc:
@@ -132,8 +136,9 @@ def ingest_one(
         return SourceReport(name, "failed", error=exc.problem)
     with engine.begin() as conn:
         counts = upsert_papers(conn, reading.papers, name, now)
-        save_state(conn, name, now, "not-modified" if reading.not_modified else "ok",
-                   reading.validators)
+        save_state(
+            conn, name, now, "not-modified" if reading.not_modified else "ok", reading.validators
+        )
     status: Status = "not-modified" if reading.not_modified else "ok"
     skipped = tuple(s for page in reading.pages for s in page.skipped)
     entries = sum(page.entries for page in reading.pages)

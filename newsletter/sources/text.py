@@ -23,8 +23,13 @@ HEADER_LINES = frozenset(
         "byak and the research community",
     }
 )
-MONTHS = {m: i for i, m in enumerate(
-    "jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+        start=1,
+    )
+}
 DATE_LINE = re.compile(
     r"^(?P<mon>[A-Z][a-z]{2}) (?P<day>\d{1,2})(?:, (?P<year>\d{4}))?(?: (?P<upvotes>\d+))?$"
 )
@@ -96,9 +101,14 @@ def _entries(lines: list[str], page_year: int) -> list[_Entry]:
         current = entries[-1] if entries else None
         if current is not None and _absorb_meta(current, line, page_year):
             continue
-        if current is not None and not current.abstract and current.published is None \
-                and current.author_count is None and len(line) >= MIN_ABSTRACT \
-                and len(line) > len(current.title):
+        if (
+            current is not None
+            and not current.abstract
+            and current.published is None
+            and current.author_count is None
+            and len(line) >= MIN_ABSTRACT
+            and len(line) > len(current.title)
+        ):
             current.abstract = line
             continue
         entries.append(_Entry(title=line))

@@ -1,4 +1,4 @@
-"""The database: tables, versioned migrations and queries (SQLAlchemy Core; SQLite or PostgreSQL)."""
+"""The database: tables, versioned migrations and queries (SQLAlchemy Core; SQLite, PostgreSQL)."""
 
 from newsletter.store.db import open_engine
 

@@ -33,7 +33,7 @@ class UpsertCounts:
 def upsert_papers(
     conn: Connection, items: Iterable[Paper], source: str, now: datetime
 ) -> UpsertCounts:
-    """Insert unknown papers and merge new facts into known ones, inside the caller's transaction."""
+    """Insert unknown papers and merge new facts into known ones, in the caller's transaction."""
     merged: dict[str, Paper] = {}
     for paper in items:  # the same paper twice in one page counts once
         merged[paper.key] = merge(merged[paper.key], paper) if paper.key in merged else paper
@@ -50,8 +50,11 @@ def _upsert_chunk(
 ) -> UpsertCounts:
     rows = conn.execute(sa.select(papers).where(papers.c.key.in_(chunk))).mappings()
     known = {row["key"]: row_to_paper(row) for row in rows}
-    new = [to_row(p) | {"source": source, "first_seen": now, "updated_at": now}
-           for k, p in chunk.items() if k not in known]
+    new = [
+        to_row(p) | {"source": source, "first_seen": now, "updated_at": now}
+        for k, p in chunk.items()
+        if k not in known
+    ]
     if new:
         conn.execute(sa.insert(papers), new)
     updated = 0
@@ -141,8 +144,10 @@ def iter_papers(
     for word in search.split():
         pattern = f"%{word.lower()}%"
         query = query.where(
-            sa.or_(sa.func.lower(papers.c.title).like(pattern),
-                   sa.func.lower(papers.c.abstract).like(pattern))
+            sa.or_(
+                sa.func.lower(papers.c.title).like(pattern),
+                sa.func.lower(papers.c.abstract).like(pattern),
+            )
         )
     if limit is not None:
         query = query.limit(limit)

@@ -25,7 +25,10 @@ def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_full_file_is_read(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, """
+    config = load_config(
+        write(
+            tmp_path,
+            """
 [newsletter]
 name = "Brain Digest"
 database_url = "sqlite:///data/nl.db"
@@ -40,11 +43,15 @@ path = "pages/today.txt"
 [mailers.default]
 backend = "smtp"
 host = "127.0.0.1"
-"""))
+""",
+        )
+    )
     assert config.newsletter.name == "Brain Digest"
     assert config.fetch.timeout == 5.0
     assert [s.location for s in config.sources] == [
-        "https://example.org/api/daily_papers", "pages/today.txt"]
+        "https://example.org/api/daily_papers",
+        "pages/today.txt",
+    ]
     assert config.mailers["default"].options == {"host": "127.0.0.1"}
     assert config.database_url == f"sqlite:///{tmp_path.resolve() / 'data' / 'nl.db'}"
 
@@ -79,8 +86,11 @@ def test_missing_file_is_one_line(tmp_path: Path) -> None:
 
 
 def test_secrets_come_from_environment_and_are_masked(tmp_path: Path) -> None:
-    env = {"NEWSLETTER_SMTP_PASSWORD": "hunter2", "NEWSLETTER_DATABASE_URL": "sqlite:///o.db",
-           "HOME": "/root"}
+    env = {
+        "NEWSLETTER_SMTP_PASSWORD": "hunter2",
+        "NEWSLETTER_DATABASE_URL": "sqlite:///o.db",
+        "HOME": "/root",
+    }
     config = load_config(write(tmp_path, ""), env=env)
     assert config.secrets.get("smtp_password") == "hunter2"
     assert "hunter2" not in repr(config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -45,7 +46,7 @@ def _raw_entries(path: Path) -> dict[str, str]:
     """Title -> abstract, read independently of the parser: a title line is followed by a
     much longer abstract line."""
     lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    return {a: b for a, b in zip(lines, lines[1:], strict=False) if len(b) > 1000 > len(a)}
+    return {a: b for a, b in itertools.pairwise(lines) if len(b) > 1000 > len(a)}
 
 
 def test_titles_and_abstracts_are_exact(
@@ -72,7 +73,11 @@ def test_author_counts_dates_and_upvotes(
     with engine.connect() as conn:
         papers = {p.title: p for p in list_papers(conn)}
     brain3d = papers["Brain3D: Generating 3D Objects from fMRI"]
-    assert (brain3d.author_count, brain3d.published, brain3d.upvotes) == (7, date(2024, 5, 24), None)
+    assert (brain3d.author_count, brain3d.published, brain3d.upvotes) == (
+        7,
+        date(2024, 5, 24),
+        None,
+    )
     meta = papers["Meta-Learning an In-Context Transformer Model of Human Higher Visual Cortex"]
     # "May 21 2": no year, so the page's year (the page is dated Dec 8, before 2026-11-23 -> 2025)
     assert (meta.author_count, meta.published, meta.upvotes) == (9, date(2025, 5, 21), 2)
@@ -81,14 +86,19 @@ def test_author_counts_dates_and_upvotes(
 
 
 def test_a_failing_source_does_not_stop_the_others(
-    seeds_dir: Path, tmp_path: Path, open_db: Callable[..., Engine],
+    seeds_dir: Path,
+    tmp_path: Path,
+    open_db: Callable[..., Engine],
     make_config: Callable[..., Config],
 ) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"\xff\xfe garbage \x00\x01")
     engine = open_db()
-    specs = [SourceSettings(path=str(bad)), *seed_specs(seeds_dir)[:1],
-             SourceSettings(path=str(tmp_path / "missing.txt"))]
+    specs = [
+        SourceSettings(path=str(bad)),
+        *seed_specs(seeds_dir)[:1],
+        SourceSettings(path=str(tmp_path / "missing.txt")),
+    ]
     reports = run(engine, make_config(), specs)
     assert [r.status for r in reports] == ["failed", "ok", "failed"]
     assert reports[0].error == "binary data, not a text snapshot"

@@ -53,8 +53,15 @@ def test_a_newer_database_is_refused(open_db: Callable[..., Engine]) -> None:
 def test_merge_fills_missing_fields_and_updates_upvotes(open_db: Callable[..., Engine]) -> None:
     engine = open_db()
     first = Paper("Spiking Nets", "short", arxiv_id="2401.00001", upvotes=3)
-    later = Paper("Spiking nets", "a much longer abstract", arxiv_id="2401.00001", upvotes=9,
-                  authors=("Ada", "Alan"), published=date(2024, 1, 2), ai_summary="tl;dr")
+    later = Paper(
+        "Spiking nets",
+        "a much longer abstract",
+        arxiv_id="2401.00001",
+        upvotes=9,
+        authors=("Ada", "Alan"),
+        published=date(2024, 1, 2),
+        ai_summary="tl;dr",
+    )
     with engine.begin() as conn:
         assert upsert_papers(conn, [first], "a", NOW).new == 1
         counts = upsert_papers(conn, [later], "b", NOW)
@@ -69,7 +76,9 @@ def test_merge_fills_missing_fields_and_updates_upvotes(open_db: Callable[..., E
     assert stored.published == date(2024, 1, 2) and stored.ai_summary == "tl;dr"
 
 
-def test_title_identity_ignores_case_accents_and_punctuation(open_db: Callable[..., Engine]) -> None:
+def test_title_identity_ignores_case_accents_and_punctuation(
+    open_db: Callable[..., Engine],
+) -> None:
     engine = open_db()
     with engine.begin() as conn:
         upsert_papers(conn, [Paper("Light Schrödinger Bridge", "x")], "a", NOW)
@@ -92,8 +101,9 @@ def test_unreachable_postgres_is_one_line_without_password() -> None:
 def test_search_and_since_filters(open_db: Callable[..., Engine]) -> None:
     engine = open_db()
     with engine.begin() as conn:
-        upsert_papers(conn, [Paper("Brain decoding", "fMRI"), Paper("Exoplanets", "radius")],
-                      "a", NOW)
+        upsert_papers(
+            conn, [Paper("Brain decoding", "fMRI"), Paper("Exoplanets", "radius")], "a", NOW
+        )
         assert [p.title for p in list_papers(conn, search="FMRI")] == ["Brain decoding"]
         assert list_papers(conn, since=date(2027, 1, 1)) == []
         assert len(list_papers(conn, since=date(2026, 11, 23))) == 2

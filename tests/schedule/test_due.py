@@ -10,8 +10,7 @@ from newsletter.schedule import due_date, why_not_due
 
 def sub(tz: str, at: str = "07:00", **kw: object) -> Subscriber:
     hh, mm = map(int, at.split(":"))
-    return Subscriber(email="a@example.org", topics=("x",), timezone=tz, send_at=time(hh, mm),
-                      **kw)  # type: ignore[arg-type]
+    return Subscriber(email="a@example.org", topics=("x",), timezone=tz, send_at=time(hh, mm), **kw)  # type: ignore[arg-type]
 
 
 def issue_dates(s: Subscriber, start: datetime, hours: int, step_minutes: int = 5) -> list[date]:
