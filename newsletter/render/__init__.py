@@ -1,0 +1,7 @@
+"""Render an issue into subject, preheader, HTML and plain text from MJML+Jinja2 templates."""
+
+from __future__ import annotations
+
+from newsletter.render.renderer import RenderedIssue, Renderer
+
+__all__ = ["RenderedIssue", "Renderer"]

@@ -1,0 +1,71 @@
+"""The Jinja2 environment for email templates and its layered loader.
+
+A template is looked up in the user's folder first, then in the project's ``templates/``
+(a source checkout), then in the defaults shipped inside the package.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jinja2
+
+import newsletter
+from newsletter.render.text import squash, wrap
+
+SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
+def default_dirs() -> list[Path]:
+    """The package defaults: ``newsletter/templates`` in a wheel, ``templates/`` in a checkout."""
+    package = Path(newsletter.__file__).resolve().parent
+    dirs = [package / "templates"]
+    checkout = package.parent
+    if (checkout / "pyproject.toml").is_file():
+        dirs.append(checkout / "templates")
+    return [d for d in dirs if d.is_dir()]
+
+
+def template_dirs(user_dir: Path | None) -> list[Path]:
+    """Search order: ``user_dir`` (when it exists), then the defaults; duplicates dropped."""
+    candidates = ([user_dir] if user_dir is not None else []) + default_dirs()
+    seen: set[Path] = set()
+    out: list[Path] = []
+    for path in candidates:
+        resolved = path.resolve()
+        if resolved.is_dir() and resolved not in seen:
+            seen.add(resolved)
+            out.append(resolved)
+    return out
+
+
+def safe_url(value: object) -> str:
+    """``value`` when it is an http(s) or mailto URL, else ``""`` (no ``javascript:`` links)."""
+    url = squash(str(value or ""))
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return ""
+    return url if scheme in SAFE_SCHEMES else ""
+
+
+def make_environment(dirs: list[Path]) -> jinja2.Environment:
+    """Autoescaping everywhere except ``.txt`` templates; undefined names are errors."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html", "mjml"),
+            disabled_extensions=("txt",),
+            default_for_string=True,
+            default=True,
+        ),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+    env.filters["wrap"] = wrap
+    env.filters["safe_url"] = safe_url
+    return env
