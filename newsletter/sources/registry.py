@@ -6,10 +6,12 @@ from pathlib import Path
 
 from newsletter.config import SourceSettings
 from newsletter.errors import SourceError
-from newsletter.sources import text
+from newsletter.sources import feed, hf_api, hf_page, text
 from newsletter.sources.base import SourceKind
 
-KINDS: dict[str, SourceKind] = {k.name: k for k in (text.KIND,)}
+KINDS: dict[str, SourceKind] = {
+    k.name: k for k in (text.KIND, hf_api.KIND, hf_page.KIND, feed.KIND)
+}
 
 
 def get_kind(name: str, source: str) -> SourceKind:

@@ -1,0 +1,151 @@
+"""The ``feed`` source: RSS and Atom feeds (arXiv listings, community daily-papers feeds).
+
+feedparser forgives a lot; we do not: a body that is not a feed, malformed or truncated XML,
+or bytes that are not in the declared encoding are a ``ParseError``, so nothing half-read is stored.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import date
+from html.parser import HTMLParser
+from typing import Any
+
+import feedparser
+
+from newsletter.models import Paper
+from newsletter.sources.base import Page, ParseContext, ParseError, SourceKind
+
+ARXIV_IN_LINK = re.compile(r"(?:arxiv\.org/(?:abs|pdf)/|huggingface\.co/papers/|arXiv\.org:|arxiv:)"
+                           r"(\d{4}\.\d{4,5})(?:v\d+)?", re.IGNORECASE)
+ANNOUNCE_PREFIX = re.compile(r"^arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", re.IGNORECASE)
+TITLE_SUFFIX = re.compile(r"\s*\(arXiv:[^)]*\)\s*$")
+MAX_TITLE = 500
+TOLERATED = ("undefined entity",)  # HTML entities in XML: feedparser decodes them correctly
+
+
+class _TextOnly(HTMLParser):
+    """Collects the text of an HTML fragment."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def strip_html(fragment: str) -> str:
+    """The text of an HTML fragment, whitespace collapsed."""
+    if "<" not in fragment and "&" not in fragment:
+        return " ".join(fragment.split())
+    parser = _TextOnly()
+    parser.feed(fragment)
+    parser.close()
+    return " ".join("".join(parser.parts).split())
+
+
+def parse(body: bytes, ctx: ParseContext) -> Page:
+    """Parse one RSS/Atom document; entries without a title or abstract are skipped."""
+    if not body.strip():
+        raise ParseError("empty response, expected an RSS or Atom feed")
+    doc = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+    _check(doc)
+    papers, skipped = [], []
+    for i, entry in enumerate(doc.entries):
+        result = paper_from_entry(entry)
+        if isinstance(result, str):
+            skipped.append(f"entry {i}: {result}")
+        else:
+            papers.append(result)
+    return Page(papers=tuple(papers), entries=len(doc.entries), skipped=tuple(skipped))
+
+
+def _check(doc: Any) -> None:
+    if not doc.get("version") and not doc.entries:
+        raise ParseError("not an RSS or Atom feed (an HTML page or other document?)")
+    if not doc.get("bozo"):
+        return
+    exc = doc.get("bozo_exception")
+    message = str(exc).splitlines()[0] if exc else "unknown problem"
+    if isinstance(exc, feedparser.CharacterEncodingOverride | feedparser.CharacterEncodingUnknown):
+        raise ParseError(f"bytes do not match the feed's encoding ({message})")
+    if any(t in message for t in TOLERATED):
+        return
+    raise ParseError(f"malformed or truncated XML: {message.replace('<unknown>:', 'at ')}")
+
+
+def paper_from_entry(entry: Any) -> Paper | str:
+    """One feed entry as a ``Paper``, or a one-line reason why it cannot be one."""
+    title = TITLE_SUFFIX.sub("", strip_html(entry.get("title", "")))
+    abstract = ANNOUNCE_PREFIX.sub("", strip_html(_summary(entry)))
+    label = repr(title[:60]) if title else "untitled"
+    if not title:
+        return "no title"
+    if not abstract:
+        return f"{label}: no abstract"
+    if len(title) > MAX_TITLE:
+        return f"{label}: title longer than {MAX_TITLE} characters"
+    authors = _authors(entry)
+    arxiv_id = _arxiv_id(entry)
+    return Paper(
+        title=title,
+        abstract=abstract,
+        arxiv_id=arxiv_id,
+        url="" if arxiv_id else _link(entry),
+        authors=authors,
+        author_count=len(authors) or None,
+        published=_published(entry),
+    )
+
+
+def _summary(entry: Any) -> str:
+    summary = entry.get("summary")
+    if isinstance(summary, str) and summary.strip():
+        return summary
+    for content in entry.get("content") or ():
+        if isinstance(content.get("value"), str) and content["value"].strip():
+            return str(content["value"])
+    return ""
+
+
+def _authors(entry: Any) -> tuple[str, ...]:
+    names = [strip_html(a.get("name", "")) for a in entry.get("authors") or () if a.get("name")]
+    if not names and isinstance(entry.get("author"), str):
+        names = [strip_html(entry["author"])]
+    if len(names) == 1 and "," in names[0]:  # arXiv RSS: "Ada One, Bo Two, and Cy Three"
+        names = [re.sub(r"^and\s+", "", n.strip()) for n in names[0].split(",")]
+    return tuple(n for n in names if n)
+
+
+def _arxiv_id(entry: Any) -> str | None:
+    for value in (entry.get("id"), entry.get("link"), *(
+            link.get("href") for link in entry.get("links") or ())):
+        if isinstance(value, str) and (m := ARXIV_IN_LINK.search(value)):
+            return m.group(1)
+    return None
+
+
+def _link(entry: Any) -> str:
+    link = entry.get("link")
+    return link if isinstance(link, str) and link.startswith(("http://", "https://")) else ""
+
+
+def _published(entry: Any) -> date | None:
+    for key in ("published_parsed", "updated_parsed"):
+        value = dict.get(entry, key)  # not entry.get: its fallback mapping warns
+        if isinstance(value, time.struct_time):
+            try:
+                return date(value.tm_year, value.tm_mon, value.tm_mday)
+            except ValueError:
+                return None
+    return None
+
+
+def _sniff(body: bytes) -> bool:
+    head = body[:1000].lower()
+    return any(tag in head for tag in (b"<rss", b"<feed", b"<rdf:rdf"))
+
+
+KIND = SourceKind(name="feed", parse=parse, suffixes=(".xml", ".rss", ".atom"), sniff=_sniff)
