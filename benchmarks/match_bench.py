@@ -1,0 +1,135 @@
+"""Match benchmark: quality on the hand-labelled set, and speed at 10,000 x 1,000.
+
+    python benchmarks/match_bench.py quality      # nDCG@10 / precision, with and without embeddings
+    python benchmarks/match_bench.py speed        # 10k subscribers x 1k papers; embed 1k abstracts
+    python benchmarks/match_bench.py              # both
+
+Seeds are read from $NEWSLETTER_SEEDS or ../shared/seeds next to the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from newsletter.config import MatchSettings
+from newsletter.match import Matcher, MemoryCache, load_embedder
+from newsletter.match.evaluate import Quality, judge, mean_quality
+from newsletter.models import Paper, Subscriber, normalize_title
+from newsletter.sources.base import ParseContext
+from newsletter.sources.text import parse
+
+ROOT = Path(__file__).resolve().parents[1]
+JUDGMENTS = ROOT / "tests" / "data" / "relevance" / "judgments.json"
+
+
+def seed_papers() -> list[Paper]:
+    folder = Path(os.environ.get("NEWSLETTER_SEEDS", ROOT.parent / "shared" / "seeds"))
+    found: dict[str, Paper] = {}
+    for path in sorted(folder.glob("*.txt")):
+        page = parse(path.read_bytes(), ParseContext(origin=str(path), today=date.today()))
+        for paper in page.papers:
+            found.setdefault(paper.key, paper)
+    if not found:
+        sys.exit(f"no seed pages found in {folder}")
+    return list(found.values())
+
+
+def quality(matcher: Matcher, papers: list[Paper], verbose: bool) -> tuple[float, float, int]:
+    profiles = json.loads(JUDGMENTS.read_text(encoding="utf-8"))["profiles"]
+    results: list[Quality] = []
+    for profile in profiles:
+        sub = Subscriber(
+            email=f"{profile['id']}@example.org",
+            topics=tuple(profile["topics"]),
+            exclude=tuple(profile["exclude"]),
+        )
+        picks = matcher.match(sub, papers)
+        q = judge([normalize_title(p.paper.title) for p in picks], profile["judgments"])
+        results.append(q)
+        if verbose:
+            prec = "  -  " if q.precision is None else f"{q.precision:.2f}"
+            print(
+                f"  {profile['id']:20s} nDCG@10 {q.ndcg:.3f}  precision {prec}  "
+                f"delivered {q.delivered:2d}  strong missed {q.missed_strong}"
+            )
+    return mean_quality(results)
+
+
+def run_quality(verbose: bool = True) -> None:
+    papers = seed_papers()
+    cache = MemoryCache()
+    for label, semantic in (("hybrid (lexical + embeddings)", True), ("lexical only", False)):
+        matcher = Matcher.from_settings(MatchSettings(semantic=semantic), cache)
+        if semantic and not matcher.semantic:
+            print(f"{label}: skipped, the [semantic] extra is not installed")
+            continue
+        print(f"{label}, {len(papers)} papers:")
+        ndcg, precision, missed = quality(matcher, papers, verbose)
+        print(f"  MEAN nDCG@10 {ndcg:.3f}  precision {precision:.3f}  strong missed {missed}\n")
+
+
+def synthetic(
+    papers: list[Paper], n_papers: int, n_subs: int
+) -> tuple[list[Paper], list[Subscriber]]:
+    """Seed papers varied into ``n_papers`` distinct ones, and topic-bearing subscribers."""
+    rng = random.Random(7)
+    many = [
+        Paper(title=f"{p.title} ({i})", abstract=p.abstract, arxiv_id=f"9{i:03d}.{i:05d}")
+        for i, p in ((i, papers[i % len(papers)]) for i in range(n_papers))
+    ]
+    vocabulary = sorted({w for p in papers for w in p.title.lower().split() if len(w) > 4})
+    subs = []
+    for i in range(n_subs):
+        topics = tuple(
+            " ".join(rng.sample(vocabulary, rng.randint(1, 3))) for _ in range(rng.randint(2, 5))
+        )
+        subs.append(
+            Subscriber(
+                email=f"s{i}@example.org",
+                topics=topics,
+                exclude=(rng.choice(vocabulary),) if i % 4 == 0 else (),
+            )
+        )
+    return many, subs
+
+
+def run_speed() -> None:
+    papers, subs = synthetic(seed_papers(), 1000, 10_000)
+    embedder = load_embedder()
+    cache = MemoryCache()
+    if embedder is not None:
+        start = time.perf_counter()
+        matcher = Matcher(MatchSettings(), embedder, cache)
+        matcher.score([], papers, {}, {})  # embeds the 1,000 abstracts into the cache
+        print(f"embed 1,000 new abstracts: {time.perf_counter() - start:.1f} s")
+        phrases = {t for s in subs for t in (*s.topics, *s.exclude)}
+        start = time.perf_counter()
+        matcher.score(subs, papers[:1], {}, {})
+        print(f"embed {len(phrases):,} distinct topic phrases: {time.perf_counter() - start:.1f} s")
+    else:
+        matcher = Matcher(MatchSettings(semantic=False), None, cache)
+        print("embeddings skipped: the [semantic] extra is not installed")
+    start = time.perf_counter()
+    picks = matcher.match_many(subs, papers)
+    took = time.perf_counter() - start
+    sizes = np.array([len(v) for v in picks.values()])
+    print(
+        f"score + select 10,000 subscribers x 1,000 papers: {took:.1f} s "
+        f"(picks per subscriber: mean {sizes.mean():.1f}, empty {int((sizes == 0).sum())})"
+    )
+
+
+if __name__ == "__main__":
+    which = sys.argv[1] if len(sys.argv) > 1 else "all"
+    if which in ("quality", "all"):
+        run_quality()
+    if which in ("speed", "all"):
+        run_speed()

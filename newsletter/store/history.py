@@ -1,0 +1,66 @@
+"""What each subscriber was sent (never send a paper twice) and what they thought of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from newsletter.errors import SubscriberError
+from newsletter.models import Paper, Subscriber
+from newsletter.store.papers import papers_by_keys
+from newsletter.store.profile_tables import feedback, sent_papers
+from newsletter.store.profiles import address
+
+
+def sent_keys(conn: Connection, email: str) -> set[str]:
+    """Keys of every paper already sent to this subscriber, on any day."""
+    query = sa.select(sent_papers.c.paper_key).where(sent_papers.c.email == address(email))
+    return set(conn.execute(query).scalars())
+
+
+def record_sent(
+    conn: Connection, email: str, keys: Iterable[str], issue_date: date, now: datetime
+) -> int:
+    """Remember papers as sent (keys already recorded are skipped); returns how many are new."""
+    wanted = list(dict.fromkeys(keys))
+    fresh = [k for k in wanted if k not in sent_keys(conn, email)]
+    if fresh:
+        rows = [
+            {"email": address(email), "paper_key": k, "issue_date": issue_date, "sent_at": now}
+            for k in fresh
+        ]
+        conn.execute(sa.insert(sent_papers), rows)
+    return len(fresh)
+
+
+def record_feedback(conn: Connection, email: str, key: str, judgment: int, now: datetime) -> None:
+    """Store a reader's +1 (more like this) or -1 (less like this); the latest one counts."""
+    if judgment not in (1, -1):
+        raise SubscriberError(f"{email}: feedback on {key} must be +1 or -1, not {judgment!r}")
+    where = (feedback.c.email == address(email)) & (feedback.c.paper_key == key)
+    done = conn.execute(sa.update(feedback).where(where).values(judgment=judgment, at=now))
+    if not done.rowcount:
+        conn.execute(
+            sa.insert(feedback).values(
+                email=address(email), paper_key=key, judgment=judgment, at=now
+            )
+        )
+
+
+def feedback_for(conn: Connection, email: str) -> dict[str, int]:
+    """This subscriber's judgments: paper key -> +1 or -1."""
+    query = sa.select(feedback.c.paper_key, feedback.c.judgment).where(
+        feedback.c.email == address(email)
+    )
+    return {key: int(judgment) for key, judgment in conn.execute(query)}
+
+
+def reference_papers(
+    conn: Connection, subscriber: Subscriber, judgments: Mapping[str, int]
+) -> dict[str, Paper]:
+    """The stored papers the matcher compares against: liked, disliked, "more like these"."""
+    keys = [f"arxiv:{p}" for p in subscriber.papers] + list(judgments)
+    return papers_by_keys(conn, list(dict.fromkeys(keys)))
