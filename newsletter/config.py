@@ -79,8 +79,8 @@ class MatchSettings:
     """How papers are scored and selected for each subscriber."""
 
     semantic: bool = True
-    threshold: float = 0.35
-    lexical_weight: float = 0.5
+    threshold: float = 0.30
+    lexical_weight: float = 0.6
     model: str = ""  # path or name of a sentence-transformers model; "" picks the default
 
 
