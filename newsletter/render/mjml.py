@@ -128,10 +128,23 @@ def compile_mjml(assembly: Assembly, name: str) -> Compiled:
 def _mrml_problem(message: str, assembly: Assembly, name: str) -> str:
     match = _MRML_POSITION.search(message)
     if match is None:
-        return f"{name}: MJML does not compile: {message}"
+        return f"{_blame(assembly) or name}: MJML does not compile: {message}"
     offset = int(match.group(1))  # MRML reports a span of character offsets
     file, line = assembly.where(assembly.source.count("\n", 0, offset) + 1)
     return f"{file}:{line}: MJML does not compile: {message}"
+
+
+def _blame(assembly: Assembly) -> str:
+    """The first included file that does not compile on its own (MRML gave no position)."""
+    parts: dict[str, list[str]] = {}
+    for text, (file, _) in zip(assembly.source.split("\n"), assembly.lines, strict=True):
+        parts.setdefault(file, []).append(text)
+    for file, lines in list(parts.items())[1:]:
+        try:
+            mjml2html("<mjml><mj-body>" + "\n".join(lines) + "</mj-body></mjml>")
+        except (ValueError, RuntimeError):
+            return file
+    return ""
 
 
 def _with_line_table(html: str, assembly: Assembly, name: str, key: str) -> Compiled:
