@@ -1,0 +1,46 @@
+"""A mailer that keeps messages in a list: for tests and dry runs, on the production code path.
+
+``plan`` scripts outcomes per recipient (a list of "sent"/"transient"/"permanent"/"bounce"
+consumed in order), so the outbox's retry and failure handling runs without a network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from newsletter.delivery.base import Mailer, OnResult, permanent, report, sent, transient
+from newsletter.models import OutgoingEmail, SendResult
+from newsletter.store.outbox import address_key
+
+
+class MemoryMailer(Mailer):
+    """Accepts every message into ``outbox`` unless ``plan`` says otherwise."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.outbox: list[OutgoingEmail] = []
+        self.plan: dict[str, list[str]] = {}
+        self.opened = 0
+        self.closed = 0
+
+    def open(self) -> None:
+        self.opened += 1
+
+    def close(self) -> None:
+        self.closed += 1
+
+    def send_messages(
+        self, batch: Sequence[OutgoingEmail], on_result: OnResult | None = None
+    ) -> list[SendResult]:
+        return [report(self._one(email), on_result) for email in batch]
+
+    def _one(self, email: OutgoingEmail) -> SendResult:
+        steps = self.plan.get(address_key(email.to))
+        outcome = steps.pop(0) if steps else "sent"
+        if outcome == "transient":
+            return transient(email, "451 4.3.0 planned temporary failure")
+        if outcome in ("permanent", "bounce"):
+            bounce = outcome == "bounce"
+            return permanent(email, "550 5.1.1 planned rejection", bounce=bounce)
+        self.outbox.append(email)
+        return sent(email, provider_id=f"memory-{len(self.outbox)}")

@@ -1,0 +1,160 @@
+"""The send loop: claim due outbox rows with a lease, send, and record each result at once.
+
+Each result is written in its own small transaction the moment the mailer reports it (before
+the same connection starts its next message), so a killed sender leaves at most the message
+whose SMTP transaction was under way on each connection unrecorded; see docs/delivery.md.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.engine import Connection, Engine
+
+from newsletter.config import DeliverySettings
+from newsletter.delivery.base import Mailer
+from newsletter.models import OutgoingEmail, SendResult
+from newsletter.store import outbox as store
+from newsletter.store.outbox import OutboxRow, enqueue
+
+__all__ = ["SendReport", "backoff", "default_owner", "enqueue", "send_due"]
+
+
+@dataclass
+class SendReport:
+    """What one ``send_due`` call did."""
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    bounced: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retrying + self.failed + self.suppressed
+
+
+def default_owner() -> str:
+    """A lease owner name unique to this process."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def backoff(attempts: int, settings: DeliverySettings, rng: random.Random) -> timedelta:
+    """Exponential backoff with "equal jitter": half the step fixed, half random."""
+    step = min(settings.retry_max, settings.retry_base * 2 ** max(attempts - 1, 0))
+    return timedelta(seconds=step / 2 + rng.uniform(0, step / 2))
+
+
+def send_due(
+    engine: Engine,
+    mailer: Mailer,
+    settings: DeliverySettings,
+    *,
+    now: datetime | None = None,
+    owner: str | None = None,
+    limit: int | None = None,
+    rng: random.Random | None = None,
+) -> SendReport:
+    """Send every due row (up to ``limit``); ``now`` pins the clock (tests), else real time."""
+    run = _Run(engine, mailer, settings, now, owner or default_owner(), rng or random.Random())
+    with mailer:
+        while limit is None or run.report.handled < limit:
+            want = settings.batch_size if limit is None else limit - run.report.handled
+            if not run.batch(min(settings.batch_size, want)):
+                break
+    return run.report
+
+
+class _Run:
+    """The state of one ``send_due`` call; results may arrive from several mailer threads."""
+
+    def __init__(self, engine: Engine, mailer: Mailer, settings: DeliverySettings,
+                 now: datetime | None, owner: str, rng: random.Random) -> None:
+        self.engine, self.mailer, self.settings = engine, mailer, settings
+        self.fixed_now, self.owner, self.rng = now, owner, rng
+        self.report = SendReport()
+        self.lock = threading.Lock()
+        self.pending: dict[str, OutboxRow] = {}
+        self.lease_until = self.now()
+
+    def now(self) -> datetime:
+        return self.fixed_now or datetime.now(UTC)
+
+    def batch(self, size: int) -> bool:
+        """Claim and send one batch; False when nothing was due."""
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        with self.engine.begin() as conn:
+            rows = store.claim_due(conn, owner=self.owner, now=self.now(), lease=lease,
+                                   limit=size)
+            blocked = store.suppressed(conn, [r.recipient for r in rows]) if rows else {}
+        if not rows:
+            return False
+        self.lease_until = self.now() + lease
+        self._suppress([r for r in rows if r.recipient in blocked], blocked)
+        todo = [r for r in rows if r.recipient not in blocked]
+        self.pending = {r.email.message_id: r for r in todo}
+        self._send(todo)
+        return True
+
+    def _suppress(self, rows: Sequence[OutboxRow], reasons: dict[str, str]) -> None:
+        for row in rows:
+            with self.engine.begin() as conn:
+                store.mark_suppressed(conn, row.id, self.owner, reason=reasons[row.recipient],
+                                      now=self.now())
+            self.report.suppressed += 1
+
+    def _send(self, rows: Sequence[OutboxRow]) -> None:
+        emails: list[OutgoingEmail] = [r.email for r in rows]
+        try:
+            self.mailer.send_messages(emails, self.record)
+        finally:
+            left = [r.id for r in self.pending.values()]
+            if left:  # the mailer gave up before reaching these: hand them back untried
+                with self.engine.begin() as conn:
+                    store.release(conn, left, self.owner, now=self.now())
+
+    def record(self, result: SendResult) -> None:
+        """Write one result in its own transaction, right after the mailer learned it."""
+        with self.lock:
+            row = self.pending.pop(result.message_id, None)
+            if row is None:
+                return
+            with self.engine.begin() as conn:
+                self._apply(conn, row, result)
+                self._keep_lease(conn)
+
+    def _apply(self, conn: Connection, row: OutboxRow, result: SendResult) -> None:
+        now = self.now()
+        if result.status == "sent":
+            store.mark_sent(conn, row.id, self.owner, provider_id=result.provider_id, now=now)
+            self.report.sent += 1
+        elif result.status == "transient" and row.attempts < self.settings.max_attempts:
+            at = now + backoff(row.attempts, self.settings, self.rng)
+            store.mark_retry(conn, row.id, self.owner, error=result.detail, at=at, now=now)
+            self.report.retrying += 1
+        else:
+            error = result.detail
+            if result.status == "transient":
+                error = f"gave up after {row.attempts} attempts: {error}"
+            store.mark_failed(conn, row.id, self.owner, error=error, now=now)
+            self.report.failed += 1
+            self.report.errors.append(f"{row.recipient}: {error}")
+            if result.bounce:
+                store.suppress(conn, row.recipient, "bounced", now=now, detail=result.detail)
+                self.report.bounced += 1
+
+    def _keep_lease(self, conn: Connection) -> None:
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        if self.pending and self.now() > self.lease_until - lease / 2:
+            self.lease_until = self.now() + lease
+            ids = [r.id for r in self.pending.values()]
+            store.extend_lease(conn, ids, self.owner, self.lease_until)

@@ -1,0 +1,239 @@
+"""The outbox and suppression tables: enqueue once, claim with a lease, record each outcome.
+
+Every write that follows a send is its own small transaction guarded by the lease owner, so a
+worker whose lease was taken over can never overwrite the newer worker's result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from newsletter.models import OutgoingEmail
+
+STATUSES = ("queued", "sending", "sent", "retrying", "failed", "suppressed")
+REASONS = ("bounced", "unsubscribed", "complained")
+
+meta = sa.MetaData()
+outbox = sa.Table(
+    "outbox",
+    meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("recipient", sa.String(320), nullable=False),
+    sa.Column("issue_id", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("lease_owner", sa.String(200)),
+    sa.Column("lease_until", sa.DateTime(timezone=True)),
+    sa.Column("message_id", sa.String(300), nullable=False),
+    sa.Column("sender", sa.Text, nullable=False),
+    sa.Column("to_header", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("text_body", sa.Text, nullable=False),
+    sa.Column("html_body", sa.Text, nullable=False),
+    sa.Column("headers", sa.JSON, nullable=False),
+    sa.Column("raw", sa.LargeBinary),
+    sa.Column("provider_id", sa.String(300)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+)
+suppressions = sa.Table(
+    "suppressions",
+    meta,
+    sa.Column("email", sa.String(320), primary_key=True),
+    sa.Column("reason", sa.String(20), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """A claimed outbox row: its identity, how often it was tried, and the message itself."""
+
+    id: int
+    recipient: str
+    issue_id: str
+    attempts: int
+    email: OutgoingEmail
+
+
+def address_key(address: str) -> str:
+    """The bare, lower-cased address of ``"Name <a@b>"``: the identity used for uniqueness."""
+    return parseaddr(address)[1].strip().lower() or address.strip().lower()
+
+
+def utc(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC datetime (SQLite hands naive ones back)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def enqueue(conn: Connection, email: OutgoingEmail, *, issue_id: str, now: datetime) -> bool:
+    """Add one message for (recipient, issue) unless it is already there; True when added."""
+    now = utc(now)
+    values = {
+        "recipient": address_key(email.to), "issue_id": issue_id, "status": "queued",
+        "attempts": 0, "next_attempt_at": now, "message_id": email.message_id,
+        "sender": email.sender, "to_header": email.to, "subject": email.subject,
+        "text_body": email.text, "html_body": email.html,
+        "headers": [list(h) for h in email.headers], "raw": email.raw,
+        "created_at": now, "updated_at": now,
+    }
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
+    if dialect is None:
+        raise NotImplementedError(f"outbox does not support {conn.dialect.name}")
+    stmt = dialect.insert(outbox).values(values).on_conflict_do_nothing()
+    return bool(conn.execute(stmt).rowcount)
+
+
+def _due(now: datetime) -> sa.ColumnElement[bool]:
+    """New rows, retries whose time has come, and rows whose worker's lease ran out."""
+    return sa.or_(
+        sa.and_(outbox.c.status.in_(("queued", "retrying")), outbox.c.next_attempt_at <= now),
+        sa.and_(outbox.c.status == "sending", outbox.c.lease_until < now),
+    )
+
+
+def claim_due(
+    conn: Connection, *, owner: str, now: datetime, lease: timedelta, limit: int
+) -> list[OutboxRow]:
+    """Lease up to ``limit`` due rows (new, retry due, or abandoned by a dead worker)."""
+    now = utc(now)
+    due = _due(now)
+    pick = sa.select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id)
+    ids = list(conn.execute(pick.limit(limit).with_for_update(skip_locked=True)).scalars())
+    if not ids:
+        return []
+    conn.execute(
+        sa.update(outbox).where(outbox.c.id.in_(ids)).values(
+            status="sending", lease_owner=owner, lease_until=now + lease,
+            attempts=outbox.c.attempts + 1, updated_at=now,
+        )
+    )
+    rows = conn.execute(sa.select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id))
+    return [_claimed(row) for row in rows.mappings()]
+
+
+def _claimed(row: Any) -> OutboxRow:
+    email = OutgoingEmail(
+        message_id=row["message_id"], sender=row["sender"], to=row["to_header"],
+        subject=row["subject"], text=row["text_body"], html=row["html_body"],
+        headers=tuple((str(k), str(v)) for k, v in row["headers"]), raw=row["raw"],
+    )
+    return OutboxRow(row["id"], row["recipient"], row["issue_id"], row["attempts"], email)
+
+
+def _settle(conn: Connection, row_id: int, owner: str, **values: Any) -> bool:
+    mine = (outbox.c.id == row_id) & (outbox.c.lease_owner == owner)
+    stmt = sa.update(outbox).where(mine & (outbox.c.status == "sending"))
+    return bool(conn.execute(stmt.values(lease_owner=None, lease_until=None, **values)).rowcount)
+
+
+def mark_sent(
+    conn: Connection, row_id: int, owner: str, *, provider_id: str | None, now: datetime
+) -> bool:
+    now = utc(now)
+    return _settle(conn, row_id, owner, status="sent", provider_id=provider_id,
+                   sent_at=now, updated_at=now, last_error=None)
+
+
+def mark_retry(
+    conn: Connection, row_id: int, owner: str, *, error: str, at: datetime, now: datetime
+) -> bool:
+    return _settle(conn, row_id, owner, status="retrying", last_error=error,
+                   next_attempt_at=utc(at), updated_at=utc(now))
+
+
+def mark_failed(conn: Connection, row_id: int, owner: str, *, error: str, now: datetime) -> bool:
+    return _settle(conn, row_id, owner, status="failed", last_error=error, updated_at=utc(now))
+
+
+def mark_suppressed(
+    conn: Connection, row_id: int, owner: str, *, reason: str, now: datetime
+) -> bool:
+    return _settle(conn, row_id, owner, status="suppressed", last_error=f"suppressed: {reason}",
+                   updated_at=utc(now))
+
+
+def suppress(conn: Connection, email: str, reason: str, *, now: datetime, detail: str = "") -> None:
+    """Stop all mail to ``email`` (bounced, unsubscribed or complained); checked at send time."""
+    if reason not in REASONS:
+        raise ValueError(f"suppression reason must be one of {REASONS}, not {reason!r}")
+    key = address_key(email)
+    conn.execute(sa.delete(suppressions).where(suppressions.c.email == key))
+    conn.execute(sa.insert(suppressions).values(email=key, reason=reason, detail=detail,
+                                                at=utc(now)))
+
+
+def unsuppress(conn: Connection, email: str) -> bool:
+    """Allow mail to ``email`` again (for example after a new, confirmed subscription)."""
+    stmt = sa.delete(suppressions).where(suppressions.c.email == address_key(email))
+    return bool(conn.execute(stmt).rowcount)
+
+
+def suppressed(conn: Connection, emails: Iterable[str]) -> dict[str, str]:
+    """Which of ``emails`` are suppressed, mapped (by address key) to the reason."""
+    keys = sorted({address_key(e) for e in emails})
+    found: dict[str, str] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        query = sa.select(suppressions.c.email, suppressions.c.reason)
+        found.update(conn.execute(query.where(suppressions.c.email.in_(chunk))).tuples())
+    return found
+
+
+def status_counts(conn: Connection) -> dict[str, dict[str, int]]:
+    """Per issue id, how many rows are in each status."""
+    query = sa.select(outbox.c.issue_id, outbox.c.status, sa.func.count()).group_by(
+        outbox.c.issue_id, outbox.c.status
+    )
+    out: dict[str, dict[str, int]] = {}
+    for issue_id, status, count in conn.execute(query.order_by(outbox.c.issue_id)).tuples():
+        out.setdefault(issue_id, dict.fromkeys(STATUSES, 0))[status] = count
+    return out
+
+
+def rows_for(conn: Connection, recipients: Sequence[str], issue_id: str) -> dict[str, str]:
+    """The outbox status of each recipient (by address key) for one issue."""
+    keys = [address_key(r) for r in recipients]
+    query = sa.select(outbox.c.recipient, outbox.c.status).where(
+        outbox.c.issue_id == issue_id, outbox.c.recipient.in_(keys)
+    )
+    return dict(conn.execute(query).tuples())
+
+
+def release(conn: Connection, row_ids: Sequence[int], owner: str, *, now: datetime) -> int:
+    """Give claimed rows back untried (the mailer failed before it reached them)."""
+    mine = outbox.c.id.in_(list(row_ids)) & (outbox.c.lease_owner == owner)
+    stmt = sa.update(outbox).where(mine & (outbox.c.status == "sending")).values(
+        status=sa.case((outbox.c.attempts <= 1, "queued"), else_="retrying"),
+        attempts=outbox.c.attempts - 1, lease_owner=None, lease_until=None, updated_at=utc(now),
+    )
+    return int(conn.execute(stmt).rowcount)
+
+
+def extend_lease(conn: Connection, row_ids: Sequence[int], owner: str, until: datetime) -> None:
+    """Keep rows still being worked on from looking abandoned."""
+    mine = outbox.c.id.in_(list(row_ids)) & (outbox.c.lease_owner == owner)
+    stmt = sa.update(outbox).where(mine & (outbox.c.status == "sending"))
+    conn.execute(stmt.values(lease_until=utc(until)))
+
+
+def list_due(conn: Connection, *, now: datetime, limit: int) -> list[dict[str, Any]]:
+    """What a send would pick up now, without claiming anything (for ``send --dry-run``)."""
+    now = utc(now)
+    due = _due(now)
+    cols = (outbox.c.recipient, outbox.c.issue_id, outbox.c.status, outbox.c.attempts,
+            outbox.c.subject)
+    query = sa.select(*cols).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id)
+    return [dict(row) for row in conn.execute(query.limit(limit)).mappings()]

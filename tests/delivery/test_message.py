@@ -1,0 +1,146 @@
+"""The MIME message: structure, list headers (RFC 2369/2919/8058), header safety, DKIM."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import subprocess
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import dkim
+import pytest
+
+from newsletter import tokens
+from newsletter.config import DeliverySettings
+from newsletter.delivery.compose import Composer
+from newsletter.delivery.dkim import dkim_signer
+from newsletter.delivery.message import build_mime, clean_header, render
+from newsletter.errors import ConfigError, DeliveryError
+from newsletter.models import OutgoingEmail
+
+from .conftest import NOW, SECRET, newsletter_settings, sample
+
+
+def _parse(raw: bytes) -> EmailMessage:
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def _composer(**delivery: str) -> Composer:
+    settings = newsletter_settings()
+    from dataclasses import replace
+    settings = replace(settings, reply_to="Editors <editors@news.example.org>")
+    return Composer(settings, DeliverySettings(**delivery), SECRET)  # type: ignore[arg-type]
+
+
+def test_composed_message_has_every_required_header() -> None:
+    email = _composer(unsubscribe_mailto="unsub@news.example.org").compose(
+        to="Ada Lovelace <ada@example.com>", subject="Your papers", text="plain body",
+        html="<p>html body</p>", now=NOW)
+    assert email.raw is not None and b"\r\n" in email.raw and b"\n\n" not in email.raw
+    assert b"\r\nList-Unsubscribe: <https://news.example.org/unsubscribe?token=" in email.raw
+    msg = _parse(email.raw)
+    assert msg.get_content_type() == "multipart/alternative"
+    parts = [p.get_content_type() for p in msg.iter_parts()]
+    assert parts == ["text/plain", "text/html"]
+    assert msg["From"] == "Paper Digest <digest@news.example.org>"
+    assert msg["To"] == "Ada Lovelace <ada@example.com>"
+    assert msg["Date"] == "Mon, 05 Jan 2026 07:00:00 +0000"
+    assert re.fullmatch(r"<[0-9a-f]{32}@news\.example\.org>", msg["Message-ID"])
+    assert msg["List-Id"] == '"Paper Digest" <paper-digest.news.example.org>'
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg["Reply-To"] == "Editors <editors@news.example.org>"
+    https, mailto = [v.strip() for v in msg["List-Unsubscribe"].split(",")]
+    assert mailto == "<mailto:unsub@news.example.org?subject=unsubscribe>"
+    url = https.strip("<>")
+    assert url.startswith("https://news.example.org/unsubscribe?token=")
+    token = url.split("token=")[1]
+    assert tokens.verify(SECRET, "unsubscribe", token, now=NOW).subject == "ada@example.com"
+
+
+def test_control_characters_never_reach_a_header() -> None:
+    evil = sample(1, subject="Hi\r\nBcc: victim@example.net\x00\x1b[31m\u2028there")
+    email = OutgoingEmail(evil.message_id, evil.sender, evil.to, evil.subject, evil.text,
+                          evil.html, headers=(("X-Note", "a\nb\rc"),))
+    raw = build_mime(email).as_bytes()
+    msg = _parse(raw)
+    assert msg["Bcc"] is None
+    assert msg["Subject"] == "Hi Bcc: victim@example.net [31m there"
+    assert msg["X-Note"] == "a b c"
+    assert clean_header("\t a\r\n\r\n b \x7f") == "a b"
+
+
+def test_unicode_subject_and_display_name_are_encoded_and_survive() -> None:
+    email = sample(2, to="Zoë Ågren <zoe@example.com>", subject="Σύνοψη — 🧠 papers")
+    raw = build_mime(email).as_bytes()
+    assert raw.isascii()
+    msg = _parse(raw)
+    assert msg["Subject"] == "Σύνοψη — 🧠 papers"
+    assert msg["To"].addresses[0].display_name == "Zoë Ågren"
+
+
+@pytest.mark.parametrize("name", ["From", "subject", "Message-ID", "Bad Name", "X:Y"])
+def test_extra_headers_cannot_override_or_be_malformed(name: str) -> None:
+    email = sample(3)
+    email = OutgoingEmail(email.message_id, email.sender, email.to, email.subject, email.text,
+                          email.html, headers=((name, "x"),))
+    with pytest.raises(DeliveryError):
+        build_mime(email)
+
+
+def test_bad_recipient_is_one_clear_error() -> None:
+    with pytest.raises(DeliveryError, match="To address 'nobody' is not an email address"):
+        render(sample(4, to="nobody"))
+
+
+@pytest.fixture(scope="module")
+def dkim_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed; it generates the DKIM test key")
+    folder = tmp_path_factory.mktemp("dkim")
+    key = folder / "dkim.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True,
+                   capture_output=True)
+    der = subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
+                         check=True, capture_output=True).stdout
+    return key, b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
+
+
+def test_dkim_signature_verifies_and_covers_list_unsubscribe(dkim_key: tuple[Path, bytes]) -> None:
+    key, record = dkim_key
+    signer = dkim_signer(key, "s2026", "news.example.org")
+    composer = Composer(newsletter_settings(), DeliverySettings(), SECRET, signer)
+    email = composer.compose(to="ada@example.com", subject="Papers", text="t", html="<p>h</p>",
+                             now=NOW)
+    assert email.raw is not None
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        assert name == b"s2026._domainkey.news.example.org."
+        return record
+
+    assert dkim.verify(email.raw, dnsfunc=dns)
+    signature = _parse(email.raw)["DKIM-Signature"].replace(" ", "")
+    signed = re.search(r"h=([^;]+)", signature)
+    assert signed is not None
+    names = signed.group(1).lower().split(":")
+    assert {"from", "subject", "list-unsubscribe", "list-unsubscribe-post"} <= set(names)
+    tampered = email.raw.replace(b"https://news.example.org/unsub", b"https://news.example.net/unsub")
+    assert tampered != email.raw
+    assert not dkim.verify(tampered, dnsfunc=dns)
+
+
+def test_dkim_config_errors_name_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="delivery.dkim_key_file"):
+        dkim_signer(tmp_path / "missing.pem", "s", "d.org")
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a key")
+    with pytest.raises(ConfigError, match="not a usable private key"):
+        dkim_signer(junk, "s", "d.org")
+
+
+def test_composer_repr_hides_the_secret() -> None:
+    assert SECRET not in repr(_composer())
