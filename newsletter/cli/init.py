@@ -1,0 +1,41 @@
+"""``newsletter init``: a new newsletter folder with example config, subscriber and templates."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import click
+
+from newsletter.cli.common import App, pass_app
+from newsletter.config import CONFIG_NAME
+from newsletter.errors import ConfigError
+from newsletter.render.environment import default_dirs
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@click.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@pass_app
+def init(app: App, folder: Path, force: bool) -> None:
+    """Write newsletter.toml, subscribers/example.toml and templates/ into FOLDER."""
+    plan = {
+        folder / CONFIG_NAME: EXAMPLES / "newsletter.toml",
+        folder / "subscribers" / "example.toml": EXAMPLES / "subscriber.toml",
+    }
+    for source in sorted(default_dirs()[0].iterdir()):
+        if source.is_file():
+            plan[folder / "templates" / source.name] = source
+    existing = [str(p) for p in plan if p.exists()]
+    if existing and not force:
+        raise ConfigError(f"{existing[0]}: already exists (use --force to overwrite)")
+    for target, source in plan.items():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    app.console.print(f"wrote {len(plan)} files into {folder.resolve()}")
+    app.console.print(f"next: edit {folder / CONFIG_NAME}, then `newsletter fetch`")
+
+
+commands = [init]
