@@ -39,6 +39,8 @@ def load_json(body: bytes) -> Any:
     if head[:1] == b"<":
         kind = "an HTML page" if b"html" in head.lower() else "XML or HTML"
         raise ParseError(f"got {kind}, expected JSON")
+    if b"\x00" in body:  # JSON escapes NUL inside strings, so a raw one means binary data
+        raise ParseError("binary data, expected JSON")
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -46,7 +48,8 @@ def load_json(body: bytes) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        problem = "truncated JSON" if exc.pos >= len(text.rstrip()) else "invalid JSON"
+        at_end = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        problem = "truncated JSON" if at_end else "invalid JSON"
         raise ParseError(f"{problem}: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except (ValueError, RecursionError) as exc:  # over-long numbers, deep nesting
         raise ParseError(f"invalid JSON: {str(exc).splitlines()[0][:80]}") from None

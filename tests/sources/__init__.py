@@ -1,0 +1,1 @@
+"""Tests of the source kinds, their HTTP fetching and the parser fuzzing."""
