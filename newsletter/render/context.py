@@ -1,12 +1,14 @@
-"""The values a template sees: an issue, its links and the settings turned into plain dicts.
+"""The values a template sees: an issue, its links and the settings as plain attribute objects.
 
 Per-paper parts are memoized (the same papers go to many subscribers); per-subscriber parts
-(reasons, tags, feedback links) are added on top for each issue.
+are added per issue. Attribute objects, not dicts: Jinja tries attributes first.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 from newsletter.config import EmailSettings, NewsletterSettings
@@ -24,65 +26,101 @@ from newsletter.render.text import (
 Context = dict[str, Any]
 
 
-@lru_cache(maxsize=4096)
-def paper_view(paper: Paper, abstract_chars: int) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class PaperView:
     """The subscriber-independent part of a paper card."""
-    summary = paper.ai_summary or paper.abstract
-    return {
-        "key": paper.key,
-        "title": squash(paper.title),
-        "url": safe_url(paper.link),
-        "authors": authors_label(paper.authors, paper.author_count),
-        "date": date_label(paper.published),
-        "upvotes": paper.upvotes,
-        "summary": trim_abstract(summary, abstract_chars),
-        "summary_is_ai": bool(paper.ai_summary),
-        "arxiv_id": paper.arxiv_id or "",
-    }
+
+    key: str
+    title: str
+    url: str
+    authors: str
+    date: str
+    upvotes: int | None
+    summary: str
+    summary_is_ai: bool
+    arxiv_id: str
 
 
-def card(pick: Pick, number: int, links: IssueLinks, abstract_chars: int) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Card(PaperView):
+    """One paper card as the templates see it: the paper view plus this reader's parts."""
+
+    number: int
+    reason: str
+    tags: tuple[str, ...]
+    more_like: str
+    less_like: str
+
+
+@lru_cache(maxsize=4096)
+def paper_view(paper: Paper, abstract_chars: int) -> PaperView:
+    """The card parts that depend on the paper alone, computed once per paper."""
+    return PaperView(
+        key=paper.key,
+        title=squash(paper.title),
+        url=safe_url(paper.link),
+        authors=authors_label(paper.authors, paper.author_count),
+        date=date_label(paper.published),
+        upvotes=paper.upvotes,
+        summary=trim_abstract(paper.ai_summary or paper.abstract, abstract_chars),
+        summary_is_ai=bool(paper.ai_summary),
+        arxiv_id=paper.arxiv_id or "",
+    )
+
+
+@lru_cache(maxsize=4096)
+def _clean(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(squash(v) for v in values)
+
+
+def card(pick: Pick, number: int, links: IssueLinks, abstract_chars: int) -> Card:
     """One paper card: the paper view plus why this reader got it and their feedback links."""
     view = paper_view(pick.paper, abstract_chars)
-    key = view["key"]
-    return {
-        **view,
-        "number": number,
-        "reason": "; ".join(squash(r) for r in pick.reasons[:2]),
-        "tags": [squash(t) for t in pick.tags],
-        "more_like": safe_url(links.more_like.get(key, "")),
-        "less_like": safe_url(links.less_like.get(key, "")),
-    }
+    return Card(
+        *view_fields(view),
+        number=number,
+        reason="; ".join(_clean(pick.reasons[:2])),
+        tags=_clean(pick.tags),
+        more_like=safe_url(links.more_like.get(view.key, "")),
+        less_like=safe_url(links.less_like.get(view.key, "")),
+    )
+
+
+def view_fields(view: PaperView) -> tuple[Any, ...]:
+    return tuple(getattr(view, name) for name in PaperView.__slots__)
+
+
+@lru_cache(maxsize=64)
+def _newsletter(settings: NewsletterSettings) -> SimpleNamespace:
+    return SimpleNamespace(
+        name=squash(settings.name),
+        base_url=safe_url(settings.base_url),
+        postal_address=squash(settings.postal_address),
+    )
 
 
 def build_context(
     issue: Issue, links: IssueLinks, newsletter: NewsletterSettings, email: EmailSettings
 ) -> Context:
-    """Everything the subject, HTML and text templates may use (documented in templates/)."""
+    """Everything the subject, HTML and text templates may use (see templates/README.md)."""
     cards = [card(p, i, links, email.abstract_chars) for i, p in enumerate(issue.picks, 1)]
     subscriber = issue.subscriber
-    topics = [squash(t) for t in subscriber.topics]
+    topics = list(_clean(subscriber.topics))
+    day = issue.issue_date
     return {
-        "newsletter": {
-            "name": squash(newsletter.name),
-            "base_url": safe_url(newsletter.base_url),
-            "postal_address": squash(newsletter.postal_address),
-        },
-        "subscriber": {"email": subscriber.email, "name": squash(subscriber.name)},
+        "newsletter": _newsletter(newsletter),
+        "subscriber": SimpleNamespace(email=subscriber.email, name=squash(subscriber.name)),
         "topics": topics,
-        "issue": {
-            "id": issue.issue_id,
-            "date": issue.issue_date,
-            "date_label": date_label(issue.issue_date),
-            "long_date": long_date_label(issue.issue_date),
-        },
+        "issue": SimpleNamespace(
+            id=issue.issue_id, date=day, date_label=date_label(day), long_date=long_date_label(day)
+        ),
         "cards": cards,
         "count": len(cards),
         "quiet": not cards,
-        "preheader": preheader([c["title"] for c in cards], topics),
-        "links": {
-            "unsubscribe": safe_url(links.unsubscribe),
-            "preferences": safe_url(links.preferences),
-            "archive": safe_url(links.archive),
-        },
+        "preheader": preheader([c.title for c in cards], topics),
+        "links": SimpleNamespace(
+            unsubscribe=safe_url(links.unsubscribe),
+            preferences=safe_url(links.preferences),
+            archive=safe_url(links.archive),
+        ),
     }

@@ -6,15 +6,16 @@ A template is looked up in the user's folder first, then in the project's ``temp
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import jinja2
 
 import newsletter
-from newsletter.render.text import squash, wrap
+from newsletter.render.text import wrap
 
-SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+SAFE_PREFIXES = ("https://", "http://", "mailto:")
+_UNSAFE = re.compile(r"[\x00-\x20\x7f\"<>]")  # a URL never holds spaces, controls or quotes
 
 
 def default_dirs() -> list[Path]:
@@ -42,12 +43,10 @@ def template_dirs(user_dir: Path | None) -> list[Path]:
 
 def safe_url(value: object) -> str:
     """``value`` when it is an http(s) or mailto URL, else ``""`` (no ``javascript:`` links)."""
-    url = squash(str(value or ""))
-    try:
-        scheme = urlsplit(url).scheme.lower()
-    except ValueError:
+    url = str(value or "").strip()
+    if not url.lower().startswith(SAFE_PREFIXES) or _UNSAFE.search(url):
         return ""
-    return url if scheme in SAFE_SCHEMES else ""
+    return url
 
 
 def make_environment(dirs: list[Path]) -> jinja2.Environment:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,6 @@ TEXT_TEMPLATE = "email.txt"
 SUBJECT_TEMPLATE = "subject.txt"
 COMPILED = "<compiled email.mjml>"
 CONFIG_SUBJECT = "<config email.subject>"
-_BLANK_LINES = re.compile(r"[ \t]+\n|\n{3,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +68,7 @@ class Renderer:
         subject = one_line(self._run(self._subject, ctx))
         ctx["subject"] = subject
         html = self._run(self._html, ctx)
-        text = _BLANK_LINES.sub(_tidy, self._run(self._text, ctx)).strip() + "\n"
+        text = tidy(self._run(self._text, ctx))
         return RenderedIssue(subject=subject, preheader=ctx["preheader"], html=html, text=text)
 
     @property
@@ -138,8 +136,13 @@ class Renderer:
         return (HTML_TEMPLATE, 0)
 
 
-def _tidy(match: re.Match[str]) -> str:
-    return "\n\n" if match.group(0).count("\n") > 1 else "\n"
+def tidy(text: str) -> str:
+    """No trailing spaces, at most one blank line in a row, one final newline."""
+    if " \n" in text or "\t\n" in text:  # the checks are cheap, the rewrite is not
+        text = "\n".join(line.rstrip() for line in text.split("\n"))
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text.strip() + "\n"
 
 
 def _describe(exc: BaseException) -> str:

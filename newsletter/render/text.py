@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import textwrap
-import unicodedata
 from collections.abc import Sequence
 from datetime import date
 from functools import lru_cache
@@ -45,8 +44,8 @@ _ABBREVIATIONS = frozenset(
     ]
 )
 _SPACE = re.compile(r"\s+")
-# Line and paragraph separators are not category Cc but break header lines all the same.
-_BREAKERS = frozenset("\u2028\u2029\u0085")
+# Category Cc, plus line and paragraph separators, which break header lines all the same.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def squash(text: str) -> str:
@@ -90,6 +89,7 @@ def authors_label(authors: Sequence[str], count: int | None, shown: int = 3) -> 
     return f"{names} et al." if total > shown else names
 
 
+@lru_cache(maxsize=1024)
 def date_label(day: date | None) -> str:
     """``Mar 11, 2026`` without depending on the process locale."""
     if day is None:
@@ -97,6 +97,7 @@ def date_label(day: date | None) -> str:
     return f"{MONTHS[day.month - 1]} {day.day}, {day.year}"
 
 
+@lru_cache(maxsize=256)
 def long_date_label(day: date) -> str:
     """``Monday, Mar 11, 2026`` for headers."""
     return f"{WEEKDAYS[day.weekday()]}, {date_label(day)}"
@@ -104,10 +105,7 @@ def long_date_label(day: date) -> str:
 
 def one_line(text: str, limit: int = 200) -> str:
     """A header-safe line: no control characters or line breaks, spaces collapsed, bounded."""
-    kept = "".join(
-        " " if ch in _BREAKERS or unicodedata.category(ch) == "Cc" else ch for ch in text
-    )
-    line = squash(kept)
+    line = squash(_CONTROL.sub(" ", text))
     if len(line) > limit:
         line = line[: limit - 1].rsplit(" ", 1)[0] + ELLIPSIS
     return line
@@ -120,7 +118,7 @@ def preheader(titles: Sequence[str], topics: Sequence[str], limit: int = 90) -> 
         return one_line(f"No new papers matched your topics{about} today.", limit)
     count = len(titles)
     head = f"{count} paper{'s' if count != 1 else ''} for you: "
-    return one_line(head + "; ".join(squash(t) for t in titles), limit)
+    return one_line((head + "; ".join(titles))[: limit * 2], limit)
 
 
 @lru_cache(maxsize=8192)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import quote
 
 from newsletter.config import NewsletterSettings
 from newsletter.models import Issue, IssueLinks, Paper, Pick, Subscriber
@@ -70,6 +71,6 @@ def make_links(issue: Issue) -> IssueLinks:
     return IssueLinks(
         unsubscribe=f"{base}/unsubscribe?t=abc&u=1",
         preferences=f"{base}/preferences?t=def",
-        more_like={k: f"{base}/feedback?k={k}&v=1" for k in keys},
-        less_like={k: f"{base}/feedback?k={k}&v=-1" for k in keys},
+        more_like={k: f"{base}/feedback?k={quote(k)}&v=1" for k in keys},
+        less_like={k: f"{base}/feedback?k={quote(k)}&v=-1" for k in keys},
     )

@@ -127,3 +127,11 @@ def test_bad_configured_subject_names_the_config_key() -> None:
 )
 def test_safe_url(url: str, kept: bool) -> None:
     assert safe_url(url) == (url if kept else "")
+
+
+def test_text_output_is_tidied(tmp_path: Path) -> None:
+    (tmp_path / "email.txt").write_text("\n\nA  \t\n\n\n\n\nB {{ count }}   \n\n")
+    renderer = Renderer(NEWSLETTER, EmailSettings(), tmp_path)
+    issue = make_issue(1)
+    out = renderer.render(issue, make_links(issue))
+    assert out is not None and out.text == "A\n\nB 1\n"
