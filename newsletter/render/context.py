@@ -77,7 +77,7 @@ def card(pick: Pick, number: int, links: IssueLinks, abstract_chars: int) -> Car
     """One paper card: the paper view plus why this reader got it and their feedback links."""
     view = paper_view(pick.paper, abstract_chars)
     return Card(
-        *view_fields(view),
+        **view_fields(view),
         number=number,
         reason="; ".join(_clean(pick.reasons[:2])),
         tags=_clean(pick.tags),
@@ -86,8 +86,8 @@ def card(pick: Pick, number: int, links: IssueLinks, abstract_chars: int) -> Car
     )
 
 
-def view_fields(view: PaperView) -> tuple[Any, ...]:
-    return tuple(getattr(view, name) for name in PaperView.__slots__)
+def view_fields(view: PaperView) -> dict[str, Any]:
+    return {name: getattr(view, name) for name in PaperView.__slots__}
 
 
 @lru_cache(maxsize=64)
