@@ -1,0 +1,267 @@
+"""The one module that knows the order of the stages: fetch -> match -> render -> enqueue -> send.
+
+Stages never import each other; this module hands each one the small models it needs.
+Subscribers are handled in bounded batches so memory does not grow with their number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.engine import Connection, Engine
+
+from newsletter import tokens
+from newsletter.config import Config
+from newsletter.delivery.base import Mailer
+from newsletter.delivery.compose import Composer, composer_from_config
+from newsletter.delivery.outbox import SendReport, send_due
+from newsletter.match import Matcher
+from newsletter.models import Issue, IssueLinks, OutgoingEmail, Paper, Pick, Subscriber
+from newsletter.render import RenderedIssue, Renderer
+from newsletter.schedule import due_date
+from newsletter.sources.http import Fetcher
+from newsletter.sources.ingest import SourceReport, ingest
+from newsletter.store.embeddings import StoreCache
+from newsletter.store.history import feedback_for, record_sent, reference_papers, sent_keys
+from newsletter.store.outbox import address_key, rows_for
+from newsletter.store.outbox import enqueue as outbox_enqueue
+from newsletter.store.papers import list_papers
+from newsletter.store.profiles import active_subscribers, sync_dir
+
+BATCH = 500  # subscribers matched, rendered and enqueued per transaction
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The stage objects for one run, built once: matcher, renderer, composer."""
+
+    config: Config
+    engine: Engine
+    matcher: Matcher
+    renderer: Renderer
+    composer: Composer
+
+    @classmethod
+    def build(cls, config: Config, engine: Engine, matcher: Matcher | None = None) -> Parts:
+        user_templates = config.path(config.newsletter.templates_dir)
+        return cls(
+            config,
+            engine,
+            matcher or Matcher.from_settings(config.match, StoreCache(engine)),
+            Renderer(config.newsletter, config.email, user_templates),
+            composer_from_config(config),
+        )
+
+
+@dataclass
+class EnqueueReport:
+    """What one pass over the subscribers did, with the reason for each subscriber skipped."""
+
+    enqueued: int = 0
+    already: int = 0
+    quiet: int = 0
+    not_due: int = 0
+    papers: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)  # email -> why no email now
+
+
+def candidates(conn: Connection, now: datetime, days: int) -> list[Paper]:
+    """Papers first seen in the last ``days`` days: what a new issue may draw from."""
+    return list_papers(conn, since=now - timedelta(days=days))
+
+
+def issue_links(composer: Composer, email: str, picks: Sequence[Pick], now: datetime) -> IssueLinks:
+    """The signed unsubscribe, preferences and feedback links of one issue."""
+    base, secret, key = composer.newsletter.base_url, composer.secret, address_key(email)
+
+    def feedback(judgment: int) -> dict[str, str]:
+        return {
+            p.paper.key: tokens.feedback_url(base, secret, key, p.paper.key, judgment, now=now)
+            for p in picks
+        }
+
+    return IssueLinks(
+        unsubscribe=composer.unsubscribe_url(email, now=now),
+        preferences=tokens.preferences_url(base, secret, key, now=now),
+        more_like=feedback(1),
+        less_like=feedback(-1),
+    )
+
+
+History = tuple[dict[str, set[str]], dict[str, dict[str, int]], dict[str, Paper] | None]
+
+
+def _history(conn: Connection, subs: Sequence[Subscriber]) -> History:
+    """What the matcher needs besides the papers: sent keys, feedback, reference papers."""
+    sent = {s.email: sent_keys(conn, s.email) for s in subs}
+    judged = {s.email: feedback_for(conn, s.email) for s in subs}
+    refs: dict[str, Paper] = {}
+    for s in subs:
+        if s.papers or judged[s.email]:
+            refs |= reference_papers(conn, s, judged[s.email])
+    return sent, judged, refs or None
+
+
+def picks_for(
+    engine: Engine, matcher: Matcher, subs: Sequence[Subscriber], papers: Sequence[Paper]
+) -> dict[str, list[Pick]]:
+    """Each subscriber's picks, with their sent history and feedback taken into account."""
+    with engine.connect() as conn:
+        history = _history(conn, subs)
+    return matcher.match_many(subs, papers, *history)
+
+
+def compose(
+    parts: Parts, sub: Subscriber, issue_date: date, picks: Sequence[Pick], now: datetime
+) -> tuple[Issue, RenderedIssue | None, OutgoingEmail | None]:
+    """Render one subscriber's issue and wrap it into a message (None on a skipped quiet day)."""
+    issue = Issue(sub, issue_date, tuple(picks))
+    links = issue_links(parts.composer, sub.email, picks, now)
+    rendered = parts.renderer.render(issue, links)
+    if rendered is None:
+        return issue, None, None
+    to = f"{sub.name} <{sub.email}>" if sub.name else sub.email
+    message = parts.composer.compose(
+        to=to,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        now=now,
+        unsubscribe_url=links.unsubscribe,
+    )
+    return issue, rendered, message
+
+
+def enqueue_due(
+    parts: Parts,
+    subscribers: Iterable[Subscriber],
+    now: datetime,
+    papers: Sequence[Paper] | None = None,
+    on_batch: Callable[[EnqueueReport], None] | None = None,
+) -> EnqueueReport:
+    """Match, render and enqueue today's issue for every due subscriber, batch by batch."""
+    report = EnqueueReport()
+    with parts.engine.connect() as conn:
+        pool = list(papers) if papers is not None else candidates(conn, now, 7)
+    report.papers = len(pool)
+    for batch in _batches(_due(subscribers, now, report), BATCH):
+        _enqueue_batch(parts, batch, pool, now, report)
+        if on_batch:
+            on_batch(report)
+    return report
+
+
+def _due(
+    subscribers: Iterable[Subscriber], now: datetime, report: EnqueueReport
+) -> Iterator[tuple[Subscriber, date]]:
+    for sub in subscribers:
+        day = due_date(sub, now)
+        if day is None:
+            report.not_due += 1
+            report.skipped[sub.email] = "not due"
+        else:
+            yield sub, day
+
+
+def _batches(
+    items: Iterable[tuple[Subscriber, date]], size: int
+) -> Iterator[list[tuple[Subscriber, date]]]:
+    batch: list[tuple[Subscriber, date]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _enqueue_batch(
+    parts: Parts,
+    batch: list[tuple[Subscriber, date]],
+    pool: Sequence[Paper],
+    now: datetime,
+    report: EnqueueReport,
+) -> None:
+    # Matching reads (and may cache embeddings) on connections of its own, so it runs before
+    # the write transaction: a long write lock held across it would stall SQLite.
+    with parts.engine.connect() as conn:
+        fresh = _not_yet_queued(conn, batch, report)
+        history = _history(conn, [s for s, _ in fresh])
+    chosen = parts.matcher.match_many([s for s, _ in fresh], pool, *history)
+    messages = []
+    for sub, day in fresh:
+        picks = chosen.get(sub.email, [])
+        _, _, message = compose(parts, sub, day, picks, now)
+        if message is None:
+            report.quiet += 1
+            report.skipped[sub.email] = "nothing matched"
+        else:
+            messages.append((sub, day, picks, message))
+    with parts.engine.begin() as conn:
+        for sub, day, picks, message in messages:
+            if outbox_enqueue(conn, message, issue_id=day.isoformat(), now=now):
+                record_sent(conn, sub.email, [p.paper.key for p in picks], day, now)
+                report.enqueued += 1
+
+
+def _not_yet_queued(
+    conn: Connection, batch: list[tuple[Subscriber, date]], report: EnqueueReport
+) -> list[tuple[Subscriber, date]]:
+    """Drop subscribers whose issue for that date is already in the outbox."""
+    by_day: dict[str, list[str]] = {}
+    for sub, day in batch:
+        by_day.setdefault(day.isoformat(), []).append(sub.email)
+    queued = {
+        (address_key(email), day)
+        for day, emails in by_day.items()
+        for email in rows_for(conn, emails, day)
+    }
+    fresh = [(s, d) for s, d in batch if (address_key(s.email), d.isoformat()) not in queued]
+    report.already += len(batch) - len(fresh)
+    for sub, day in batch:
+        if (address_key(sub.email), day.isoformat()) in queued:
+            report.skipped[sub.email] = "already queued"
+    return fresh
+
+
+@dataclass
+class RunReport:
+    """What ``run_once`` did at each stage."""
+
+    fetched: list[SourceReport] = field(default_factory=list)
+    enqueue: EnqueueReport = field(default_factory=EnqueueReport)
+    send: SendReport | None = None
+
+    @property
+    def failed_sources(self) -> int:
+        return sum(r.status == "failed" for r in self.fetched)
+
+
+def load_subscribers(config: Config, engine: Engine, now: datetime) -> list[Subscriber]:
+    """Sync the subscribers folder (when there is one) into the store; return the active ones."""
+    folder = config.path(config.newsletter.subscribers_dir)
+    with engine.begin() as conn:
+        if folder.is_dir():
+            sync_dir(conn, folder, now)
+        return active_subscribers(conn)
+
+
+def run_once(
+    parts: Parts,
+    now: datetime,
+    fetcher: Fetcher,
+    mailer: Mailer | None,
+    on_report: Callable[[SourceReport], None] | None = None,
+) -> RunReport:
+    """Fetch every configured source, then enqueue and (given a mailer) send what is due."""
+    config, engine = parts.config, parts.engine
+    specs = [s for s in config.sources if s.enabled]
+    report = RunReport(fetched=ingest(engine, config, specs, fetcher, now, on_report))
+    subscribers = load_subscribers(config, engine, now)
+    report.enqueue = enqueue_due(parts, subscribers, now)
+    if mailer is not None:
+        report.send = send_due(engine, mailer, config.delivery, now=now)
+    return report
