@@ -64,10 +64,13 @@ class _Channel:
         smtp: smtplib.SMTP
         if o.security == "ssl":
             context = ssl.create_default_context()
-            smtp = smtplib.SMTP_SSL(host, port, local, timeout=o.timeout, context=context)
+            smtp = smtplib.SMTP_SSL(local_hostname=local, timeout=o.timeout, context=context)
         else:
-            smtp = smtplib.SMTP(host, port, local, timeout=o.timeout)
-        try:
+            smtp = smtplib.SMTP(local_hostname=local, timeout=o.timeout)
+        try:  # connect here, not in the constructor, which leaks the socket on a timeout
+            code, reply = smtp.connect(host, port)
+            if code != 220:
+                raise smtplib.SMTPConnectError(code, reply)
             smtp.ehlo()
             if o.security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())

@@ -188,7 +188,7 @@ def suppressed(conn: Connection, emails: Iterable[str]) -> dict[str, str]:
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
         query = sa.select(suppressions.c.email, suppressions.c.reason)
-        found.update(conn.execute(query.where(suppressions.c.email.in_(chunk))).tuples())
+        found.update((e, r) for e, r in conn.execute(query.where(suppressions.c.email.in_(chunk))))
     return found
 
 
@@ -198,7 +198,7 @@ def status_counts(conn: Connection) -> dict[str, dict[str, int]]:
         outbox.c.issue_id, outbox.c.status
     )
     out: dict[str, dict[str, int]] = {}
-    for issue_id, status, count in conn.execute(query.order_by(outbox.c.issue_id)).tuples():
+    for issue_id, status, count in conn.execute(query.order_by(outbox.c.issue_id)):
         out.setdefault(issue_id, dict.fromkeys(STATUSES, 0))[status] = count
     return out
 
@@ -209,7 +209,7 @@ def rows_for(conn: Connection, recipients: Sequence[str], issue_id: str) -> dict
     query = sa.select(outbox.c.recipient, outbox.c.status).where(
         outbox.c.issue_id == issue_id, outbox.c.recipient.in_(keys)
     )
-    return dict(conn.execute(query).tuples())
+    return {recipient: status for recipient, status in conn.execute(query)}
 
 
 def release(conn: Connection, row_ids: Sequence[int], owner: str, *, now: datetime) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from collections import Counter
 from email.parser import BytesHeaderParser
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-STALL_SECONDS = 3.0
+STALL_SECONDS = 1.0
 
 
 def free_port() -> int:
@@ -34,6 +35,8 @@ class FaultyHandler:
         self.data_delay = data_delay
         self.lock = threading.Lock()
         self.transactions = 0
+        self.connections = 0
+        self.stalling = 0
 
     def add(self, stage: str, *replies: str) -> None:
         with self.lock:
@@ -47,7 +50,11 @@ class FaultyHandler:
     async def fault(self, server: SMTP, stage: str) -> str | None:
         reply = self.take(stage)
         if reply == "stall":
-            await asyncio.sleep(STALL_SECONDS)
+            self.stalling += 1
+            try:
+                await asyncio.sleep(STALL_SECONDS)
+            finally:
+                self.stalling -= 1
             return "451 4.4.2 too slow"
         if reply == "drop":
             assert server.transport is not None
@@ -98,11 +105,19 @@ class _FaultySMTP(SMTP):
         if not self._greeted and text.startswith("220 "):
             self._greeted = True
             handler: FaultyHandler = self.event_handler
-            reply = await handler.fault(self, "CONNECT")
+            with handler.lock:
+                handler.connections += 1
+            transport = self.transport
+            assert transport is not None
+            try:
+                reply = await handler.fault(self, "CONNECT")
+                if reply:
+                    await super().push(reply)
+            except BaseException:
+                transport.abort()  # the client gave up while we stalled
+                raise
             if reply:
-                await super().push(reply)
-                assert self.transport is not None
-                self.transport.close()
+                transport.abort()
                 return
         await super().push(status)
 
@@ -122,9 +137,14 @@ class Sink:
 
     def __enter__(self) -> Sink:
         self.controller.start()
+        self.handler.connections = 0  # the controller's own start-up probe is not a client
         return self
 
     def __exit__(self, *exc: object) -> None:
+        deadline = time.monotonic() + STALL_SECONDS + 1
+        while self.handler.stalling and time.monotonic() < deadline:
+            time.sleep(0.05)  # let a stalled reply finish so no socket is left open
+        time.sleep(0.05)
         self.controller.stop()
 
     @property
