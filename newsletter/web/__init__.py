@@ -1,0 +1,1 @@
+"""Local web pages: the subscriber pages and the issue preview."""
