@@ -93,7 +93,8 @@ def enqueue(conn: Connection, email: OutgoingEmail, *, issue_id: str, now: datet
     if dialect is None:
         raise NotImplementedError(f"outbox does not support {conn.dialect.name}")
     stmt = dialect.insert(outbox).values(values).on_conflict_do_nothing()
-    return bool(conn.execute(stmt).rowcount)
+    # RETURNING, not rowcount: psycopg reports -1 for a skipped ON CONFLICT insert.
+    return conn.execute(stmt.returning(outbox.c.id)).first() is not None
 
 
 def _due(now: datetime) -> sa.ColumnElement[bool]:

@@ -134,7 +134,7 @@ def test_dkim_signature_verifies_and_covers_list_unsubscribe(dkim_key: tuple[Pat
 
 
 def test_dkim_config_errors_name_the_key(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="delivery.dkim_key_file"):
+    with pytest.raises(ConfigError, match=r"delivery\.dkim_key_file"):
         dkim_signer(tmp_path / "missing.pem", "s", "d.org")
     junk = tmp_path / "junk.pem"
     junk.write_text("not a key")

@@ -1,0 +1,112 @@
+"""``newsletter send [--dry-run]`` sends what is due; ``newsletter status`` shows the outbox.
+
+``status`` also says, for each subscriber, what happened to today's issue or why there is
+none (nothing matched, unsubscribed, bounced, paused, not due).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import click
+from rich.table import Table
+from sqlalchemy.engine import Connection
+
+from newsletter.cli.common import App, pass_app
+from newsletter.delivery.base import mailer_from_config
+from newsletter.delivery.outbox import SendReport, send_due
+from newsletter.schedule import due_date, local_now, why_not_due
+from newsletter.store import outbox as store
+from newsletter.store.profiles import StoredSubscriber, list_subscribers
+
+COLUMNS = ("queued", "sending", "sent", "retrying", "failed", "suppressed")
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="List what is due; send and change nothing.")
+@click.option("--mailer", "mailer_name", metavar="NAME", help="Use [mailers.NAME] instead.")
+@click.option("--limit", type=click.IntRange(min=1), help="Send at most this many messages.")
+@pass_app
+def send(app: App, dry_run: bool, mailer_name: str | None, limit: int | None) -> int:
+    """Send the queued messages that are due; exit 1 when some failed for good."""
+    mailer = mailer_from_config(app.config, mailer_name)  # validates the config either way
+    if dry_run:
+        _show_due(app, limit or 1000)
+        return 0
+    report = send_due(app.engine, mailer, app.config.delivery, limit=limit)
+    app.console.print(describe(report), markup=False)
+    for error in report.errors[:20]:
+        app.err.print(f"failed: {error}", markup=False)
+    return 1 if report.failed else 0
+
+
+def describe(report: SendReport) -> str:
+    return (f"sent {report.sent}, retrying {report.retrying}, failed {report.failed} "
+            f"({report.bounced} bounced), suppressed {report.suppressed}")
+
+
+def _show_due(app: App, limit: int) -> None:
+    with app.engine.connect() as conn:
+        rows = store.list_due(conn, now=datetime.now(UTC), limit=limit)
+        blocked = store.suppressed(conn, [r["recipient"] for r in rows])
+    for row in rows:
+        note = f"  (suppressed: {blocked[row['recipient']]})" if row["recipient"] in blocked else ""
+        app.console.print(f"{row['issue_id']}  {row['recipient']}  attempt {row['attempts'] + 1}"
+                          f"  {row['subject']}{note}", markup=False)
+    app.console.print(f"{len(rows)} message(s) due; dry run: nothing sent", markup=False)
+
+
+@click.command()
+@click.option("--issues", default=14, show_default=True, help="How many recent issues to show.")
+@pass_app
+def status(app: App, issues: int) -> None:
+    """Per-issue outbox counts, and what each subscriber gets today (or why not)."""
+    now = datetime.now(UTC)
+    with app.engine.connect() as conn:
+        counts = store.status_counts(conn)
+        today = explain_today(conn, list_subscribers(conn), now)
+    table = Table("issue", *COLUMNS, title="Outbox")
+    for issue_id in sorted(counts)[-issues:]:
+        table.add_row(issue_id, *(str(counts[issue_id][c]) for c in COLUMNS))
+    app.console.print(table if counts else "Outbox: empty")
+    people = Table("subscriber", "issue", "today", title="Today")
+    for email, issue_id, state in today:
+        people.add_row(email, issue_id, state)
+    app.console.print(people if today else "No subscribers yet (run `newsletter subscribers sync`).")
+
+
+def explain_today(
+    conn: Connection, stored: Sequence[StoredSubscriber], now: datetime
+) -> list[tuple[str, str, str]]:
+    """(email, issue date, what happened or why nothing did) for each subscriber."""
+    emails = [s.subscriber.email for s in stored]
+    blocked = store.suppressed(conn, emails)
+    out = []
+    for entry in stored:
+        sub = entry.subscriber
+        day = due_date(sub, now) or local_now(sub, now).date()
+        row = store.rows_for(conn, [sub.email], day.isoformat()).get(store.address_key(sub.email))
+        out.append((sub.email, day.isoformat(), _reason(entry, row, blocked, now)))
+    return out
+
+
+def _reason(
+    entry: StoredSubscriber, row: str | None, blocked: dict[str, str], now: datetime
+) -> str:
+    key = store.address_key(entry.subscriber.email)
+    if row == "sent":
+        return "sent"
+    if key in blocked:
+        return {"bounced": "bounced (suppressed)", "complained": "complained (suppressed)"}.get(
+            blocked[key], "unsubscribed")
+    if entry.status != "active":
+        return entry.status
+    if row is not None:
+        return row
+    if due_date(entry.subscriber, now) is None:
+        return why_not_due(entry.subscriber, now)
+    return "nothing matched (no issue queued)"
+
+
+commands = [send, status]
