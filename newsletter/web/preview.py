@@ -43,17 +43,27 @@ class PreviewSite:
         self._issues: dict[tuple[str, date], tuple[Issue, IssueLinks]] = {}
         self._lock = threading.Lock()
         self._stamp = self._template_stamp()
+        self._broken: NewsletterError | None = None
         pages = jinja2.Environment(loader=jinja2.FileSystemLoader(PAGES), autoescape=True)
         self._page = pages.get_template("preview.html")
 
     def version(self) -> str:
-        """Changes whenever a template file changes; reloads the renderer when it does."""
+        """Changes whenever a template file changes."""
         with self._lock:
-            stamp = self._template_stamp()
-            if stamp != self._stamp:
-                self._stamp = stamp
-                self.renderer.reload()
-            return f"{stamp}:{self.renderer.version}"
+            self._refresh()
+            return f"{self._stamp}:{self.renderer.version}"
+
+    def _refresh(self) -> None:
+        """Reload the templates when a file changed; keep a broken template's error to show."""
+        stamp = self._template_stamp()
+        if stamp == self._stamp:
+            return
+        self._stamp = stamp
+        try:
+            self.renderer.reload()
+            self._broken = None
+        except NewsletterError as exc:
+            self._broken = exc
 
     def _template_stamp(self) -> str:
         parts = []
@@ -69,6 +79,9 @@ class PreviewSite:
             self._issues[key] = self.make_issue(subscriber, day)
         issue, links = self._issues[key]
         with self._lock:
+            self._refresh()
+            if self._broken is not None:
+                raise self._broken
             return self.renderer.render(issue, links)
 
     def index(self) -> str:
