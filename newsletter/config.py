@@ -92,6 +92,10 @@ class EmailSettings:
     abstract_chars: int = 400
     subject: str = ""  # overrides the subject template when set
 
+    def __post_init__(self) -> None:
+        if self.abstract_chars < 80:
+            raise ValueError("key 'email.abstract_chars' must be 80 or more")
+
 
 @dataclass(frozen=True)
 class MailerSettings:

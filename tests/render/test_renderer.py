@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from newsletter.config import EmailSettings
+from newsletter.errors import ConfigError
 from newsletter.models import Issue
 from newsletter.render import Renderer
 
@@ -160,3 +161,8 @@ def test_abstract_is_trimmed_to_the_configured_length() -> None:
 
 def test_rendering_is_pure_and_repeatable(render_issue: Callable[..., Any]) -> None:
     assert render_issue(3) == render_issue(3)
+
+
+def test_too_small_abstract_length_is_a_config_error(make_config: Callable[..., Any]) -> None:
+    with pytest.raises(ConfigError, match=r"newsletter\.toml: key 'email\.abstract_chars' must"):
+        make_config({"email": {"abstract_chars": 10}})
