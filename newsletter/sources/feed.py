@@ -21,6 +21,9 @@ ARXIV_IN_LINK = re.compile(r"(?:arxiv\.org/(?:abs|pdf)/|huggingface\.co/papers/|
                            r"(\d{4}\.\d{4,5})(?:v\d+)?", re.IGNORECASE)
 ANNOUNCE_PREFIX = re.compile(r"^arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", re.IGNORECASE)
 TITLE_SUFFIX = re.compile(r"\s*\(arXiv:[^)]*\)\s*$")
+AUTHOR_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
+HIDDEN = frozenset({"script", "style"})
+BLOCKS = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "td"})
 MAX_TITLE = 500
 TOLERATED = ("undefined entity",)  # HTML entities in XML: feedparser decodes them correctly
 
@@ -31,9 +34,23 @@ class _TextOnly(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self._hidden = 0  # inside <script> or <style>, whose text is not prose
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in HIDDEN:
+            self._hidden += 1
+        elif tag in BLOCKS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in HIDDEN and self._hidden:
+            self._hidden -= 1
+        elif tag in BLOCKS:
+            self.parts.append(" ")
 
     def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+        if not self._hidden:
+            self.parts.append(data)
 
 
 def strip_html(fragment: str) -> str:
@@ -79,7 +96,7 @@ def _check(doc: Any) -> None:
 def paper_from_entry(entry: Any) -> Paper | str:
     """One feed entry as a ``Paper``, or a one-line reason why it cannot be one."""
     title = TITLE_SUFFIX.sub("", strip_html(entry.get("title", "")))
-    abstract = ANNOUNCE_PREFIX.sub("", strip_html(_summary(entry)))
+    abstract = ANNOUNCE_PREFIX.sub("", _summary(entry))
     label = repr(title[:60]) if title else "untitled"
     if not title:
         return "no title"
@@ -101,12 +118,13 @@ def paper_from_entry(entry: Any) -> Paper | str:
 
 
 def _summary(entry: Any) -> str:
-    summary = entry.get("summary")
-    if isinstance(summary, str) and summary.strip():
-        return summary
-    for content in entry.get("content") or ():
-        if isinstance(content.get("value"), str) and content["value"].strip():
-            return str(content["value"])
+    """The entry's summary (else its content) as plain text."""
+    details = [entry.get("summary_detail"), *(entry.get("content") or ())]
+    for detail in details:
+        value = detail.get("value") if detail else None
+        if isinstance(value, str) and value.strip():
+            is_html = "html" in str(detail.get("type", "text/html"))
+            return strip_html(value) if is_html else " ".join(value.split())
     return ""
 
 
@@ -114,9 +132,9 @@ def _authors(entry: Any) -> tuple[str, ...]:
     names = [strip_html(a.get("name", "")) for a in entry.get("authors") or () if a.get("name")]
     if not names and isinstance(entry.get("author"), str):
         names = [strip_html(entry["author"])]
-    if len(names) == 1 and "," in names[0]:  # arXiv RSS: "Ada One, Bo Two, and Cy Three"
-        names = [re.sub(r"^and\s+", "", n.strip()) for n in names[0].split(",")]
-    return tuple(n for n in names if n)
+    if len(names) == 1:  # arXiv RSS puts all authors in one dc:creator: "A One, B Two and C Three"
+        names = AUTHOR_SEPARATOR.split(names[0])
+    return tuple(n.strip() for n in names if n.strip())
 
 
 def _arxiv_id(entry: Any) -> str | None:

@@ -174,7 +174,7 @@ def test_arxiv_rss_entries() -> None:
     assert spiking.published == date(2026, 1, 13)
     assert adapters.arxiv_id == "2601.20002"
     assert adapters.abstract.startswith("Voxelwise encoding models")
-    assert adapters.authors == ("Marta Quintero and Yusuf Demir",)
+    assert adapters.authors == ("Marta Quintero", "Yusuf Demir")
     assert page.skipped == ("entry 2: 'An Entry Whose Abstract Went Missing': no abstract",)
 
 
@@ -189,6 +189,31 @@ def test_atom_feed_entries() -> None:
     assert comets.arxiv_id is None and comets.url == "https://example.invalid/papers/comets"
     assert comets.abstract.endswith("down to magnitude 15 & reports them within hours.")
     assert comets.published == date(2026, 1, 12)
+
+
+@pytest.mark.parametrize(("creator", "authors"), [
+    ("Ada One", ("Ada One",)),
+    ("Ada One, Bo Two, and Cy Three", ("Ada One", "Bo Two", "Cy Three")),
+    ("Ada One and Bo Two", ("Ada One", "Bo Two")),
+    ("Ada One,, Bo Two ,", ("Ada One", "Bo Two")),
+])
+def test_feed_splits_one_creator_into_authors(creator: str, authors: tuple[str, ...]) -> None:
+    body = ('<?xml version="1.0"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+            f"<channel><title>x</title><item><title>T</title><description>An abstract."
+            f"</description><dc:creator>{creator}</dc:creator></item></channel></rss>").encode()
+    (paper,) = feed.parse(body, ctx()).papers
+    assert paper.authors == authors and paper.author_count == len(authors)
+
+
+def test_feed_plain_text_summaries_keep_angle_brackets() -> None:
+    body = (b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>x</title>'
+            b'<entry><title>Bounds</title><summary type="text">We show x&lt;y and y &gt; z.'
+            b"</summary></entry>"
+            b'<entry><title>Markup</title><summary type="html">&lt;p&gt;One.&lt;/p&gt;&lt;p&gt;Two.'
+            b"&lt;/p&gt;&lt;script&gt;track()&lt;/script&gt;</summary></entry></feed>")
+    plain, markup = feed.parse(body, ctx()).papers
+    assert plain.abstract == "We show x<y and y > z."
+    assert markup.abstract == "One. Two."
 
 
 def test_feed_tolerates_html_entities_in_xml() -> None:
