@@ -152,10 +152,15 @@ def preview(
         return
     if not who:
         raise click.UsageError("give --subscriber FILE_OR_EMAIL, or --serve")
-    issue, links = make(who, issue_date)
-    paths = write_preview(renderer, issue, links, out_dir, mime_maker(config, _now))
+    _write(app, renderer, make(who, issue_date), out_dir)
+
+
+def _write(app: App, renderer: Renderer, made: tuple[Issue, IssueLinks], out_dir: Path) -> None:
+    issue, links = made
+    paths = write_preview(renderer, issue, links, out_dir, mime_maker(app.config, _now))
     if not paths:
-        app.console.print(f"No email for {who} on {issue_date}: nothing matched (quiet day).")
+        who, day = issue.subscriber.email, issue.issue_date
+        app.console.print(f"No email for {who} on {day}: nothing matched (quiet day).")
     for path in paths:
         app.console.print(str(path))
 
