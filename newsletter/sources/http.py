@@ -104,6 +104,11 @@ class Fetcher:
                 return self._read(response, source)
         except httpx.TooManyRedirects:
             raise SourceError(source, "too many redirects (a redirect loop?)") from None
+        except httpx.DecodingError:
+            raise SourceError(source, "cannot decode the response body (bad compression)") \
+                from None
+        except httpx.UnsupportedProtocol as exc:
+            raise SourceError(source, f"unsupported URL scheme: {exc}") from None
         except httpx.TimeoutException:
             raise _Retry(f"timed out after {self.settings.timeout:g} s") from None
         except httpx.TransportError as exc:

@@ -215,6 +215,9 @@ FAILURES = [
     ("feed", bad(chunks=big_stream(200_000)), "response exceeds max_bytes 50000"),
     ("feed", bad(302, headers={"Location": "/broken"}), "too many redirects (a redirect loop?)"),
     ("feed", bad(delay=5), "timed out after 0.4 s (gave up after 3 tries)"),
+    ("feed", bad(body=b"not gzip at all", headers={"Content-Encoding": "gzip"}),
+     "cannot decode the response body"),
+    ("feed", bad(301, headers={"Location": "ftp://127.0.0.1/feed"}), "unsupported URL scheme"),
 ]
 
 
