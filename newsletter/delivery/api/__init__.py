@@ -1,0 +1,1 @@
+"""HTTP email providers, one small module each: build the payload, post it, read the results."""

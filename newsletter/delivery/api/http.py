@@ -1,0 +1,106 @@
+"""What every HTTP provider shares: an httpx client, the API key, and status classification.
+
+429, 5xx, 401/403 and network errors are transient (not the recipient's fault); any other
+4xx is a permanent refusal of the message. The key never appears in results or ``repr``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from email.utils import parseaddr
+from typing import Any
+
+import httpx
+
+from newsletter.delivery.base import Mailer, OnResult, permanent, report, transient
+from newsletter.errors import ConfigError
+from newsletter.models import OutgoingEmail, SendResult
+
+_RETRY_STATUSES = {401, 403, 408, 409, 425, 429}
+
+
+class HttpMailer(Mailer):
+    """Base of the provider mailers: ``open`` makes the client, ``post`` sends JSON or forms."""
+
+    provider = "provider"
+    _client: httpx.Client | None = None
+
+    def auth(self, key: str) -> dict[str, Any]:
+        """Keyword arguments for ``httpx.Client`` that authenticate with ``key``."""
+        return {"headers": {"Authorization": f"Bearer {key}"}}
+
+    def open(self) -> None:
+        if self._client is not None:
+            return
+        key = self.secret("API_KEY")
+        if not key:
+            raise ConfigError(f"mailers.{self.name}: environment variable "
+                              f"{self.secret_name('API_KEY')} is not set")
+        self._client = httpx.Client(base_url=self.options.base_url, timeout=self.options.timeout,
+                                    **self.auth(key))
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    @property
+    def client(self) -> httpx.Client:
+        self.open()
+        assert self._client is not None
+        return self._client
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response | str:
+        """The response, or a description of the network failure."""
+        try:
+            return self.client.post(path, **kwargs)
+        except httpx.TimeoutException:
+            return f"{self.provider} did not answer in {self.options.timeout} s"
+        except httpx.TransportError as exc:
+            return f"{self.provider} unreachable: {type(exc).__name__}"
+
+    def failure(self, email: OutgoingEmail, response: httpx.Response | str) -> SendResult:
+        """The result for a failed request: transient or permanent by status."""
+        if isinstance(response, str):
+            return transient(email, response)
+        detail = f"{self.provider} HTTP {response.status_code}: {error_text(response)}"
+        if response.status_code in _RETRY_STATUSES or response.status_code >= 500:
+            return transient(email, detail)
+        return permanent(email, detail)
+
+    def fail_all(
+        self, batch: Sequence[OutgoingEmail], response: httpx.Response | str,
+        on_result: OnResult | None,
+    ) -> list[SendResult]:
+        return [report(self.failure(e, response), on_result) for e in batch]
+
+
+def error_text(response: httpx.Response) -> str:
+    """The provider's own error message from a JSON body, else the start of the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return " ".join(response.text.split())[:200] or response.reason_phrase
+    if isinstance(body, dict):
+        for key in ("Message", "message", "error"):
+            if isinstance(body.get(key), str):
+                return str(body[key])[:300]
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return "; ".join(str(e.get("message", e)) for e in errors)[:300]
+    return str(body)[:200]
+
+
+def split_address(address: str) -> tuple[str, str]:
+    """(display name, bare address)."""
+    name, bare = parseaddr(address)
+    return name, bare
+
+
+def extra_headers(email: OutgoingEmail, *, skip: tuple[str, ...] = ("reply-to",)) -> dict[str, str]:
+    """The message's own headers (List-Id, List-Unsubscribe ...) minus those with a field."""
+    return {k: v for k, v in email.headers if k.lower() not in skip}
+
+
+def reply_to(email: OutgoingEmail) -> str:
+    return next((v for k, v in email.headers if k.lower() == "reply-to"), "")

@@ -1,0 +1,92 @@
+"""Postmark: ``POST /email/batch`` with up to 500 messages; one result per message, in order.
+
+Postmark answers 200 even when single messages fail; each item's ``ErrorCode`` says why.
+Code 406 means the recipient is inactive (it bounced or complained): a hard bounce.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from newsletter.delivery.api.http import HttpMailer, extra_headers, reply_to
+from newsletter.delivery.base import OnResult, permanent, report, sent, transient
+from newsletter.models import OutgoingEmail, SendResult
+
+MAX_BATCH = 500
+INACTIVE_RECIPIENT = 406
+
+
+@dataclass(frozen=True)
+class PostmarkOptions:
+    """Key: NEWSLETTER_MAILER_<NAME>_API_KEY (a server token)."""
+
+    base_url: str = "https://api.postmarkapp.com"
+    message_stream: str = "broadcast"
+    timeout: float = 30.0
+    batch_size: int = MAX_BATCH
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch_size <= MAX_BATCH:
+            raise ValueError(f"key 'batch_size' must be between 1 and {MAX_BATCH}")
+
+
+class PostmarkMailer(HttpMailer):
+    options_type = PostmarkOptions
+    provider = "Postmark"
+
+    def auth(self, key: str) -> dict[str, Any]:
+        return {"headers": {"X-Postmark-Server-Token": key, "Accept": "application/json"}}
+
+    def send_messages(
+        self, batch: Sequence[OutgoingEmail], on_result: OnResult | None = None
+    ) -> list[SendResult]:
+        size = self.options.batch_size
+        results: list[SendResult] = []
+        for start in range(0, len(batch), size):
+            results += self._send_chunk(batch[start : start + size], on_result)
+        return results
+
+    def _send_chunk(
+        self, chunk: Sequence[OutgoingEmail], on_result: OnResult | None
+    ) -> list[SendResult]:
+        response = self.post("/email/batch", json=[self._payload(e) for e in chunk])
+        if isinstance(response, str) or response.status_code != 200:
+            return self.fail_all(chunk, response, on_result)
+        items = _items(response)
+        if len(items) != len(chunk):
+            return self.fail_all(chunk, "Postmark answered with the wrong number of results",
+                                 on_result)
+        return [report(_result(e, item), on_result) for e, item in zip(chunk, items, strict=True)]
+
+    def _payload(self, email: OutgoingEmail) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "From": email.sender, "To": email.to, "Subject": email.subject,
+            "TextBody": email.text, "HtmlBody": email.html,
+            "MessageStream": self.options.message_stream,
+            "Headers": [{"Name": k, "Value": v} for k, v in extra_headers(email).items()],
+        }
+        if reply_to(email):
+            payload["ReplyTo"] = reply_to(email)
+        return payload
+
+
+def _items(response: httpx.Response) -> list[Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    return body if isinstance(body, list) else []
+
+
+def _result(email: OutgoingEmail, item: Any) -> SendResult:
+    if not isinstance(item, dict):
+        return transient(email, "Postmark answered with an unreadable result")
+    code = item.get("ErrorCode")
+    if code == 0:
+        return sent(email, provider_id=str(item.get("MessageID") or "") or None)
+    detail = f"Postmark error {code}: {item.get('Message', '')}"
+    return permanent(email, detail, bounce=code == INACTIVE_RECIPIENT)
