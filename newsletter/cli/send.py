@@ -73,7 +73,7 @@ def status(app: App, issues: int) -> None:
     people = Table("subscriber", "issue", "today", title="Today")
     for email, issue_id, state in today:
         people.add_row(email, issue_id, state)
-    app.console.print(people if today else "No subscribers yet (run `newsletter subscribers sync`).")
+    app.console.print(people if today else "No subscribers yet (`newsletter subscribers sync`).")
 
 
 def explain_today(

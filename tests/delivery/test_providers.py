@@ -223,7 +223,8 @@ def test_missing_key_is_a_config_error_and_unreachable_is_transient(
         gone = api.url  # nothing listens there once the server is closed
     options = {"base_url": gone, "timeout": 2.0} | fake.options
     secrets = Secrets({"NEWSLETTER_MAILER_X_API_KEY": KEY})
-    mailer = create_mailer("x", MailerSettings(fake.backend, options), MailerEnv(secrets, Path(".")))
+    env = MailerEnv(secrets, Path("."))
+    mailer = create_mailer("x", MailerSettings(fake.backend, options), env)
     with mailer:
         (result,) = mailer.send_messages([with_list_headers(0)])
     assert result.status == "transient" and "unreachable" in result.detail
