@@ -228,3 +228,35 @@ def test_page_in_a_browser_toggles_width_and_text_and_reloads(browser: Any, serv
         assert "CUSTOM CARD Neural decoding" in frame_text(page)
     finally:
         page.close()
+
+
+@pytest.mark.skipif(
+    not hasattr(pipeline, "compose_issue"), reason="newsletter.pipeline.compose_issue not built yet"
+)
+def test_cli_end_to_end_sends_and_records_nothing(tmp_path: Path, seeds_dir: Path) -> None:
+    """The real pipeline composition on a real seed page; the outbox and history stay empty."""
+    from sqlalchemy import create_engine
+
+    from newsletter.store.history import sent_keys
+    from newsletter.store.outbox import rows_for
+
+    subscriber = tmp_path / "ada.toml"
+    subscriber.write_text(
+        'email = "ada@example.org"\nname = "Ada"\ntopics = ["decoding brain recordings", '
+        '"exoplanet mass radius relations"]\n'
+    )
+    db = tmp_path / "n.db"
+    config = tmp_path / "newsletter.toml"
+    config.write_text(f'[newsletter]\ndatabase_url = "sqlite:///{db}"\n')
+    seed = sorted(seeds_dir.glob("*.txt"))[0]
+    args = ["--config", str(config), "preview", "--subscriber", str(subscriber)]
+    args += ["--date", "2026-11-23", "--source", str(seed), "--out", str(tmp_path / "out")]
+    result = CliRunner(env={"NEWSLETTER_SECRET_KEY": "preview-test-secret"}).invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    eml = tmp_path / "out" / "ada@example.org-2026-11-23.eml"
+    assert eml.is_file() or "No email for" in result.output
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        assert rows_for(conn, ["ada@example.org"], "2026-11-23") == {}
+        assert sent_keys(conn, "ada@example.org") == set()
+    engine.dispose()
