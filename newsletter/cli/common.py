@@ -21,8 +21,13 @@ class App:
         self.config_path = config_path
 
     @cached_property
+    def env(self) -> dict[str, str]:
+        """A copy of the environment, for commands that build a config of their own."""
+        return dict(os.environ)
+
+    @cached_property
     def config(self) -> Config:
-        return load_config(self.config_path, env=os.environ)
+        return load_config(self.config_path, env=self.env)
 
     @cached_property
     def engine(self) -> Engine:

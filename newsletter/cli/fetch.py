@@ -24,7 +24,7 @@ from newsletter.sources.registry import settings_for
     help="Fetch this URL or file instead of the configured sources (repeatable).",
 )
 @pass_app
-def fetch(app: App, sources: tuple[str, ...]) -> int:
+def fetch(app: App, sources: tuple[str, ...]) -> None:
     """Fetch and parse digest pages, storing new papers; exit 1 if any source failed."""
     specs = chosen_sources(app, sources)
     with Fetcher(app.config.fetch) as fetcher, _progress(app, len(specs)) as progress:
@@ -37,7 +37,8 @@ def fetch(app: App, sources: tuple[str, ...]) -> int:
         reports = ingest(app.engine, app.config, specs, fetcher, datetime.now(UTC), show)
     failed = [r for r in reports if r.status == "failed"]
     app.console.print(summary(reports))
-    return 1 if failed else 0
+    if failed:
+        raise SystemExit(1)
 
 
 def chosen_sources(app: App, locations: tuple[str, ...]) -> list[SourceSettings]:

@@ -16,7 +16,7 @@ from newsletter.sources.http import Fetcher
 @click.command()
 @click.option("--no-send", is_flag=True, help="Stop after enqueueing; send later with `send`.")
 @pass_app
-def run(app: App, no_send: bool) -> int:
+def run(app: App, no_send: bool) -> None:
     """Run the whole pipeline once for every subscriber who is due now."""
     parts = Parts.build(app.config, app.engine)
     mailer = None if no_send else mailer_from_config(app.config)
@@ -29,7 +29,8 @@ def run(app: App, no_send: bool) -> int:
             lambda r: app.console.print(describe(r)),
         )
     app.console.print(summary(report), markup=False)
-    return 1 if report.failed_sources else 0
+    if report.failed_sources:
+        raise SystemExit(1)
 
 
 def summary(report: RunReport) -> str:

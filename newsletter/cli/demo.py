@@ -1,0 +1,131 @@
+"""``newsletter demo``: the whole pipeline on the sample pages and subscribers that ship with it."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from dataclasses import replace
+from datetime import UTC, datetime, time
+from pathlib import Path
+
+import click
+
+from newsletter.cli.common import App, pass_app
+from newsletter.cli.fetch import describe
+from newsletter.config import Config, load_config
+from newsletter.delivery.base import mailer_from_config
+from newsletter.delivery.outbox import send_due
+from newsletter.models import Subscriber
+from newsletter.pipeline import (
+    Parts,
+    candidates,
+    compose,
+    enqueue_due,
+    load_subscribers,
+    picks_for,
+)
+from newsletter.sources.http import Fetcher
+from newsletter.sources.ingest import ingest
+from newsletter.store import open_engine
+
+DATA = Path(__file__).resolve().parent.parent / "demo" / "data"
+
+CONFIG = """\
+# Written by `newsletter demo`: a newsletter over the sample data that ships with the package.
+[newsletter]
+name = "Paper Digest (demo)"
+sender = "Paper Digest <digest@demo.example.org>"
+base_url = "http://127.0.0.1:8000"
+postal_address = "Paper Digest, 1 Example Street, 00000 Example City"
+database_url = "sqlite:///newsletter.db"
+subscribers_dir = "{subscribers}"
+
+{sources}
+[mailers.demo]
+backend = "file"
+path = "outbox"
+
+[delivery]
+mailer = "demo"
+"""
+
+
+@click.command()
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("newsletter-demo"),
+    show_default=True,
+    help="Where the demo writes its config, database, emails and previews.",
+)
+@pass_app
+def demo(app: App, folder: Path) -> None:
+    """Fetch the sample pages, match the sample subscribers, render and 'send' to files."""
+    config = _fresh_config(app, folder.resolve())
+    engine = open_engine(config.database_url)
+    now = datetime.now(UTC)
+    say = app.console.print
+    say(f"[bold]1. fetch[/bold]: the sample digest pages in {DATA}")
+    with Fetcher(config.fetch) as fetcher:
+        ingest(engine, config, config.sources, fetcher, now, lambda r: say("   " + describe(r)))
+    # Everyone is due now in the demo, whatever their usual send time.
+    subs = [replace(s, send_at=time(0, 0)) for s in load_subscribers(config, engine, now)]
+    say(f"[bold]2. match[/bold]: {len(subs)} sample subscribers")
+    parts = Parts.build(config, engine)
+    _show_picks(app, parts, subs, now, folder.resolve() / "preview")
+    report = enqueue_due(parts, subs, now)
+    sent = send_due(engine, mailer_from_config(config), config.delivery, now=now)
+    say(f"[bold]3. send[/bold]: {report.enqueued} emails enqueued, {sent.sent} written as .eml")
+    _where(app, config, folder)
+    engine.dispose()
+
+
+def _fresh_config(app: App, root: Path) -> Config:
+    """Write the demo's config into an emptied folder and load it like any other."""
+    for name in ("newsletter.db", "newsletter.db-wal", "newsletter.db-shm"):
+        (root / name).unlink(missing_ok=True)
+    for name in ("outbox", "preview"):
+        shutil.rmtree(root / name, ignore_errors=True)
+    root.mkdir(parents=True, exist_ok=True)
+    pages = sorted(p for p in DATA.iterdir() if p.suffix in (".txt", ".json", ".xml"))
+    sources = "\n".join(f'[[sources]]\npath = "{p}"\n' for p in pages)
+    text = CONFIG.format(subscribers=DATA / "subscribers", sources=sources)
+    (root / "newsletter.toml").write_text(text, encoding="utf-8")
+    env = {"NEWSLETTER_SECRET_KEY": secrets.token_urlsafe(32)} | app.env
+    env.pop("NEWSLETTER_DATABASE_URL", None)  # the demo always uses its own SQLite file
+    return load_config(root / "newsletter.toml", env=env)
+
+
+def _show_picks(app: App, parts: Parts, subs: list[Subscriber], now: datetime, out: Path) -> None:
+    """Print each subscriber's picks with reasons and write an HTML + text preview."""
+    out.mkdir(parents=True, exist_ok=True)
+    with parts.engine.connect() as conn:
+        pool = candidates(conn, now, 7)
+    chosen = picks_for(parts.engine, parts.matcher, subs, pool)
+    for sub in subs:
+        picks = chosen.get(sub.email, [])
+        app.console.print(f"   {sub.email} ({', '.join(sub.topics)}): {len(picks)} papers")
+        for pick in picks[:3]:
+            app.console.print(f"     - {pick.paper.title}", markup=False)
+            app.console.print(f"       why: {'; '.join(pick.reasons)}", markup=False)
+        _, rendered, _ = compose(parts, sub, now.date(), picks, now)
+        if rendered is not None:
+            stem = sub.email.split("@")[0]
+            (out / f"{stem}.html").write_text(rendered.html, encoding="utf-8")
+            (out / f"{stem}.txt").write_text(rendered.text, encoding="utf-8")
+
+
+def _where(app: App, config: Config, folder: Path) -> None:
+    say = app.console.print
+    say("[bold]Where to look[/bold]")
+    say(f"   emails (open in any mail client): {config.path('outbox')}/*.eml")
+    say(f"   previews in a browser:            {config.path('preview')}/*.html")
+    say(f"   the config the demo used:         {config.path('newsletter.toml')}")
+    say(f"   stored papers:   newsletter --config {folder}/newsletter.toml papers")
+    say(
+        f"   one subscriber:  newsletter --config {folder}/newsletter.toml match --subscriber EMAIL"
+    )
+
+
+commands = [demo]
