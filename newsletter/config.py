@@ -128,14 +128,20 @@ class ScheduleSettings:
     fetch_cron: str = "0 * * * *"
     tick_minutes: int = 5
     misfire_grace_hours: float = 12.0
+    timezone: str = "UTC"  # the zone ``fetch_cron`` is read in
 
 
 @dataclass(frozen=True)
 class WebSettings:
-    """Where the subscriber web pages listen."""
+    """Where the subscriber web pages listen, and how the sign-up form is protected."""
 
     host: str = "127.0.0.1"
     port: int = 8000
+    confirm_hours: float = 48.0  # how long a double opt-in confirmation link stays valid
+    signups_per_client_hour: int = 10  # sign-up form posts per client address and hour
+    signups_per_address_day: int = 3  # confirmation emails per email address and day
+    max_topics: int = 30  # topics (and exclusions) one profile may list
+    log_json: bool = False  # scheduler and web logs as JSON lines instead of plain text
 
 
 class Secrets:

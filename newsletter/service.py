@@ -1,0 +1,255 @@
+"""The unattended service: APScheduler jobs that fetch sources on a cron and send due issues.
+
+Every job first takes (or renews) a lease in the database, so of several ``newsletter serve``
+processes on one database only one acts. A tick after downtime also enqueues the issues whose
+day ended while nothing ran (within the misfire grace), once: the outbox is unique per
+(subscriber, issue date).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import Engine
+
+from newsletter.config import Config
+from newsletter.delivery.base import Mailer
+from newsletter.delivery.outbox import SendReport, default_owner, send_due
+from newsletter.errors import ConfigError
+from newsletter.models import Subscriber
+from newsletter.pipeline import EnqueueReport, Parts, enqueue_due, load_subscribers
+from newsletter.sources.http import Fetcher
+from newsletter.sources.ingest import SourceReport, ingest
+from newsletter.store import locks
+
+LEASE = "scheduler"
+LEASE_TTL = timedelta(minutes=3)  # renewed every minute by the heartbeat job
+Clock = Callable[[], datetime]
+log = logging.getLogger("newsletter.service")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class TickReport:
+    """What one tick did: issues enqueued (today's and caught-up ones) and the send round."""
+
+    enqueue: EnqueueReport
+    caught_up: int
+    send: SendReport
+
+
+class Service:
+    """The jobs, with every outside part passed in: mailer, fetcher, clock, lease owner."""
+
+    def __init__(
+        self,
+        parts: Parts,
+        mailer: Callable[[], Mailer],
+        fetcher: Callable[[], Fetcher] | None = None,
+        clock: Clock = utcnow,
+        owner: str | None = None,
+    ) -> None:
+        self.parts = parts
+        self.mailer = mailer
+        self.fetcher = fetcher or (lambda: Fetcher(parts.config.fetch))
+        self.clock = clock
+        self.owner = owner or default_owner()
+
+    @property
+    def config(self) -> Config:
+        return self.parts.config
+
+    @property
+    def engine(self) -> Engine:
+        return self.parts.engine
+
+    def lead(self, job: str) -> bool:
+        """Take or renew the database lease; log and return False when another process has it."""
+        now = self.clock()
+        if locks.acquire(self.engine, LEASE, self.owner, now=now, ttl=LEASE_TTL):
+            return True
+        with self.engine.connect() as conn:
+            other = locks.holder(conn, LEASE)
+        who = f"{other.owner} until {other.until:%H:%M:%S} UTC" if other else "another process"
+        log.info("%s: skipped, the database lease is held by %s", job, who, extra={"job": job})
+        return False
+
+    def heartbeat(self) -> None:
+        """Keep the lease while this process lives, even during a long send."""
+        self.lead("heartbeat")
+
+    def tick(self) -> TickReport | None:
+        """Enqueue and send every issue that is due now (and any missed during downtime)."""
+        if not self.lead("tick"):
+            return None
+        now = self.clock()
+        last = locks.last_done(self.engine, LEASE)
+        subs = load_subscribers(self.config, self.engine, now)
+        caught_up = self._catch_up(subs, last, now) if last else 0
+        report = enqueue_due(self.parts, subs, now)
+        sent = send_due(self.engine, self.mailer(), self.config.delivery, now=now, owner=self.owner)
+        locks.mark_done(self.engine, LEASE, self.owner, now=now)
+        result = TickReport(report, caught_up, sent)
+        log.info("tick: %s", describe_tick(result), extra={"job": "tick"})
+        return result
+
+    def _catch_up(self, subs: Sequence[Subscriber], last: datetime, now: datetime) -> int:
+        """Enqueue issues for local days that ended between the last tick and now."""
+        grace = timedelta(hours=self.config.schedule.misfire_grace_hours)
+        gap_from = max(last, now - grace)
+        if now - gap_from <= timedelta(minutes=self.config.schedule.tick_minutes) * 2:
+            return 0
+        moments: dict[datetime, list[Subscriber]] = {}
+        for sub in subs:
+            for end in day_ends(sub.timezone, gap_from, now):
+                moments.setdefault(end, []).append(sub)
+        enqueued = 0
+        for moment in sorted(moments):
+            enqueued += enqueue_due(self.parts, moments[moment], moment).enqueued
+        if enqueued:
+            log.info(
+                "tick: caught up %d issues missed since %s",
+                enqueued,
+                f"{gap_from:%Y-%m-%d %H:%M} UTC",
+                extra={"job": "tick"},
+            )
+        return enqueued
+
+    def fetch(self) -> list[SourceReport] | None:
+        """Pull every enabled source into the store."""
+        if not self.lead("fetch"):
+            return None
+        specs = [s for s in self.config.sources if s.enabled]
+        with self.fetcher() as fetcher:
+            reports = ingest(self.engine, self.config, specs, fetcher, self.clock())
+        new = sum(r.counts.new for r in reports)
+        failed = [f"{r.source} ({r.error})" for r in reports if r.status == "failed"]
+        log.info(
+            "fetch: %d sources, fetched %d new papers, %d failed%s",
+            len(reports),
+            new,
+            len(failed),
+            f": {'; '.join(failed)}" if failed else "",
+            extra={"job": "fetch"},
+        )
+        return reports
+
+    def stop(self) -> None:
+        """Hand the lease back so another process can take over at once."""
+        locks.release(self.engine, LEASE, self.owner, now=self.clock())
+
+
+def day_ends(zone: str, start: datetime, end: datetime) -> list[datetime]:
+    """The last second of each local day in ``zone`` that falls in ``[start, end)``."""
+    tz = ZoneInfo(zone)
+    day = start.astimezone(tz).date()
+    found: list[datetime] = []
+    while True:
+        moment = datetime.combine(day, time(23, 59, 59), tzinfo=tz).astimezone(UTC)
+        if moment >= end:
+            return found
+        if moment >= start:
+            found.append(moment)
+        day += timedelta(days=1)
+
+
+def describe_tick(report: TickReport) -> str:
+    """One plain line: enqueued, sent, skipped and why."""
+    e, s = report.enqueue, report.send
+    why = Counter(e.skipped.values())
+    skipped = ", ".join(f"{n} {reason}" for reason, n in sorted(why.items())) or "none"
+    return (
+        f"enqueued {e.enqueued} (caught up {report.caught_up}), sent {s.sent}, "
+        f"retrying {s.retrying}, failed {s.failed}, suppressed {s.suppressed}; "
+        f"skipped {sum(why.values())} ({skipped})"
+    )
+
+
+def build_scheduler(service: Service, *, start_tick: bool = True) -> BackgroundScheduler:
+    """The scheduler with its three jobs: fetch (cron), tick (interval) and lease heartbeat."""
+    settings = service.config.schedule
+    where = f"{service.config.origin}: key 'schedule"
+    try:
+        zone = ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}.timezone': unknown timezone {settings.timezone!r}") from None
+    try:
+        cron = crontab_trigger(settings.fetch_cron, zone)
+    except ValueError as exc:
+        raise ConfigError(f"{where}.fetch_cron': {settings.fetch_cron!r}: {exc}") from None
+    if settings.tick_minutes < 1:
+        raise ConfigError(f"{where}.tick_minutes' must be 1 or more")
+    # coalesce: runs missed while the process slept collapse into one; the grace lets a run
+    # that is hours late still happen (the outbox makes a late tick harmless).
+    policy: dict[str, Any] = {
+        "coalesce": True,
+        "misfire_grace_time": max(1, int(settings.misfire_grace_hours * 3600)),
+        "max_instances": 1,
+    }
+    scheduler = BackgroundScheduler(timezone=UTC, job_defaults=policy)
+    scheduler.add_job(service.fetch, cron, id="fetch", name="fetch sources", **policy)
+    first = service.clock() if start_tick else None
+    scheduler.add_job(
+        service.tick,
+        IntervalTrigger(minutes=settings.tick_minutes),
+        id="tick",
+        name="send due issues",
+        next_run_time=first,
+        **policy,
+    )
+    scheduler.add_job(
+        service.heartbeat,
+        IntervalTrigger(minutes=1),
+        id="heartbeat",
+        name="renew the database lease",
+        **policy,
+    )
+    return scheduler
+
+
+def crontab_trigger(expr: str, zone: ZoneInfo) -> CronTrigger:
+    """A trigger for a standard five-field crontab line.
+
+    APScheduler 3 numbers weekdays from Monday = 0, where cron says Sunday = 0 (and 7), so its
+    own ``from_crontab`` would read "1-5" as Tuesday to Saturday; numbers are translated here.
+    """
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"wrong number of fields; got {len(fields)}, expected 5")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=_weekdays(weekday),
+        timezone=zone,
+    )
+
+
+def _weekdays(field: str) -> str:
+    """Cron weekday numbers (0 or 7 = Sunday) as an explicit list of APScheduler numbers."""
+    if field == "*" or any(c.isalpha() for c in field):
+        return field
+    days: list[int] = []
+    for part in field.split(","):
+        span, _, step = part.partition("/")
+        first, _, last = ("0-6" if span == "*" else span).partition("-")
+        if not (first.isdigit() and (last or first).isdigit() and (step or "1").isdigit()):
+            raise ValueError(f"bad weekday field {field!r}")
+        days += range(int(first), int(last or first) + 1, int(step or "1"))
+    if any(d > 7 for d in days):
+        raise ValueError(f"weekday out of range in {field!r} (0-7, 0 and 7 are Sunday)")
+    return ",".join(str(d) for d in sorted({(d - 1) % 7 for d in days}))

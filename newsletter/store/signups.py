@@ -1,0 +1,79 @@
+"""Pending double opt-in sign-ups: a profile waits here until its confirmation link is used.
+
+Each sign-up has a random nonce that its signed link carries; confirming marks it used, so a
+replayed link changes nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from newsletter.store.outbox import utc
+from newsletter.store.profiles import address
+
+meta = sa.MetaData()
+pending_signups = sa.Table(
+    "pending_signups",
+    meta,
+    sa.Column("nonce", sa.String(64), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("profile", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("confirmed_at", sa.DateTime(timezone=True)),
+)
+
+
+@dataclass(frozen=True)
+class Signup:
+    """A sign-up as stored: the submitted profile fields and whether it was confirmed."""
+
+    nonce: str
+    email: str
+    profile: dict[str, Any]
+    created_at: datetime
+    confirmed_at: datetime | None
+
+
+def add_signup(conn: Connection, email: str, profile: dict[str, Any], now: datetime) -> str:
+    """Store a sign-up waiting for confirmation; returns the nonce its link must carry."""
+    nonce = secrets.token_urlsafe(24)
+    conn.execute(
+        sa.insert(pending_signups).values(
+            nonce=nonce, email=address(email), profile=profile, created_at=utc(now)
+        )
+    )
+    return nonce
+
+
+def get_signup(conn: Connection, nonce: str) -> Signup | None:
+    row = conn.execute(sa.select(pending_signups).where(pending_signups.c.nonce == nonce))
+    found = row.mappings().first()
+    if found is None:
+        return None
+    confirmed = found["confirmed_at"]
+    return Signup(
+        found["nonce"],
+        found["email"],
+        dict(found["profile"]),
+        utc(found["created_at"]),
+        utc(confirmed) if confirmed else None,
+    )
+
+
+def mark_confirmed(conn: Connection, nonce: str, now: datetime) -> bool:
+    """Use a sign-up up; False when it was already used (a replayed link)."""
+    fresh = (pending_signups.c.nonce == nonce) & pending_signups.c.confirmed_at.is_(None)
+    done = conn.execute(sa.update(pending_signups).where(fresh).values(confirmed_at=utc(now)))
+    return bool(done.rowcount)
+
+
+def forget_before(conn: Connection, cutoff: datetime) -> int:
+    """Delete sign-ups older than ``cutoff`` (their links have expired anyway)."""
+    old = pending_signups.c.created_at < utc(cutoff)
+    return int(conn.execute(sa.delete(pending_signups).where(old)).rowcount)
