@@ -11,6 +11,7 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -64,7 +65,7 @@ def send_due(
     limit: int | None = None,
     rng: random.Random | None = None,
 ) -> SendReport:
-    """Send every due row (up to ``limit``); ``now`` pins the clock (tests), else real time."""
+    """Send every due row (up to ``limit``); ``now`` sets the clock's start (tests, replays)."""
     run = _Run(engine, mailer, settings, now, owner or default_owner(), rng or random.Random())
     with mailer:
         while limit is None or run.report.handled < limit:
@@ -82,12 +83,16 @@ class _Run:
         self.engine, self.mailer, self.settings = engine, mailer, settings
         self.fixed_now, self.owner, self.rng = now, owner, rng
         self.report = SendReport()
+        self.started = time.monotonic()
         self.lock = threading.Lock()
         self.pending: dict[str, OutboxRow] = {}
         self.lease_until = self.now()
 
     def now(self) -> datetime:
-        return self.fixed_now or datetime.now(UTC)
+        """Real time; a given ``now`` sets where the clock starts (it still runs, for leases)."""
+        if self.fixed_now is None:
+            return datetime.now(UTC)
+        return self.fixed_now + timedelta(seconds=time.monotonic() - self.started)
 
     def batch(self, size: int) -> bool:
         """Claim and send one batch; False when nothing was due."""
