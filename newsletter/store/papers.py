@@ -10,7 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from newsletter.models import Paper
+from newsletter.models import Paper, normalize_title
+from newsletter.store.profile_tables import feedback, sent_papers
 from newsletter.store.tables import papers
 
 _CHUNK = 500
@@ -50,6 +51,7 @@ def _upsert_chunk(
 ) -> UpsertCounts:
     rows = conn.execute(sa.select(papers).where(papers.c.key.in_(chunk))).mappings()
     known = {row["key"]: row_to_paper(row) for row in rows}
+    known |= _same_titles(conn, [p for k, p in chunk.items() if k not in known])
     new = [
         to_row(p) | {"source": source, "first_seen": now, "updated_at": now}
         for k, p in chunk.items()
@@ -63,8 +65,44 @@ def _upsert_chunk(
         if combined != old:
             updated += 1
             values = to_row(combined) | {"updated_at": now}
-            conn.execute(sa.update(papers).where(papers.c.key == key).values(values))
+            conn.execute(sa.update(papers).where(papers.c.key == old.key).values(values))
+            if combined.key != old.key:
+                rekey(conn, old.key, combined.key)
     return UpsertCounts(len(new), updated, len(known) - updated)
+
+
+def _same_titles(conn: Connection, incoming: list[Paper]) -> dict[str, Paper]:
+    """Stored papers that are the same as an incoming one seen with or without its arXiv id.
+
+    A title-only sighting joins a stored paper of that title; a sighting with an arXiv id
+    joins only a stored paper that had no id yet (two ids are two papers).
+    """
+    if not incoming:
+        return {}
+    titles = {normalize_title(p.title)[:300] for p in incoming}
+    query = sa.select(papers).where(papers.c.title_key.in_(titles))
+    stored: dict[str, list[Paper]] = {}
+    for row in conn.execute(query).mappings():
+        stored.setdefault(row["title_key"], []).append(row_to_paper(row))
+    found: dict[str, Paper] = {}
+    for paper in incoming:
+        for old in stored.get(normalize_title(paper.title)[:300], []):
+            if paper.arxiv_id is None or old.arxiv_id is None:
+                found[paper.key] = old
+                break
+    return found
+
+
+def rekey(conn: Connection, old: str, new: str) -> None:
+    """A paper learned its arXiv id: move its sent history and feedback to the new key."""
+    for table in (sent_papers, feedback):
+        taken = sa.select(table.c.email).where(table.c.paper_key == new).scalar_subquery()
+        conn.execute(
+            sa.update(table)
+            .where(table.c.paper_key == old, table.c.email.not_in(taken))
+            .values(paper_key=new)
+        )
+        conn.execute(sa.delete(table).where(table.c.paper_key == old))
 
 
 def merge(old: Paper, new: Paper) -> Paper:
@@ -100,6 +138,7 @@ def to_row(p: Paper) -> dict[str, Any]:
         "upvotes": p.upvotes,
         "ai_summary": p.ai_summary,
         "ai_keywords": list(p.ai_keywords),
+        "title_key": normalize_title(p.title)[:300],
     }
 
 

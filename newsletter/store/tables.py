@@ -24,6 +24,7 @@ papers = sa.Table(
     sa.Column("source", sa.String(200), nullable=False),
     sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("title_key", sa.String(300)),
 )
 
 fetch_state = sa.Table(

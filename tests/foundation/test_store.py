@@ -15,6 +15,7 @@ from newsletter.store import open_engine
 from newsletter.store.migrate import available, current_version
 from newsletter.store.migrations import v0001_papers
 from newsletter.store.papers import count_papers, list_papers, upsert_papers
+from newsletter.store.profile_tables import sent_papers
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -35,11 +36,23 @@ def test_an_older_database_is_upgraded_and_keeps_its_rows(open_db: Callable[...,
         conn.exec_driver_sql("CREATE TABLE schema_version (version INTEGER NOT NULL)")
         v0001_papers.upgrade(conn)
         conn.exec_driver_sql("INSERT INTO schema_version (version) VALUES (1)")
-        upsert_papers(conn, [Paper("Old paper", "kept across upgrades")], "old", NOW)
+        conn.execute(  # a row as version 1 wrote it (no title_key yet)
+            sa.text(
+                "INSERT INTO papers (key, title, abstract, url, authors, ai_keywords, source,"
+                " first_seen, updated_at) VALUES ('title:old paper', 'Old Paper', 'kept', '',"
+                " '[]', '[]', 'old', :now, :now)"
+            ),
+            {"now": NOW},
+        )
     engine = open_db()
     with engine.connect() as conn:
         assert current_version(conn) == available()[-1][0]
-        assert [p.title for p in list_papers(conn)] == ["Old paper"]
+        assert [p.title for p in list_papers(conn)] == ["Old Paper"]
+        # the upgrade filled the new column, so the old row is found by its title
+        assert (
+            upsert_papers(conn, [Paper("old paper!", "kept", arxiv_id="2401.00002")], "n", NOW).new
+            == 0
+        )
 
 
 def test_a_newer_database_is_refused(open_db: Callable[..., Engine]) -> None:
@@ -108,3 +121,31 @@ def test_search_and_since_filters(open_db: Callable[..., Engine]) -> None:
         assert list_papers(conn, since=date(2027, 1, 1)) == []
         assert len(list_papers(conn, since=date(2026, 11, 23))) == 2
     assert isinstance(engine.dialect, sa.engine.Dialect)
+
+
+def test_a_paper_seen_with_and_without_its_arxiv_id_is_stored_once(
+    open_db: Callable[..., Engine],
+) -> None:
+    engine = open_db()
+    text_page = Paper("Brain3D: Generating 3D Objects from fMRI", "abstract", author_count=7)
+    api_page = Paper(
+        "Brain3D: generating 3D objects from fMRI", "abstract", arxiv_id="2405.15239", upvotes=4
+    )
+    other_version = Paper("Brain3D: Generating 3D Objects from fMRI", "x", arxiv_id="2405.99999")
+    with engine.begin() as conn:
+        upsert_papers(conn, [text_page], "text", NOW)
+        conn.execute(
+            sent_papers.insert().values(
+                email="a@x.org", paper_key=text_page.key, issue_date=date(2026, 11, 1), sent_at=NOW
+            )
+        )
+        counts = upsert_papers(conn, [api_page], "api", NOW)
+        assert (counts.new, counts.updated) == (0, 1)
+        again = upsert_papers(conn, [text_page], "text", NOW)  # title-only joins the id'd row
+        assert (again.new, again.updated, again.unchanged) == (0, 0, 1)
+        [stored] = list_papers(conn)
+        history = conn.execute(sa.select(sent_papers.c.paper_key)).scalars().all()
+        assert upsert_papers(conn, [other_version], "api", NOW).new == 1
+    assert stored.key == "arxiv:2405.15239"
+    assert (stored.author_count, stored.upvotes) == (7, 4)
+    assert history == ["arxiv:2405.15239"]  # the sent history followed the paper
