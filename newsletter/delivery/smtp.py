@@ -38,6 +38,7 @@ class SmtpOptions:
     max_rate: float = 0.0  # messages per second over all connections; 0: no cap
     envelope_from: str = ""  # the bounce address (MAIL FROM); default: the From address
     local_hostname: str = ""
+    ca_file: str = ""  # PEM certificates to trust instead of the system's (a private relay)
 
     def __post_init__(self) -> None:
         if self.connections < 1:
@@ -62,18 +63,17 @@ class _Channel:
         o = self._o
         host, port, local = o.host, o.effective_port, o.local_hostname or None
         smtp: smtplib.SMTP
+        context = ssl.create_default_context(cafile=o.ca_file or None)
+        # Connecting in the constructor sets the host name that TLS verifies; a failure
+        # there closes the socket itself (smtplib closes it on a bad greeting or an OSError).
         if o.security == "ssl":
-            context = ssl.create_default_context()
-            smtp = smtplib.SMTP_SSL(local_hostname=local, timeout=o.timeout, context=context)
+            smtp = smtplib.SMTP_SSL(host, port, local, timeout=o.timeout, context=context)
         else:
-            smtp = smtplib.SMTP(local_hostname=local, timeout=o.timeout)
-        try:  # connect here, not in the constructor, which leaks the socket on a timeout
-            code, reply = smtp.connect(host, port)
-            if code != 220:
-                raise smtplib.SMTPConnectError(code, reply)
+            smtp = smtplib.SMTP(host, port, local, timeout=o.timeout)
+        try:
             smtp.ehlo()
             if o.security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=context)
                 smtp.ehlo()
             if o.username:
                 smtp.login(o.username, self._password)
@@ -88,8 +88,11 @@ class _Channel:
                 self._smtp = self._connect()
             return self._transaction(self._smtp, email, envelope_from)
         except smtplib.SMTPResponseException as exc:
+            # Refused before MAIL (greeting, EHLO, STARTTLS, AUTH): the server or our account
+            # is the problem, never this message, so it is always worth another try.
             self.drop()
-            return classify(email, "connect", exc.smtp_code, exc.smtp_error)
+            code, text = exc.smtp_code, _describe_reply(exc.smtp_error)
+            return transient(email, f"connect to {self._o.host} refused: {code} {text}")
         except _DROPPED as exc:
             self.drop()
             return transient(email, f"connection to {self._o.host} failed: {_describe(exc)}")
@@ -131,6 +134,11 @@ class _Channel:
             with contextlib.suppress(*_DROPPED):
                 self._smtp.quit()
         self.drop()
+
+
+def _describe_reply(reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    return " ".join(text.split())[:200]
 
 
 def _describe(exc: BaseException) -> str:

@@ -124,16 +124,18 @@ class _FaultySMTP(SMTP):
 
 class FaultyController(Controller):
     def factory(self) -> SMTP:
-        return _FaultySMTP(self.handler, hostname="sink.test", ident="sink")
+        return _FaultySMTP(self.handler, hostname="sink.test", ident="sink", **self.SMTP_kwargs)
 
 
 class Sink:
     """A running server: ``port``, ``handler.received`` and ``handler.add(stage, ...)``."""
 
-    def __init__(self, data_delay: float = 0.0) -> None:
+    def __init__(self, data_delay: float = 0.0, **smtp: Any) -> None:
+        """``smtp``: aiosmtpd options (tls_context, auth, ssl_context for implicit TLS)."""
         self.handler = FaultyHandler(data_delay)
         self.port = free_port()
-        self.controller = FaultyController(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = FaultyController(self.handler, hostname="127.0.0.1", port=self.port,
+                                           **smtp)
 
     def __enter__(self) -> Sink:
         self.controller.start()
