@@ -62,7 +62,10 @@ def list_(app: App, status: str | None) -> None:
     """List stored subscribers."""
     with app.engine.connect() as conn:
         found = list_subscribers(conn, status)
-    table = Table("email", "name", "status", "when", "topics", "origin", box=None)
+    table = Table(box=None)
+    table.add_column("email", no_wrap=True)
+    for column in ("name", "status", "when", "topics", "origin"):
+        table.add_column(column, overflow="fold")
     for item in found:
         sub = item.subscriber
         table.add_row(

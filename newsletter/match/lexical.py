@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from newsletter.match.tokens import contains_phrase, surface, terms, words
+from newsletter.match.tokens import contains_phrase, phrase_words, surface, terms, words
 from newsletter.models import Paper
 
 K1 = 1.2
@@ -84,26 +84,29 @@ class LexicalIndex:
         doc = self.docs[paper]
         for field, where in ((doc.title, "title matches"), (doc.abstract, "abstract mentions")):
             run = longest_run(phrase, field)
-            if run == phrase or (run and len(run.split()) >= 2):
+            if run == phrase or len(run.split()) >= 2:
                 return f"{where} '{run}'"
         have = set(doc.title) | set(doc.abstract)
         written = dict.fromkeys(m.group() for m in surface(phrase))
-        shown = [w for w in written if set(words(w)) & have]
+        shown = [w for w in written if set(phrase_words(w)) & have]
         if shown:
             return f"shares words with '{phrase}': {', '.join(shown)}"
         return ""
 
-    def has_phrase(self, phrase: str, paper: int) -> bool:
-        want = words(phrase)
-        doc = self.docs[paper]
-        return contains_phrase(doc.title, want) or contains_phrase(doc.abstract, want)
+    def containing(self, phrase: str) -> np.ndarray:
+        """Which papers hold every word and word pair of ``phrase`` (a boolean row)."""
+        out = np.zeros(self.size, dtype=bool)
+        bags = [{i for i, _ in self._postings.get(t, ())} for t in set(terms(phrase))]
+        if bags:
+            out[sorted(set.intersection(*bags))] = True
+        return out
 
 
 def longest_run(phrase: str, field: list[str]) -> str:
     """The whole phrase if ``field`` holds it, else its longest run of written words it holds."""
-    if contains_phrase(field, words(phrase)):
+    if contains_phrase(field, phrase_words(phrase)):
         return phrase
-    parts = [(m, words(m.group())) for m in surface(phrase)]
+    parts = [(m, phrase_words(m.group())) for m in surface(phrase)]
     for size in range(len(parts), 0, -1):
         for start in range(len(parts) - size + 1):
             run = parts[start : start + size]

@@ -97,13 +97,15 @@ class Matcher:
     ) -> BatchScores:
         """The shared score matrices for a batch (exposed for benchmarks and diagnostics)."""
         unique = list({p.key: p for p in papers}.values())
-        phrases = [t for s in subscribers for t in (*s.topics, *s.exclude)]
+        topics = [t for s in subscribers for t in s.topics]
+        excludes = [e for s in subscribers for e in s.exclude]
         known = {p.key: p for p in unique} | dict(references)
         wanted = _reference_keys(subscribers, feedback)
         refs = [known[k] for k in wanted if k in known]
         return score_batch(
             unique,
-            phrases,
+            topics,
+            excludes,
             refs,
             embedder=self.embedder,
             cache=self.cache,

@@ -14,6 +14,7 @@ import numpy as np
 from newsletter.match import fuse as fusion
 from newsletter.match.lexical import LexicalIndex
 from newsletter.match.semantic import Embedder, VectorCache, embed_papers, embed_phrases
+from newsletter.match.tokens import fold
 from newsletter.models import Paper
 
 
@@ -31,6 +32,10 @@ class BatchScores:
     refs: dict[str, int]  # reference paper key -> row in ``similar``
     similar: np.ndarray  # references x papers, paper-to-paper similarity in [0, 1]
     ref_titles: dict[str, str]
+    word_hits: dict[str, np.ndarray]  # exclude phrase -> papers holding all its words
+    positions: dict[str, int]  # paper key -> column
+    upvotes: np.ndarray  # per paper, unknown counted as 0
+    by_author: dict[str, list[int]]  # normalised author name -> columns
 
     @property
     def semantic(self) -> bool:
@@ -40,6 +45,7 @@ class BatchScores:
 def score_batch(
     papers: Sequence[Paper],
     phrases: Sequence[str],
+    excludes: Sequence[str],
     references: Sequence[Paper],
     *,
     embedder: Embedder | None,
@@ -49,21 +55,14 @@ def score_batch(
 ) -> BatchScores:
     """Build the score matrices for ``papers`` against all ``phrases`` and ``references``."""
     papers = list(papers)
-    phrases = list(dict.fromkeys(phrases))
+    phrases = list(dict.fromkeys([*phrases, *excludes]))
     references = list({p.key: p for p in references}.values())
     index = LexicalIndex(papers)
     lexical = fusion.lexical_part(index.score(phrases), cal)
     cosines = semantic = similar = None
     if embedder is not None and papers:
-        paper_vectors = embed_papers(embedder, papers, cache)
-        if phrases:
-            cosines = embed_phrases(embedder, phrases, cache) @ paper_vectors.T
-        else:
-            cosines = np.zeros((0, len(papers)), dtype=np.float32)
+        cosines, similar = _semantic(embedder, papers, phrases, references, cache, cal)
         semantic = fusion.semantic_part(cosines, cal)
-        if references:
-            ref_vectors = embed_papers(embedder, references, cache)
-            similar = fusion.ramp(ref_vectors @ paper_vectors.T, cal.like_low, cal.like_high)
     if similar is None:
         # Without embeddings a reference's title serves as one more phrase.
         similar = fusion.lexical_part(index.score([r.title for r in references]), cal)
@@ -78,4 +77,40 @@ def score_batch(
         refs={r.key: i for i, r in enumerate(references)},
         similar=similar,
         ref_titles={r.key: r.title for r in references},
+        word_hits={e: index.containing(e) for e in dict.fromkeys(excludes)},
+        positions={p.key: i for i, p in enumerate(papers)},
+        upvotes=np.array([p.upvotes or 0 for p in papers], dtype=np.int64),
+        by_author=_authors(papers),
     )
+
+
+def _semantic(
+    embedder: Embedder,
+    papers: list[Paper],
+    phrases: list[str],
+    references: list[Paper],
+    cache: VectorCache,
+    cal: fusion.Calibration,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Phrase-to-paper cosines (one matrix product) and reference closeness, if any."""
+    paper_vectors = embed_papers(embedder, papers, cache)
+    cosines = np.zeros((0, len(papers)), dtype=np.float32)
+    if phrases:
+        cosines = embed_phrases(embedder, phrases, cache) @ paper_vectors.T
+    if not references:
+        return cosines, None
+    ref_vectors = embed_papers(embedder, references, cache)
+    return cosines, fusion.ramp(ref_vectors @ paper_vectors.T, cal.like_low, cal.like_high)
+
+
+def author_name(author: str) -> str:
+    """An author's name folded for comparison: case, accents, dots, commas and spacing."""
+    return " ".join(fold(author).replace(".", " ").replace(",", " ").split())
+
+
+def _authors(papers: Sequence[Paper]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for i, paper in enumerate(papers):
+        for author in paper.authors:
+            out.setdefault(author_name(author), []).append(i)
+    return out

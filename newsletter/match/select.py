@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from newsletter.match import fuse as fusion
-from newsletter.match.scores import BatchScores
-from newsletter.match.tokens import fold, words
+from newsletter.match.scores import BatchScores, author_name
 from newsletter.models import Pick, Subscriber
 
 REASON_PART = 0.5  # a signal must reach half its range to be named as a reason
@@ -70,12 +69,14 @@ def _allowed(
     subscriber: Subscriber, scores: BatchScores, how: Selection, liked: list[str]
 ) -> np.ndarray:
     """Papers that may be sent at all: unseen, popular enough, not excluded."""
-    seen = set(how.sent) | set(liked) | set(disliked_keys(how.feedback))
-    ok = np.array([p.key not in seen for p in scores.papers], dtype=bool)
+    ok = np.ones(len(scores.papers), dtype=bool)
+    for key in (*how.sent, *liked, *disliked_keys(how.feedback)):
+        if key in scores.positions:
+            ok[scores.positions[key]] = False
     if subscriber.min_upvotes > 0:
-        ok &= np.array([(p.upvotes or 0) >= subscriber.min_upvotes for p in scores.papers])
+        ok &= scores.upvotes >= subscriber.min_upvotes
     for phrase in subscriber.exclude:
-        ok &= ~np.array([scores.index.has_phrase(phrase, i) for i in range(len(ok))])
+        ok &= ~scores.word_hits[phrase]
     if subscriber.exclude and scores.cosines is not None:
         rows = [scores.rows[e] for e in subscriber.exclude]
         ok &= ~fusion.excluded_by_meaning(scores.cosines[rows], how.cal).any(axis=0)
@@ -83,14 +84,10 @@ def _allowed(
 
 
 def _followed(subscriber: Subscriber, scores: BatchScores) -> np.ndarray:
-    wanted = {_name(a) for a in subscriber.authors}
-    return np.array(
-        [bool(wanted & {_name(a) for a in p.authors}) for p in scores.papers], dtype=bool
-    )
-
-
-def _name(author: str) -> str:
-    return " ".join(fold(author).replace(".", " ").replace(",", " ").split())
+    out = np.zeros(len(scores.papers), dtype=bool)
+    for author in subscriber.authors:
+        out[scores.by_author.get(author_name(author), [])] = True
+    return out
 
 
 def _pick(
@@ -103,17 +100,9 @@ def _pick(
     liked: list[str],
 ) -> Pick:
     paper = scores.papers[i]
-    reasons: list[str] = []
-    wanted = {_name(a): a for a in subscriber.authors}
-    reasons += [
-        f"by followed author {wanted[_name(a)]}" for a in paper.authors if _name(a) in wanted
-    ]
-    tags: list[str] = []
-    for t, topic in enumerate(subscriber.topics):
-        found = _topic_reasons(scores, topic, i)
-        if found and (topic_scores[t] >= REASON_PART * max(score, 1e-9) or not tags):
-            reasons += found
-            tags.append(topic)
+    wanted = {author_name(a) for a in subscriber.authors}
+    reasons = [f"by followed author {a}" for a in paper.authors if author_name(a) in wanted]
+    tags = _topic_tags(subscriber, scores, i, score, topic_scores, reasons)
     if pull > 0 and pull >= max(topic_scores.max(), 0.0):
         best = max(
             (k for k in liked if k in scores.refs), key=lambda k: scores.similar[scores.refs[k], i]
@@ -129,12 +118,28 @@ def _pick(
     )
 
 
+def _topic_tags(
+    subscriber: Subscriber,
+    scores: BatchScores,
+    i: int,
+    score: float,
+    topic_scores: np.ndarray,
+    reasons: list[str],
+) -> list[str]:
+    """The topics that carry this pick (their reasons appended to ``reasons``)."""
+    tags: list[str] = []
+    for t, topic in enumerate(subscriber.topics):
+        found = _topic_reasons(scores, topic, i)
+        if found and (topic_scores[t] >= REASON_PART * max(score, 1e-9) or not tags):
+            reasons += found
+            tags.append(topic)
+    return tags
+
+
 def _topic_reasons(scores: BatchScores, topic: str, i: int) -> list[str]:
     row = scores.rows[topic]
     out = []
-    if scores.lexical[row, i] >= REASON_PART or (
-        words(topic) and scores.index.has_phrase(topic, i)
-    ):
+    if scores.lexical[row, i] >= REASON_PART:
         out.append(scores.index.explain(topic, i))
     parts = scores.semantic_parts
     if parts is not None and parts[row, i] >= REASON_PART:

@@ -18,7 +18,7 @@ from newsletter.models import Paper
 
 log = logging.getLogger(__name__)
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-_BATCH = 64
+_LONG_TEXT = 300  # characters: abstracts batch best in small groups, short phrases in large
 
 
 class Embedder(Protocol):
@@ -64,9 +64,18 @@ class SentenceEmbedder:
         if self._model is None:
             self._model = _load(self.path)
         vectors = self._model.encode(
-            list(texts), batch_size=_BATCH, normalize_embeddings=True, show_progress_bar=False
+            list(texts),
+            batch_size=_batch_size(texts),
+            normalize_embeddings=True,
+            show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def _batch_size(texts: Sequence[str]) -> int:
+    """Small batches for long texts (less padding), large ones for short phrases."""
+    mean = sum(len(t) for t in texts) / len(texts)
+    return 16 if mean > _LONG_TEXT else 128
 
 
 def _load(path: Path) -> Any:

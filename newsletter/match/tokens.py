@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 from itertools import pairwise
 
@@ -20,6 +21,8 @@ _KEEP_S = ("ss", "us", "is", "os", "as")
 
 def fold(text: str) -> str:
     """Case-fold and drop accents so that "Schrödinger" and "schrodinger" agree."""
+    if text.isascii():
+        return text.lower()
     text = unicodedata.normalize("NFKD", text).casefold()
     return "".join(ch for ch in text if not unicodedata.combining(ch))
 
@@ -57,18 +60,25 @@ def surface(text: str) -> list[re.Match[str]]:
     return [m for m in re.finditer(r"[\w'-]+", text) if fold(m.group()) not in STOPWORDS]
 
 
+@lru_cache(maxsize=65536)
+def phrase_words(phrase: str) -> tuple[str, ...]:
+    """``words`` of a short phrase, remembered: topics recur across subscribers and papers."""
+    return tuple(words(phrase))
+
+
 def terms(text: str) -> list[str]:
     """Unigrams plus adjacent bigrams ("spike neural", "neural network") of ``text``."""
     ws = words(text)
     return ws + [f"{a} {b}" for a, b in pairwise(ws)]
 
 
-def contains_phrase(haystack: list[str], phrase: list[str]) -> bool:
+def contains_phrase(haystack: Sequence[str], phrase: Sequence[str]) -> bool:
     """Whether the word sequence ``phrase`` occurs contiguously in ``haystack``."""
     n = len(phrase)
     if n == 0:
         return False
-    first = phrase[0]
+    first, want = phrase[0], list(phrase)
     return any(
-        haystack[i] == first and haystack[i : i + n] == phrase for i in range(len(haystack) - n + 1)
+        haystack[i] == first and list(haystack[i : i + n]) == want
+        for i in range(len(haystack) - n + 1)
     )

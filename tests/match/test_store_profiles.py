@@ -1,0 +1,150 @@
+"""Profiles, sent history, feedback and the embedding cache in a real database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from newsletter.config import MatchSettings
+from newsletter.errors import SubscriberError
+from newsletter.match import Matcher
+from newsletter.models import Subscriber
+from newsletter.store.embeddings import StoreCache
+from newsletter.store.history import (
+    feedback_for,
+    record_feedback,
+    record_sent,
+    reference_papers,
+    sent_keys,
+)
+from newsletter.store.papers import upsert_papers
+from newsletter.store.profiles import (
+    active_subscribers,
+    get_subscriber,
+    list_subscribers,
+    set_status,
+    sync_dir,
+    upsert_subscriber,
+)
+from tests.match.conftest import paper
+
+NOW = datetime(2026, 3, 11, 7, 0, tzinfo=UTC)
+ADA = Subscriber(email="Ada@Example.org", topics=("spiking neural networks",), origin="web")
+
+
+def test_migration_creates_the_tables(open_db: Callable[..., Engine]) -> None:
+    names = set(sa.inspect(open_db()).get_table_names())
+    assert {"subscribers", "sent_papers", "feedback", "embeddings"} <= names
+
+
+def test_upsert_get_list_and_status(open_db: Callable[..., Engine]) -> None:
+    engine = open_db()
+    with engine.begin() as conn:
+        assert upsert_subscriber(conn, ADA, NOW) == "added"
+        assert upsert_subscriber(conn, ADA, NOW) == "unchanged"
+        changed = Subscriber(email="ada@example.org", topics=("neuromorphic computing",))
+        assert upsert_subscriber(conn, changed, NOW) == "updated"
+    with engine.begin() as conn:
+        stored = get_subscriber(conn, "ADA@example.org")
+        assert stored is not None and stored.status == "active"
+        assert stored.subscriber.topics == ("neuromorphic computing",)
+        assert set_status(conn, "ada@example.org", "paused", NOW)
+        assert not set_status(conn, "nobody@example.org", "paused", NOW)
+        with pytest.raises(SubscriberError, match="unknown status 'gone'"):
+            set_status(conn, "ada@example.org", "gone", NOW)
+    with engine.connect() as conn:
+        assert [s.status for s in list_subscribers(conn)] == ["paused"]
+        assert active_subscribers(conn) == []
+        assert get_subscriber(conn, "ada@example.org").subscriber.active is False  # type: ignore[union-attr]
+
+
+def test_sync_keeps_unsubscribed_and_forgets_deleted_files(
+    open_db: Callable[..., Engine], tmp_path: Path
+) -> None:
+    folder = tmp_path / "subscribers"
+    folder.mkdir()
+    (folder / "ada.toml").write_text('email = "ada@example.org"\ntopics = ["x"]\n')
+    (folder / "bob.toml").write_text('email = "bob@example.org"\ntopics = ["y"]\nactive = false\n')
+    engine = open_db()
+    with engine.begin() as conn:
+        report = sync_dir(conn, folder, NOW)
+        assert sorted(report.added) == ["ada@example.org", "bob@example.org"]
+        upsert_subscriber(
+            conn, Subscriber(email="web@example.org", topics=("z",), origin="web"), NOW
+        )
+        set_status(conn, "ada@example.org", "unsubscribed", NOW)
+    (folder / "bob.toml").unlink()
+    (folder / "ada.toml").write_text('email = "ada@example.org"\ntopics = ["x", "w"]\n')
+    with engine.begin() as conn:
+        report = sync_dir(conn, folder, NOW)
+        assert (report.updated, report.removed) == (("ada@example.org",), ("bob@example.org",))
+        statuses = {s.subscriber.email: s.status for s in list_subscribers(conn)}
+    assert statuses == {"ada@example.org": "unsubscribed", "web@example.org": "active"}
+
+
+def test_sync_writes_nothing_when_one_file_is_bad(
+    open_db: Callable[..., Engine], tmp_path: Path
+) -> None:
+    (tmp_path / "a.toml").write_text('email = "ada@example.org"\ntopics = ["x"]\n')
+    (tmp_path / "b.toml").write_text('email = "bob@example.org"\ntopics = []\n')
+    engine = open_db()
+    with pytest.raises(SubscriberError, match=r"b\.toml: field 'topics'"), engine.begin() as conn:
+        sync_dir(conn, tmp_path, NOW)
+    with engine.connect() as conn:
+        assert list_subscribers(conn) == []
+
+
+def test_no_repeat_across_two_runs(open_db: Callable[..., Engine]) -> None:
+    """Day one's picks are recorded as sent; day two, with the same and new papers, repeats none."""
+    engine = open_db()
+    matcher = Matcher(MatchSettings(semantic=False))
+    day_one = [paper(f"Spiking neural networks, study {i}") for i in range(4)]
+    day_two = [*day_one, paper("Spiking neural networks on a new chip")]
+    profile = Subscriber(email="ada@example.org", topics=("spiking neural networks",))
+    with engine.begin() as conn:
+        first = matcher.match(profile, day_one, sent_keys(conn, profile.email))
+        assert (
+            record_sent(conn, profile.email, [p.paper.key for p in first], date(2026, 3, 11), NOW)
+            == 4
+        )
+        assert (
+            record_sent(conn, "ADA@example.org", [first[0].paper.key], date(2026, 3, 12), NOW) == 0
+        )
+    with engine.connect() as conn:
+        second = matcher.match(profile, day_two, sent_keys(conn, profile.email))
+    assert [p.paper.title for p in second] == ["Spiking neural networks on a new chip"]
+
+
+def test_feedback_is_kept_and_feeds_references(open_db: Callable[..., Engine]) -> None:
+    engine = open_db()
+    liked = paper("Graph neural networks for traffic", arxiv_id="2401.00001")
+    other = paper("Something else entirely")
+    with engine.begin() as conn:
+        upsert_papers(conn, [liked, other], "test", NOW)
+        record_feedback(conn, "ada@example.org", other.key, -1, NOW)
+        record_feedback(conn, "ada@example.org", other.key, 1, NOW)
+        with pytest.raises(SubscriberError, match=r"must be \+1 or -1"):
+            record_feedback(conn, "ada@example.org", other.key, 0, NOW)
+    with engine.connect() as conn:
+        judged = feedback_for(conn, "Ada@example.org")
+        assert judged == {other.key: 1}
+        profile = Subscriber(email="ada@example.org", topics=("x",), papers=("2401.00001",))
+        refs = reference_papers(conn, profile, judged)
+    assert set(refs) == {liked.key, other.key}
+
+
+def test_store_cache_round_trip(open_db: Callable[..., Engine]) -> None:
+    cache = StoreCache(open_db())
+    vector = np.linspace(-1, 1, 384, dtype=np.float32)
+    cache.put({"arxiv:2401.00001": vector}, "mini")
+    cache.put({"arxiv:2401.00001": vector * 2}, "mini")  # already there: kept as first stored
+    found = cache.get(["arxiv:2401.00001", "arxiv:missing"], "mini")
+    assert list(found) == ["arxiv:2401.00001"]
+    assert np.array_equal(found["arxiv:2401.00001"], vector)
+    assert cache.get(["arxiv:2401.00001"], "other-model") == {}

@@ -1,0 +1,123 @@
+"""Subscriber files: validation errors name the file, the field and the problem."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from newsletter.errors import SubscriberError
+from newsletter.subscribers import from_dict, load_dir, load_file, to_toml
+
+REPO = Path(__file__).resolve().parents[2]
+GOOD = 'email = "ada@example.org"\ntopics = ["spiking neural networks"]\n'
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_apply(tmp_path: Path) -> None:
+    sub = load_file(write(tmp_path, "ada.toml", GOOD))
+    assert sub.email == "ada@example.org"
+    assert sub.topics == ("spiking neural networks",)
+    assert (sub.max_papers, sub.min_upvotes, sub.timezone) == (10, 0, "UTC")
+    assert (sub.send_at, sub.frequency, sub.active) == (time(7, 0), "daily", True)
+    assert sub.origin == str(tmp_path / "ada.toml")
+
+
+def test_every_field_is_read(tmp_path: Path) -> None:
+    text = GOOD + (
+        'name = "Ada"\nexclude = ["clinical"]\nauthors = ["Yann LeCun"]\n'
+        'papers = ["2401.01234", "arxiv:2312.00001"]\nmax_papers = 3\nmin_upvotes = 5\n'
+        'timezone = "Europe/Paris"\nsend_at = "18:05"\nfrequency = "weekly"\n'
+        'weekday = "friday"\nactive = false\n'
+    )
+    sub = load_file(write(tmp_path, "ada.toml", text))
+    assert sub.exclude == ("clinical",) and sub.authors == ("Yann LeCun",)
+    assert sub.papers == ("2401.01234", "2312.00001")
+    assert (sub.max_papers, sub.min_upvotes, sub.timezone) == (3, 5, "Europe/Paris")
+    assert (sub.send_at, sub.frequency, sub.weekday, sub.active) == (
+        time(18, 5),
+        "weekly",
+        4,
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "problem"),
+    [
+        ('timezone = "Mars/Olympus"\n', "timezone", "unknown IANA timezone 'Mars/Olympus'"),
+        ('send_at = "7am"\n', "send_at", '"HH:MM"'),
+        ('send_at = "24:00"\n', "send_at", '"HH:MM"'),
+        ('frequency = "hourly"\n', "frequency", "must be one of daily, weekly"),
+        ('weekday = "someday"\n', "weekday", "day name"),
+        ("max_papers = 0\n", "max_papers", "from 1 to 100"),
+        ("min_upvotes = -1\n", "min_upvotes", "from 0"),
+        ('active = "yes"\n', "active", "true or false"),
+        ('papers = ["not-an-id"]\n', "papers", "not an arXiv id"),
+        ("exclude = [1, 2]\n", "exclude", "list of strings"),
+    ],
+)
+def test_bad_field_names_file_and_field(
+    tmp_path: Path, extra: str, field: str, problem: str
+) -> None:
+    path = write(tmp_path, "ada.toml", GOOD + extra)
+    with pytest.raises(SubscriberError) as err:
+        load_file(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: field '{field}': ")
+    assert problem in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("email", ["ada", "ada@", "@example.org", "ada@example", "a b@c.org", ""])
+def test_bad_email(tmp_path: Path, email: str) -> None:
+    path = write(tmp_path, "ada.toml", f'email = "{email}"\ntopics = ["x"]\n')
+    with pytest.raises(SubscriberError, match=rf"^{path}: field 'email': not a valid email"):
+        load_file(path)
+
+
+def test_empty_topics(tmp_path: Path) -> None:
+    path = write(tmp_path, "ada.toml", 'email = "ada@example.org"\ntopics = ["  "]\n')
+    with pytest.raises(SubscriberError, match=r"field 'topics': is empty"):
+        load_file(path)
+
+
+def test_missing_email_unknown_key_and_bad_toml(tmp_path: Path) -> None:
+    with pytest.raises(SubscriberError, match=r"field 'email' is missing"):
+        load_file(write(tmp_path, "a.toml", 'topics = ["x"]\n'))
+    with pytest.raises(SubscriberError, match=r"unknown field 'topic' \(known: email, "):
+        load_file(write(tmp_path, "b.toml", 'email = "a@b.org"\ntopic = ["x"]\n'))
+    path = write(tmp_path, "c.toml", 'email = "a@b.org\n')
+    with pytest.raises(SubscriberError, match=rf"^{path}: invalid TOML"):
+        load_file(path)
+
+
+def test_two_files_with_one_email(tmp_path: Path) -> None:
+    write(tmp_path, "a.toml", GOOD)
+    write(tmp_path, "b.toml", GOOD.replace("ada@", "ADA@"))
+    with pytest.raises(
+        SubscriberError, match=r"b\.toml: field 'email': ADA@example.org is also in"
+    ):
+        load_dir(tmp_path)
+
+
+def test_toml_round_trip(tmp_path: Path) -> None:
+    sub = from_dict(
+        {"email": "a@b.org", "topics": ['say "hi"', "x\\y"], "weekday": 2, "frequency": "weekly"},
+        "web",
+    )
+    again = from_dict(tomllib.loads(to_toml(sub)), "web")
+    assert again == sub
+
+
+def test_example_subscribers_validate() -> None:
+    subs = load_dir(REPO / "subscribers")
+    assert len(subs) >= 3
+    assert all(s.topics for s in subs)
