@@ -1,0 +1,213 @@
+"""The subscriber web app (Starlette): sign-up with double opt-in, confirm, preferences,
+one-click unsubscribe (RFC 8058) and feedback. Server-rendered; works without JavaScript.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from functools import wraps
+from zoneinfo import available_timezones
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from newsletter import tokens
+from newsletter.errors import SubscriberError, TokenError
+from newsletter.store.profiles import StoredSubscriber
+from newsletter.subscribers import WEEKDAYS
+from newsletter.web.forms import Form, FormTooLarge, form_values, profile_data, read_form, validate
+from newsletter.web.pages import Csrf, CsrfError, error_page, page, plain
+from newsletter.web.site import Site, UsedLink
+
+Handler = Callable[[Request], Awaitable[Response]]
+ZONES = sorted(z for z in available_timezones() if "/" in z or z == "UTC")
+TZ_SCRIPT = """// Pre-fill the time zone from the browser, unless the reader already chose one.
+var tz = document.getElementById("timezone");
+try {
+  var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (tz && zone && (tz.value === "" || tz.value === "UTC") && !tz.dataset.chosen) tz.value = zone;
+} catch (e) {}
+"""
+log = logging.getLogger("newsletter.web")
+
+
+def guarded(handler: Handler) -> Handler:
+    """Turn refused tokens and oversized forms into clear error pages; nothing is changed."""
+
+    @wraps(handler)
+    async def run(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except CsrfError as exc:
+            return error_page(403, "Form expired", f"{exc}; reload the page and try again.")
+        except UsedLink as exc:
+            return error_page(410, "Link already used", f"{exc}; your subscription is active.")
+        except TokenError as exc:
+            return error_page(400, "This link does not work", f"{exc}.")
+        except FormTooLarge as exc:
+            return error_page(413, "Form too large", f"{exc}.")
+
+    return run
+
+
+class Pages:
+    """The request handlers, bound to one ``Site``."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        https = site.config.newsletter.base_url.startswith("https://")
+        self.csrf = Csrf(site.secret, secure=https)
+
+    def form(self, request: Request, name: str, status: int = 200, **context: object) -> Response:
+        extra = {"zones": ZONES, "weekdays": WEEKDAYS, "newsletter": self.site.config.newsletter}
+        return self.csrf.form_page(request, name, self.site.clock(), status, **extra, **context)
+
+    async def posted(self, request: Request) -> Form:
+        """The posted form after its CSRF check (CsrfError when forged or stale)."""
+        form = await read_form(request.stream())
+        self.csrf.check(request, form.get("csrf"), self.site.clock())
+        return form
+
+    async def home(self, request: Request) -> Response:
+        return self.form(request, "subscribe", values=form_values(None), error="")
+
+    async def subscribe(self, request: Request) -> Response:
+        form = await self.posted(request)
+        web, client = self.site.config.web, request.client.host if request.client else "-"
+        if not self.site.limiter.allow(
+            f"client:{client}", web.signups_per_client_hour, timedelta(hours=1)
+        ):
+            return error_page(429, "Too many sign-ups", "Please try again in an hour.")
+        try:
+            sub = validate(profile_data(form, form.get("email").strip(), web.max_topics))
+        except SubscriberError as exc:
+            return self.form(
+                request, "subscribe", 400, values=form_values(None, form), error=str(exc)
+            )
+        outcome = await run_in_threadpool(self.site.signup, sub, client)
+        log.info("sign-up from %s: %s", client, outcome)
+        # The same page whatever happened: it must not tell whether the address is known.
+        return page(
+            "check_inbox",
+            email=sub.email,
+            hours=int(web.confirm_hours),
+            newsletter=self.site.config.newsletter,
+        )
+
+    async def confirm_page(self, request: Request) -> Response:
+        token = request.query_params.get("token", "")
+        sub = await run_in_threadpool(self.site.check_confirm, token)
+        return self.form(request, "confirm", sub=sub, token=token)
+
+    async def confirm(self, request: Request) -> Response:
+        form = await self.posted(request)
+        sub = await run_in_threadpool(self.site.confirm, form.get("token"))
+        picks = await run_in_threadpool(self.site.preview, sub)
+        now, site = self.site.clock(), self.site
+        prefs = tokens.preferences_url(
+            site.config.newsletter.base_url, site.secret, sub.email.lower(), now=now
+        )
+        return page(
+            "confirmed", sub=sub, picks=picks, preferences=prefs, newsletter=site.config.newsletter
+        )
+
+    async def preferences_page(self, request: Request) -> Response:
+        token = request.query_params.get("token", "")
+        email = self.site.who(tokens.PREFERENCES, token)
+        stored = await run_in_threadpool(self.site.stored, email)
+        refusal = self.refuse_preferences(stored, email)
+        if refusal is not None:
+            return refusal
+        assert stored is not None  # refused above
+        return self.form(
+            request,
+            "preferences",
+            values=form_values(stored.subscriber),
+            token=token,
+            error="",
+            email=stored.subscriber.email,
+        )
+
+    def refuse_preferences(self, stored: StoredSubscriber | None, email: str) -> Response | None:
+        """A page instead of the form: not subscribed (any more), or managed by the operator."""
+        if stored is None or stored.status == "unsubscribed":
+            return page(
+                "not_subscribed", status=404, email=email, newsletter=self.site.config.newsletter
+            )
+        if stored.subscriber.origin != "web":
+            return page("managed", email=email, newsletter=self.site.config.newsletter)
+        return None
+
+    async def preferences(self, request: Request) -> Response:
+        form = await self.posted(request)
+        token = form.get("token")
+        email = self.site.who(tokens.PREFERENCES, token)
+        stored = await run_in_threadpool(self.site.stored, email)
+        refusal = self.refuse_preferences(stored, email)
+        if refusal is not None:
+            return refusal
+        assert stored is not None  # refused above
+        try:
+            data = profile_data(form, stored.subscriber.email, self.site.config.web.max_topics)
+            paused = form.get("paused") == "on"
+            sub = await run_in_threadpool(self.site.save_preferences, stored, data, paused)
+        except SubscriberError as exc:
+            return self.form(
+                request,
+                "preferences",
+                400,
+                values=form_values(None, form),
+                token=token,
+                error=str(exc),
+                email=email,
+            )
+        return page("saved", sub=sub, paused=paused, newsletter=self.site.config.newsletter)
+
+    async def unsubscribe_page(self, request: Request) -> Response:
+        token = request.query_params.get("token", "")
+        email = self.site.who(tokens.UNSUBSCRIBE, token)  # GET checks, never unsubscribes
+        return page("unsubscribe", email=email, token=token, newsletter=self.site.config.newsletter)
+
+    async def unsubscribe(self, request: Request) -> Response:
+        # RFC 8058 one-click: no cookie, no CSRF field; the signed token is the authority.
+        form = await read_form(request.stream())
+        token = request.query_params.get("token") or form.get("token")
+        email = await run_in_threadpool(self.site.unsubscribe, token)
+        return page("unsubscribed", email=email, newsletter=self.site.config.newsletter)
+
+    async def feedback(self, request: Request) -> Response:
+        token = request.query_params.get("token", "")
+        judgment, paper = await run_in_threadpool(self.site.feedback, token)
+        return page(
+            "feedback", judgment=judgment, paper=paper, newsletter=self.site.config.newsletter
+        )
+
+    async def script(self, request: Request) -> Response:
+        return plain(TZ_SCRIPT, media_type="text/javascript")
+
+    async def health(self, request: Request) -> Response:
+        return plain("ok\n")
+
+
+def create_app(site: Site) -> Starlette:
+    """The ASGI app for the subscriber pages."""
+    p = Pages(site)
+    routes = [
+        Route("/", guarded(p.home), methods=["GET"]),
+        Route("/subscribe", guarded(p.subscribe), methods=["POST"]),
+        Route("/confirm", guarded(p.confirm_page), methods=["GET"]),
+        Route("/confirm", guarded(p.confirm), methods=["POST"]),
+        Route("/preferences", guarded(p.preferences_page), methods=["GET"]),
+        Route("/preferences", guarded(p.preferences), methods=["POST"]),
+        Route("/unsubscribe", guarded(p.unsubscribe_page), methods=["GET"]),
+        Route("/unsubscribe", guarded(p.unsubscribe), methods=["POST"]),
+        Route("/feedback", guarded(p.feedback), methods=["GET"]),
+        Route("/tz.js", p.script, methods=["GET"]),
+        Route("/healthz", p.health, methods=["GET"]),
+    ]
+    return Starlette(routes=routes)

@@ -1,0 +1,128 @@
+"""The subscriber forms: read a bounded urlencoded body and validate it into a ``Subscriber``.
+
+Validation is ``newsletter.subscribers.from_dict``, the same as for subscriber files, so the web
+and the files accept exactly the same profiles; the form only adds its own size limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from newsletter.errors import NewsletterError, SubscriberError
+from newsletter.models import Subscriber
+from newsletter.subscribers import WEEKDAYS, from_dict
+
+MAX_BODY = 32 * 1024  # bytes of form data accepted in one request
+MAX_FIELDS = 60
+LISTS = ("topics", "exclude", "authors")
+
+
+class FormTooLarge(NewsletterError):
+    """A form body over ``MAX_BODY`` bytes or with too many fields."""
+
+
+@dataclass(frozen=True)
+class Form:
+    """The decoded fields of one posted form (last value wins for repeated names)."""
+
+    fields: Mapping[str, str]
+
+    def get(self, name: str, default: str = "") -> str:
+        return self.fields.get(name, default)
+
+
+async def read_form(chunks: AsyncIterator[bytes]) -> Form:
+    """Decode an ``application/x-www-form-urlencoded`` body, refusing one that is too large."""
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise FormTooLarge(f"the form is larger than {MAX_BODY // 1024} KB")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except (UnicodeDecodeError, ValueError):
+        raise FormTooLarge(f"the form has more than {MAX_FIELDS} fields or is not text") from None
+    return Form(dict(pairs))
+
+
+def lines(text: str) -> list[str]:
+    """One entry per line (commas are part of a phrase: "vision, language" is one topic)."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def profile_data(form: Form, email: str, max_topics: int) -> dict[str, Any]:
+    """The profile fields of a subscribe or preferences form, as ``from_dict`` expects them."""
+    data: dict[str, Any] = {
+        "email": email,
+        "name": form.get("name")[:200],
+        "timezone": form.get("timezone").strip() or "UTC",
+        "send_at": form.get("send_at").strip()[:5] or "07:00",
+        "frequency": form.get("frequency") or "daily",
+        "weekday": form.get("weekday") or "monday",
+    }
+    for field in LISTS:
+        items = lines(form.get(field))
+        if len(items) > max_topics:
+            raise SubscriberError(
+                f"field '{field}': at most {max_topics} entries, one per line (got {len(items)})"
+            )
+        data[field] = items
+    max_papers = form.get("max_papers").strip()
+    data["max_papers"] = int(max_papers) if max_papers.isdigit() else max_papers or 10
+    return data
+
+
+def validate(data: Mapping[str, Any]) -> Subscriber:
+    """A checked subscriber; the error names the field, without the "web:" origin prefix."""
+    try:
+        return from_dict(data, "web")
+    except SubscriberError as exc:
+        raise SubscriberError(str(exc).removeprefix("web: ")) from None
+
+
+def form_values(sub: Subscriber | None, form: Form | None = None) -> dict[str, str]:
+    """What the form's inputs show: a stored profile, or what was just posted."""
+    if form is not None:
+        return dict(form.fields)
+    if sub is None:
+        return {
+            "timezone": "UTC",
+            "send_at": "07:00",
+            "frequency": "daily",
+            "weekday": "monday",
+            "max_papers": "10",
+        }
+    return {
+        "email": sub.email,
+        "name": sub.name,
+        "topics": "\n".join(sub.topics),
+        "exclude": "\n".join(sub.exclude),
+        "authors": "\n".join(sub.authors),
+        "timezone": sub.timezone,
+        "send_at": f"{sub.send_at:%H:%M}",
+        "frequency": sub.frequency,
+        "weekday": WEEKDAYS[sub.weekday],
+        "max_papers": str(sub.max_papers),
+        "paused": "" if sub.active else "on",
+    }
+
+
+def stored_profile(sub: Subscriber) -> dict[str, Any]:
+    """A validated profile as JSON-ready data that ``validate`` turns back into ``sub``."""
+    return {
+        "email": sub.email,
+        "name": sub.name,
+        "topics": list(sub.topics),
+        "exclude": list(sub.exclude),
+        "authors": list(sub.authors),
+        "papers": list(sub.papers),
+        "max_papers": sub.max_papers,
+        "min_upvotes": sub.min_upvotes,
+        "timezone": sub.timezone,
+        "send_at": f"{sub.send_at:%H:%M}",
+        "frequency": sub.frequency,
+        "weekday": WEEKDAYS[sub.weekday],
+    }

@@ -1,0 +1,188 @@
+"""What the subscriber pages do, without HTTP: sign up, confirm, edit, unsubscribe, give feedback.
+
+Every operation takes the time from the injected clock and changes the database in one
+transaction, or not at all when its token or input is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from html import escape as _esc
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from sqlalchemy.engine import Engine
+
+from newsletter import tokens
+from newsletter.config import Config
+from newsletter.delivery.base import Mailer
+from newsletter.delivery.compose import Composer, composer_from_config
+from newsletter.errors import NewsletterError, TokenError
+from newsletter.models import Paper, Pick, Subscriber
+from newsletter.pipeline import Parts, candidates, picks_for
+from newsletter.store.history import record_feedback
+from newsletter.store.outbox import suppress, suppressed, unsuppress
+from newsletter.store.papers import papers_by_keys
+from newsletter.store.profiles import (
+    StoredSubscriber,
+    get_subscriber,
+    set_status,
+    upsert_subscriber,
+)
+from newsletter.store.signups import add_signup, get_signup, mark_confirmed
+from newsletter.web.forms import stored_profile, validate
+from newsletter.web.ratelimit import RateLimiter
+
+CONFIRM = "confirm"
+log = logging.getLogger("newsletter.web")
+
+
+class UsedLink(NewsletterError):
+    """A confirmation link that was already used."""
+
+
+@dataclass
+class Site:
+    """The subscriber site's state: settings, database, mailer, clock and rate limits."""
+
+    config: Config
+    engine: Engine
+    mailer: Callable[[], Mailer]
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    parts: Parts | None = None  # built on first use: the matcher may load a model
+
+    @property
+    def secret(self) -> str:
+        return self.config.secrets.get("SECRET_KEY")
+
+    @cached_property
+    def composer(self) -> Composer:
+        return composer_from_config(self.config)
+
+    def pipeline(self) -> Parts:
+        if self.parts is None:
+            self.parts = Parts.build(self.config, self.engine)
+        return self.parts
+
+    def url(self, path: str, token: str) -> str:
+        base = self.config.newsletter.base_url.rstrip("/")
+        return f"{base}/{path}?{urlencode({'token': token}, quote_via=quote)}"
+
+    def signup(self, sub: Subscriber, client: str) -> str:
+        """Start a double opt-in; returns what happened, for the log only (never shown)."""
+        web = self.config.web
+        if not self.limiter.allow(
+            f"address:{sub.email.lower()}", web.signups_per_address_day, timedelta(days=1)
+        ):
+            return "address limit reached, no email sent"
+        now = self.clock()
+        with self.engine.begin() as conn:
+            blocked = suppressed(conn, [sub.email]).get(sub.email.lower())
+            if blocked in ("bounced", "complained"):
+                return f"address {blocked}, no email sent"
+            nonce = add_signup(conn, sub.email, stored_profile(sub), now)
+        ttl = timedelta(hours=web.confirm_hours)
+        token = tokens.sign(
+            self.secret, CONFIRM, sub.email.lower(), now=now, ttl=ttl, data={"n": nonce}
+        )
+        return self._send_confirmation(sub, self.url("confirm", token), ttl)
+
+    def _send_confirmation(self, sub: Subscriber, link: str, ttl: timedelta) -> str:
+        name = self.config.newsletter.name
+        hours = int(ttl.total_seconds() // 3600)
+        text = (
+            f"Someone (we hope you) asked to receive {name} at this address, about:\n"
+            + "".join(f"  - {t}\n" for t in sub.topics)
+            + f"\nTo confirm, open this link within {hours} hours:\n{link}\n\n"
+            "If it was not you, ignore this email: nothing will be sent without confirmation.\n"
+        )
+        html = (
+            f"<p>Someone (we hope you) asked to receive {_esc(name)} at this address.</p>"
+            f'<p><a href="{_esc(link)}">Confirm your subscription</a> (valid {hours} hours)</p>'
+            "<p>If it was not you, ignore this email: nothing will be sent without it.</p>"
+        )
+        email = self.composer.compose(
+            to=sub.email,
+            subject=f"Confirm your subscription to {name}",
+            text=text,
+            html=html,
+            now=self.clock(),
+        )
+        with self.mailer() as mailer:
+            result = mailer.send_messages([email])[0]
+        if result.status != "sent":
+            log.warning("confirmation email to %s not sent: %s", sub.email, result.detail)
+        return f"confirmation {result.status}"
+
+    def check_confirm(self, token: str) -> Subscriber:
+        """The profile a confirmation link would activate (TokenError or UsedLink otherwise)."""
+        claims = tokens.verify(self.secret, CONFIRM, token, now=self.clock())
+        with self.engine.connect() as conn:
+            pending = get_signup(conn, claims.data.get("n", ""))
+        if pending is None or pending.email != claims.subject:
+            raise TokenError("the link does not match any sign-up")
+        if pending.confirmed_at is not None:
+            raise UsedLink("this confirmation link was already used")
+        return validate(pending.profile)
+
+    def confirm(self, token: str) -> Subscriber:
+        """Activate the sign-up behind ``token``, once."""
+        sub = self.check_confirm(token)
+        claims = tokens.verify(self.secret, CONFIRM, token, now=self.clock())
+        now = self.clock()
+        with self.engine.begin() as conn:
+            if not mark_confirmed(conn, claims.data["n"], now):
+                raise UsedLink("this confirmation link was already used")
+            upsert_subscriber(conn, sub, now, status="active")
+            unsuppress(conn, sub.email)
+        log.info("confirmed %s", sub.email)
+        return sub
+
+    def preview(self, sub: Subscriber) -> list[Pick]:
+        """The papers the next issue would hold from what is stored now."""
+        parts = self.pipeline()
+        with self.engine.connect() as conn:
+            pool = candidates(conn, self.clock(), 7)
+        return picks_for(self.engine, parts.matcher, [sub], pool).get(sub.email, [])
+
+    def who(self, purpose: str, token: str) -> str:
+        """The address a ``purpose`` token was signed for."""
+        return tokens.verify(self.secret, purpose, token, now=self.clock()).subject
+
+    def stored(self, email: str) -> StoredSubscriber | None:
+        with self.engine.connect() as conn:
+            return get_subscriber(conn, email)
+
+    def save_preferences(
+        self, current: StoredSubscriber, data: dict[str, Any], paused: bool
+    ) -> Subscriber:
+        """Replace a web profile with the edited one; ``paused`` stops issues until unticked."""
+        data = data | {"papers": list(current.subscriber.papers)}
+        sub = validate(data)
+        with self.engine.begin() as conn:
+            upsert_subscriber(conn, sub, self.clock(), status="paused" if paused else "active")
+        return sub
+
+    def unsubscribe(self, token: str) -> str:
+        """Stop every email to the token's address at once; safe to repeat."""
+        email = self.who(tokens.UNSUBSCRIBE, token)
+        now = self.clock()
+        with self.engine.begin() as conn:
+            set_status(conn, email, "unsubscribed", now)
+            suppress(conn, email, "unsubscribed", now=now, detail="web one-click")
+        log.info("unsubscribed %s", email)
+        return email
+
+    def feedback(self, token: str) -> tuple[int, Paper | None]:
+        """Record "more like this" (+1) or "less like this" (-1) for one paper."""
+        claims = tokens.verify(self.secret, tokens.FEEDBACK, token, now=self.clock())
+        key, judgment = claims.data.get("paper", ""), int(claims.data.get("j", "0"))
+        with self.engine.begin() as conn:
+            record_feedback(conn, claims.subject, key, judgment, self.clock())
+            paper = papers_by_keys(conn, [key]).get(key)
+        return judgment, paper

@@ -1,0 +1,193 @@
+"""Sign-up with double opt-in: the form, the confirmation email, confirm once, no enumeration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from starlette.testclient import TestClient
+
+from newsletter.delivery.memory import MemoryMailer
+from newsletter.store.outbox import suppress
+from newsletter.store.profiles import get_subscriber, set_status
+from newsletter.store.signups import pending_signups
+
+from .conftest import (
+    NOW,
+    Clock,
+    confirm_link,
+    confirm_token,
+    csrf_of,
+    subscribe,
+    subscribe_and_confirm,
+)
+
+
+def test_home_page_is_a_form_with_csrf_and_safe_headers(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert 'name="email"' in page.text and 'name="topics"' in page.text
+    assert '<option value="Europe/Paris">' in page.text
+    assert 'name="viewport"' in page.text
+    assert csrf_of(page.text) and "nl_csrf" in page.cookies
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    script = client.get("/tz.js")
+    assert "resolvedOptions().timeZone" in script.text
+    assert script.headers["content-type"].startswith("text/javascript")
+
+
+def test_subscribe_sends_a_confirmation_and_stores_nothing_active_yet(
+    client: TestClient, mailer: MemoryMailer, engine: Engine
+) -> None:
+    page = subscribe(client)
+    assert page.status_code == 200 and "Check your inbox" in page.text
+    [email] = mailer.outbox
+    assert email.to == "ada@example.org"
+    assert "Confirm your subscription" in email.subject
+    assert "spiking neural networks" in email.text and confirm_link(mailer)
+    with engine.connect() as conn:
+        assert get_subscriber(conn, "ada@example.org") is None
+
+
+def test_confirm_shows_a_button_then_activates_and_previews(
+    client: TestClient, mailer: MemoryMailer, engine: Engine
+) -> None:
+    subscribe(client)
+    page = client.get(confirm_link(mailer))
+    assert page.status_code == 200 and "Confirm my subscription" in page.text
+    with engine.connect() as conn:
+        assert get_subscriber(conn, "ada@example.org") is None  # a GET activates nothing
+    done = client.post(
+        "/confirm", data={"csrf": csrf_of(page.text), "token": confirm_token(mailer)}
+    )
+    assert done.status_code == 200 and "You are subscribed" in done.text
+    assert "Spiking neural networks on neuromorphic chips" in done.text  # the preview
+    assert "protein folding" not in done.text
+    assert "/preferences?token=" in done.text
+    with engine.connect() as conn:
+        stored = get_subscriber(conn, "ada@example.org")
+    assert stored is not None and stored.status == "active"
+    assert stored.subscriber.timezone == "Europe/Paris"
+    assert f"{stored.subscriber.send_at:%H:%M}" == "07:30"
+    assert stored.subscriber.origin == "web"
+
+
+def test_replayed_confirm_changes_nothing(
+    client: TestClient, mailer: MemoryMailer, engine: Engine
+) -> None:
+    assert subscribe_and_confirm(client, mailer).status_code == 200
+    with engine.begin() as conn:
+        set_status(conn, "ada@example.org", "unsubscribed", NOW)
+    page = client.get(confirm_link(mailer))
+    assert page.status_code == 410 and "already used" in page.text
+    again = client.post(
+        "/confirm", data={"csrf": csrf_of(client.get("/").text), "token": confirm_token(mailer)}
+    )
+    assert again.status_code == 410
+    with engine.connect() as conn:
+        stored = get_subscriber(conn, "ada@example.org")
+    assert stored is not None and stored.status == "unsubscribed"
+
+
+def test_same_response_whether_or_not_the_address_is_subscribed(
+    client: TestClient, mailer: MemoryMailer
+) -> None:
+    first = subscribe(client, email="new@example.org").text
+    subscribe_and_confirm(client, mailer)
+    known = subscribe(client, email="ada@example.org").text
+    assert known.replace("ada@example.org", "X") == first.replace("new@example.org", "X")
+
+
+def test_expired_confirm_link_is_refused(
+    client: TestClient, mailer: MemoryMailer, clock: Clock, engine: Engine
+) -> None:
+    subscribe(client)
+    clock.now = NOW + timedelta(hours=49)
+    page = client.get(confirm_link(mailer))
+    assert page.status_code == 400 and "expired" in page.text and "Nothing was changed" in page.text
+    with engine.connect() as conn:
+        assert get_subscriber(conn, "ada@example.org") is None
+
+
+def test_forged_and_altered_confirm_links_are_refused(
+    client: TestClient, mailer: MemoryMailer, engine: Engine
+) -> None:
+    subscribe(client)
+    token = confirm_token(mailer)
+    body, _, mac = token.partition(".")
+    altered = body[:-2] + ("A" if body[-2] != "A" else "B") + body[-1] + "." + mac
+    for bad in ("", "garbage", "abc.def", altered, token[:-3] + "xyz"):
+        page = client.get("/confirm", params={"token": bad})
+        assert page.status_code == 400, bad
+        assert "This link does not work" in page.text
+    with engine.connect() as conn:
+        assert get_subscriber(conn, "ada@example.org") is None
+
+
+def test_invalid_input_redisplays_the_form_with_one_clear_line(
+    client: TestClient, mailer: MemoryMailer, engine: Engine
+) -> None:
+    cases = {
+        "email": ("not-an-email", "field &#39;email&#39;: not a valid email address"),
+        "timezone": ("Mars/Base", "field &#39;timezone&#39;: unknown IANA timezone"),
+        "send_at": ("25:00", "field &#39;send_at&#39;"),
+        "topics": ("   ", "field &#39;topics&#39;: is empty"),
+        "max_papers": ("0", "field &#39;max_papers&#39;"),
+    }
+    for field, (value, message) in cases.items():
+        page = subscribe(client, **{field: value})
+        assert page.status_code == 400, field
+        assert message in page.text, field
+        assert 'role="alert"' in page.text
+    huge = "\n".join(f"topic {i}" for i in range(31))
+    page = subscribe(client, topics=huge)
+    assert page.status_code == 400 and "at most 30 entries" in page.text
+    assert mailer.outbox == []
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(pending_signups)).scalar() == 0
+
+
+def test_oversized_form_is_refused(client: TestClient, mailer: MemoryMailer) -> None:
+    token = csrf_of(client.get("/").text)
+    page = client.post(
+        "/subscribe", data={"csrf": token, "email": "a@example.org", "topics": "x" * 40_000}
+    )
+    assert page.status_code == 413 and mailer.outbox == []
+
+
+def test_forms_without_a_genuine_csrf_token_are_refused(
+    client: TestClient, mailer: MemoryMailer
+) -> None:
+    client.get("/")
+    for token in ("", "forged.token"):
+        page = client.post(
+            "/subscribe", data={"csrf": token, "email": "a@example.org", "topics": "x"}
+        )
+        assert page.status_code == 403 and "Form expired" in page.text
+    token = csrf_of(client.get("/").text)
+    client.cookies.clear()  # a post from another site carries no cookie of ours
+    page = client.post("/subscribe", data={"csrf": token, "email": "a@example.org", "topics": "x"})
+    assert page.status_code == 403 and mailer.outbox == []
+
+
+def test_rate_limits_per_client_and_per_address(client: TestClient, mailer: MemoryMailer) -> None:
+    for _ in range(4):
+        assert subscribe(client, email="victim@example.org").status_code == 200
+    assert len(mailer.outbox) == 3  # per address and day: the same page, but no more email
+    for i in range(6):
+        assert subscribe(client, email=f"other{i}@example.org").status_code == 200
+    page = subscribe(client, email="one-more@example.org")
+    assert page.status_code == 429 and "Too many sign-ups" in page.text
+    assert len(mailer.outbox) == 9
+
+
+def test_bounced_address_gets_no_confirmation_but_the_same_page(
+    client: TestClient, mailer: MemoryMailer, engine: Engine
+) -> None:
+    with engine.begin() as conn:
+        suppress(conn, "gone@example.org", "bounced", now=NOW)
+    page = subscribe(client, email="gone@example.org")
+    assert page.status_code == 200 and "Check your inbox" in page.text
+    assert mailer.outbox == []
