@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 
 from newsletter.errors import DeliveryError
 from newsletter.models import OutgoingEmail
+from newsletter.store.outbox import split_address
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 # Headers the message builder writes itself; extra headers may not override them.
@@ -35,7 +36,7 @@ def clean_header(value: str) -> str:
 
 def domain_of(address: str) -> str:
     """The domain of ``"Name <user@domain>"`` (lower case); DeliveryError when there is none."""
-    bare = parseaddr(address)[1]
+    bare = split_address(address)[1]
     if "@" not in bare:
         raise DeliveryError(f"address {address!r} has no domain")
     return bare.rpartition("@")[2].lower()
@@ -70,7 +71,7 @@ def list_headers(
 
 
 def _address(value: str, field: str) -> Address:
-    name, bare = parseaddr(clean_header(value))
+    name, bare = split_address(clean_header(value))
     if "@" not in bare:
         raise DeliveryError(f"{field} address {value!r} is not an email address")
     user, _, domain = bare.rpartition("@")

@@ -13,7 +13,6 @@ import ssl
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from email.utils import parseaddr
 from typing import Literal
 
 from newsletter.delivery.base import Mailer, OnResult, report, transient
@@ -21,6 +20,7 @@ from newsletter.delivery.message import raw_bytes
 from newsletter.delivery.smtp_reply import RateLimiter, classify, delivered
 from newsletter.errors import ConfigError
 from newsletter.models import OutgoingEmail, SendResult
+from newsletter.store.outbox import split_address
 
 _DROPPED = (smtplib.SMTPException, OSError)  # timeouts and resets are OSErrors
 
@@ -98,7 +98,7 @@ class _Channel:
             return transient(email, f"connection to {self._o.host} failed: {_describe(exc)}")
 
     def _transaction(self, smtp: smtplib.SMTP, email: OutgoingEmail, sender: str) -> SendResult:
-        recipient = parseaddr(email.to)[1]
+        recipient = split_address(email.to)[1]
         for stage, command in (("MAIL", smtp.mail), ("RCPT", smtp.rcpt)):
             arg = sender if stage == "MAIL" else recipient
             code, reply = command(arg)
@@ -191,7 +191,7 @@ class SmtpMailer(Mailer):
         channel = self._channels.get()
         try:
             self._limit.wait()
-            envelope = parseaddr(self.options.envelope_from or email.sender)[1]
+            envelope = split_address(self.options.envelope_from or email.sender)[1]
             return report(channel.send(email, envelope), on_result)
         finally:
             self._channels.put(channel)

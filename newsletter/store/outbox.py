@@ -6,6 +6,7 @@ worker whose lease was taken over can never overwrite the newer worker's result.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -68,9 +69,21 @@ class OutboxRow:
     email: OutgoingEmail
 
 
+_NAMED = re.compile(r"\s*(.*?)\s*<([^<>]+)>\s*", re.DOTALL)
+
+
+def split_address(address: str) -> tuple[str, str]:
+    """(display name, bare address) of ``"Name <a@b>"``, also when the name is unquoted and
+    holds commas or semicolons ("Smith, Jo <jo@x.org>"), which ``parseaddr`` gets wrong."""
+    named = _NAMED.fullmatch(address)
+    if named:
+        return named.group(1).strip().strip('"').strip(), named.group(2).strip()
+    return parseaddr(address)
+
+
 def address_key(address: str) -> str:
     """The bare, lower-cased address of ``"Name <a@b>"``: the identity used for uniqueness."""
-    return parseaddr(address)[1].strip().lower() or address.strip().lower()
+    return split_address(address)[1].strip().lower() or address.strip().lower()
 
 
 def utc(moment: datetime) -> datetime:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import dkim
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsletter import tokens
 from newsletter.config import DeliverySettings
@@ -144,3 +146,29 @@ def test_dkim_config_errors_name_the_key(tmp_path: Path) -> None:
 
 def test_composer_repr_hides_the_secret() -> None:
     assert SECRET not in repr(_composer())
+
+
+@given(st.text(max_size=200), st.text(max_size=60))
+@settings(max_examples=200, deadline=None)
+def test_no_text_can_add_or_split_a_header(subject: str, name: str) -> None:
+    email = sample(5, subject=subject or "x", to=f"{name} <reader5@example.com>".strip())
+    raw = build_mime(email).as_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    names = [line.split(b":", 1)[0].lower() for line in head.split(b"\r\n")
+             if line and not line[:1].isspace()]
+    assert names.count(b"subject") == 1 and names.count(b"to") == 1
+    assert set(names) <= {b"from", b"to", b"subject", b"date", b"message-id",
+                          b"list-unsubscribe-post", b"mime-version", b"content-type"}
+    assert b"\r" not in head.replace(b"\r\n", b"") and b"\n" not in head.replace(b"\r\n", b"")
+
+
+def test_display_names_with_commas_stay_one_recipient() -> None:
+    from newsletter.delivery.api.http import formatted
+    from newsletter.store.outbox import address_key
+
+    email = sample(6, to="Smith, Jo <Jo@Example.com>")
+    msg = _parse(build_mime(email).as_bytes())
+    (addr,) = msg["To"].addresses
+    assert (addr.display_name, addr.addr_spec) == ("Smith, Jo", "Jo@Example.com")
+    assert address_key(email.to) == "jo@example.com"
+    assert formatted(email.to) == '"Smith, Jo" <Jo@Example.com>'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -175,3 +176,29 @@ def test_concurrent_workers_never_send_one_row_twice(db: Engine) -> None:
         w.join()
     sent = [e.message_id for m in mailers for e in m.outbox]
     assert len(sent) == len(set(sent)) == 60
+
+
+class _Slow(MemoryMailer):
+    def send_messages(
+        self, batch: Sequence[OutgoingEmail], on_result: OnResult | None = None
+    ) -> list[SendResult]:
+        results = []
+        for email in batch:
+            time.sleep(0.04)
+            results += super().send_messages([email], on_result)
+        return results
+
+
+def test_lease_is_renewed_while_a_slow_batch_is_sent(db: Engine) -> None:
+    fill(db, 16)
+    settings = DeliverySettings(batch_size=8, lease_seconds=0.15)
+    env = MailerEnv(Secrets({}), Path("."))
+    mailers = [_Slow("slow", MemoryMailer.options_type(), env) for _ in range(2)]
+    workers = [threading.Thread(target=send_due, args=(db, m, settings)) for m in mailers]
+    for w in workers:
+        w.start()
+        time.sleep(0.1)  # the second worker arrives while the first batch is under way
+    for w in workers:
+        w.join()
+    sent = [e.message_id for m in mailers for e in m.outbox]
+    assert len(sent) == len(set(sent)) == 16  # nobody took over a live worker's rows

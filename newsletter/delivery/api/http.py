@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from email.utils import parseaddr
+from email.utils import formataddr
 from typing import Any
 
 import httpx
@@ -15,6 +15,7 @@ import httpx
 from newsletter.delivery.base import Mailer, OnResult, permanent, report, transient
 from newsletter.errors import ConfigError
 from newsletter.models import OutgoingEmail, SendResult
+from newsletter.store.outbox import split_address
 
 _RETRY_STATUSES = {401, 403, 408, 409, 425, 429}
 
@@ -91,10 +92,10 @@ def error_text(response: httpx.Response) -> str:
     return str(body)[:200]
 
 
-def split_address(address: str) -> tuple[str, str]:
-    """(display name, bare address)."""
-    name, bare = parseaddr(address)
-    return name, bare
+def formatted(address: str) -> str:
+    """``address`` with its display name quoted as needed (an unquoted "Smith, Jo" would
+    otherwise read as two recipients)."""
+    return formataddr(split_address(address))
 
 
 def extra_headers(email: OutgoingEmail, *, skip: tuple[str, ...] = ("reply-to",)) -> dict[str, str]:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from newsletter.delivery.api.http import HttpMailer, extra_headers, reply_to
+from newsletter.delivery.api.http import HttpMailer, extra_headers, formatted, reply_to
 from newsletter.delivery.base import OnResult, report, sent
 from newsletter.models import OutgoingEmail, SendResult
 
@@ -53,8 +53,8 @@ class MailgunMailer(HttpMailer):
 
 
 def form(email: OutgoingEmail) -> dict[str, str]:
-    fields = {"from": email.sender, "to": email.to, "subject": email.subject,
-              "text": email.text, "html": email.html}
+    fields = {"from": formatted(email.sender), "to": formatted(email.to),
+              "subject": email.subject, "text": email.text, "html": email.html}
     headers = extra_headers(email) | ({"Reply-To": reply_to(email)} if reply_to(email) else {})
     fields |= {f"h:{k}": v for k, v in headers.items()}
     return fields

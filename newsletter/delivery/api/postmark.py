@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from newsletter.delivery.api.http import HttpMailer, extra_headers, reply_to
+from newsletter.delivery.api.http import HttpMailer, extra_headers, formatted, reply_to
 from newsletter.delivery.base import OnResult, permanent, report, sent, transient
 from newsletter.models import OutgoingEmail, SendResult
 
@@ -64,7 +64,7 @@ class PostmarkMailer(HttpMailer):
 
     def _payload(self, email: OutgoingEmail) -> dict[str, Any]:
         payload: dict[str, Any] = {
-            "From": email.sender, "To": email.to, "Subject": email.subject,
+            "From": formatted(email.sender), "To": formatted(email.to), "Subject": email.subject,
             "TextBody": email.text, "HtmlBody": email.html,
             "MessageStream": self.options.message_stream,
             "Headers": [{"Name": k, "Value": v} for k, v in extra_headers(email).items()],

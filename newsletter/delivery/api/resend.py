@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from newsletter.delivery.api.http import HttpMailer, extra_headers, reply_to
+from newsletter.delivery.api.http import HttpMailer, extra_headers, formatted, reply_to
 from newsletter.delivery.base import OnResult, report, sent
 from newsletter.models import OutgoingEmail, SendResult
 
@@ -68,8 +68,8 @@ def idempotency_key(chunk: Sequence[OutgoingEmail]) -> str:
 
 
 def payload(email: OutgoingEmail) -> dict[str, Any]:
-    body: dict[str, Any] = {"from": email.sender, "to": [email.to], "subject": email.subject,
-                            "text": email.text, "html": email.html,
+    body: dict[str, Any] = {"from": formatted(email.sender), "to": [formatted(email.to)],
+                            "subject": email.subject, "text": email.text, "html": email.html,
                             "headers": extra_headers(email)}
     if reply_to(email):
         body["reply_to"] = reply_to(email)

@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from newsletter.delivery.api.http import HttpMailer, extra_headers, reply_to, split_address
+from newsletter.delivery.api.http import HttpMailer, extra_headers, reply_to
 from newsletter.delivery.base import OnResult, report, sent
 from newsletter.models import OutgoingEmail, SendResult
+from newsletter.store.outbox import split_address
 
 
 @dataclass(frozen=True)
