@@ -1,0 +1,194 @@
+"""Preferences, unsubscribe (page + RFC 8058 one-click POST) and feedback links."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from starlette.testclient import TestClient
+
+from newsletter import tokens
+from newsletter.delivery.memory import MemoryMailer
+from newsletter.models import Subscriber
+from newsletter.store.history import feedback_for
+from newsletter.store.outbox import suppressed
+from newsletter.store.profiles import get_subscriber, upsert_subscriber
+from newsletter.web.site import Site
+
+from .conftest import NOW, SECRET, Clock, csrf_of, subscribe_and_confirm
+
+BASE = "http://testserver"
+
+
+def signed(purpose: str, email: str = "ada@example.org", **data: str) -> str:
+    return tokens.sign(SECRET, purpose, email, now=NOW, ttl=timedelta(days=30), data=data or None)
+
+
+def status_of(engine: Engine, email: str = "ada@example.org") -> str | None:
+    with engine.connect() as conn:
+        stored = get_subscriber(conn, email)
+    return stored.status if stored else None
+
+
+def prefs_page(client: TestClient, email: str = "ada@example.org") -> tuple[str, str]:
+    url = tokens.preferences_url(BASE, SECRET, email, now=NOW).removeprefix(BASE)
+    page = client.get(url)
+    assert page.status_code == 200, page.text
+    return page.text, url.split("token=")[1]
+
+
+def edited(csrf: str, token: str, **fields: str) -> dict[str, str]:
+    base = {
+        "csrf": csrf,
+        "token": token,
+        "topics": "neuromorphic computing\nkeyword spotting",
+        "exclude": "surveys",
+        "authors": "",
+        "timezone": "Asia/Tokyo",
+        "send_at": "06:15",
+        "frequency": "weekly",
+        "weekday": "friday",
+        "max_papers": "3",
+    }
+    return base | fields
+
+
+def test_preferences_show_and_change_everything_plus_pause(
+    client: TestClient, mailer: MemoryMailer, engine: Engine
+) -> None:
+    subscribe_and_confirm(client, mailer)
+    html, token = prefs_page(client)
+    assert "spiking neural networks</textarea>" in html
+    assert 'value="Europe/Paris"' in html and 'value="07:30"' in html
+    saved = client.post("/preferences", data=edited(csrf_of(html), token))
+    assert saved.status_code == 200 and "Preferences saved" in saved.text
+    with engine.connect() as conn:
+        stored = get_subscriber(conn, "ada@example.org")
+    assert stored is not None and stored.status == "active"
+    sub = stored.subscriber
+    assert sub.topics == ("neuromorphic computing", "keyword spotting")
+    assert sub.exclude == ("surveys",) and sub.timezone == "Asia/Tokyo"
+    assert sub.send_at == time(6, 15) and sub.frequency == "weekly" and sub.weekday == 4
+    assert sub.max_papers == 3
+    paused = client.post("/preferences", data=edited(csrf_of(html), token, paused="on"))
+    assert "paused" in paused.text and status_of(engine) == "paused"
+    html, token = prefs_page(client)
+    assert 'name="paused" value="on" checked' in html
+    client.post("/preferences", data=edited(csrf_of(html), token))
+    assert status_of(engine) == "active"
+
+
+def test_bad_preferences_change_nothing(
+    client: TestClient, mailer: MemoryMailer, engine: Engine
+) -> None:
+    subscribe_and_confirm(client, mailer)
+    html, token = prefs_page(client)
+    page = client.post("/preferences", data=edited(csrf_of(html), token, timezone="Nowhere/X"))
+    assert page.status_code == 400 and "unknown IANA timezone" in page.text
+    huge = "\n".join(f"t{i}" for i in range(500))
+    assert (
+        client.post("/preferences", data=edited(csrf_of(html), token, topics=huge)).status_code
+        == 400
+    )
+    forged = client.post("/preferences", data=edited(csrf_of(html), token + "x"))
+    assert forged.status_code == 400
+    no_csrf = client.post("/preferences", data=edited("", token))
+    assert no_csrf.status_code == 403
+    with engine.connect() as conn:
+        stored = get_subscriber(conn, "ada@example.org")
+    assert stored is not None and stored.subscriber.timezone == "Europe/Paris"
+
+
+def test_preferences_of_unknown_or_file_managed_subscribers(
+    client: TestClient, engine: Engine
+) -> None:
+    url = tokens.preferences_url(BASE, SECRET, "nobody@example.org", now=NOW)
+    assert client.get(url.removeprefix(BASE)).status_code == 404
+    sub = Subscriber(email="file@example.org", topics=("x",), origin="/etc/subs/file.toml")
+    with engine.begin() as conn:
+        upsert_subscriber(conn, sub, NOW)
+    html, _ = prefs_page(client, "file@example.org")
+    assert "kept by the people who run" in html and "<form" not in html
+
+
+def test_unsubscribe_get_shows_one_button_and_changes_nothing(
+    client: TestClient, mailer: MemoryMailer, engine: Engine
+) -> None:
+    subscribe_and_confirm(client, mailer)
+    url = tokens.unsubscribe_url(BASE, SECRET, "ada@example.org", now=NOW).removeprefix(BASE)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert page.text.count("<button") == 1 and 'method="post"' in page.text
+    assert status_of(engine) == "active"
+
+
+def test_one_click_post_unsubscribes_at_once_without_cookie_or_redirect(
+    client: TestClient, mailer: MemoryMailer, engine: Engine, site: Site
+) -> None:
+    subscribe_and_confirm(client, mailer)
+    url = tokens.unsubscribe_url(BASE, SECRET, "ada@example.org", now=NOW).removeprefix(BASE)
+    client.cookies.clear()
+    for _ in range(2):  # unsubscribing twice is fine
+        done = client.post(
+            url,
+            content=b"List-Unsubscribe=One-Click",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert done.status_code == 200 and "You are unsubscribed" in done.text
+        assert "location" not in done.headers
+    assert status_of(engine) == "unsubscribed"
+    with engine.connect() as conn:
+        assert suppressed(conn, ["ada@example.org"]) == {"ada@example.org": "unsubscribed"}
+    prefs = tokens.preferences_url(BASE, SECRET, "ada@example.org", now=NOW).removeprefix(BASE)
+    assert client.get(prefs).status_code == 404  # no way back in but a new sign-up
+
+
+def test_unsubscribe_with_bad_tokens_changes_nothing(
+    client: TestClient, mailer: MemoryMailer, engine: Engine, clock: Clock
+) -> None:
+    subscribe_and_confirm(client, mailer)
+    feedback_token = signed(tokens.FEEDBACK, paper="arxiv:2606.00001", j="1")
+    for bad in ("", "nonsense", signed(tokens.UNSUBSCRIBE) + "A", feedback_token):
+        assert client.post("/unsubscribe", params={"token": bad}).status_code == 400
+        assert client.get("/unsubscribe", params={"token": bad}).status_code == 400
+    clock.now = NOW + timedelta(days=31)
+    expired = client.post("/unsubscribe", params={"token": signed(tokens.UNSUBSCRIBE)})
+    assert expired.status_code == 400 and "expired" in expired.text
+    assert status_of(engine) == "active"
+
+
+def test_feedback_links_record_and_thank(
+    client: TestClient, mailer: MemoryMailer, engine: Engine, site: Site
+) -> None:
+    subscribe_and_confirm(client, mailer)
+    liked = signed(tokens.FEEDBACK, paper="arxiv:2606.00002", j="1")
+    page = client.get("/feedback", params={"token": liked})
+    assert page.status_code == 200 and "more papers like" in page.text
+    assert "keyword spotting" in page.text
+    less = signed(tokens.FEEDBACK, paper="arxiv:2606.00001", j="-1")
+    assert "fewer papers like" in client.get("/feedback", params={"token": less}).text
+    with engine.connect() as conn:
+        assert feedback_for(conn, "ada@example.org") == {
+            "arxiv:2606.00002": 1,
+            "arxiv:2606.00001": -1,
+        }
+    stored = site.stored("ada@example.org")
+    assert stored is not None
+    reasons = {p.paper.key: p.reasons for p in site.preview(stored.subscriber)}
+    assert "arxiv:2606.00001" not in reasons  # less like this: gone from the next issue
+
+
+def test_forged_feedback_records_nothing(client: TestClient, engine: Engine) -> None:
+    token = signed(tokens.FEEDBACK, paper="arxiv:2606.00002", j="1")
+    body, _, mac = token.partition(".")
+    other = signed(tokens.FEEDBACK, paper="arxiv:2606.00003", j="1").partition(".")[0]
+    for bad in (f"{other}.{mac}", signed(tokens.PREFERENCES), body):
+        assert client.get("/feedback", params={"token": bad}).status_code == 400
+    with engine.connect() as conn:
+        count = conn.execute(sa.text("select count(*) from feedback")).scalar()
+    assert count == 0
+
+
+def test_health(client: TestClient) -> None:
+    assert client.get("/healthz").text == "ok\n"
