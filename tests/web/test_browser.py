@@ -1,0 +1,196 @@
+"""End to end in headless Debian chromium: subscribe, confirm from the email that an SMTP server
+on loopback received, change preferences, get an issue, click "Less like this", unsubscribe."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy.engine import Engine
+
+from newsletter.config import Config, config_from_dict
+from newsletter.delivery.base import mailer_from_config
+from newsletter.delivery.outbox import send_due
+from newsletter.pipeline import Parts, enqueue_due, load_subscribers
+from newsletter.store import open_engine
+from newsletter.store.history import feedback_for
+from newsletter.store.papers import upsert_papers
+from newsletter.store.profiles import get_subscriber
+from newsletter.web.app import create_app
+from newsletter.web.site import Site
+
+from .conftest import PAPERS, SECRET
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        self.messages.append(message_from_bytes(raw, policy=policy.default))  # type: ignore[arg-type]
+        return "250 OK"
+
+    def body(self, index: int, kind: str) -> str:
+        part = self.messages[index].get_body(preferencelist=(kind,))
+        assert part is not None
+        return str(part.get_content())  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    handler, port = Inbox(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with sync_api.sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def e2e_config(tmp_path: Path, smtp_port: int, web_port: int) -> Config:
+    data = {
+        "newsletter": {
+            "name": "Paper Digest",
+            "sender": "Paper Digest <digest@news.example.org>",
+            "base_url": f"http://127.0.0.1:{web_port}",
+            "database_url": f"sqlite:///{tmp_path / 'e2e.db'}",
+        },
+        "match": {"semantic": False},
+        "mailers": {
+            "smtp": {"backend": "smtp", "host": "127.0.0.1", "port": smtp_port, "security": "none"}
+        },
+        "delivery": {"mailer": "smtp"},
+    }
+    return config_from_dict(
+        data, tmp_path, str(tmp_path / "newsletter.toml"), {"NEWSLETTER_SECRET_KEY": SECRET}
+    )
+
+
+@pytest.fixture
+def served(tmp_path: Path, inbox: tuple[Inbox, int]) -> Iterator[tuple[Config, Engine, str]]:
+    port = free_port()
+    config = e2e_config(tmp_path, inbox[1], port)
+    engine = open_engine(config.database_url)
+    with engine.begin() as conn:
+        upsert_papers(conn, PAPERS, "test", datetime.now(UTC))
+    site = Site(config, engine, lambda: mailer_from_config(config))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(site), host="127.0.0.1", port=port, log_config=None, access_log=False
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        threading.Event().wait(0.05)
+    yield config, engine, f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    engine.dispose()
+
+
+def send_issue(config: Config, engine: Engine) -> None:
+    """What the scheduler's tick does, once, now."""
+    now = datetime.now(UTC)
+    parts = Parts.build(config, engine)
+    report = enqueue_due(parts, load_subscribers(config, engine, now), now)
+    assert report.enqueued == 1, report.skipped
+    assert send_due(engine, mailer_from_config(config), config.delivery, now=now).sent == 1
+
+
+@pytest.mark.slow
+def test_subscribe_confirm_edit_feedback_unsubscribe(
+    browser: Any, served: tuple[Config, Engine, str], inbox: tuple[Inbox, int]
+) -> None:
+    config, engine, base = served
+    mail = inbox[0]
+    context = browser.new_context(
+        timezone_id="America/Chicago", viewport={"width": 375, "height": 800}
+    )
+    page = context.new_page()
+    page.goto(base + "/")
+    assert page.input_value("#timezone") == "America/Chicago"  # pre-filled from the browser
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # fits a phone
+    page.fill("#email", "grace@example.org")
+    page.fill("#topics", "spiking neural networks\nneuromorphic hardware")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Check your inbox")
+
+    assert len(mail.messages) == 1 and mail.messages[0]["To"] == "grace@example.org"
+    link = re.search(r"http://127\.0\.0\.1:\d+/confirm\?token=\S+", mail.body(0, "plain"))
+    assert link
+    page.goto(link.group(0))
+    page.click("text=Confirm my subscription")
+    page.wait_for_selector("text=You are subscribed")
+    assert "Spiking neural networks on neuromorphic chips" in page.content()
+
+    page.click("text=Change your preferences")
+    page.wait_for_selector("text=Your preferences")
+    page.fill("#topics", "spiking neural networks\nkeyword spotting")
+    page.fill("#send_at", "00:00")
+    page.click("text=Save")
+    page.wait_for_selector("text=Preferences saved")
+    with engine.connect() as conn:
+        stored = get_subscriber(conn, "grace@example.org")
+    assert stored is not None and stored.status == "active"
+    assert stored.subscriber.topics == ("spiking neural networks", "keyword spotting")
+    assert stored.subscriber.timezone == "America/Chicago"
+
+    send_issue(config, engine)
+    assert len(mail.messages) == 2
+    page.set_content(mail.body(1, "html"))
+    page.click("text=Less like this >> nth=0")
+    page.wait_for_selector("text=Thank you")
+    assert "fewer papers like" in page.content()
+    with engine.connect() as conn:
+        assert list(feedback_for(conn, "grace@example.org").values()) == [-1]
+
+    page.set_content(mail.body(1, "html"))
+    page.click("text=Unsubscribe")
+    page.wait_for_selector("text=Stop sending")
+    page.click("button:has-text('Unsubscribe')")
+    page.wait_for_selector("text=You are unsubscribed")
+    with engine.connect() as conn:
+        stored = get_subscriber(conn, "grace@example.org")
+    assert stored is not None and stored.status == "unsubscribed"
+    context.close()
