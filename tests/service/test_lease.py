@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,7 +21,8 @@ from .conftest import Clock, add_papers, add_subscriber, make_service, memory_ma
 NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)
 
 
-def test_acquire_renew_expire_and_release(engine: Engine) -> None:
+def test_acquire_renew_expire_and_release(open_db: Callable[..., Engine]) -> None:
+    engine = open_db()
     ttl = timedelta(minutes=3)
     assert locks.acquire(engine, "job", "a", now=NOW, ttl=ttl)
     assert not locks.acquire(engine, "job", "b", now=NOW + timedelta(minutes=1), ttl=ttl)
@@ -33,7 +35,8 @@ def test_acquire_renew_expire_and_release(engine: Engine) -> None:
     assert not locks.release(engine, "job", "b", now=NOW + timedelta(minutes=7))
 
 
-def test_racing_processes_never_both_win(engine: Engine) -> None:
+def test_racing_processes_never_both_win(open_db: Callable[..., Engine]) -> None:
+    engine = open_db()
     wins: list[str] = []
     barrier = threading.Barrier(8)
 
