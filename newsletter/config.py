@@ -83,6 +83,12 @@ class MatchSettings:
     lexical_weight: float = 0.6
     model: str = ""  # path or name of a sentence-transformers model; "" picks the default
 
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError("key 'match.threshold' must be between 0 and 1")
+        if not 0.0 <= self.lexical_weight <= 1.0:
+            raise ValueError("key 'match.lexical_weight' must be between 0 and 1")
+
 
 @dataclass(frozen=True)
 class EmailSettings:
@@ -119,6 +125,13 @@ class DeliverySettings:
     dkim_key_file: str = ""
     dkim_selector: str = ""
     dkim_domain: str = ""
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1 or self.batch_size < 1:
+            raise ValueError("keys 'delivery.max_attempts' and 'delivery.batch_size' must be 1+")
+        if self.retry_base <= 0 or self.retry_max < self.retry_base or self.lease_seconds <= 0:
+            raise ValueError("keys 'delivery.retry_base', 'delivery.lease_seconds' must be "
+                             "positive and 'delivery.retry_max' at least retry_base")
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ class SmtpOptions:
     envelope_from: str = ""  # the bounce address (MAIL FROM); default: the From address
     local_hostname: str = ""
     ca_file: str = ""  # PEM certificates to trust instead of the system's (a private relay)
+    max_per_connection: int = 0  # reconnect after this many messages (0: never), for relays
+                                 # that cap a session and would answer 421 past the cap
 
     def __post_init__(self) -> None:
         if self.connections < 1:
@@ -58,6 +60,7 @@ class _Channel:
         self._o = options
         self._password = password
         self._smtp: smtplib.SMTP | None = None
+        self._count = 0  # messages tried on the current connection
 
     def _connect(self) -> smtplib.SMTP:
         o = self._o
@@ -83,9 +86,13 @@ class _Channel:
         return smtp
 
     def send(self, email: OutgoingEmail, envelope_from: str) -> SendResult:
+        cap = self._o.max_per_connection
+        if cap and self._count >= cap:
+            self.quit()
         try:
             if self._smtp is None:
-                self._smtp = self._connect()
+                self._smtp, self._count = self._connect(), 0
+            self._count += 1
             return self._transaction(self._smtp, email, envelope_from)
         except smtplib.SMTPResponseException as exc:
             # Refused before MAIL (greeting, EHLO, STARTTLS, AUTH): the server or our account

@@ -159,3 +159,10 @@ def test_unreachable_server_is_transient_for_everyone(engine: Engine) -> None:
     with engine.connect() as conn:
         errors = conn.execute(sa.select(store.outbox.c.last_error)).scalars().all()
     assert all("connection to 127.0.0.1 failed" in e for e in errors)
+
+
+def test_connection_is_renewed_after_max_per_connection(engine: Engine, sink: Sink) -> None:
+    ids = fill(engine, 7)
+    assert send_due(engine, smtp_mailer(sink, max_per_connection=3), SETTINGS, now=NOW).sent == 7
+    assert sink.handler.connections == 3
+    assert sink.received == {mid: 1 for mid in ids}
