@@ -49,8 +49,8 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def squash(text: str) -> str:
-    """Collapse every run of whitespace (newlines included) into one space."""
-    return _SPACE.sub(" ", text).strip()
+    """One line: control characters dropped, runs of whitespace collapsed into one space."""
+    return _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
 
 
 @lru_cache(maxsize=8192)
@@ -105,7 +105,7 @@ def long_date_label(day: date) -> str:
 
 def one_line(text: str, limit: int = 200) -> str:
     """A header-safe line: no control characters or line breaks, spaces collapsed, bounded."""
-    line = squash(_CONTROL.sub(" ", text))
+    line = squash(text)
     if len(line) > limit:
         line = line[: limit - 1].rsplit(" ", 1)[0] + ELLIPSIS
     return line
