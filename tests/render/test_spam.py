@@ -6,9 +6,11 @@ import re
 import subprocess
 from datetime import UTC, datetime
 
+from newsletter.config import EmailSettings
 from newsletter.models import OutgoingEmail
+from newsletter.render import Renderer
 
-from .render_samples import make_issue, make_links
+from .render_samples import NEWSLETTER, make_issue, make_links
 
 SENDER = "Paper Digest <digest@digest.example.org>"
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
@@ -56,3 +58,14 @@ def test_typical_issue_scores_below_one(spamassassin: str, render_issue: object)
     )
     details = report.split("Content analysis details:", 1)[-1][:2000]
     assert score < 1.0, f"spam score {score}:\n{details}"
+
+
+def test_quiet_day_note_scores_below_one(spamassassin: str) -> None:
+    issue = make_issue(0)
+    links = make_links(issue)
+    out = Renderer(NEWSLETTER, EmailSettings(quiet_day="send"), None).render(issue, links)
+    assert out is not None
+    score, report = spam_score(
+        spamassassin, mime_bytes(out.subject, out.text, out.html, links.unsubscribe)
+    )
+    assert score < 1.0, report.split("Content analysis details:", 1)[-1][:2000]
