@@ -61,6 +61,7 @@ class _Channel:
         self._password = password
         self._smtp: smtplib.SMTP | None = None
         self._count = 0  # messages tried on the current connection
+        self.connect_failed = False  # the last send could not even connect
 
     def _connect(self) -> smtplib.SMTP:
         o = self._o
@@ -89,9 +90,12 @@ class _Channel:
         cap = self._o.max_per_connection
         if cap and self._count >= cap:
             self.quit()
+        self.connect_failed = False
         try:
             if self._smtp is None:
+                self.connect_failed = True
                 self._smtp, self._count = self._connect(), 0
+                self.connect_failed = False
             self._count += 1
             return self._transaction(self._smtp, email, envelope_from)
         except smtplib.SMTPResponseException as exc:
@@ -189,6 +193,7 @@ class SmtpMailer(Mailer):
         self, batch: Sequence[OutgoingEmail], on_result: OnResult | None = None
     ) -> list[SendResult]:
         self.open()
+        self._unreachable: str | None = None  # once set, the rest of this batch is not tried
         if self._pool is None:
             return [self._send_one(email, on_result) for email in batch]
         return list(self._pool.map(lambda e: self._send_one(e, on_result), batch))
@@ -197,8 +202,13 @@ class SmtpMailer(Mailer):
         assert self._channels is not None
         channel = self._channels.get()
         try:
+            if self._unreachable is not None:  # do not wait out one timeout per message
+                return report(transient(email, f"not tried: {self._unreachable}"), on_result)
             self._limit.wait()
             envelope = split_address(self.options.envelope_from or email.sender)[1]
-            return report(channel.send(email, envelope), on_result)
+            result = channel.send(email, envelope)
+            if channel.connect_failed:
+                self._unreachable = result.detail
+            return report(result, on_result)
         finally:
             self._channels.put(channel)

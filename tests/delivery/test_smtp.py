@@ -72,11 +72,13 @@ def test_transient_fault_retries_then_delivers_exactly_once(
     ids = fill(engine, 3)
     sink.handler.add(stage, reply)
     report = send_due(engine, smtp_mailer(sink), SETTINGS, now=NOW)
-    assert (report.sent, report.retrying, report.failed) == (2, 1, 0)
-    assert statuses(engine) == ["retrying", "sent", "sent"]
+    # a server that refuses the connection is not asked again for the rest of the batch
+    hit = 3 if stage == "CONNECT" else 1
+    assert (report.sent, report.retrying, report.failed) == (3 - hit, hit, 0)
+    assert statuses(engine) == ["retrying"] * hit + ["sent"] * (3 - hit)
     assert send_due(engine, smtp_mailer(sink), SETTINGS, now=NOW).handled == 0  # not due yet
     later = send_due(engine, smtp_mailer(sink), SETTINGS, now=NOW + timedelta(hours=2))
-    assert later.sent == 1
+    assert later.sent == hit
     assert statuses(engine) == ["sent"] * 3
     assert sink.received == {mid: 1 for mid in ids}
 
