@@ -98,8 +98,8 @@ def _reason(
     if row == "sent":
         return "sent"
     if key in blocked:
-        return {"bounced": "bounced (suppressed)", "complained": "complained (suppressed)"}.get(
-            blocked[key], "unsubscribed")
+        reason = blocked[key]  # unsubscribed, paused, bounced or complained
+        return f"{reason} (suppressed)" if reason in ("bounced", "complained") else reason
     if entry.status != "active":
         return entry.status
     if row is not None:

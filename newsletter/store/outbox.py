@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from newsletter.models import OutgoingEmail
+from newsletter.store.profile_tables import subscribers
 
 STATUSES = ("queued", "sending", "sent", "retrying", "failed", "suppressed")
 REASONS = ("bounced", "unsubscribed", "complained")
@@ -196,11 +197,16 @@ def unsuppress(conn: Connection, email: str) -> bool:
 
 
 def suppressed(conn: Connection, emails: Iterable[str]) -> dict[str, str]:
-    """Which of ``emails`` are suppressed, mapped (by address key) to the reason."""
+    """Which of ``emails`` must get no mail now, mapped (by address key) to the reason: the
+    suppression list, and subscribers whose profile is unsubscribed or paused."""
     keys = sorted({address_key(e) for e in emails})
     found: dict[str, str] = {}
+    people = subscribers.c
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
+        held = sa.select(people.email, people.status).where(
+            people.email.in_(chunk), people.status.in_(("unsubscribed", "paused")))
+        found.update((e, r) for e, r in conn.execute(held))
         query = sa.select(suppressions.c.email, suppressions.c.reason)
         found.update((e, r) for e, r in conn.execute(query.where(suppressions.c.email.in_(chunk))))
     return found

@@ -202,3 +202,22 @@ def test_lease_is_renewed_while_a_slow_batch_is_sent(db: Engine) -> None:
         w.join()
     sent = [e.message_id for m in mailers for e in m.outbox]
     assert len(sent) == len(set(sent)) == 16  # nobody took over a live worker's rows
+
+
+def test_unsubscribed_or_paused_profiles_are_held_at_send_time(db: Engine) -> None:
+    from newsletter.models import Subscriber
+    from newsletter.store.profiles import set_status, upsert_subscriber
+
+    fill(db, 3)
+    with db.begin() as conn:
+        for i in range(3):
+            upsert_subscriber(conn, Subscriber(f"reader{i}@example.com", ("x",)), NOW)
+        set_status(conn, "reader0@example.com", "unsubscribed", NOW)
+        set_status(conn, "reader1@example.com", "paused", NOW)
+    report = send_due(db, memory(), SETTINGS, now=NOW)
+    assert (report.sent, report.suppressed) == (1, 2)
+    with db.connect() as conn:
+        rows = conn.execute(sa.select(store.outbox.c.recipient, store.outbox.c.last_error))
+        errors = {recipient: error for recipient, error in rows}
+    assert errors["reader0@example.com"] == "suppressed: unsubscribed"
+    assert errors["reader1@example.com"] == "suppressed: paused"
