@@ -81,7 +81,7 @@ class MatchSettings:
     semantic: bool = True
     threshold: float = 0.30
     lexical_weight: float = 0.6
-    model: str = ""  # path or name of a sentence-transformers model; "" picks the default
+    model: str = ""  # a local sentence-transformers model folder; "" = packaged all-MiniLM-L6-v2
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:

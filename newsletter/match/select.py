@@ -42,8 +42,8 @@ def select(subscriber: Subscriber, scores: BatchScores, how: Selection) -> list[
     """The subscriber's picks, best first, cut by threshold and ``max_papers``."""
     if not scores.papers:
         return []
-    topics = np.stack([scores.fused[scores.rows[t]] for t in subscriber.topics])
-    score = topics.max(axis=0)
+    topics = scores.fused[[scores.rows[t] for t in subscriber.topics]]
+    score = topics.max(axis=0) if len(topics) else np.zeros(len(scores.papers), np.float32)
     liked = [k for k in liked_keys(subscriber, how.feedback) if k in scores.refs]
     pull = _similar(scores, liked)
     score = np.maximum(score, pull)
@@ -103,12 +103,13 @@ def _pick(
     wanted = {author_name(a) for a in subscriber.authors}
     reasons = [f"by followed author {a}" for a in paper.authors if author_name(a) in wanted]
     tags = _topic_tags(subscriber, scores, i, score, topic_scores, reasons)
-    if pull > 0 and pull >= max(topic_scores.max(), 0.0):
+    best_topic = float(topic_scores.max()) if topic_scores.size else 0.0
+    if pull > 0 and pull >= best_topic:
         best = max(
             (k for k in liked if k in scores.refs), key=lambda k: scores.similar[scores.refs[k], i]
         )
         reasons.append(f"similar to a paper you liked: '{scores.ref_titles[best]}'")
-    if not tags and not reasons:
+    if not tags and not reasons and subscriber.topics:
         t = int(np.argmax(topic_scores))
         topic = subscriber.topics[t]
         reasons.append(scores.index.explain(topic, i) or f"related to '{topic}'")

@@ -166,3 +166,17 @@ def test_lexical_only_is_said_once(caplog: pytest.LogCaptureFixture) -> None:
     warnings = [r for r in caplog.records if "semantic matching is off" in r.message]
     assert len(warnings) == (0 if first.semantic else 1)
     assert not Matcher.from_settings(LEXICAL).semantic
+
+
+def test_authors_only_profile_built_in_code(matcher: Matcher) -> None:
+    by_her = paper("Soil microbes", authors=("Marie Curie",))
+    profile = Subscriber(email="a@b.org", topics=(), authors=("Marie Curie",))
+    assert titles(matcher.match(profile, [*PAPERS, by_her])) == ["Soil microbes"]
+
+
+def test_match_settings_are_range_checked(make_config) -> None:  # type: ignore[no-untyped-def]
+    from newsletter.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"'match.threshold' must be between 0 and 1"):
+        make_config({"match": {"threshold": 1.5}})
+    assert make_config({"match": {"lexical_weight": 1}}).match.lexical_weight == 1.0
