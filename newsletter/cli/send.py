@@ -34,7 +34,13 @@ def send(app: App, dry_run: bool, mailer_name: str | None, limit: int | None) ->
     if dry_run:
         _show_due(app, limit or 1000)
         return 0
-    report = send_due(app.engine, mailer, app.config.delivery, limit=limit)
+    if app.console.is_terminal:
+        with app.console.status("sending ...") as shown:
+            report = send_due(app.engine, mailer, app.config.delivery, limit=limit,
+                              on_batch=lambda r: shown.update(f"sending ... {describe(r)}"))
+    else:
+        report = send_due(app.engine, mailer, app.config.delivery, limit=limit,
+                          on_batch=lambda r: app.err.print(describe(r), markup=False))
     app.console.print(describe(report), markup=False)
     for error in report.errors[:20]:
         app.err.print(f"failed: {error}", markup=False)

@@ -7,13 +7,14 @@ whose SMTP transaction was under way on each connection unrecorded; see docs/del
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +27,8 @@ from newsletter.store import outbox as store
 from newsletter.store.outbox import OutboxRow, enqueue
 
 __all__ = ["SendReport", "backoff", "default_owner", "enqueue", "send_due"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -64,15 +67,24 @@ def send_due(
     owner: str | None = None,
     limit: int | None = None,
     rng: random.Random | None = None,
+    on_batch: Callable[[SendReport], None] | None = None,
 ) -> SendReport:
-    """Send every due row (up to ``limit``); ``now`` sets the clock's start (tests, replays)."""
+    """Send every due row (up to ``limit``); ``now`` sets the clock's start (tests, replays).
+
+    ``on_batch`` sees the running totals after each batch (for progress displays).
+    """
     run = _Run(engine, mailer, settings, now, owner or default_owner(), rng or random.Random())
     with mailer:
         while limit is None or run.report.handled < limit:
             want = settings.batch_size if limit is None else limit - run.report.handled
             if not run.batch(min(settings.batch_size, want)):
                 break
-    return run.report
+            if on_batch is not None:
+                on_batch(run.report)
+    r = run.report
+    log.info("send: %d sent, %d retrying, %d failed, %d suppressed",
+             r.sent, r.retrying, r.failed, r.suppressed)
+    return r
 
 
 class _Run:
@@ -146,6 +158,7 @@ class _Run:
             at = now + backoff(row.attempts, self.settings, self.rng)
             store.mark_retry(conn, row.id, self.owner, error=result.detail, at=at, now=now)
             self.report.retrying += 1
+            log.info("retry %s at %s: %s", row.recipient, f"{at:%H:%M:%S}", result.detail)
         else:
             error = result.detail
             if result.status == "transient":
@@ -153,6 +166,7 @@ class _Run:
             store.mark_failed(conn, row.id, self.owner, error=error, now=now)
             self.report.failed += 1
             self.report.errors.append(f"{row.recipient}: {error}")
+            log.warning("failed %s %s: %s", row.recipient, row.email.message_id, error)
             if result.bounce:
                 store.suppress(conn, row.recipient, "bounced", now=now, detail=result.detail)
                 self.report.bounced += 1
