@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -19,6 +19,19 @@ def sent_keys(conn: Connection, email: str) -> set[str]:
     """Keys of every paper already sent to this subscriber, on any day."""
     query = sa.select(sent_papers.c.paper_key).where(sent_papers.c.email == address(email))
     return set(conn.execute(query).scalars())
+
+
+def sent_keys_many(conn: Connection, emails: Sequence[str]) -> dict[str, set[str]]:
+    """``sent_keys`` for many subscribers in few queries, keyed by the emails as given."""
+    out: dict[str, set[str]] = {e: set() for e in emails}
+    by_address = {address(e): e for e in emails}
+    for chunk in _chunks(list(by_address)):
+        query = sa.select(sent_papers.c.email, sent_papers.c.paper_key).where(
+            sent_papers.c.email.in_(chunk)
+        )
+        for email, key in conn.execute(query):
+            out[by_address[email]].add(key)
+    return out
 
 
 def record_sent(
@@ -56,6 +69,23 @@ def feedback_for(conn: Connection, email: str) -> dict[str, int]:
         feedback.c.email == address(email)
     )
     return {key: int(judgment) for key, judgment in conn.execute(query)}
+
+
+def feedback_many(conn: Connection, emails: Sequence[str]) -> dict[str, dict[str, int]]:
+    """``feedback_for`` for many subscribers in few queries, keyed by the emails as given."""
+    out: dict[str, dict[str, int]] = {e: {} for e in emails}
+    by_address = {address(e): e for e in emails}
+    for chunk in _chunks(list(by_address)):
+        query = sa.select(feedback.c.email, feedback.c.paper_key, feedback.c.judgment).where(
+            feedback.c.email.in_(chunk)
+        )
+        for email, key, judgment in conn.execute(query):
+            out[by_address[email]][key] = int(judgment)
+    return out
+
+
+def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def reference_papers(

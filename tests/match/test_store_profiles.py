@@ -18,10 +18,12 @@ from newsletter.models import Subscriber
 from newsletter.store.embeddings import StoreCache
 from newsletter.store.history import (
     feedback_for,
+    feedback_many,
     record_feedback,
     record_sent,
     reference_papers,
     sent_keys,
+    sent_keys_many,
 )
 from newsletter.store.papers import upsert_papers
 from newsletter.store.profiles import (
@@ -148,3 +150,20 @@ def test_store_cache_round_trip(open_db: Callable[..., Engine]) -> None:
     assert list(found) == ["arxiv:2401.00001"]
     assert np.array_equal(found["arxiv:2401.00001"], vector)
     assert cache.get(["arxiv:2401.00001"], "other-model") == {}
+
+
+def test_bulk_history_for_a_batch(open_db: Callable[..., Engine]) -> None:
+    engine = open_db()
+    with engine.begin() as conn:
+        record_sent(conn, "ada@example.org", ["k1", "k2"], date(2026, 3, 11), NOW)
+        record_sent(conn, "bob@example.org", ["k2"], date(2026, 3, 11), NOW)
+        record_feedback(conn, "bob@example.org", "k2", -1, NOW)
+    with engine.connect() as conn:
+        sent = sent_keys_many(conn, ["Ada@example.org", "bob@example.org", "cy@example.org"])
+        judged = feedback_many(conn, ["Ada@example.org", "bob@example.org"])
+    assert sent == {
+        "Ada@example.org": {"k1", "k2"},
+        "bob@example.org": {"k2"},
+        "cy@example.org": set(),
+    }
+    assert judged == {"Ada@example.org": {}, "bob@example.org": {"k2": -1}}
