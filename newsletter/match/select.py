@@ -51,10 +51,11 @@ def select(subscriber: Subscriber, scores: BatchScores, how: Selection) -> list[
     followed = _followed(subscriber, scores)
     score = np.where(followed, np.maximum(score, FOLLOW_SCORE), score)
     keep = _allowed(subscriber, scores, how, liked) & ((score >= how.threshold) | followed)
-    chosen = [int(i) for i in np.argsort(-score, kind="stable") if keep[i]]
-    chosen = chosen[: subscriber.max_papers]
+    candidates = np.flatnonzero(keep)
+    chosen = candidates[np.argsort(-score[candidates], kind="stable")][: subscriber.max_papers]
     return [
-        _pick(subscriber, scores, i, float(score[i]), topics[:, i], pull[i], liked) for i in chosen
+        _pick(subscriber, scores, int(i), float(score[i]), topics[:, i], pull[i], liked)
+        for i in chosen
     ]
 
 
