@@ -60,13 +60,22 @@ def _enqueue(db: str) -> set[str]:
     return ids
 
 
-def _run(config: Path, kill_after: float | None) -> bool:
-    """One ``newsletter send``; True when it was killed before it finished."""
+def _run(config: Path, sink: Sink, kill_at: float | None, rng: random.Random) -> bool:
+    """One ``newsletter send``; True when it was killed before it finished.
+
+    ``kill_at`` None: let it finish. Otherwise the kill lands ``kill_at`` seconds after start,
+    or, when ``kill_at`` is negative, at a random moment shortly after sending has begun.
+    """
     cmd = [sys.executable, "-m", "newsletter", "--config", str(config), "send"]
+    before = sum(sink.received.values())
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env=dict(os.environ))
     try:
-        proc.wait(timeout=kill_after)
+        if kill_at is not None and kill_at < 0:
+            while proc.poll() is None and sum(sink.received.values()) == before:
+                time.sleep(0.005)
+            kill_at = rng.uniform(0.0, 0.3)
+        proc.wait(timeout=kill_at)
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -88,14 +97,16 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_at_most_one_per_kill
         config = _config(tmp_path, sink.port)
         ids = _enqueue(f"sqlite:///{tmp_path / 'news.db'}")
         kills = mid_send = 0
-        for _ in range(MAX_KILLS):
+        for n in range(MAX_KILLS):
             before = sum(sink.received.values())
-            if not _run(config, rng.uniform(0.7, 1.7)):
+            # most kills land while messages flow; every fourth at any moment, start-up included
+            when = rng.uniform(0.0, 1.5) if n % 4 == 3 else -1.0
+            if not _run(config, sink, when, rng):
                 break
             kills += 1
             mid_send += before < sum(sink.received.values()) < MESSAGES
             time.sleep(0.5)  # let the dead run's lease run out
-        _run(config, None)
+        _run(config, sink, None, rng)
         received = dict(sink.received)
     assert set(received) == ids, "a message was lost"
     duplicates = sum(received.values()) - len(ids)
