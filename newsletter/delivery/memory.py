@@ -7,8 +7,17 @@ consumed in order), so the outbox's retry and failure handling runs without a ne
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from newsletter.delivery.base import Mailer, OnResult, permanent, report, sent, transient
+from newsletter.delivery.base import (
+    Mailer,
+    MailerEnv,
+    OnResult,
+    permanent,
+    report,
+    sent,
+    transient,
+)
 from newsletter.models import OutgoingEmail, SendResult
 from newsletter.store.outbox import address_key
 
@@ -16,8 +25,8 @@ from newsletter.store.outbox import address_key
 class MemoryMailer(Mailer):
     """Accepts every message into ``outbox`` unless ``plan`` says otherwise."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, name: str, options: Any, env: MailerEnv) -> None:
+        super().__init__(name, options, env)
         self.outbox: list[OutgoingEmail] = []
         self.plan: dict[str, list[str]] = {}
         self.opened = 0
