@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from email.utils import formataddr
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -122,7 +123,7 @@ def compose(
     rendered = parts.renderer.render(issue, links)
     if rendered is None:
         return issue, None, None
-    to = f"{sub.name} <{sub.email}>" if sub.name else sub.email
+    to = formataddr((sub.name, sub.email)) if sub.name else sub.email
     message = parts.composer.compose(
         to=to,
         subject=rendered.subject,
