@@ -11,9 +11,9 @@ Figures measured 2026-11-23 on the shared 2-core build machine (load average 3-7
     hybrid         mean nDCG@10 0.917, precision of the delivered list 0.869, 4 strong misses
     lexical only   mean nDCG@10 0.812, precision 0.871, 14 strong misses
   speed:
-    embed 1,000 new abstracts                        48 s wall (77 s CPU)
-    score + select 10,000 subscribers x 1,000 papers  6.7-15.5 s wall (7.1 s CPU)
-    embed 23,908 distinct topic phrases (once)        150 s CPU
+    embed 1,000 new abstracts                         52 s wall (81 s CPU), target <= 90 s
+    score + select 10,000 subscribers x 1,000 papers  5.2 s wall (5.5 s CPU), target <= 20 s
+    embed 23,908 distinct topic phrases (once each)   38 s wall (73 s CPU)
 """
 
 from __future__ import annotations
