@@ -37,27 +37,35 @@ def available() -> list[tuple[int, Callable[[Connection], None]]]:
     return found
 
 
-def current_version(conn: Connection) -> int:
+def applied_versions(conn: Connection) -> set[int]:
     if not sa.inspect(conn).has_table("schema_version"):
-        return 0
-    return int(conn.execute(sa.select(sa.func.max(_VERSION.c.version))).scalar() or 0)
+        return set()
+    return {int(v) for v in conn.execute(sa.select(_VERSION.c.version)).scalars()}
+
+
+def current_version(conn: Connection) -> int:
+    return max(applied_versions(conn), default=0)
 
 
 def migrate(engine: Engine) -> int:
-    """Apply what is missing in one transaction per migration; return the final version."""
+    """Apply every shipped migration the database lacks, in order; return the latest version.
+
+    Missing versions are applied even below the newest applied one, so migrations merged
+    from parallel branches in any order all reach every database.
+    """
     steps = available()
     latest = steps[-1][0] if steps else 0
     with engine.begin() as conn:
         _lock(conn)
         conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        version = current_version(conn)
-        if version > latest:
+        applied = applied_versions(conn)
+        if applied and max(applied) > latest:
             raise StoreError(
-                f"database schema version {version} is newer than this newsletter "
+                f"database schema version {max(applied)} is newer than this newsletter "
                 f"(knows up to {latest}); upgrade the package"
             )
         for number, upgrade in steps:
-            if number > version:
+            if number not in applied:
                 upgrade(conn)
                 conn.execute(sa.insert(_VERSION).values(version=number))
     return latest

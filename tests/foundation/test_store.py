@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from newsletter.errors import StoreError
 from newsletter.models import Paper
 from newsletter.store import open_engine
-from newsletter.store.migrate import available, current_version
+from newsletter.store.migrate import applied_versions, available, current_version
 from newsletter.store.migrations import v0001_papers
 from newsletter.store.papers import count_papers, list_papers, upsert_papers
 from newsletter.store.profile_tables import sent_papers
@@ -149,3 +149,16 @@ def test_a_paper_seen_with_and_without_its_arxiv_id_is_stored_once(
     assert stored.key == "arxiv:2405.15239"
     assert (stored.author_count, stored.upvotes) == (7, 4)
     assert history == ["arxiv:2405.15239"]  # the sent history followed the paper
+
+
+def test_a_migration_missing_below_the_newest_applied_one_is_still_applied(
+    open_db: Callable[..., Engine],
+) -> None:
+    engine = open_db()
+    with engine.begin() as conn:  # as if version 2 had been merged after 3 was applied
+        conn.exec_driver_sql("DELETE FROM schema_version WHERE version = 2")
+        conn.exec_driver_sql("DROP TABLE sent_papers")
+    engine = open_db()
+    with engine.connect() as conn:
+        assert sa.inspect(conn).has_table("sent_papers")
+        assert sorted(applied_versions(conn)) == [v for v, _ in available()]
