@@ -25,7 +25,12 @@ from newsletter.schedule import due_date
 from newsletter.sources.http import Fetcher
 from newsletter.sources.ingest import SourceReport, ingest
 from newsletter.store.embeddings import StoreCache
-from newsletter.store.history import feedback_for, record_sent, reference_papers, sent_keys
+from newsletter.store.history import (
+    feedback_many,
+    record_sent,
+    reference_papers,
+    sent_keys_many,
+)
 from newsletter.store.outbox import address_key, rows_for
 from newsletter.store.outbox import enqueue as outbox_enqueue
 from newsletter.store.papers import list_papers
@@ -96,8 +101,8 @@ History = tuple[dict[str, set[str]], dict[str, dict[str, int]], dict[str, Paper]
 
 def _history(conn: Connection, subs: Sequence[Subscriber]) -> History:
     """What the matcher needs besides the papers: sent keys, feedback, reference papers."""
-    sent = {s.email: sent_keys(conn, s.email) for s in subs}
-    judged = {s.email: feedback_for(conn, s.email) for s in subs}
+    emails = [s.email for s in subs]
+    sent, judged = sent_keys_many(conn, emails), feedback_many(conn, emails)
     refs: dict[str, Paper] = {}
     for s in subs:
         if s.papers or judged[s.email]:
