@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -76,15 +76,34 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
     controller.stop()
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
+def in_own_thread(scenario: Callable[[Any], None]) -> None:
+    """Run ``scenario(browser)`` with a fresh Playwright in a thread of its own.
+
+    Playwright's sync API refuses to start where another sync Playwright (the render tests'
+    session browser) already runs an event loop, so this test never shares that thread.
+    """
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    with sync_api.sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with sync_api.sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+                try:
+                    scenario(browser)
+                finally:
+                    browser.close()
+        except BaseException as exc:  # handed to the test's thread below
+            failure.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), "the browser scenario did not finish"
+    if failure:
+        raise failure[0]
 
 
 def e2e_config(tmp_path: Path, smtp_port: int, web_port: int) -> Config:
@@ -140,10 +159,13 @@ def send_issue(config: Config, engine: Engine) -> None:
 
 @pytest.mark.slow
 def test_subscribe_confirm_edit_feedback_unsubscribe(
-    browser: Any, served: tuple[Config, Engine, str], inbox: tuple[Inbox, int]
+    served: tuple[Config, Engine, str], inbox: tuple[Inbox, int]
 ) -> None:
-    config, engine, base = served
-    mail = inbox[0]
+    in_own_thread(lambda browser: scenario(browser, *served, inbox[0]))
+
+
+def scenario(browser: Any, config: Config, engine: Engine, base: str, mail: Inbox) -> None:
+    """Everything a new reader does, in order, as a reader would do it."""
     context = browser.new_context(
         timezone_id="America/Chicago", viewport={"width": 375, "height": 800}
     )
