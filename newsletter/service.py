@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer
 from newsletter.delivery.outbox import SendReport, default_owner, send_due
-from newsletter.errors import ConfigError
+from newsletter.errors import ConfigError, NewsletterError
 from newsletter.models import Subscriber
 from newsletter.pipeline import EnqueueReport, Parts, enqueue_due, load_subscribers
 from newsletter.sources.http import Fetcher
@@ -94,6 +94,13 @@ class Service:
         """Enqueue and send every issue that is due now (and any missed during downtime)."""
         if not self.lead("tick"):
             return None
+        try:
+            return self._tick()
+        except NewsletterError as exc:  # a broken subscriber file, a mailer refusing...
+            log.error("tick: failed: %s", exc, extra={"job": "tick"})
+            return None
+
+    def _tick(self) -> TickReport:
         now = self.clock()
         last = locks.last_done(self.engine, LEASE)
         subs = load_subscribers(self.config, self.engine, now)
@@ -131,6 +138,13 @@ class Service:
         """Pull every enabled source into the store."""
         if not self.lead("fetch"):
             return None
+        try:
+            return self._fetch()
+        except NewsletterError as exc:
+            log.error("fetch: failed: %s", exc, extra={"job": "fetch"})
+            return None
+
+    def _fetch(self) -> list[SourceReport]:
         specs = [s for s in self.config.sources if s.enabled]
         with self.fetcher() as fetcher:
             reports = ingest(self.engine, self.config, specs, fetcher, self.clock())

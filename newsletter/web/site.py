@@ -33,7 +33,7 @@ from newsletter.store.profiles import (
     set_status,
     upsert_subscriber,
 )
-from newsletter.store.signups import add_signup, get_signup, mark_confirmed
+from newsletter.store.signups import add_signup, forget_before, get_signup, mark_confirmed
 from newsletter.web.forms import stored_profile, validate
 from newsletter.web.ratelimit import RateLimiter
 
@@ -85,6 +85,7 @@ class Site:
             blocked = suppressed(conn, [sub.email]).get(sub.email.lower())
             if blocked in ("bounced", "complained"):
                 return f"address {blocked}, no email sent"
+            forget_before(conn, now - timedelta(hours=web.confirm_hours, days=1))
             nonce = add_signup(conn, sub.email, stored_profile(sub), now)
         ttl = timedelta(hours=web.confirm_hours)
         token = tokens.sign(

@@ -17,7 +17,14 @@ from newsletter.models import Subscriber
 from newsletter.service import Service, day_ends
 from newsletter.store.outbox import outbox
 
-from .conftest import Clock, add_papers, add_subscriber, make_service, memory_mailer
+from .conftest import (
+    Clock,
+    add_papers,
+    add_subscriber,
+    make_service,
+    memory_mailer,
+    service_config,
+)
 
 START = datetime(2026, 3, 26, tzinfo=UTC)
 END = datetime(2026, 4, 7, tzinfo=UTC)
@@ -121,3 +128,18 @@ def test_day_ends_lists_each_local_midnight_in_range() -> None:
     ends = day_ends("Asia/Kolkata", OUTAGE[0], OUTAGE[1])
     assert ends == [datetime(2026, 3, 31, 18, 29, 59, tzinfo=UTC)]
     assert day_ends("UTC", OUTAGE[0], OUTAGE[0] + timedelta(hours=1)) == []
+
+
+def test_a_broken_subscriber_file_is_one_log_line_not_a_crash(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "subscribers"
+    folder.mkdir()
+    (folder / "bad.toml").write_text('email = "bad@example.org"\ntopics = []\n', encoding="utf-8")
+    config = service_config(tmp_path)
+    service = make_service(config, engine, memory_mailer(tmp_path), Clock(START))
+    with caplog.at_level(logging.INFO, logger="newsletter.service"):
+        assert service.tick() is None
+    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert record.getMessage().startswith("tick: failed: ")
+    assert "bad.toml: field 'topics': is empty" in record.getMessage()
