@@ -33,12 +33,12 @@ class Clock:
         return self.now
 
 
-def service_config(tmp_path: Path, **schedule: Any) -> Config:
+def service_config(tmp_path: Path, database_url: str = "", **schedule: Any) -> Config:
     data = {
         "newsletter": {
             "sender": "Paper Digest <digest@news.example.org>",
             "base_url": "https://news.example.org",
-            "database_url": f"sqlite:///{tmp_path / 'news.db'}",
+            "database_url": database_url or f"sqlite:///{tmp_path / 'news.db'}",
         },
         "match": {"semantic": False},
         "email": {"quiet_day": "send"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -143,3 +144,21 @@ def test_a_broken_subscriber_file_is_one_log_line_not_a_crash(
     [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert record.getMessage().startswith("tick: failed: ")
     assert "bad.toml: field 'topics': is empty" in record.getMessage()
+
+
+def test_two_days_of_ticks_on_each_database(
+    database_url: str, open_db: Callable[..., Engine], tmp_path: Path
+) -> None:
+    """SQLite and PostgreSQL: the lease, the tick and the outbox give one issue a day."""
+    config = service_config(tmp_path, database_url)
+    engine = open_db()
+    add_subscriber(engine, "berlin@example.org", "Europe/Berlin", "02:30")
+    mailer, clock = memory_mailer(tmp_path), Clock(datetime(2026, 3, 28, 0, 5, tzinfo=UTC))
+    service = make_service(config, engine, mailer, clock)
+    for _ in range(2 * 24 * 2):  # every 30 minutes for two days, across the DST change
+        service.tick()
+        clock.now += timedelta(minutes=30)
+    assert sorted(sent_issues(engine, mailer.outbox).items()) == [
+        (("berlin@example.org", "2026-03-28"), 1),
+        (("berlin@example.org", "2026-03-29"), 1),
+    ]
