@@ -2,6 +2,7 @@
 
     python benchmarks/match_bench.py quality      # nDCG@10 / precision, with and without embeddings
     python benchmarks/match_bench.py speed        # 10k subscribers x 1k papers; embed 1k abstracts
+    python benchmarks/match_bench.py scoring      # the 10k x 1k scoring alone, stand-in vectors
     python benchmarks/match_bench.py              # both
 
 Seeds are read from $NEWSLETTER_SEEDS or ../shared/seeds next to the repository.
@@ -23,6 +24,8 @@ import os
 import random
 import sys
 import time
+import zlib
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -36,7 +39,8 @@ from newsletter.sources.base import ParseContext
 from newsletter.sources.text import parse
 
 ROOT = Path(__file__).resolve().parents[1]
-JUDGMENTS = ROOT / "tests" / "data" / "relevance" / "judgments.json"
+RELEVANCE = ROOT / "tests" / "data" / "relevance"
+SETS = {"dev1": RELEVANCE / "judgments.json", "dev2": RELEVANCE / "judgments_dev2.json"}
 
 
 def seed_papers() -> list[Paper]:
@@ -51,8 +55,10 @@ def seed_papers() -> list[Paper]:
     return list(found.values())
 
 
-def quality(matcher: Matcher, papers: list[Paper], verbose: bool) -> tuple[float, float, int]:
-    profiles = json.loads(JUDGMENTS.read_text(encoding="utf-8"))["profiles"]
+def judge_set(
+    matcher: Matcher, papers: list[Paper], path: Path, verbose: bool
+) -> list[Quality]:
+    profiles = json.loads(path.read_text(encoding="utf-8"))["profiles"]
     results: list[Quality] = []
     for profile in profiles:
         sub = Subscriber(
@@ -69,7 +75,12 @@ def quality(matcher: Matcher, papers: list[Paper], verbose: bool) -> tuple[float
                 f"  {profile['id']:20s} nDCG@10 {q.ndcg:.3f}  precision {prec}  "
                 f"delivered {q.delivered:2d}  strong missed {q.missed_strong}"
             )
-    return mean_quality(results)
+    return results
+
+
+def summary(label: str, results: list[Quality]) -> None:
+    ndcg, precision, missed = mean_quality(results)
+    print(f"  {label:10s} MEAN nDCG@10 {ndcg:.3f}  precision {precision:.3f}  strong missed {missed}")
 
 
 def run_quality(verbose: bool = True) -> None:
@@ -81,8 +92,13 @@ def run_quality(verbose: bool = True) -> None:
             print(f"{label}: skipped, the [semantic] extra is not installed")
             continue
         print(f"{label}, {len(papers)} papers:")
-        ndcg, precision, missed = quality(matcher, papers, verbose)
-        print(f"  MEAN nDCG@10 {ndcg:.3f}  precision {precision:.3f}  strong missed {missed}\n")
+        every: list[Quality] = []
+        for name, path in SETS.items():
+            results = judge_set(matcher, papers, path, verbose)
+            summary(name, results)
+            every += results
+        summary("union", every)
+        print()
 
 
 def synthetic(
@@ -123,9 +139,21 @@ def clock() -> tuple[float, float]:
     return time.perf_counter(), time.process_time()
 
 
-def run_speed() -> None:
+class RandomEmbedder:
+    """Stand-in vectors (384-d, fixed per text) for timing the scoring alone, not its quality."""
+
+    name = "random-384"
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        rows = [np.random.default_rng(zlib.crc32(t.encode())).normal(size=384) for t in texts]
+        out = np.array(rows, dtype=np.float32)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def run_speed(embed_abstracts: bool = True) -> None:
+    """Timings; ``embed_abstracts=False`` swaps the model for stand-in vectors (scoring only)."""
     papers, subs = synthetic(seed_papers(), 1000, 10_000)
-    embedder = load_embedder()
+    embedder = load_embedder() if embed_abstracts else RandomEmbedder()
     cache = MemoryCache()
     if embedder is not None:
         start = clock()
@@ -152,3 +180,5 @@ if __name__ == "__main__":
         run_quality()
     if which in ("speed", "all"):
         run_speed()
+    if which == "scoring":
+        run_speed(embed_abstracts=False)
