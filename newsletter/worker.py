@@ -1,0 +1,187 @@
+"""The worker: a process that only sends, claiming outbox batches until it is told to stop.
+
+Any number of workers on any machines share one PostgreSQL outbox (rows are claimed with
+SELECT ... FOR UPDATE SKIP LOCKED under a lease); on SQLite one worker runs at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from newsletter.config import DeliverySettings
+from newsletter.delivery.base import Mailer, OnResult
+from newsletter.delivery.outbox import SendReport, default_owner, send_due
+from newsletter.errors import DeliveryError
+from newsletter.models import OutgoingEmail, SendResult
+from newsletter.store import locks
+from newsletter.store.db import is_sqlite
+
+SQLITE_LEASE = "worker"  # on SQLite the one running worker holds this lease
+SQLITE_TTL = timedelta(seconds=30)  # a killed worker's successor waits at most this long
+Clock = Callable[[], datetime]
+
+
+class WorkerBusy(DeliveryError):
+    """A second worker was started on a SQLite database that already has one."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _KeepOpen(Mailer):
+    """A mailer whose connections outlive each ``send_due`` call; the worker closes it."""
+
+    def __init__(self, inner: Mailer) -> None:
+        self.inner, self.name, self.options = inner, inner.name, inner.options
+
+    def open(self) -> None:
+        self.inner.open()
+
+    def close(self) -> None:
+        return None
+
+    def send_messages(
+        self, batch: Sequence[OutgoingEmail], on_result: OnResult | None = None
+    ) -> list[SendResult]:
+        return self.inner.send_messages(batch, on_result)
+
+
+class Worker:
+    """``concurrency`` send loops, each with its own mailer, until ``stop()`` or (once) empty."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        mailers: Callable[[], Mailer],
+        settings: DeliverySettings,
+        *,
+        concurrency: int = 1,
+        idle_seconds: float = 5.0,
+        owner: str | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be 1 or more")
+        self.engine, self.mailers, self.settings = engine, mailers, settings
+        self.concurrency, self.idle_seconds = concurrency, idle_seconds
+        self.owner = owner or default_owner()
+        self.clock = clock
+        self.totals = SendReport()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._failures: list[BaseException] = []
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def stop(self) -> None:
+        """Finish the batch in hand (its results are recorded), then return from ``run``."""
+        self._stop.set()
+
+    def run(
+        self,
+        *,
+        once: bool = False,
+        progress: Callable[[SendReport], None] | None = None,
+        progress_seconds: float = 60.0,
+    ) -> SendReport:
+        """Send until stopped (``once``: until nothing is due); returns the totals."""
+        self._take_sqlite_lease()
+        try:
+            threads = [
+                threading.Thread(
+                    target=self._guarded, args=(i, once), name=f"worker-{i}", daemon=True
+                )
+                for i in range(self.concurrency)
+            ]
+            for thread in threads:
+                thread.start()
+            self._watch(threads, progress, progress_seconds)
+        finally:
+            self._release_sqlite_lease()
+        if self._failures:
+            raise self._failures[0]
+        return self.totals
+
+    def _watch(
+        self,
+        threads: list[threading.Thread],
+        progress: Callable[[SendReport], None] | None,
+        every: float,
+    ) -> None:
+        """Wait for the loops in the main thread (so signals arrive), renewing the lease."""
+        last_report = last_renew = time.monotonic()
+        while any(t.is_alive() for t in threads):
+            for thread in threads:
+                thread.join(timeout=0.5)
+            now = time.monotonic()
+            if now - last_renew >= SQLITE_TTL.total_seconds() / 3:
+                last_renew = now
+                self._renew_sqlite_lease()
+            if progress is not None and now - last_report >= every:
+                last_report = now
+                progress(self.totals)
+
+    def _guarded(self, index: int, once: bool) -> None:
+        try:
+            self._loop(index, once)
+        except BaseException as exc:  # handed to the main thread, which re-raises it
+            self._failures.append(exc)
+            self._stop.set()
+
+    def _loop(self, index: int, once: bool) -> None:
+        owner = self.owner if self.concurrency == 1 else f"{self.owner}/{index}"
+        size = self.settings.batch_size
+        with self.mailers() as mailer:
+            kept = _KeepOpen(mailer)  # one connection for the whole run, not one per batch
+            while not self._stop.is_set():
+                report = send_due(self.engine, kept, self.settings, owner=owner, limit=size)
+                self._add(report)
+                if report.handled == 0:
+                    if once:
+                        return
+                    self._stop.wait(self.idle_seconds)
+
+    def _add(self, report: SendReport) -> None:
+        with self._lock:
+            t = self.totals
+            t.sent += report.sent
+            t.retrying += report.retrying
+            t.failed += report.failed
+            t.suppressed += report.suppressed
+            t.bounced += report.bounced
+            t.errors.extend(report.errors[: max(0, 100 - len(t.errors))])
+
+    def _take_sqlite_lease(self) -> None:
+        if not is_sqlite(self.engine):
+            return
+        now = self.clock()
+        if locks.acquire(self.engine, SQLITE_LEASE, self.owner, now=now, ttl=SQLITE_TTL):
+            return
+        with self.engine.connect() as conn:
+            other = locks.holder(conn, SQLITE_LEASE)
+        who = f"{other.owner}, lease until {other.until:%H:%M:%S} UTC" if other else "unknown"
+        raise WorkerBusy(
+            f"{self.engine.url.render_as_string(hide_password=True)}: another worker is "
+            f"already sending from this SQLite database ({who}); SQLite runs one worker at a "
+            "time, use PostgreSQL to run several"
+        )
+
+    def _renew_sqlite_lease(self) -> None:
+        if not is_sqlite(self.engine):
+            return
+        if not locks.acquire(
+            self.engine, SQLITE_LEASE, self.owner, now=self.clock(), ttl=SQLITE_TTL
+        ):
+            self.stop()  # another worker took over while this one stalled: let it work alone
+
+    def _release_sqlite_lease(self) -> None:
+        if is_sqlite(self.engine):
+            locks.release(self.engine, SQLITE_LEASE, self.owner, now=self.clock())

@@ -1,0 +1,105 @@
+"""Fixtures for the scale tests: a throw-away PostgreSQL schema, configs for worker processes."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from newsletter.delivery.message import make_message_id
+from newsletter.models import OutgoingEmail
+from newsletter.store import outbox as store
+
+NEEDS_PG = (
+    "needs PostgreSQL: set NEWSLETTER_TEST_DATABASE_URL"
+    " (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A URL whose connections use a fresh schema of their own, dropped afterwards."""
+    base = os.environ.get("NEWSLETTER_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip(NEEDS_PG)
+    schema = f"scale_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+def write_config(folder: Path, port: int, *, batch_size: int = 50, lease: float = 300.0) -> Path:
+    """A newsletter.toml sending through one SMTP connection to the sink on ``port``."""
+    path = folder / "newsletter.toml"
+    path.write_text(
+        f"""
+[newsletter]
+database_url = "sqlite:///news.db"
+sender = "Paper Digest <digest@news.example.org>"
+
+[delivery]
+batch_size = {batch_size}
+lease_seconds = {lease}
+
+[mailers.default]
+backend = "smtp"
+host = "127.0.0.1"
+port = {port}
+security = "none"
+timeout = 10
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+SENDER = "Paper Digest <digest@news.example.org>"
+NOW = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
+
+
+def message(i: int) -> OutgoingEmail:
+    """A small message with its wire form already built, as the pipeline stores them."""
+    message_id = make_message_id(SENDER)
+    to, subject = f"Reader {i} <reader{i}@example.com>", f"Your papers for 5 January ({i})"
+    text = f"Hello reader {i}\n\nPaper one: https://arxiv.org/abs/2401.{i:05d}\n"
+    head = f"Message-ID: {message_id}\nFrom: {SENDER}\nTo: {to}\nSubject: {subject}\n"
+    raw = (head + "Content-Type: text/plain; charset=utf-8\n\n" + text).replace("\n", "\r\n")
+    return OutgoingEmail(
+        message_id=message_id,
+        sender=SENDER,
+        to=to,
+        subject=subject,
+        text=text,
+        html=f"<html><body><p>Hello reader {i}</p></body></html>",
+        raw=raw.encode(),
+    )
+
+
+def fill_outbox(engine: Engine, count: int) -> set[str]:
+    """Queue ``count`` messages for today's issue; returns their Message-IDs."""
+    ids = set()
+    with engine.begin() as conn:
+        for i in range(count):
+            email = message(i)
+            assert store.enqueue(conn, email, issue_id="2026-01-05", now=NOW)
+            ids.add(email.message_id)
+    return ids
+
+
+def statuses(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        query = sa.select(store.outbox.c.status, sa.func.count()).group_by(store.outbox.c.status)
+        return {status: n for status, n in conn.execute(query)}

@@ -1,0 +1,105 @@
+"""The worker on SQLite and PostgreSQL: sends all once, stops cleanly, one per SQLite file."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from newsletter.config import Config
+from newsletter.delivery.base import Mailer, mailer_from_config
+from newsletter.store import locks
+from newsletter.worker import SQLITE_LEASE, Worker, WorkerBusy
+from tests.delivery.smtp_sink import Sink
+
+from .conftest import fill_outbox, statuses
+
+
+def smtp_config(make_config: Callable[..., Config], port: int, batch: int = 20) -> Config:
+    mailer = {
+        "backend": "smtp",
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "timeout": 10,
+    }
+    return make_config({"delivery": {"batch_size": batch}, "mailers": {"default": mailer}})
+
+
+def mailers(config: Config) -> Callable[[], Mailer]:
+    return lambda: mailer_from_config(config)
+
+
+def test_three_send_loops_send_every_message_exactly_once(
+    open_db: Callable[..., Engine], make_config: Callable[..., Config]
+) -> None:
+    engine = open_db()
+    ids = fill_outbox(engine, 150)
+    with Sink() as sink:
+        config = smtp_config(make_config, sink.port)
+        worker = Worker(engine, mailers(config), config.delivery, concurrency=3)
+        totals = worker.run(once=True)
+        received = dict(sink.received)
+    assert set(received) == ids
+    assert set(received.values()) == {1}
+    assert totals.sent == 150 and totals.failed == 0
+    assert statuses(engine) == {"sent": 150}
+    assert sink.handler.connections >= 3  # each loop had its own connection
+
+
+def test_stop_finishes_the_batch_in_hand_and_leaves_nothing_claimed(
+    open_db: Callable[..., Engine], make_config: Callable[..., Config]
+) -> None:
+    engine = open_db()
+    ids = fill_outbox(engine, 400)
+    with Sink(data_delay=0.01) as sink:
+        config = smtp_config(make_config, sink.port, batch=10)
+        worker = Worker(engine, mailers(config), config.delivery, idle_seconds=0.2)
+        done: list[int] = []
+        thread = threading.Thread(target=lambda: done.append(worker.run().sent))
+        thread.start()
+        _wait(lambda: sum(sink.received.values()) >= 25)
+        worker.stop()
+        thread.join(timeout=10)
+        received = dict(sink.received)
+    assert not thread.is_alive() and done
+    counts = statuses(engine)
+    assert "sending" not in counts, "a stopped worker left claimed rows behind"
+    assert counts["sent"] == done[0] == len(received) < len(ids)
+    assert counts["queued"] == len(ids) - done[0]
+    assert set(received.values()) == {1}
+
+
+def test_a_second_worker_on_one_sqlite_file_is_refused_in_one_line(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    from newsletter.store import open_engine
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'one.db'}")
+    now = datetime.now(UTC)
+    assert locks.acquire(engine, SQLITE_LEASE, "host:1:first", now=now, ttl=timedelta(seconds=30))
+    config = smtp_config(make_config, 9)
+    second = Worker(engine, mailers(config), config.delivery, owner="host:2:second")
+    with pytest.raises(WorkerBusy) as caught:
+        second.run(once=True)
+    text = str(caught.value)
+    assert "\n" not in text and "one.db" in text and "host:1:first" in text
+    assert "PostgreSQL" in text
+    locks.release(engine, SQLITE_LEASE, "host:1:first", now=now)
+    assert second.run(once=True).sent == 0  # free again: it runs (nothing queued)
+    with engine.connect() as conn:
+        holder = locks.holder(conn, SQLITE_LEASE)
+    assert holder is not None and holder.until <= datetime.now(UTC)  # handed back on exit
+    engine.dispose()
+
+
+def _wait(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
