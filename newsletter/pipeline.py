@@ -8,22 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from email.utils import formataddr
+from pathlib import Path
 
 from sqlalchemy.engine import Connection, Engine
 
 from newsletter import tokens
-from newsletter.config import Config
+from newsletter.config import Config, MatchSettings
 from newsletter.delivery.base import Mailer
 from newsletter.delivery.compose import Composer, composer_from_config
 from newsletter.delivery.outbox import SendReport, send_due
+from newsletter.errors import SubscriberError
 from newsletter.match import Matcher
 from newsletter.models import Issue, IssueLinks, OutgoingEmail, Paper, Pick, Subscriber
 from newsletter.render import RenderedIssue, Renderer
 from newsletter.schedule import due_date
 from newsletter.sources.http import Fetcher
-from newsletter.sources.ingest import SourceReport, ingest
+from newsletter.sources.ingest import SourceReport, ingest, load_papers
 from newsletter.store.embeddings import StoreCache
 from newsletter.store.history import (
     feedback_many,
@@ -34,7 +36,9 @@ from newsletter.store.history import (
 from newsletter.store.outbox import address_key, rows_for
 from newsletter.store.outbox import enqueue as outbox_enqueue
 from newsletter.store.papers import list_papers
-from newsletter.store.profiles import active_subscribers, sync_dir
+from newsletter.store.profiles import active_subscribers, get_subscriber, sync_dir
+from newsletter.store.subscriber_pages import iter_active
+from newsletter.subscribers import load_dir, load_file
 
 BATCH = 500  # subscribers matched, rendered and enqueued per transaction
 
@@ -255,6 +259,14 @@ def load_subscribers(config: Config, engine: Engine, now: datetime) -> list[Subs
         return active_subscribers(conn)
 
 
+def sync_subscribers(config: Config, engine: Engine, now: datetime) -> None:
+    """Sync the subscribers folder (when there is one) into the store."""
+    folder = config.path(config.newsletter.subscribers_dir)
+    if folder.is_dir():
+        with engine.begin() as conn:
+            sync_dir(conn, folder, now)
+
+
 def run_once(
     parts: Parts,
     now: datetime,
@@ -266,8 +278,59 @@ def run_once(
     config, engine = parts.config, parts.engine
     specs = [s for s in config.sources if s.enabled]
     report = RunReport(fetched=ingest(engine, config, specs, fetcher, now, on_report))
-    subscribers = load_subscribers(config, engine, now)
-    report.enqueue = enqueue_due(parts, subscribers, now)
+    sync_subscribers(config, engine, now)
+    report.enqueue = enqueue_due(parts, iter_active(engine, BATCH), now)
     if mailer is not None:
         report.send = send_due(engine, mailer, config.delivery, now=now)
     return report
+
+
+def find_subscriber(config: Config, engine: Engine, ref: str) -> Subscriber:
+    """A subscriber from a file path, the database, or the subscribers folder, in that order."""
+    path = Path(ref)
+    if path.suffix == ".toml" or path.is_file():
+        return load_file(path)
+    with engine.connect() as conn:
+        stored = get_subscriber(conn, ref)
+    if stored is not None:
+        return stored.subscriber
+    folder = config.path(config.newsletter.subscribers_dir)
+    if folder.is_dir():
+        for sub in load_dir(folder):
+            if sub.email.lower() == ref.strip().lower():
+                return sub
+    raise SubscriberError(
+        f"{ref}: no such subscriber file, and no subscriber with that email "
+        f"in the database or in {folder}"
+    )
+
+
+_matchers: dict[tuple[int, MatchSettings], Matcher] = {}
+
+
+def shared_matcher(config: Config, engine: Engine) -> Matcher:
+    """One matcher per engine and settings, so a preview server loads the model once."""
+    key = (id(engine), config.match)
+    if key not in _matchers:
+        _matchers[key] = Matcher.from_settings(config.match, StoreCache(engine))
+    return _matchers[key]
+
+
+def compose_issue(
+    config: Config, engine: Engine, ref: str, issue_date: date, sources: Sequence[str] = ()
+) -> tuple[Issue, IssueLinks]:
+    """Read-only: the issue ``ref`` would get on ``issue_date`` and its signed links.
+
+    Papers come from ``sources`` when given, else from the store; nothing is recorded.
+    """
+    sub = find_subscriber(config, engine, ref)
+    now = datetime.now(UTC)
+    if sources:
+        papers = load_papers(list(sources), config, issue_date)
+    else:
+        end = datetime.combine(issue_date, time.max, UTC)
+        with engine.connect() as conn:
+            papers = candidates(conn, end, 7)
+    picks = picks_for(engine, shared_matcher(config, engine), [sub], papers)[sub.email]
+    links = issue_links(composer_from_config(config), sub.email, picks, now)
+    return Issue(sub, issue_date, tuple(picks)), links
