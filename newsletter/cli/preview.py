@@ -93,15 +93,9 @@ def mime_maker(config: Config, now: Callable[[], datetime]) -> MimeMaker:
 
 def issue_maker(app: App, sources: list[str]) -> IssueMaker:
     """The pipeline's composition of one subscriber's issue (matching and signed links)."""
-    compose_issue = getattr(pipeline, "compose_issue", None)
-    if compose_issue is None:
-        raise NewsletterError("preview needs newsletter.pipeline.compose_issue (not built yet)")
 
     def make(subscriber: str, day: date) -> tuple[Issue, IssueLinks]:
-        made: tuple[Issue, IssueLinks] = compose_issue(
-            app.config, app.engine, subscriber, day, sources
-        )
-        return made
+        return pipeline.compose_issue(app.config, app.engine, subscriber, day, sources)
 
     return make
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import quote_plus
 
 from newsletter.config import EmailSettings, NewsletterSettings
 from newsletter.models import Issue, IssueLinks, Paper, Pick
@@ -24,6 +25,7 @@ from newsletter.render.text import (
 )
 
 Context = dict[str, Any]
+SEARCH = "https://huggingface.co/papers?q="
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,7 @@ class PaperView:
     key: str
     title: str
     url: str
+    link_label: str  # "Read the paper", or "Find the paper" when the link is a search
     authors: str
     date: str
     upvotes: int | None
@@ -55,10 +58,12 @@ class Card(PaperView):
 @lru_cache(maxsize=4096)
 def paper_view(paper: Paper, abstract_chars: int) -> PaperView:
     """The card parts that depend on the paper alone, computed once per paper."""
+    url = safe_url(paper.link)
     return PaperView(
         key=paper.key,
         title=squash(paper.title),
-        url=safe_url(paper.link),
+        url=url or search_url(paper.title),
+        link_label="Read the paper" if url else "Find the paper",
         authors=authors_label(paper.authors, paper.author_count),
         date=date_label(paper.published),
         upvotes=paper.upvotes,
@@ -66,6 +71,12 @@ def paper_view(paper: Paper, abstract_chars: int) -> PaperView:
         summary_is_ai=bool(paper.ai_summary),
         arxiv_id=paper.arxiv_id or "",
     )
+
+
+def search_url(title: str) -> str:
+    """A search for the title, for papers a source listed without any link."""
+    words = squash(title)
+    return f"{SEARCH}{quote_plus(words)}" if words else ""
 
 
 @lru_cache(maxsize=4096)
