@@ -23,7 +23,7 @@ from .conftest import fill_outbox, statuses, write_config
 
 MESSAGES = 20_000
 WORKERS = 4
-LEASE = 3.0  # seconds before a dead worker's rows are taken over
+LEASE = 5.0  # seconds before a dead worker's rows are taken over
 
 
 def start_worker(config: Path, url: str, *extra: str) -> subprocess.Popen[bytes]:
@@ -80,8 +80,7 @@ def test_four_workers_one_killed_every_message_arrives_at_most_one_twice(
         wait_for(lambda: sum(sink.received.values()) >= MESSAGES // 5, 90, "sending to start")
         wait_for(lambda: held_by(engine, victim.pid), 10, "the victim to hold a batch")
         victim.send_signal(signal.SIGKILL)
-        victim.wait()
-        time.sleep(0.5)  # a COMMIT the server already received still lands after the kill
+        victim.communicate(timeout=10)  # reaps it and closes its pipes
         orphaned = held_by(engine, victim.pid)
         wait_for(lambda: statuses(engine) == {"sent": MESSAGES}, 110, "every row to be sent")
         results = [finish(p) for p in procs[1:]]
@@ -98,5 +97,6 @@ def test_four_workers_one_killed_every_message_arrives_at_most_one_twice(
     with engine.connect() as conn:
         retaken = conn.execute(sa.select(out.c.attempts).where(out.c.id.in_(orphaned)))
         attempts = list(retaken.scalars())
+    # A result whose COMMIT had reached the server still lands after the kill: at most one.
     assert sum(n < 2 for n in attempts) <= 1, f"rows not taken over: {attempts}"
     engine.dispose()

@@ -1,0 +1,320 @@
+"""The whole issue at scale on PostgreSQL: N generated subscribers x 1,000 new papers.
+
+Match, render and enqueue (one process, batches of 500), then send to a local SMTP sink in its
+own process with 1, 2 and 4 ``newsletter worker --once`` processes; prints wall time per stage,
+messages per second and peak memory.
+Usage: python benchmarks/scale_bench.py [--subscribers 100000] [--papers 1000] [--db URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from datetime import time as dtime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from newsletter.config import Config, MatchSettings, config_from_dict
+from newsletter.match import Matcher, MemoryCache
+from newsletter.models import Issue, IssueLinks, Paper
+from newsletter.pipeline import EnqueueReport, Parts, enqueue_due
+from newsletter.render import RenderedIssue, Renderer
+from newsletter.store import open_engine
+from newsletter.store.outbox import outbox
+from newsletter.store.papers import upsert_papers
+from newsletter.store.profile_tables import subscribers
+from newsletter.store.subscriber_pages import iter_active
+
+NOW = datetime(2026, 3, 4, 22, 30, tzinfo=UTC)
+ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "America/Los_Angeles"]
+WORDS_TEXT = (
+    "graph neural network diffusion model language agent reasoning retrieval protein "
+    "folding speech vision transformer sparse attention robot policy reinforcement quantum "
+    "circuit galaxy survey climate forecast causal inference privacy federated kernel bound "
+    "optimizer scaling law benchmark segmentation tracking molecule design theorem proof"
+)
+WORDS = WORDS_TEXT.split()
+TIMES: dict[str, float] = {"match": 0.0, "render": 0.0}
+
+
+class TimedMatcher(Matcher):
+    def match_many(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        try:
+            return super().match_many(*args, **kwargs)
+        finally:
+            TIMES["match"] += time.perf_counter() - start
+
+
+class TimedRenderer(Renderer):
+    def render(self, issue: Issue, links: IssueLinks) -> RenderedIssue | None:
+        start = time.perf_counter()
+        try:
+            return super().render(issue, links)
+        finally:
+            TIMES["render"] += time.perf_counter() - start
+
+
+def make_papers(n: int, rng: random.Random) -> list[Paper]:
+    def words(k: int) -> str:
+        return " ".join(rng.choices(WORDS, k=k))
+
+    return [
+        Paper(
+            title=words(rng.randint(5, 12)).capitalize(),
+            abstract=". ".join(words(15).capitalize() for _ in range(6)) + ".",
+            arxiv_id=f"2603.{10000 + i}",
+            authors=tuple(f"Author {rng.randint(1, 3000)}" for _ in range(rng.randint(1, 8))),
+            published=date(2026, 3, 4),
+            upvotes=rng.randint(0, 150),
+        )
+        for i in range(n)
+    ]
+
+
+def profile_row(i: int, rng: random.Random) -> dict[str, object]:
+    """A stored subscriber with a varied profile, due at ``NOW`` in its own time zone."""
+    zone = rng.choice(ZONES)
+    local = NOW.astimezone(ZoneInfo(zone))
+    weekly = i % 7 == 0
+    send_at = dtime(rng.randint(0, local.hour), rng.choice((0, 15, 30)))
+    profile = {
+        "topics": [
+            " ".join(rng.sample(WORDS, rng.randint(1, 2))) for _ in range(rng.randint(1, 5))
+        ],
+        "exclude": [rng.choice(WORDS)] if i % 5 == 0 else [],
+        "authors": [f"Author {rng.randint(1, 3000)}"] if i % 9 == 0 else [],
+        "papers": [],
+        "max_papers": rng.randint(3, 10),
+        "min_upvotes": rng.choice((0, 0, 0, 5, 20)),
+        "timezone": zone,
+        "send_at": send_at.strftime("%H:%M"),
+        "frequency": "weekly" if weekly else "daily",
+        "weekday": local.weekday(),
+        "active": True,
+    }
+    return {
+        "email": f"reader{i:06d}@example.org",
+        "name": f"Reader {i}",
+        "profile": profile,
+        "status": "active",
+        "origin": "web",
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+
+
+def fill(engine: sa.Engine, n_subs: int, papers: Sequence[Paper]) -> None:
+    rng = random.Random(42)
+    with engine.begin() as conn:
+        upsert_papers(conn, papers, "bench", NOW)
+        for start in range(0, n_subs, 5000):
+            rows = [profile_row(i, rng) for i in range(start, min(n_subs, start + 5000))]
+            conn.execute(sa.insert(subscribers), rows)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def bench_config(folder: Path, url: str, port: int) -> tuple[Config, Path]:
+    data = {
+        "newsletter": {
+            "database_url": url,
+            "sender": "Digest <digest@bench.example.org>",
+            "base_url": "https://bench.example.org",
+        },
+        "match": {"semantic": False},
+        "delivery": {"batch_size": 100},
+        "mailers": {
+            "default": {
+                "backend": "smtp",
+                "host": "127.0.0.1",
+                "port": port,
+                "security": "none",
+                "timeout": 30,
+            }
+        },
+    }
+    path = folder / "newsletter.toml"
+    path.write_text(
+        f"""[delivery]
+batch_size = 100
+
+[mailers.default]
+backend = "smtp"
+host = "127.0.0.1"
+port = {port}
+security = "none"
+timeout = 30
+""",
+        encoding="utf-8",
+    )
+    env = {"NEWSLETTER_SECRET_KEY": "bench-secret-key-0123456789abcdef"}
+    return config_from_dict(data, folder, str(path), env), path
+
+
+def enqueue_stage(config: Config, engine: sa.Engine, papers: Sequence[Paper], n: int) -> None:
+    matcher = TimedMatcher(MatchSettings(semantic=False), None, MemoryCache())
+    base = Parts.build(config, engine, matcher)
+    renderer = TimedRenderer(config.newsletter, config.email, config.path("templates"))
+    parts = Parts(config, engine, matcher, renderer, base.composer)
+    marks: list[tuple[int, float]] = []
+
+    def on_batch(report: EnqueueReport) -> None:
+        done = report.enqueued + report.quiet + report.already
+        if not marks or done - marks[-1][0] >= n // 10:
+            marks.append((done, rss_mb()))
+
+    start = time.perf_counter()
+    report = enqueue_due(parts, iter_active(engine, 500), NOW, papers, on_batch)
+    wall = time.perf_counter() - start
+    other = wall - TIMES["match"] - TIMES["render"]
+    print(
+        f"match + render + enqueue: {wall:.1f} s wall for {n:,} subscribers "
+        f"({n / wall:,.0f} subscribers/s)"
+    )
+    print(
+        f"  match {TIMES['match']:.1f} s, render {TIMES['render']:.1f} s, "
+        f"compose MIME + links + database {other:.1f} s"
+    )
+    print(
+        f"  enqueued {report.enqueued:,}, nothing matched {report.quiet:,}, "
+        f"not due {report.not_due:,}"
+    )
+    print(
+        "  RSS while streaming (subscribers done: MB): "
+        + ", ".join(f"{d:,}: {m:.0f}" for d, m in marks)
+    )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  peak RSS of this process: {peak:.0f} MB")
+
+
+def sink_main(port: int) -> None:
+    """A lean SMTP sink (own process): accepts everything, counts messages, prints on SIGTERM."""
+    from aiosmtpd.controller import Controller
+
+    class Count:
+        n = 0
+
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            Count.n += 1
+            return "250 2.0.0 Ok"
+
+    controller = Controller(Count(), hostname="127.0.0.1", port=port)
+    controller.start()
+    print("ready", flush=True)
+    signal.sigwait({signal.SIGTERM})
+    controller.stop()
+    print(Count.n, flush=True)
+
+
+def run_workers(path: Path, url: str, n: int) -> float:
+    env = dict(os.environ, NEWSLETTER_DATABASE_URL=url)
+    cmd = [sys.executable, "-m", "newsletter", "--config", str(path), "worker", "--once"]
+    start = time.perf_counter()
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL) for _ in range(n)]
+    for proc in procs:
+        proc.wait()
+    return time.perf_counter() - start
+
+
+def requeue(engine: sa.Engine, count: int) -> None:
+    with engine.begin() as conn:
+        ids = sa.select(outbox.c.id).order_by(outbox.c.id).limit(count).scalar_subquery()
+        conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id.in_(ids))
+            .values(
+                status="queued", attempts=0, lease_owner=None, lease_until=None, next_attempt_at=NOW
+            )
+        )
+
+
+def send_stage(engine: sa.Engine, url: str, path: Path, workers: list[int], sample: int) -> float:
+    with engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(outbox)).scalar() or 0
+        size = conn.execute(sa.select(sa.func.avg(sa.func.length(outbox.c.raw)))).scalar() or 0
+    print(f"send: {total:,} messages of {float(size) / 1024:.0f} KB on average")
+    first = run_workers(path, url, max(workers))
+    print(f"  whole issue, {max(workers)} workers: {first:.1f} s, {total / first:,.0f} msgs/s")
+    for n in workers:
+        requeue(engine, sample)
+        wall = run_workers(path, url, n)
+        print(
+            f"  {sample:,} messages again with {n} worker(s): {wall:.1f} s, "
+            f"{sample / wall:,.0f} msgs/s"
+        )
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"  peak RSS of one worker process: {peak:.0f} MB")
+    return first
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--subscribers", type=int, default=100_000)
+    ap.add_argument("--papers", type=int, default=1000)
+    ap.add_argument("--workers", default="1,2,4")
+    ap.add_argument("--sample", type=int, default=10_000, help="messages per scaling run")
+    ap.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/test")
+    ap.add_argument("--sink", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.sink:
+        return sink_main(args.sink)
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(args.db.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        run(args, f"{args.db}?options=-csearch_path%3D{schema}")
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+
+
+def run(args: argparse.Namespace, url: str) -> None:
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; lexical matching")
+    engine = open_engine(url)
+    papers = make_papers(args.papers, random.Random(1))
+    start = time.perf_counter()
+    fill(engine, args.subscribers, papers)
+    print(
+        f"setup: {args.subscribers:,} subscribers + {len(papers):,} papers stored in "
+        f"{time.perf_counter() - start:.1f} s (not part of the issue)"
+    )
+    port = random.randint(20000, 40000)
+    sink = subprocess.Popen(
+        [sys.executable, __file__, "--sink", str(port)], stdout=subprocess.PIPE, text=True
+    )
+    assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
+    with tempfile.TemporaryDirectory() as tmp:
+        config, path = bench_config(Path(tmp), url, port)
+        start = time.perf_counter()
+        enqueue_stage(config, engine, papers, args.subscribers)
+        enqueued = time.perf_counter() - start
+        workers = [int(w) for w in args.workers.split(",")]
+        sent = send_stage(engine, url, path, workers, args.sample)
+        sink.send_signal(signal.SIGTERM)
+        print(f"sink received {sink.communicate()[0].strip()} messages in all")
+        print(f"whole issue (match, render, enqueue, send): {enqueued + sent:.0f} s")
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
