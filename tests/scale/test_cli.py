@@ -1,0 +1,69 @@
+"""``newsletter worker`` as a command: --once on SQLite, a refused second worker, SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from newsletter.store import locks, open_engine
+from newsletter.worker import SQLITE_LEASE
+from tests.delivery.smtp_sink import Sink
+
+from .conftest import fill_outbox, statuses, write_config
+
+
+def worker(config: Path, *args: str) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-m", "newsletter", "--config", str(config), "worker", *args]
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
+    )
+
+
+def test_once_sends_everything_and_reports(tmp_path: Path) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 'news.db'}")
+    ids = fill_outbox(engine, 60)
+    with Sink() as sink:
+        out, err = worker(
+            write_config(tmp_path, sink.port), "--once", "--concurrency", "2"
+        ).communicate(timeout=60)
+        received = dict(sink.received)
+    assert out.strip() == "sent 60, retrying 0, failed 0 (0 bounced), suppressed 0", err
+    assert "2 send loop(s) on SQLite" in err
+    assert set(received) == ids and statuses(engine) == {"sent": 60}
+    engine.dispose()
+
+
+def test_second_worker_on_sqlite_exits_2_with_one_line(tmp_path: Path) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 'news.db'}")
+    now = datetime.now(UTC)
+    locks.acquire(engine, SQLITE_LEASE, "box:42:first", now=now, ttl=timedelta(seconds=30))
+    proc = worker(write_config(tmp_path, 9), "--once")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("error: ") and "box:42:first" in line and "PostgreSQL" in line
+    engine.dispose()
+
+
+def test_sigterm_stops_after_the_batch_in_hand(tmp_path: Path) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 'news.db'}")
+    fill_outbox(engine, 3000)
+    with Sink(data_delay=0.005) as sink:
+        proc = worker(write_config(tmp_path, sink.port, batch_size=20))
+        deadline = time.monotonic() + 30
+        while sum(sink.received.values()) < 50:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        received = sum(sink.received.values())
+    assert proc.returncode == 0, err
+    counts = statuses(engine)
+    assert "sending" not in counts and counts["sent"] == received < 3000
+    assert out.startswith(f"sent {received},")
+    engine.dispose()
