@@ -94,3 +94,19 @@ def test_demo_runs_the_whole_pipeline(tmp_path: Path) -> None:
     assert re.search(r"\d+ emails enqueued, \d+ written as \.eml", out)
     code, out = invoke("--config", str(tmp_path / "demo" / "newsletter.toml"), "papers", "--json")
     assert code == 0 and len(json.loads(out)) >= 10
+
+
+def test_the_example_config_with_every_commented_block_enabled_is_valid(tmp_path: Path) -> None:
+    """The commented examples in the config that `init` writes must be right too."""
+    from newsletter.config import load_config
+    from newsletter.delivery.base import mailer_from_config
+
+    example = REPO / "newsletter" / "examples" / "newsletter.toml"
+    lines = example.read_text(encoding="utf-8").splitlines()
+    enabled = [ln[2:] if re.match(r"^# (\[|[a-z_]+ = )", ln) else ln for ln in lines]
+    path = tmp_path / "newsletter.toml"
+    path.write_text("\n".join(enabled), encoding="utf-8")
+    config = load_config(path, env={})
+    assert len(config.sources) == 3
+    assert config.newsletter.reply_to == "editors@example.org"
+    assert repr(mailer_from_config(config, "smtp"))
