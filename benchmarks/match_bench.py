@@ -55,9 +55,7 @@ def seed_papers() -> list[Paper]:
     return list(found.values())
 
 
-def judge_set(
-    matcher: Matcher, papers: list[Paper], path: Path, verbose: bool
-) -> list[Quality]:
+def judge_set(matcher: Matcher, papers: list[Paper], path: Path, verbose: bool) -> list[Quality]:
     profiles = json.loads(path.read_text(encoding="utf-8"))["profiles"]
     results: list[Quality] = []
     for profile in profiles:
@@ -80,7 +78,8 @@ def judge_set(
 
 def summary(label: str, results: list[Quality]) -> None:
     ndcg, precision, missed = mean_quality(results)
-    print(f"  {label:10s} MEAN nDCG@10 {ndcg:.3f}  precision {precision:.3f}  strong missed {missed}")
+    print(f"  {label:10s} MEAN nDCG@10 {ndcg:.3f}  precision {precision:.3f}  ", end="")
+    print(f"strong missed {missed}")
 
 
 def run_quality(verbose: bool = True) -> None:
@@ -159,11 +158,12 @@ def run_speed(embed_abstracts: bool = True) -> None:
         start = clock()
         matcher = Matcher(MatchSettings(), embedder, cache)
         matcher.score([], papers, {}, {})  # embeds the 1,000 abstracts into the cache
-        timed("embed 1,000 new abstracts", start)
+        stand_in = "" if embed_abstracts else " (stand-in vectors)"
+        timed(f"embed 1,000 new abstracts{stand_in}", start)
         phrases = {t for s in subs for t in (*s.topics, *s.exclude)}
         start = clock()
         matcher.score(subs, papers[:1], {}, {})
-        timed(f"embed {len(phrases):,} distinct topic phrases", start)
+        timed(f"embed {len(phrases):,} distinct topic phrases{stand_in}", start)
     else:
         matcher = Matcher(MatchSettings(semantic=False), None, cache)
         print("embeddings skipped: the [semantic] extra is not installed")

@@ -79,7 +79,7 @@ class MatchSettings:
     """How papers are scored and selected for each subscriber."""
 
     semantic: bool = True
-    threshold: float = 0.30
+    threshold: float = 0.35
     lexical_weight: float = 0.6
     model: str = ""  # a local sentence-transformers model folder; "" = packaged all-MiniLM-L6-v2
 

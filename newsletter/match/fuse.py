@@ -17,7 +17,7 @@ import numpy as np
 class Calibration:
     """Where each signal starts and stops counting; chosen on the labelled set in tests/data."""
 
-    lexical_floor: float = 0.10  # below: a stray shared word, not evidence
+    lexical_floor: float = 0.05  # below: a stray shared word, not evidence
     lexical_full: float = 0.50  # above: the phrase is plainly there
     cosine_low: float = 0.25
     cosine_high: float = 0.55
@@ -33,6 +33,13 @@ class Calibration:
     like_low: float = 0.45  # paper-to-paper cosine where "more like this" starts to pull
     like_high: float = 0.75
     dislike_penalty: float = 0.4  # times the closeness to a disliked paper
+    # Profile context: a paper far from the centre of all of a profile's topics keeps only
+    # ``context_floor`` of its score, so that "neurons in large language models" does not pull
+    # in every LLM paper, nor "spiking neural networks" every recording of spiking neurons.
+    context_floor: float = 0.3
+    context_z_low: float = 1.0
+    context_z_high: float = 2.0
+    second_topic: float = 0.1  # bonus, times the second-best topic's score: papers at a crossing
 
 
 DEFAULT = Calibration()
@@ -82,6 +89,26 @@ def fuse(
     if cosines is None:
         return lex
     return mix(lex, semantic_part(cosines, cal), lexical_weight)
+
+
+def context(
+    phrase_vectors: np.ndarray,
+    paper_vectors: np.ndarray,
+    groups: list[list[int]],
+    cal: Calibration = DEFAULT,
+) -> np.ndarray:
+    """A (profiles x papers) factor in [context_floor, 1]: closeness to each profile's centre.
+
+    ``groups`` lists, per profile, its topics' rows in ``phrase_vectors``; the centre is their
+    normalised mean, and closeness is read relative to the other papers (a z-score).
+    """
+    sizes = [len(g) for g in groups]
+    flat = np.array([i for g in groups for i in g], dtype=np.int64)
+    starts = np.cumsum([0, *sizes[:-1]])
+    centres = np.add.reduceat(phrase_vectors[flat], starts, axis=0)
+    centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-9)
+    near = ramp(zscores(centres @ paper_vectors.T, cal), cal.context_z_low, cal.context_z_high)
+    return (cal.context_floor + (1 - cal.context_floor) * near).astype(np.float32)
 
 
 def excluded_by_meaning(cosines: np.ndarray, cal: Calibration = DEFAULT) -> np.ndarray:

@@ -107,6 +107,7 @@ class Matcher:
             topics,
             excludes,
             refs,
+            profiles=[s.topics for s in subscribers],
             embedder=self.embedder,
             cache=self.cache,
             lexical_weight=self.settings.lexical_weight,

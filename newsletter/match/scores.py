@@ -36,6 +36,14 @@ class BatchScores:
     positions: dict[str, int]  # paper key -> column
     upvotes: np.ndarray  # per paper, unknown counted as 0
     by_author: dict[str, list[int]]  # normalised author name -> columns
+    contexts: dict[tuple[str, ...], int]  # a profile's topics -> row in ``context``
+    context: np.ndarray | None  # profiles x papers, closeness to the profile's centre
+
+    def context_of(self, topics: tuple[str, ...]) -> np.ndarray | float:
+        """The profile-context factor for these topics (1 without embeddings)."""
+        if self.context is None or topics not in self.contexts:
+            return 1.0
+        return np.asarray(self.context[self.contexts[topics]])
 
     @property
     def semantic(self) -> bool:
@@ -48,28 +56,37 @@ def score_batch(
     excludes: Sequence[str],
     references: Sequence[Paper],
     *,
+    profiles: Sequence[tuple[str, ...]] = (),
     embedder: Embedder | None,
     cache: VectorCache,
     lexical_weight: float,
     cal: fusion.Calibration = fusion.DEFAULT,
 ) -> BatchScores:
-    """Build the score matrices for ``papers`` against all ``phrases`` and ``references``."""
+    """Build the score matrices for ``papers`` against all ``phrases`` and ``references``.
+
+    ``profiles`` lists each subscriber's topics (all among ``phrases``) for the context factor.
+    """
     papers = list(papers)
     phrases = list(dict.fromkeys([*phrases, *excludes]))
+    rows = {p: i for i, p in enumerate(phrases)}
+    groups = list(dict.fromkeys(t for t in profiles if t))
     references = list({p.key: p for p in references}.values())
     index = LexicalIndex(papers)
     lexical = fusion.lexical_part(index.score(phrases), cal)
-    cosines = semantic = similar = None
+    cosines = semantic = similar = context = None
     if embedder is not None and papers:
-        cosines, similar = _semantic(embedder, papers, phrases, references, cache, cal)
+        cosines, similar, vectors = _semantic(embedder, papers, phrases, references, cache, cal)
         semantic = fusion.semantic_part(cosines, cal)
+        if groups:
+            member_rows = [[rows[t] for t in g] for g in groups]
+            context = fusion.context(vectors[0], vectors[1], member_rows, cal)
     if similar is None:
         # Without embeddings a reference's title serves as one more phrase.
         similar = fusion.lexical_part(index.score([r.title for r in references]), cal)
     return BatchScores(
         papers=papers,
         index=index,
-        rows={p: i for i, p in enumerate(phrases)},
+        rows=rows,
         lexical=lexical,
         cosines=cosines,
         semantic_parts=semantic,
@@ -81,6 +98,8 @@ def score_batch(
         positions={p.key: i for i, p in enumerate(papers)},
         upvotes=np.array([p.upvotes or 0 for p in papers], dtype=np.int64),
         by_author=_authors(papers),
+        contexts={g: i for i, g in enumerate(groups)},
+        context=context,
     )
 
 
@@ -91,16 +110,20 @@ def _semantic(
     references: list[Paper],
     cache: VectorCache,
     cal: fusion.Calibration,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Phrase-to-paper cosines (one matrix product) and reference closeness, if any."""
+) -> tuple[np.ndarray, np.ndarray | None, tuple[np.ndarray, np.ndarray]]:
+    """Phrase-to-paper cosines (one matrix product), reference closeness if any, the vectors."""
     paper_vectors = embed_papers(embedder, papers, cache)
     cosines = np.zeros((0, len(papers)), dtype=np.float32)
+    phrase_vectors = np.zeros((0, paper_vectors.shape[1]), dtype=np.float32)
     if phrases:
-        cosines = embed_phrases(embedder, phrases, cache) @ paper_vectors.T
+        phrase_vectors = embed_phrases(embedder, phrases, cache)
+        cosines = phrase_vectors @ paper_vectors.T
+    vectors = (phrase_vectors, paper_vectors)
     if not references:
-        return cosines, None
+        return cosines, None, vectors
     ref_vectors = embed_papers(embedder, references, cache)
-    return cosines, fusion.ramp(ref_vectors @ paper_vectors.T, cal.like_low, cal.like_high)
+    near = fusion.ramp(ref_vectors @ paper_vectors.T, cal.like_low, cal.like_high)
+    return cosines, near, vectors
 
 
 def author_name(author: str) -> str:

@@ -43,7 +43,7 @@ def select(subscriber: Subscriber, scores: BatchScores, how: Selection) -> list[
     if not scores.papers:
         return []
     topics = scores.fused[[scores.rows[t] for t in subscriber.topics]]
-    score = topics.max(axis=0) if len(topics) else np.zeros(len(scores.papers), np.float32)
+    score: np.ndarray = _topic_score(topics, how.cal) * scores.context_of(subscriber.topics)
     liked = [k for k in liked_keys(subscriber, how.feedback) if k in scores.refs]
     pull = _similar(scores, liked)
     score = np.maximum(score, pull)
@@ -57,6 +57,16 @@ def select(subscriber: Subscriber, scores: BatchScores, how: Selection) -> list[
         _pick(subscriber, scores, int(i), float(score[i]), topics[:, i], pull[i], liked)
         for i in chosen
     ]
+
+
+def _topic_score(topics: np.ndarray, cal: fusion.Calibration) -> np.ndarray:
+    """The best topic's score, plus a little of the second best's."""
+    if len(topics) == 0:
+        return np.zeros(topics.shape[1], dtype=np.float32)
+    if len(topics) == 1:
+        return np.asarray(topics[0], dtype=np.float32)
+    top2 = np.partition(topics, len(topics) - 2, axis=0)[-2:]
+    return np.asarray(np.minimum(top2[1] + cal.second_topic * top2[0], 1.0), dtype=np.float32)
 
 
 def _similar(scores: BatchScores, keys: list[str]) -> np.ndarray:

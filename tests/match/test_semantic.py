@@ -15,7 +15,7 @@ from newsletter.match.evaluate import judge, mean_quality
 from newsletter.match.semantic import Embedder
 from newsletter.models import Paper, Subscriber, normalize_title
 
-JUDGMENTS = Path(__file__).resolve().parents[1] / "data" / "relevance" / "judgments.json"
+RELEVANCE = Path(__file__).resolve().parents[1] / "data" / "relevance"
 GLIOMA = (
     "Individualizing Glioma Radiotherapy Planning by Optimization of Data "
     "and Physics-Informed Discrete Loss"
@@ -100,9 +100,57 @@ def test_embeddings_are_computed_once(embedder: Embedder, seed_papers: list[Pape
     assert counting.encoded == 41 + 10
 
 
-def test_quality_on_the_labelled_set(matcher: Matcher, seed_papers: list[Paper]) -> None:
-    """A guard rail well under the measured figures (see benchmarks/match_bench.py)."""
-    profiles = json.loads(JUDGMENTS.read_text(encoding="utf-8"))["profiles"]
+def test_unrelated_topics_each_still_bring_their_papers(
+    matcher: Matcher, seed_papers: list[Paper]
+) -> None:
+    """The profile-context factor must not starve a topic that is far from the others."""
+    profile = Subscriber(email="a@b.org", topics=("exoplanets", "spiking neural networks"))
+    found = titles(matcher.match(profile, seed_papers))
+    assert "Mass-Radius Relationships for Solid Exoplanets" in found
+    assert sum("Spiking Neural Networks" in t for t in found) >= 3
+
+
+def test_a_word_match_far_from_the_profile_is_dropped(
+    matcher: Matcher, seed_papers: list[Paper]
+) -> None:
+    """Topics read together: "in-context learning" beside chain-of-thought means LLMs."""
+    reasoning = Subscriber(
+        email="a@b.org",
+        topics=(
+            "chain-of-thought reasoning",
+            "in-context learning",
+            "planning abilities of language models",
+        ),
+    )
+    found = titles(matcher.match(reasoning, seed_papers))
+    assert any(t.startswith("What needs to go right for an induction head?") for t in found)
+    assert not any(t.startswith("Meta-Learning an In-Context Transformer") for t in found)
+    alone = Subscriber(email="a@b.org", topics=("in-context learning",))
+    assert any(
+        t.startswith("Meta-Learning an In-Context Transformer")
+        for t in titles(matcher.match(alone, seed_papers))
+    )
+    compression = Subscriber(
+        email="a@b.org", topics=("network pruning", "quantization", "sparse neural networks")
+    )
+    found = titles(matcher.match(compression, seed_papers))
+    assert any(t.startswith("Post-Training Quantization") for t in found)
+    assert not any(t.startswith("VQ-NeRF") for t in found)
+
+
+@pytest.mark.parametrize(
+    ("labels", "min_ndcg", "min_precision"),
+    [("judgments.json", 0.90, 0.90), ("judgments_dev2.json", 0.88, 0.92)],
+)
+def test_quality_on_the_labelled_sets(
+    matcher: Matcher,
+    seed_papers: list[Paper],
+    labels: str,
+    min_ndcg: float,
+    min_precision: float,
+) -> None:
+    """Guard rails just under the measured figures (see benchmarks/match_bench.py)."""
+    profiles = json.loads((RELEVANCE / labels).read_text(encoding="utf-8"))["profiles"]
     results = []
     for prof in profiles:
         sub = Subscriber(
@@ -111,5 +159,5 @@ def test_quality_on_the_labelled_set(matcher: Matcher, seed_papers: list[Paper])
         picks = matcher.match(sub, seed_papers)
         results.append(judge([normalize_title(p.paper.title) for p in picks], prof["judgments"]))
     ndcg, precision, _missed = mean_quality(results)
-    assert ndcg >= 0.88
-    assert precision >= 0.83
+    assert ndcg >= min_ndcg
+    assert precision >= min_precision
