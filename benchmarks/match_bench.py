@@ -7,14 +7,20 @@
 
 Seeds are read from $NEWSLETTER_SEEDS or ../shared/seeds next to the repository.
 
-Figures measured 2026-11-23 on the shared 2-core build machine (load average 3-7 from other jobs):
-  quality, 13 hand-labelled profiles x 185 seed papers (tests/data/relevance/judgments.json):
-    hybrid         mean nDCG@10 0.917, precision of the delivered list 0.869, 4 strong misses
-    lexical only   mean nDCG@10 0.812, precision 0.871, 14 strong misses
-  speed:
-    embed 1,000 new abstracts                         52 s wall (81 s CPU), target <= 90 s
-    score + select 10,000 subscribers x 1,000 papers  5.2 s wall (5.5 s CPU), target <= 20 s
-    embed 23,908 distinct topic phrases (once each)   38 s wall (73 s CPU)
+Figures measured 2026-11-23 on the shared 2-core build machine (load average 3-7 from other jobs).
+Quality, mean over profiles x 185 seed papers; precision is that of the delivered list:
+                    dev1 (13 profiles)          dev2 (10 profiles)          union
+  before (threshold 0.30, no profile context):
+    hybrid          nDCG 0.917 prec 0.869 4 miss  nDCG 0.877 prec 0.784 2 miss  0.900 / 0.830
+    lexical only    nDCG 0.812 prec 0.871 14 miss nDCG 0.697 prec 0.769 11 miss 0.762 / 0.827
+  now (profile context, second-topic bonus, threshold 0.35):
+    hybrid          nDCG 0.919 prec 0.919 4 miss  nDCG 0.903 prec 0.940 2 miss  0.912 / 0.929
+    lexical only    nDCG 0.825 prec 0.855 13 miss nDCG 0.730 prec 0.757 8 miss  0.784 / 0.813
+Speed (embedding code unchanged since the first figures; the second run shared the machine
+with other jobs that left the model about one core):
+    embed 1,000 new abstracts                         52 s wall (81 s CPU); 116 s on one core
+    score + select 10,000 subscribers x 1,000 papers  5.8 s wall (5.8 s CPU), target <= 20 s
+    embed 23,908 distinct topic phrases (once each)   38 s wall (73 s CPU); 190 s on one core
 """
 
 from __future__ import annotations
