@@ -47,6 +47,7 @@ WORDS_TEXT = (
 )
 WORDS = WORDS_TEXT.split()
 TIMES: dict[str, float] = {"match": 0.0, "render": 0.0}
+WORKER_RSS: list[float] = [0.0]
 
 
 class TimedMatcher(Matcher):
@@ -125,11 +126,14 @@ def fill(engine: sa.Engine, n_subs: int, papers: Sequence[Paper]) -> None:
             conn.execute(sa.insert(subscribers), rows)
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+def rss_mb(status_file: str = "/proc/self/status") -> float:
+    try:
+        with open(status_file, encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:  # the process just ended
+        pass
     return 0.0
 
 
@@ -217,6 +221,7 @@ def sink_main(port: int) -> None:
             Count.n += 1
             return "250 2.0.0 Ok"
 
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # sigwait needs it blocked
     controller = Controller(Count(), hostname="127.0.0.1", port=port)
     controller.start()
     print("ready", flush=True)
@@ -226,12 +231,15 @@ def sink_main(port: int) -> None:
 
 
 def run_workers(path: Path, url: str, n: int) -> float:
+    """Run ``n`` workers until the outbox is empty; their peak RSS is sampled into WORKER_RSS."""
     env = dict(os.environ, NEWSLETTER_DATABASE_URL=url)
     cmd = [sys.executable, "-m", "newsletter", "--config", str(path), "worker", "--once"]
     start = time.perf_counter()
     procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL) for _ in range(n)]
-    for proc in procs:
-        proc.wait()
+    while any(proc.poll() is None for proc in procs):
+        for proc in procs:
+            WORKER_RSS.append(rss_mb(f"/proc/{proc.pid}/status"))
+        time.sleep(0.5)
     return time.perf_counter() - start
 
 
@@ -261,8 +269,7 @@ def send_stage(engine: sa.Engine, url: str, path: Path, workers: list[int], samp
             f"  {sample:,} messages again with {n} worker(s): {wall:.1f} s, "
             f"{sample / wall:,.0f} msgs/s"
         )
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"  peak RSS of one worker process: {peak:.0f} MB")
+    print(f"  peak RSS of one worker process (sampled every 0.5 s): {max(WORKER_RSS):.0f} MB")
     return first
 
 
