@@ -1,32 +1,34 @@
 """Build the standards-correct MIME message (text + HTML, list headers, RFC 8058) for one email.
 
-Every header value passes through ``clean_header`` so CR, LF and other control characters
-from templates or subscriber data can never split or inject a header.
+The bytes are written directly rather than through ``email.message``: at 100,000 messages
+per issue the email package's header registry and pure-Python quoted-printable encoder cost
+milliseconds per message, while this builder costs a fraction of one. Every header value
+passes through ``clean_header`` first, so CR, LF and other control characters from templates
+or subscriber data can never split or inject a header; non-ASCII text becomes RFC 2047
+encoded words, and bodies are quoted-printable UTF-8 with CRLF line ends.
 """
 
 from __future__ import annotations
 
+import binascii
 import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+from email.header import Header
+from email.utils import format_datetime, quote
 
 from newsletter.errors import DeliveryError
 from newsletter.models import OutgoingEmail
 from newsletter.store.outbox import split_address
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+_HEADER_NAME = re.compile(r"[!-9;-~]+")
 # Headers the message builder writes itself; extra headers may not override them.
 _OWN = {"from", "to", "subject", "date", "message-id", "mime-version", "content-type",
         "content-transfer-encoding"}
 ONE_CLICK = ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
-# Lines may reach RFC 5322's hard limit of 998: with the usual 78 the email package would turn
-# a long List-Unsubscribe URL into RFC 2047 encoded words, which no mail client understands.
-WIRE = SMTP.clone(max_line_length=998)
+MAX_LINE = 998  # RFC 5322's hard limit; folding at 78 would break long List-Unsubscribe URLs
 
 
 def clean_header(value: str) -> str:
@@ -47,10 +49,18 @@ def make_message_id(sender: str) -> str:
     return f"<{uuid.uuid4().hex}@{domain_of(sender)}>"
 
 
+def phrase(text: str) -> str:
+    """A display name as an RFC 5322 phrase: quoted when ASCII, encoded words otherwise."""
+    text = clean_header(text)
+    if text.isascii() and "=?" not in text:
+        return f'"{quote(text)}"'
+    return Header(text, "utf-8").encode(linesep="\r\n")
+
+
 def list_id(name: str, sender: str, configured: str = "") -> str:
     """The List-Id value (RFC 2919): ``"Name" <configured or slug.sender-domain>``."""
-    ident = configured or f"{_slug(name)}.{domain_of(sender)}"
-    return f'"{clean_header(name)}" <{clean_header(ident).strip("<>")}>' if name else f"<{ident}>"
+    ident = clean_header(configured or f"{_slug(name)}.{domain_of(sender)}").strip("<>")
+    return f"{phrase(name)} <{ident}>" if name else f"<{ident}>"
 
 
 def _slug(text: str) -> str:
@@ -70,30 +80,88 @@ def list_headers(
     return tuple(headers)
 
 
-def _address(value: str, field: str) -> Address:
+def _address(value: str, field: str) -> str:
+    """``"Name" <user@domain>`` with the name encoded as needed and the domain in IDNA."""
     name, bare = split_address(clean_header(value))
-    if "@" not in bare:
+    user, at, domain = bare.rpartition("@")
+    if not at or not user or not domain or not user.isascii() or " " in bare:
         raise DeliveryError(f"{field} address {value!r} is not an email address")
-    user, _, domain = bare.rpartition("@")
-    return Address(display_name=name, username=user, domain=domain)
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise DeliveryError(f"{field} address {value!r} has an invalid domain") from None
+    return f"{phrase(name)} <{user}@{domain}>" if name else f"{user}@{domain}"
 
 
-def build_mime(email: OutgoingEmail, *, date: datetime | None = None) -> EmailMessage:
-    """The multipart/alternative message for ``email`` with all its headers."""
-    msg = EmailMessage(policy=WIRE)
-    msg["From"] = _address(email.sender, "From")
-    msg["To"] = _address(email.to, "To")
-    msg["Subject"] = clean_header(email.subject)
-    msg["Date"] = format_datetime(date or datetime.now(UTC))
-    msg["Message-ID"] = clean_header(email.message_id)
-    for name, value in email.headers:
-        name = clean_header(name)
-        if name.lower() in _OWN or not re.fullmatch(r"[!-9;-~]+", name):
-            raise DeliveryError(f"header {name!r} may not be set on {email.message_id}")
-        msg[name] = clean_header(value)
-    msg.set_content(email.text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(email.html, subtype="html", charset="utf-8", cte="quoted-printable")
-    return msg
+def _text_header(name: str, value: str) -> str:
+    """An unstructured header line: as is when plain ASCII, RFC 2047 encoded words otherwise."""
+    value = clean_header(value)
+    if value.isascii() and "=?" not in value and len(name) + 2 + len(value) <= MAX_LINE:
+        return f"{name}: {value}"
+    return f"{name}: " + Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
+
+
+def _structured(name: str, value: str) -> str:
+    """A header whose value the builder made (ASCII); folded at spaces past 998 characters."""
+    line = f"{name}: {clean_header(value)}"
+    if not line.isascii():
+        raise DeliveryError(f"header {name} must be ASCII, got {value!r}")
+    out = []
+    while len(line) > MAX_LINE and " " in line[1:MAX_LINE]:
+        cut = line.rindex(" ", 1, MAX_LINE)
+        out.append(line[:cut])
+        line = line[cut:]
+    return "\r\n".join([*out, line])
+
+
+def _qp(text: str) -> bytes:
+    """UTF-8 quoted-printable with CRLF line ends and a final line break."""
+    body = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not body.endswith("\n"):
+        body += "\n"
+    return binascii.b2a_qp(body.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+
+
+def _part(subtype: str, body: str) -> bytes:
+    return (f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode("ascii") + _qp(body)
+
+
+_ADDRESS_HEADERS = {"reply-to", "cc", "sender"}
+_TEXT_HEADERS = {"subject", "comments", "keywords"}
+_PHRASE_HEADERS = {"list-id"}  # already built with ``phrase`` by ``list_id``
+
+
+def _extra(name: str, value: str, message_id: str) -> str:
+    name = clean_header(name)
+    lower = name.lower()
+    if lower in _OWN or not _HEADER_NAME.fullmatch(name):
+        raise DeliveryError(f"header {name!r} may not be set on {message_id}")
+    if lower in _ADDRESS_HEADERS:
+        return f"{name}: {_address(value, name)}"
+    if lower in _PHRASE_HEADERS or value.isascii():
+        return _structured(name, value)
+    return _text_header(name, value)
+
+
+def mime_bytes(email: OutgoingEmail, *, date: datetime | None = None) -> bytes:
+    """The multipart/alternative message for ``email`` with all its headers, as wire bytes."""
+    boundary = f"=_{uuid.uuid4().hex}"  # "=_" never occurs in quoted-printable text
+    lines = [
+        f"From: {_address(email.sender, 'From')}",
+        f"To: {_address(email.to, 'To')}",
+        _text_header("Subject", email.subject),
+        f"Date: {format_datetime(date or datetime.now(UTC))}",
+        _structured("Message-ID", email.message_id),
+        *(_extra(name, value, email.message_id) for name, value in email.headers),
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+    ]
+    sep = f"\r\n--{boundary}\r\n".encode("ascii")
+    return b"".join((
+        "\r\n".join(lines).encode("ascii"), b"\r\n", sep, _part("plain", email.text),
+        sep, _part("html", email.html), f"\r\n--{boundary}--\r\n".encode("ascii"),
+    ))
 
 
 Signer = Callable[[bytes], bytes]
@@ -103,7 +171,7 @@ def render(
     email: OutgoingEmail, *, date: datetime | None = None, signer: Signer | None = None
 ) -> OutgoingEmail:
     """``email`` with ``raw`` set to its MIME bytes (CRLF line ends), DKIM-signed if asked."""
-    raw = build_mime(email, date=date).as_bytes()
+    raw = mime_bytes(email, date=date)
     if signer is not None:
         raw = signer(raw)
     return OutgoingEmail(
@@ -114,4 +182,4 @@ def render(
 
 def raw_bytes(email: OutgoingEmail) -> bytes:
     """The message as it goes on the wire: the stored bytes, or freshly built ones."""
-    return email.raw if email.raw is not None else build_mime(email).as_bytes()
+    return email.raw if email.raw is not None else mime_bytes(email)

@@ -76,7 +76,9 @@ def test_bad_field_names_file_and_field(
     assert "\n" not in message
 
 
-@pytest.mark.parametrize("email", ["ada", "ada@", "@example.org", "ada@example", "a b@c.org", ""])
+@pytest.mark.parametrize(
+    "email", ["ada", "ada@", "@example.org", "ada@example", "a b@c.org", "", "jö@example.org"]
+)
 def test_bad_email(tmp_path: Path, email: str) -> None:
     path = write(tmp_path, "ada.toml", f'email = "{email}"\ntopics = ["x"]\n')
     with pytest.raises(SubscriberError, match=rf"^{path}: field 'email': not a valid email"):

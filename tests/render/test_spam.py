@@ -18,7 +18,7 @@ NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 
 def mime_bytes(subject: str, text: str, html: str, unsubscribe: str) -> bytes:
     """The message the delivery module would send (with list and one-click headers)."""
-    from newsletter.delivery.message import build_mime, list_headers, list_id
+    from newsletter.delivery.message import list_headers, list_id, mime_bytes
 
     headers = list_headers(
         list_id_value=list_id("Paper Digest", SENDER), unsubscribe_url=unsubscribe
@@ -32,7 +32,7 @@ def mime_bytes(subject: str, text: str, html: str, unsubscribe: str) -> bytes:
         html=html,
         headers=headers,
     )
-    return build_mime(email, date=NOW).as_bytes()
+    return mime_bytes(email, date=NOW)
 
 
 def spam_score(spamassassin: str, message: bytes) -> tuple[float, str]:
