@@ -29,12 +29,11 @@ from newsletter.sources.ingest import SourceReport, ingest, load_papers
 from newsletter.store.embeddings import StoreCache
 from newsletter.store.history import (
     feedback_many,
-    record_sent,
+    record_sent_many,
     reference_papers,
     sent_keys_many,
 )
-from newsletter.store.outbox import address_key, rows_for
-from newsletter.store.outbox import enqueue as outbox_enqueue
+from newsletter.store.outbox import address_key, enqueue_many, rows_for
 from newsletter.store.papers import list_papers
 from newsletter.store.profiles import active_subscribers, get_subscriber, sync_dir
 from newsletter.store.subscriber_pages import iter_active
@@ -211,10 +210,14 @@ def _enqueue_batch(
         else:
             messages.append((sub, day, picks, message))
     with parts.engine.begin() as conn:
-        for sub, day, picks, message in messages:
-            if outbox_enqueue(conn, message, issue_id=day.isoformat(), now=now):
-                record_sent(conn, sub.email, [p.paper.key for p in picks], day, now)
-                report.enqueued += 1
+        added = enqueue_many(conn, [(m, day.isoformat()) for _, day, _, m in messages], now=now)
+        sent = [
+            (sub.email, [p.paper.key for p in picks], day)
+            for sub, day, picks, message in messages
+            if (address_key(message.to), day.isoformat()) in added
+        ]
+        record_sent_many(conn, sent, now)
+        report.enqueued += len(sent)
 
 
 def _not_yet_queued(

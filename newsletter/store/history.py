@@ -38,15 +38,25 @@ def record_sent(
     conn: Connection, email: str, keys: Iterable[str], issue_date: date, now: datetime
 ) -> int:
     """Remember papers as sent (keys already recorded are skipped); returns how many are new."""
-    wanted = list(dict.fromkeys(keys))
-    fresh = [k for k in wanted if k not in sent_keys(conn, email)]
-    if fresh:
-        rows = [
-            {"email": address(email), "paper_key": k, "issue_date": issue_date, "sent_at": now}
-            for k in fresh
-        ]
+    return record_sent_many(conn, [(email, keys, issue_date)], now)
+
+
+def record_sent_many(
+    conn: Connection, sends: Sequence[tuple[str, Iterable[str], date]], now: datetime
+) -> int:
+    """``record_sent`` for many (email, paper keys, issue date) in two queries; how many new."""
+    known = sent_keys_many(conn, list(dict.fromkeys(address(e) for e, _, _ in sends)))
+    rows: list[dict[str, object]] = []
+    for email, keys, issue_date in sends:
+        seen = known[address(email)]
+        for key in dict.fromkeys(keys):
+            if key not in seen:
+                seen.add(key)
+                rows.append({"email": address(email), "paper_key": key,
+                             "issue_date": issue_date, "sent_at": now})
+    if rows:
         conn.execute(sa.insert(sent_papers), rows)
-    return len(fresh)
+    return len(rows)
 
 
 def record_feedback(conn: Connection, email: str, key: str, judgment: int, now: datetime) -> None:

@@ -94,21 +94,35 @@ def utc(moment: datetime) -> datetime:
 
 def enqueue(conn: Connection, email: OutgoingEmail, *, issue_id: str, now: datetime) -> bool:
     """Add one message for (recipient, issue) unless it is already there; True when added."""
+    return bool(enqueue_many(conn, [(email, issue_id)], now=now))
+
+
+def enqueue_many(
+    conn: Connection, items: Sequence[tuple[OutgoingEmail, str]], *, now: datetime
+) -> set[tuple[str, str]]:
+    """Add (message, issue id) pairs in one statement, skipping any (recipient, issue) already
+    there; returns the (recipient key, issue id) pairs actually added."""
+    if not items:
+        return set()
     now = utc(now)
-    values = {
-        "recipient": address_key(email.to), "issue_id": issue_id, "status": "queued",
-        "attempts": 0, "next_attempt_at": now, "message_id": email.message_id,
-        "sender": email.sender, "to_header": email.to, "subject": email.subject,
-        "text_body": email.text, "html_body": email.html,
-        "headers": [list(h) for h in email.headers], "raw": email.raw,
-        "created_at": now, "updated_at": now,
-    }
+    rows = [
+        {
+            "recipient": address_key(email.to), "issue_id": issue_id, "status": "queued",
+            "attempts": 0, "next_attempt_at": now, "message_id": email.message_id,
+            "sender": email.sender, "to_header": email.to, "subject": email.subject,
+            "text_body": email.text, "html_body": email.html,
+            "headers": [list(h) for h in email.headers], "raw": email.raw,
+            "created_at": now, "updated_at": now,
+        }
+        for email, issue_id in items
+    ]
     dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
     if dialect is None:
         raise NotImplementedError(f"outbox does not support {conn.dialect.name}")
-    stmt = dialect.insert(outbox).values(values).on_conflict_do_nothing()
+    stmt = dialect.insert(outbox).on_conflict_do_nothing()
     # RETURNING, not rowcount: psycopg reports -1 for a skipped ON CONFLICT insert.
-    return conn.execute(stmt.returning(outbox.c.id)).first() is not None
+    added = conn.execute(stmt.returning(outbox.c.recipient, outbox.c.issue_id), rows)
+    return {(recipient, issue_id) for recipient, issue_id in added}
 
 
 def _due(now: datetime) -> sa.ColumnElement[bool]:

@@ -20,6 +20,7 @@ from newsletter.delivery.outbox import backoff, send_due
 from newsletter.errors import DeliveryError
 from newsletter.models import OutgoingEmail, SendResult
 from newsletter.store import outbox as store
+from newsletter.store.migrations.v0006_outbox_lz4 import lz4_available
 
 from .conftest import NOW, sample
 
@@ -61,6 +62,32 @@ def test_one_row_per_recipient_and_issue(db: Engine) -> None:
         assert store.enqueue(conn, again, issue_id="2026-01-06", now=NOW)
     with db.connect() as conn:
         assert store.status_counts(conn)["2026-01-05"]["queued"] == 2
+
+
+def test_enqueue_many_adds_only_new_pairs_in_one_statement(db: Engine) -> None:
+    fill(db, 2)
+    batch = [(sample(0, to="Reader <READER0@example.com>"), "2026-01-05"),
+             (sample(1), "2026-01-06"), (sample(2), "2026-01-05")]
+    with db.begin() as conn:
+        added = store.enqueue_many(conn, batch, now=NOW)
+        assert store.enqueue_many(conn, [], now=NOW) == set()
+    assert added == {("reader1@example.com", "2026-01-06"), ("reader2@example.com", "2026-01-05")}
+    with db.connect() as conn:
+        counts = store.status_counts(conn)
+    assert (counts["2026-01-05"]["queued"], counts["2026-01-06"]["queued"]) == (3, 1)
+
+
+def test_message_bodies_are_lz4_compressed_on_postgresql(db: Engine) -> None:
+    if db.dialect.name != "postgresql":
+        pytest.skip("column compression is a PostgreSQL setting")
+    with db.connect() as conn:
+        if not lz4_available(conn):
+            pytest.skip("this PostgreSQL server was built without LZ4")
+        methods = conn.exec_driver_sql(
+            "SELECT attname, attcompression FROM pg_attribute "
+            "WHERE attrelid = 'outbox'::regclass AND attname IN ('text_body', 'html_body', 'raw')"
+        ).all()
+    assert sorted(methods) == [("html_body", "l"), ("raw", "l"), ("text_body", "l")]
 
 
 def test_send_due_sends_each_message_once(db: Engine) -> None:

@@ -21,6 +21,7 @@ from newsletter.store.history import (
     feedback_many,
     record_feedback,
     record_sent,
+    record_sent_many,
     reference_papers,
     sent_keys,
     sent_keys_many,
@@ -167,3 +168,15 @@ def test_bulk_history_for_a_batch(open_db: Callable[..., Engine]) -> None:
         "cy@example.org": set(),
     }
     assert judged == {"Ada@example.org": {}, "bob@example.org": {"k2": -1}}
+
+
+def test_record_sent_many_writes_each_new_paper_once(open_db: Callable[..., Engine]) -> None:
+    with open_db().begin() as conn:
+        record_sent(conn, "ada@example.org", ["k1"], date(2026, 3, 11), NOW)
+        sends = [("Ada@Example.org", ["k1", "k2", "k2"], date(2026, 3, 12)),
+                 ("ada@example.org", ["k2", "k3"], date(2026, 3, 12)),
+                 ("bob@example.org", ["k1"], date(2026, 3, 12))]
+        assert record_sent_many(conn, sends, NOW) == 3
+        assert record_sent_many(conn, [], NOW) == 0
+        assert sent_keys(conn, "ada@example.org") == {"k1", "k2", "k3"}
+        assert sent_keys(conn, "bob@example.org") == {"k1"}
