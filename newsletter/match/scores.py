@@ -71,7 +71,7 @@ def score_batch(
     rows = {p: i for i, p in enumerate(phrases)}
     groups = list(dict.fromkeys(t for t in profiles if t))
     references = list({p.key: p for p in references}.values())
-    index = LexicalIndex(papers)
+    index = _lexical_index(papers)
     lexical = fusion.lexical_part(index.score(phrases), cal)
     cosines = semantic = similar = context = None
     if embedder is not None and papers:
@@ -137,3 +137,21 @@ def _authors(papers: Sequence[Paper]) -> dict[str, list[int]]:
         for author in paper.authors:
             out.setdefault(author_name(author), []).append(i)
     return out
+
+
+_last_index: list[tuple[list[Paper], LexicalIndex]] = []
+
+
+def _lexical_index(papers: list[Paper]) -> LexicalIndex:
+    """The index of ``papers``, reused while consecutive batches score the same papers.
+
+    An issue run scores batch after batch of subscribers against one candidate list; indexing
+    those papers again for every batch was a tenth of the run. Papers are immutable, so equal
+    lists give equal indexes.
+    """
+    if _last_index and _last_index[0][0] == papers:
+        return _last_index[0][1]
+    index = LexicalIndex(papers)
+    _last_index[:] = [(papers, index)]
+    return index
+
