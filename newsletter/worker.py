@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from newsletter.config import DeliverySettings
 from newsletter.delivery.base import Mailer, OnResult
@@ -23,6 +24,7 @@ from newsletter.store.db import is_sqlite
 
 SQLITE_LEASE = "worker"  # on SQLite the one running worker holds this lease
 SQLITE_TTL = timedelta(seconds=30)  # a killed worker's successor waits at most this long
+RECONNECT = (1.0, 60.0)  # first and longest wait while the database is unreachable
 Clock = Callable[[], datetime]
 
 
@@ -65,6 +67,7 @@ class Worker:
         idle_seconds: float = 5.0,
         owner: str | None = None,
         clock: Clock = utcnow,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be 1 or more")
@@ -72,6 +75,7 @@ class Worker:
         self.concurrency, self.idle_seconds = concurrency, idle_seconds
         self.owner = owner or default_owner()
         self.clock = clock
+        self.warn = warn or (lambda _line: None)
         self.totals = SendReport()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -141,13 +145,29 @@ class Worker:
         size = self.settings.batch_size
         with self.mailers() as mailer:
             kept = _KeepOpen(mailer)  # one connection for the whole run, not one per batch
+            pause = RECONNECT[0]
             while not self._stop.is_set():
-                report = send_due(self.engine, kept, self.settings, owner=owner, limit=size)
+                try:
+                    report = send_due(self.engine, kept, self.settings, owner=owner, limit=size)
+                except OperationalError as exc:
+                    if once:
+                        raise DeliveryError(self._unreachable(exc)) from None
+                    self.warn(f"{self._unreachable(exc)}; trying again in {pause:.0f} s")
+                    self._stop.wait(pause)
+                    pause = min(pause * 2, RECONNECT[1])
+                    continue
+                pause = RECONNECT[0]
                 self._add(report)
                 if report.handled == 0:
                     if once:
                         return
                     self._stop.wait(self.idle_seconds)
+
+    def _unreachable(self, exc: OperationalError) -> str:
+        """One line naming the database (password hidden) and the driver's first line."""
+        url = self.engine.url.render_as_string(hide_password=True)
+        first = str(exc.orig or exc).strip().splitlines() or ["no detail"]
+        return f"{url}: database unreachable ({first[0]})"
 
     def _add(self, report: SendReport) -> None:
         with self._lock:

@@ -39,10 +39,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     base = os.environ.get("NEWSLETTER_TEST_DATABASE_URL")
     if not base:
         pytest.skip("PostgreSQL tests need NEWSLETTER_TEST_DATABASE_URL")
-    yield from _postgres_schema(base)
+    yield from postgres_schema(base)
 
 
-def _postgres_schema(base: str) -> Iterator[str]:
+def postgres_schema(base: str) -> Iterator[str]:
     """A throw-away schema on the test server, dropped afterwards."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     url = base.replace("postgresql://", "postgresql+psycopg://", 1)

@@ -50,7 +50,8 @@ def worker(
 
     engine = app.engine
     running = Worker(
-        engine, mailers, config.delivery, concurrency=concurrency, idle_seconds=idle_seconds
+        engine, mailers, config.delivery, concurrency=concurrency, idle_seconds=idle_seconds,
+        warn=lambda line: app.err.print(line, markup=False),
     )
     where = "SQLite, one worker at a time" if is_sqlite(engine) else engine.dialect.name
     app.err.print(

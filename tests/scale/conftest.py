@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ from sqlalchemy.engine import Engine
 from newsletter.delivery.message import make_message_id
 from newsletter.models import OutgoingEmail
 from newsletter.store import outbox as store
+from tests.conftest import postgres_schema
 
 NEEDS_PG = (
     "needs PostgreSQL: set NEWSLETTER_TEST_DATABASE_URL"
@@ -28,17 +28,7 @@ def pg_url() -> Iterator[str]:
     base = os.environ.get("NEWSLETTER_TEST_DATABASE_URL")
     if not base:
         pytest.skip(NEEDS_PG)
-    schema = f"scale_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    yield from postgres_schema(base)
 
 
 def write_config(folder: Path, port: int, *, batch_size: int = 50, lease: float = 300.0) -> Path:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer, mailer_from_config
@@ -18,6 +18,7 @@ from newsletter.worker import SQLITE_LEASE, Worker, WorkerBusy
 from tests.delivery.smtp_sink import Sink
 
 from .conftest import fill_outbox, statuses
+from .tcp_proxy import Proxy
 
 
 def smtp_config(make_config: Callable[..., Config], port: int, batch: int = 20) -> Config:
@@ -96,6 +97,49 @@ def test_a_second_worker_on_one_sqlite_file_is_refused_in_one_line(
         holder = locks.holder(conn, SQLITE_LEASE)
     assert holder is not None and holder.until <= datetime.now(UTC)  # handed back on exit
     engine.dispose()
+
+
+def test_a_database_outage_is_reported_in_one_line_and_sending_resumes(
+    pg_url: str, make_config: Callable[..., Config]
+) -> None:
+    """Cut the worker's connection to PostgreSQL mid-run: it waits, retries, and finishes."""
+    from newsletter.store import open_engine
+
+    direct = open_engine(pg_url)
+    ids = fill_outbox(direct, 300)
+    url = make_url(pg_url)
+    proxy = Proxy((url.host or "127.0.0.1", url.port or 5432))
+    proxied = open_engine(url.set(port=proxy.port).render_as_string(hide_password=False))
+    warnings: list[str] = []
+    with Sink(data_delay=0.005) as sink:
+        config = make_config({
+            "delivery": {"batch_size": 10, "lease_seconds": 2},
+            "mailers": {"default": {"backend": "smtp", "host": "127.0.0.1", "port": sink.port,
+                                    "security": "none", "timeout": 10}},
+        })
+        worker = Worker(proxied, mailers(config), config.delivery, idle_seconds=0.2,
+                        warn=warnings.append)
+        thread = threading.Thread(target=worker.run)
+        thread.start()
+        _wait(lambda: sum(sink.received.values()) >= 50)
+        proxy.cut()
+        _wait(lambda: bool(warnings))
+        time.sleep(1.5)
+        proxy.restore()
+        _wait(lambda: set(sink.received) == ids, timeout=60)
+        worker.stop()
+        thread.join(timeout=20)
+        received = dict(sink.received)
+    proxy.close()
+    assert not thread.is_alive()
+    assert all("\n" not in w and "database unreachable" in w and "trying again" in w
+               for w in warnings)
+    assert str(proxy.port) in warnings[0] and "@" in warnings[0]
+    assert statuses(direct) == {"sent": 300}
+    repeated = [mid for mid, n in received.items() if n > 1]
+    assert len(repeated) <= 1, "only the message in flight at the cut may go out twice"
+    proxied.dispose()
+    direct.dispose()
 
 
 def _wait(condition: Callable[[], bool], timeout: float = 20.0) -> None:
