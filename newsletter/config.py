@@ -142,6 +142,11 @@ class ScheduleSettings:
     tick_minutes: int = 5
     misfire_grace_hours: float = 12.0
     timezone: str = "UTC"  # the zone ``fetch_cron`` is read in
+    enqueue_processes: int = 1  # processes that match, render and enqueue an issue (PostgreSQL)
+
+    def __post_init__(self) -> None:
+        if self.enqueue_processes < 1:
+            raise ValueError("key 'schedule.enqueue_processes' must be 1 or more")
 
 
 @dataclass(frozen=True)

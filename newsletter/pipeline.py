@@ -16,16 +16,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from newsletter import tokens
 from newsletter.config import Config, MatchSettings
-from newsletter.delivery.base import Mailer
 from newsletter.delivery.compose import Composer, composer_from_config
-from newsletter.delivery.outbox import SendReport, send_due
 from newsletter.errors import SubscriberError
 from newsletter.match import Matcher
 from newsletter.models import Issue, IssueLinks, OutgoingEmail, Paper, Pick, Subscriber
 from newsletter.render import RenderedIssue, Renderer
 from newsletter.schedule import due_date
-from newsletter.sources.http import Fetcher
-from newsletter.sources.ingest import SourceReport, ingest, load_papers
+from newsletter.sources.ingest import load_papers
 from newsletter.store.embeddings import StoreCache
 from newsletter.store.history import (
     feedback_many,
@@ -36,7 +33,6 @@ from newsletter.store.history import (
 from newsletter.store.outbox import address_key, enqueue_many, rows_for
 from newsletter.store.papers import list_papers
 from newsletter.store.profiles import active_subscribers, get_subscriber, sync_dir
-from newsletter.store.subscriber_pages import iter_active
 from newsletter.subscribers import load_dir, load_file
 
 BATCH = 500  # subscribers matched, rendered and enqueued per transaction
@@ -240,19 +236,6 @@ def _not_yet_queued(
     return fresh
 
 
-@dataclass
-class RunReport:
-    """What ``run_once`` did at each stage."""
-
-    fetched: list[SourceReport] = field(default_factory=list)
-    enqueue: EnqueueReport = field(default_factory=EnqueueReport)
-    send: SendReport | None = None
-
-    @property
-    def failed_sources(self) -> int:
-        return sum(r.status == "failed" for r in self.fetched)
-
-
 def load_subscribers(config: Config, engine: Engine, now: datetime) -> list[Subscriber]:
     """Sync the subscribers folder (when there is one) into the store; return the active ones."""
     folder = config.path(config.newsletter.subscribers_dir)
@@ -268,24 +251,6 @@ def sync_subscribers(config: Config, engine: Engine, now: datetime) -> None:
     if folder.is_dir():
         with engine.begin() as conn:
             sync_dir(conn, folder, now)
-
-
-def run_once(
-    parts: Parts,
-    now: datetime,
-    fetcher: Fetcher,
-    mailer: Mailer | None,
-    on_report: Callable[[SourceReport], None] | None = None,
-) -> RunReport:
-    """Fetch every configured source, then enqueue and (given a mailer) send what is due."""
-    config, engine = parts.config, parts.engine
-    specs = [s for s in config.sources if s.enabled]
-    report = RunReport(fetched=ingest(engine, config, specs, fetcher, now, on_report))
-    sync_subscribers(config, engine, now)
-    report.enqueue = enqueue_due(parts, iter_active(engine, BATCH), now)
-    if mailer is not None:
-        report.send = send_due(engine, mailer, config.delivery, now=now)
-    return report
 
 
 def find_subscriber(config: Config, engine: Engine, ref: str) -> Subscriber:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -26,10 +26,12 @@ from newsletter.delivery.base import Mailer
 from newsletter.delivery.outbox import SendReport, default_owner, send_due
 from newsletter.errors import ConfigError, NewsletterError
 from newsletter.models import Subscriber
-from newsletter.pipeline import EnqueueReport, Parts, enqueue_due, load_subscribers
+from newsletter.pipeline import BATCH, EnqueueReport, Parts, enqueue_due, sync_subscribers
+from newsletter.runner import enqueue_all
 from newsletter.sources.http import Fetcher
 from newsletter.sources.ingest import SourceReport, ingest
 from newsletter.store import locks
+from newsletter.store.subscriber_pages import iter_active
 
 LEASE = "scheduler"
 LEASE_TTL = timedelta(minutes=3)  # renewed every minute by the heartbeat job
@@ -103,16 +105,16 @@ class Service:
     def _tick(self) -> TickReport:
         now = self.clock()
         last = locks.last_done(self.engine, LEASE)
-        subs = load_subscribers(self.config, self.engine, now)
-        caught_up = self._catch_up(subs, last, now) if last else 0
-        report = enqueue_due(self.parts, subs, now)
+        sync_subscribers(self.config, self.engine, now)
+        caught_up = self._catch_up(iter_active(self.engine, BATCH), last, now) if last else 0
+        report = enqueue_all(self.parts, now, self.config.schedule.enqueue_processes)
         sent = send_due(self.engine, self.mailer(), self.config.delivery, now=now, owner=self.owner)
         locks.mark_done(self.engine, LEASE, self.owner, now=now)
         result = TickReport(report, caught_up, sent)
         log.info("tick: %s", describe_tick(result), extra={"job": "tick"})
         return result
 
-    def _catch_up(self, subs: Sequence[Subscriber], last: datetime, now: datetime) -> int:
+    def _catch_up(self, subs: Iterable[Subscriber], last: datetime, now: datetime) -> int:
         """Enqueue issues for local days that ended between the last tick and now."""
         grace = timedelta(hours=self.config.schedule.misfire_grace_hours)
         gap_from = max(last, now - grace)

@@ -9,7 +9,8 @@ import click
 from newsletter.cli.common import App, pass_app
 from newsletter.cli.fetch import describe
 from newsletter.delivery.base import mailer_from_config
-from newsletter.pipeline import Parts, RunReport, run_once
+from newsletter.pipeline import Parts
+from newsletter.runner import RunReport, run_once
 from newsletter.sources.http import Fetcher
 
 

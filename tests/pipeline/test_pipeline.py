@@ -16,7 +16,8 @@ from newsletter.delivery.base import mailer_from_config
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.delivery.outbox import send_due
 from newsletter.match import Matcher
-from newsletter.pipeline import Parts, enqueue_due, load_subscribers, run_once
+from newsletter.pipeline import Parts, enqueue_due, load_subscribers
+from newsletter.runner import run_once
 from newsletter.sources.http import Fetcher
 from newsletter.store.history import sent_keys
 from newsletter.store.papers import papers_by_keys

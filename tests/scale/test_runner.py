@@ -1,0 +1,76 @@
+"""Enqueueing one issue from several processes gives exactly what one process gives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, time
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from newsletter.config import Config
+from newsletter.models import Subscriber
+from newsletter.pipeline import BATCH, Parts, enqueue_due
+from newsletter.runner import enqueue_all
+from newsletter.sources.ingest import load_papers
+from newsletter.store import open_engine
+from newsletter.store.outbox import outbox
+from newsletter.store.papers import upsert_papers
+from newsletter.store.profile_tables import sent_papers
+from newsletter.store.profiles import set_status, upsert_subscriber
+from newsletter.store.subscriber_pages import iter_active
+
+MORNING = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+TOPICS = ["large language models", "diffusion models for images", "robot learning",
+          "speech recognition", "reinforcement learning from human feedback",
+          "graph neural networks", "video generation", "agents that use tools"]
+
+
+def fill(engine: Engine, config: Config, seeds: list[str]) -> None:
+    papers = load_papers(seeds, config, MORNING.date())
+    with engine.begin() as conn:
+        upsert_papers(conn, papers, "seeds", MORNING)
+        for i in range(90):
+            topics = (TOPICS[i % len(TOPICS)], TOPICS[(i * 3 + 1) % len(TOPICS)])
+            sub = Subscriber(email=f"reader{i:03d}@example.org", topics=topics,
+                             max_papers=3 + i % 5, send_at=time(8, 0), origin="web")
+            upsert_subscriber(conn, sub, MORNING)
+        set_status(conn, "reader007@example.org", "paused", MORNING)
+
+
+def outcome(engine: Engine) -> tuple[set[str], set[tuple[str, str]]]:
+    with engine.connect() as conn:
+        recipients = set(conn.execute(sa.select(outbox.c.recipient)).scalars())
+        sent = {(e, k) for e, k in conn.execute(sa.select(sent_papers.c.email,
+                                                          sent_papers.c.paper_key))}
+    return recipients, sent
+
+
+def test_two_processes_enqueue_each_due_subscriber_exactly_once(
+    pg_url: str, tmp_path: Path, seeds_dir: Path, make_config: Callable[..., Config]
+) -> None:
+    seeds = sorted(str(p) for p in seeds_dir.glob("*.txt"))
+    configs, engines = {}, {}
+    for name, url in (("pg", pg_url), ("lite", f"sqlite:///{tmp_path / 'one.db'}")):
+        configs[name] = make_config(
+            {"newsletter": {"database_url": url}, "match": {"semantic": False},
+             "schedule": {"enqueue_processes": 2}},
+            env={"NEWSLETTER_SECRET_KEY": "test-secret"},
+        )
+        engines[name] = open_engine(url)
+        fill(engines[name], configs[name], seeds)
+
+    sharded = enqueue_all(Parts.build(configs["pg"], engines["pg"]), MORNING, 2)
+    single = enqueue_due(Parts.build(configs["lite"], engines["lite"]),
+                         iter_active(engines["lite"], BATCH), MORNING)
+
+    assert sharded.enqueued + sharded.quiet == 89  # every active subscriber, once
+    assert (sharded.enqueued, sharded.quiet) == (single.enqueued, single.quiet)
+    assert sharded.enqueued > 60
+    assert outcome(engines["pg"]) == outcome(engines["lite"])
+    assert "reader007@example.org" not in outcome(engines["pg"])[0]
+    again = enqueue_all(Parts.build(configs["pg"], engines["pg"]), MORNING, 2)
+    assert (again.enqueued, again.already) == (0, sharded.enqueued)
+    for engine in engines.values():
+        engine.dispose()
