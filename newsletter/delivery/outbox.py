@@ -99,6 +99,7 @@ class _Run:
         self.lock = threading.Lock()
         self.pending: dict[str, OutboxRow] = {}
         self.lease_until = self.now()
+        self.conn: Connection | None = None  # the batch's connection while it is sent
 
     def now(self) -> datetime:
         """Real time; a given ``now`` sets where the clock starts (it still runs, for leases)."""
@@ -132,8 +133,13 @@ class _Run:
     def _send(self, rows: Sequence[OutboxRow]) -> None:
         emails: list[OutgoingEmail] = [r.email for r in rows]
         try:
-            self.mailer.send_messages(emails, self.record)
+            # One connection records the whole batch's results (each in its own transaction):
+            # a pool checkout per message would add a liveness ping per message.
+            with self.engine.connect() as conn:
+                self.conn = conn
+                self.mailer.send_messages(emails, self.record)
         finally:
+            self.conn = None
             left = [r.id for r in self.pending.values()]
             if left:  # the mailer gave up before reaching these: hand them back untried
                 with self.engine.begin() as conn:
@@ -145,9 +151,13 @@ class _Run:
             row = self.pending.pop(result.message_id, None)
             if row is None:
                 return
-            with self.engine.begin() as conn:
-                self._apply(conn, row, result)
-                self._keep_lease(conn)
+            if self.conn is None:  # a mailer reporting after the batch: should not happen
+                with self.engine.begin() as conn:
+                    self._apply(conn, row, result)
+                return
+            with self.conn.begin():
+                self._apply(self.conn, row, result)
+                self._keep_lease(self.conn)
 
     def _apply(self, conn: Connection, row: OutboxRow, result: SendResult) -> None:
         now = self.now()
