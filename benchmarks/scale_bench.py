@@ -4,6 +4,8 @@ Match, render and enqueue (one process, batches of 500), then send to a local SM
 own process with 1, 2 and 4 ``newsletter worker --once`` processes; prints wall time per stage,
 messages per second and peak memory.
 Usage: python benchmarks/scale_bench.py [--subscribers 100000] [--papers 1000] [--db URL]
+       [--processes N] (enqueue in N processes, each a shard of the subscribers)
+       [--overlap] (workers send while the issue is still being enqueued, as in production)
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +35,7 @@ from newsletter.match import Matcher, MemoryCache
 from newsletter.models import Issue, IssueLinks, Paper
 from newsletter.pipeline import EnqueueReport, Parts, enqueue_due
 from newsletter.render import RenderedIssue, Renderer
+from newsletter.runner import enqueue_all
 from newsletter.store import open_engine
 from newsletter.store.outbox import outbox
 from newsletter.store.papers import upsert_papers
@@ -174,7 +179,11 @@ timeout = 30
     return config_from_dict(data, folder, str(path), env), path
 
 
-def enqueue_stage(config: Config, engine: sa.Engine, papers: Sequence[Paper], n: int) -> None:
+def enqueue_stage(
+    config: Config, engine: sa.Engine, papers: Sequence[Paper], n: int, processes: int = 1
+) -> None:
+    if processes > 1:
+        return sharded_enqueue(config, engine, papers, n, processes)
     matcher = TimedMatcher(MatchSettings(semantic=False), None, MemoryCache())
     base = Parts.build(config, engine, matcher)
     renderer = TimedRenderer(config.newsletter, config.email, config.path("templates"))
@@ -210,6 +219,22 @@ def enqueue_stage(config: Config, engine: sa.Engine, papers: Sequence[Paper], n:
     print(f"  peak RSS of this process: {peak:.0f} MB")
 
 
+def sharded_enqueue(
+    config: Config, engine: sa.Engine, papers: Sequence[Paper], n: int, processes: int
+) -> None:
+    """The enqueue stage as ``newsletter run`` does it with ``schedule.enqueue_processes``."""
+    start = time.perf_counter()
+    report = enqueue_all(Parts.build(config, engine), NOW, processes, papers)
+    wall = time.perf_counter() - start
+    print(
+        f"match + render + enqueue in {processes} processes: {wall:.1f} s wall for {n:,} "
+        f"subscribers ({n / wall:,.0f} subscribers/s)"
+    )
+    print(f"  enqueued {report.enqueued:,}, nothing matched {report.quiet:,}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"  peak RSS of one enqueue process: {peak:.0f} MB")
+
+
 def sink_main(port: int) -> None:
     """A lean SMTP sink (own process): accepts everything, counts messages, prints on SIGTERM."""
     from aiosmtpd.controller import Controller
@@ -230,17 +255,86 @@ def sink_main(port: int) -> None:
     print(Count.n, flush=True)
 
 
+SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+
+
+def start_sink(port: int, folder: Path) -> subprocess.Popen[str]:
+    """Postfix's smtp-sink (C, the mail server's own test sink) where installed, as the
+    receiving MTA; else the aiosmtpd sink above, which is slower than the senders."""
+    if os.access(SMTP_SINK, os.X_OK):
+        print("sink: Postfix smtp-sink")
+        out = (folder / "sink.out").open("w")
+        cmd = [SMTP_SINK, "-c", "-u", "nobody", f"127.0.0.1:{port}", "256"]
+        sink = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)
+        time.sleep(0.5)
+        return sink
+    print("sink: aiosmtpd (install postfix for smtp-sink, a faster sink)")
+    sink = subprocess.Popen(
+        [sys.executable, __file__, "--sink", str(port)], stdout=subprocess.PIPE, text=True
+    )
+    assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
+    return sink
+
+
+def stop_sink(sink: subprocess.Popen[str], folder: Path) -> int:
+    """Stop the sink; how many messages it received."""
+    sink.send_signal(signal.SIGTERM)
+    if sink.stdout is not None:
+        return int(sink.communicate()[0].strip())
+    sink.wait()
+    counts = re.findall(r"mesg=(\d+)", (folder / "sink.out").read_text())
+    return int(counts[-1]) if counts else 0
+
+
+def start_workers(path: Path, url: str, n: int, *, once: bool = True) -> list[subprocess.Popen]:
+    """``n`` worker processes; ``once``: each exits when nothing is due."""
+    env = dict(os.environ, NEWSLETTER_DATABASE_URL=url)
+    cmd = [sys.executable, "-m", "newsletter", "--config", str(path), "worker"]
+    cmd += ["--once"] if once else ["--idle", "0.5"]
+    return [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL) for _ in range(n)]
+
+
+def sample_rss(procs: Sequence[subprocess.Popen]) -> None:
+    for proc in procs:
+        WORKER_RSS.append(rss_mb(f"/proc/{proc.pid}/status"))
+
+
 def run_workers(path: Path, url: str, n: int) -> float:
     """Run ``n`` workers until the outbox is empty; their peak RSS is sampled into WORKER_RSS."""
-    env = dict(os.environ, NEWSLETTER_DATABASE_URL=url)
-    cmd = [sys.executable, "-m", "newsletter", "--config", str(path), "worker", "--once"]
     start = time.perf_counter()
-    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL) for _ in range(n)]
+    procs = start_workers(path, url, n)
     while any(proc.poll() is None for proc in procs):
-        for proc in procs:
-            WORKER_RSS.append(rss_mb(f"/proc/{proc.pid}/status"))
+        sample_rss(procs)
         time.sleep(0.5)
     return time.perf_counter() - start
+
+
+def unsent(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        pending = outbox.c.status.in_(("queued", "retrying", "sending"))
+        return conn.execute(sa.select(sa.func.count()).where(pending)).scalar() or 0
+
+
+def overlapped(config: Config, engine: sa.Engine, papers: Sequence[Paper], n: int,
+               path: Path, url: str, workers: int, processes: int) -> float:
+    """As in production: workers send while the scheduler is still enqueueing."""
+    procs = start_workers(path, url, workers, once=False)
+    start = time.perf_counter()
+    enqueue_stage(config, engine, papers, n, processes)
+    enqueued = time.perf_counter() - start
+    while unsent(engine):
+        sample_rss(procs)
+        time.sleep(0.5)
+    whole = time.perf_counter() - start
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        proc.wait()
+    print(
+        f"overlapped, {workers} workers sending from the start: enqueue done after "
+        f"{enqueued:.1f} s, last message sent after {whole:.1f} s ({n / whole:,.0f} msgs/s)"
+    )
+    return whole
 
 
 def requeue(engine: sa.Engine, count: int) -> None:
@@ -255,13 +349,17 @@ def requeue(engine: sa.Engine, count: int) -> None:
         )
 
 
-def send_stage(engine: sa.Engine, url: str, path: Path, workers: list[int], sample: int) -> float:
+def send_stage(
+    engine: sa.Engine, url: str, path: Path, workers: list[int], sample: int, whole: bool = True
+) -> float:
     with engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(outbox)).scalar() or 0
         size = conn.execute(sa.select(sa.func.avg(sa.func.length(outbox.c.raw)))).scalar() or 0
     print(f"send: {total:,} messages of {float(size) / 1024:.0f} KB on average")
-    first = run_workers(path, url, max(workers))
-    print(f"  whole issue, {max(workers)} workers: {first:.1f} s, {total / first:,.0f} msgs/s")
+    first = 0.0
+    if whole:
+        first = run_workers(path, url, max(workers))
+        print(f"  whole issue, {max(workers)} workers: {first:.1f} s, {total / first:,.0f} msgs/s")
     for n in workers:
         requeue(engine, sample)
         wall = run_workers(path, url, n)
@@ -280,6 +378,9 @@ def main() -> None:
     ap.add_argument("--workers", default="1,2,4")
     ap.add_argument("--sample", type=int, default=10_000, help="messages per scaling run")
     ap.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/test")
+    ap.add_argument("--processes", type=int, default=1, help="enqueue processes (shards)")
+    ap.add_argument("--overlap", action="store_true",
+                    help="start the workers with the enqueue, as a running service does")
     ap.add_argument("--sink", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.sink:
@@ -306,20 +407,23 @@ def run(args: argparse.Namespace, url: str) -> None:
         f"{time.perf_counter() - start:.1f} s (not part of the issue)"
     )
     port = random.randint(20000, 40000)
-    sink = subprocess.Popen(
-        [sys.executable, __file__, "--sink", str(port)], stdout=subprocess.PIPE, text=True
-    )
-    assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
     with tempfile.TemporaryDirectory() as tmp:
+        sink = start_sink(port, Path(tmp))
         config, path = bench_config(Path(tmp), url, port)
-        start = time.perf_counter()
-        enqueue_stage(config, engine, papers, args.subscribers)
-        enqueued = time.perf_counter() - start
         workers = [int(w) for w in args.workers.split(",")]
-        sent = send_stage(engine, url, path, workers, args.sample)
-        sink.send_signal(signal.SIGTERM)
-        print(f"sink received {sink.communicate()[0].strip()} messages in all")
-        print(f"whole issue (match, render, enqueue, send): {enqueued + sent:.0f} s")
+        if args.overlap:
+            whole = overlapped(
+                config, engine, papers, args.subscribers, path, url, max(workers), args.processes
+            )
+            send_stage(engine, url, path, workers, args.sample, whole=False)
+        else:
+            start = time.perf_counter()
+            enqueue_stage(config, engine, papers, args.subscribers, args.processes)
+            whole = time.perf_counter() - start
+            whole += send_stage(engine, url, path, workers, args.sample)
+        print(f"sink received {stop_sink(sink, Path(tmp))} messages in all")
+        how = "workers sending during the enqueue" if args.overlap else "one stage after another"
+        print(f"whole issue (match, render, enqueue, send; {how}): {whole:.0f} s")
     engine.dispose()
 
 
