@@ -69,8 +69,11 @@ def demo(app: App, folder: Path) -> None:
     say(f"[bold]1. fetch[/bold]: the sample digest pages in {DATA}")
     with Fetcher(config.fetch) as fetcher:
         ingest(engine, config, config.sources, fetcher, now, lambda r: say("   " + describe(r)))
-    # Everyone is due now in the demo, whatever their usual send time.
-    subs = [replace(s, send_at=time(0, 0)) for s in load_subscribers(config, engine, now)]
+    # Everyone is due now in the demo, whatever their usual send time and weekday.
+    subs = [
+        replace(s, send_at=time(0, 0), frequency="daily")
+        for s in load_subscribers(config, engine, now)
+    ]
     say(f"[bold]2. match[/bold]: {len(subs)} sample subscribers")
     parts = Parts.build(config, engine)
     _show_picks(app, parts, subs, now, folder.resolve() / "preview")
