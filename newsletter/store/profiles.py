@@ -71,7 +71,7 @@ def upsert_subscriber(
 
 def get_subscriber(conn: Connection, email: str) -> StoredSubscriber | None:
     row = _row(conn, email)
-    return _from_row(row) if row else None
+    return from_row(row) if row else None
 
 
 def _row(conn: Connection, email: str) -> Any:
@@ -84,7 +84,7 @@ def list_subscribers(conn: Connection, status: str | None = None) -> list[Stored
     query = sa.select(subscribers).order_by(subscribers.c.email)
     if status is not None:
         query = query.where(subscribers.c.status == status)
-    return [_from_row(row) for row in conn.execute(query).mappings()]
+    return [from_row(row) for row in conn.execute(query).mappings()]
 
 
 def active_subscribers(conn: Connection) -> list[Subscriber]:
@@ -155,7 +155,8 @@ def _profile(sub: Subscriber) -> dict[str, Any]:
     }
 
 
-def _from_row(row: Any) -> StoredSubscriber:
+def from_row(row: Any) -> StoredSubscriber:
+    """A stored subscriber rebuilt from a ``subscribers`` row and its profile JSON."""
     p = row["profile"]
     hour, minute = (int(x) for x in p["send_at"].split(":"))
     sub = Subscriber(

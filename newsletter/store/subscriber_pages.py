@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from newsletter.models import Subscriber
 from newsletter.store.profile_tables import subscribers
-from newsletter.store.profiles import _from_row
+from newsletter.store.profiles import from_row
 
 Shard = tuple[int, int]  # (k, n): the subscribers whose id is k modulo n
 
@@ -26,7 +26,7 @@ def active_page(
     )
     if shard is not None:
         query = query.where(subscribers.c.id % shard[1] == shard[0])
-    return [_from_row(row).subscriber for row in conn.execute(query).mappings()]
+    return [from_row(row).subscriber for row in conn.execute(query).mappings()]
 
 
 def iter_active(
