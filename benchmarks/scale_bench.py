@@ -263,9 +263,9 @@ def start_sink(port: int, folder: Path) -> subprocess.Popen[str]:
     receiving MTA; else the aiosmtpd sink above, which is slower than the senders."""
     if os.access(SMTP_SINK, os.X_OK):
         print("sink: Postfix smtp-sink")
-        out = (folder / "sink.out").open("w")
         cmd = [SMTP_SINK, "-c", "-u", "nobody", f"127.0.0.1:{port}", "256"]
-        sink = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)
+        with (folder / "sink.out").open("w") as out:  # the child keeps its own descriptor
+            sink = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)
         time.sleep(0.5)
         return sink
     print("sink: aiosmtpd (install postfix for smtp-sink, a faster sink)")

@@ -49,10 +49,16 @@ def make_message_id(sender: str) -> str:
     return f"<{uuid.uuid4().hex}@{domain_of(sender)}>"
 
 
+def _plain(text: str) -> bool:
+    """True when ``text`` may go into a header as is: ASCII, and nothing that reads like an
+    RFC 2047 encoded word (which a mail client would decode)."""
+    return text.isascii() and "=?" not in text
+
+
 def phrase(text: str) -> str:
     """A display name as an RFC 5322 phrase: quoted when ASCII, encoded words otherwise."""
     text = clean_header(text)
-    if text.isascii() and "=?" not in text:
+    if _plain(text):
         return f'"{quote(text)}"'
     return Header(text, "utf-8").encode(linesep="\r\n")
 
@@ -96,7 +102,7 @@ def _address(value: str, field: str) -> str:
 def _text_header(name: str, value: str) -> str:
     """An unstructured header line: as is when plain ASCII, RFC 2047 encoded words otherwise."""
     value = clean_header(value)
-    if value.isascii() and "=?" not in value and len(name) + 2 + len(value) <= MAX_LINE:
+    if _plain(value) and len(name) + 2 + len(value) <= MAX_LINE:
         return f"{name}: {value}"
     return f"{name}: " + Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
 
@@ -128,7 +134,6 @@ def _part(subtype: str, body: str) -> bytes:
 
 
 _ADDRESS_HEADERS = {"reply-to", "cc", "sender"}
-_TEXT_HEADERS = {"subject", "comments", "keywords"}
 _PHRASE_HEADERS = {"list-id"}  # already built with ``phrase`` by ``list_id``
 
 

@@ -154,4 +154,3 @@ def _lexical_index(papers: list[Paper]) -> LexicalIndex:
     index = LexicalIndex(papers)
     _last_index[:] = [(papers, index)]
     return index
-
