@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from newsletter.config import DeliverySettings
-from newsletter.delivery.base import Mailer, OnResult
+from newsletter.delivery.base import Mailer
 from newsletter.delivery.outbox import SendReport, default_owner, send_due
 from newsletter.errors import DeliveryError
-from newsletter.models import OutgoingEmail, SendResult
 from newsletter.store import locks
 from newsletter.store.db import is_sqlite
 
@@ -34,24 +33,6 @@ class WorkerBusy(DeliveryError):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class _KeepOpen(Mailer):
-    """A mailer whose connections outlive each ``send_due`` call; the worker closes it."""
-
-    def __init__(self, inner: Mailer) -> None:
-        self.inner, self.name, self.options = inner, inner.name, inner.options
-
-    def open(self) -> None:
-        self.inner.open()
-
-    def close(self) -> None:
-        return None
-
-    def send_messages(
-        self, batch: Sequence[OutgoingEmail], on_result: OnResult | None = None
-    ) -> list[SendResult]:
-        return self.inner.send_messages(batch, on_result)
 
 
 class Worker:
@@ -144,11 +125,10 @@ class Worker:
         owner = self.owner if self.concurrency == 1 else f"{self.owner}/{index}"
         size = self.settings.batch_size
         with self.mailers() as mailer:
-            kept = _KeepOpen(mailer)  # one connection for the whole run, not one per batch
             pause = RECONNECT[0]
             while not self._stop.is_set():
                 try:
-                    report = send_due(self.engine, kept, self.settings, owner=owner, limit=size)
+                    report = send_due(self.engine, mailer, self.settings, owner=owner, limit=size)
                 except OperationalError as exc:
                     if once:
                         raise DeliveryError(self._unreachable(exc)) from None
@@ -171,13 +151,8 @@ class Worker:
 
     def _add(self, report: SendReport) -> None:
         with self._lock:
-            t = self.totals
-            t.sent += report.sent
-            t.retrying += report.retrying
-            t.failed += report.failed
-            t.suppressed += report.suppressed
-            t.bounced += report.bounced
-            t.errors.extend(report.errors[: max(0, 100 - len(t.errors))])
+            self.totals = self.totals + report
+            del self.totals.errors[100:]  # enough to tell what went wrong, bounded
 
     def _take_sqlite_lease(self) -> None:
         if not is_sqlite(self.engine):

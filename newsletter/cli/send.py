@@ -13,9 +13,10 @@ import click
 from rich.table import Table
 from sqlalchemy.engine import Connection
 
+from newsletter import addresses
 from newsletter.cli.common import App, pass_app
 from newsletter.delivery.base import mailer_from_config
-from newsletter.delivery.outbox import SendReport, send_due
+from newsletter.delivery.outbox import send_due
 from newsletter.schedule import due_date, local_now, why_not_due
 from newsletter.store import outbox as store
 from newsletter.store.profiles import StoredSubscriber, list_subscribers
@@ -37,19 +38,15 @@ def send(app: App, dry_run: bool, mailer_name: str | None, limit: int | None) ->
     if app.console.is_terminal:
         with app.console.status("sending ...") as shown:
             report = send_due(app.engine, mailer, app.config.delivery, limit=limit,
-                              on_batch=lambda r: shown.update(f"sending ... {describe(r)}"))
+                              on_batch=lambda r: shown.update(f"sending ... {r.describe()}"))
     else:
         report = send_due(app.engine, mailer, app.config.delivery, limit=limit,
-                          on_batch=lambda r: app.err.print(describe(r), markup=False))
-    app.console.print(describe(report), markup=False)
+                          on_batch=lambda r: app.err.print(r.describe(), markup=False))
+    app.console.print(report.describe(), markup=False)
     for error in report.errors[:20]:
         app.err.print(f"failed: {error}", markup=False)
     return 1 if report.failed else 0
 
-
-def describe(report: SendReport) -> str:
-    return (f"sent {report.sent}, retrying {report.retrying}, failed {report.failed} "
-            f"({report.bounced} bounced), suppressed {report.suppressed}")
 
 
 def _show_due(app: App, limit: int) -> None:
@@ -92,7 +89,7 @@ def explain_today(
     for entry in stored:
         sub = entry.subscriber
         day = due_date(sub, now) or local_now(sub, now).date()
-        row = store.rows_for(conn, [sub.email], day.isoformat()).get(store.address_key(sub.email))
+        row = store.rows_for(conn, [sub.email], day.isoformat()).get(addresses.key(sub.email))
         out.append((sub.email, day.isoformat(), _reason(entry, row, blocked, now)))
     return out
 
@@ -100,7 +97,7 @@ def explain_today(
 def _reason(
     entry: StoredSubscriber, row: str | None, blocked: dict[str, str], now: datetime
 ) -> str:
-    key = store.address_key(entry.subscriber.email)
+    key = addresses.key(entry.subscriber.email)
     if row == "sent":
         return "sent"
     if key in blocked:

@@ -5,24 +5,45 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
 
+from newsletter.app.readers import sync_folder
 from newsletter.cli.common import App, pass_app
 from newsletter.errors import SubscriberError
 from newsletter.models import Subscriber
-from newsletter.store.profile_tables import STATUSES
+from newsletter.profile import FIELDS, WEEKDAYS, from_dict, to_data, to_toml
 from newsletter.store.profiles import (
     delete_subscriber,
     get_subscriber,
     list_subscribers,
-    sync_dir,
     upsert_subscriber,
 )
-from newsletter.subscribers import WEEKDAYS, from_dict, load_file, to_toml
+from newsletter.store.tables import SUBSCRIBER_STATUSES as STATUSES
+from newsletter.subscribers import load_file
+
+
+def profile_options(command: Callable[..., None]) -> Callable[..., None]:
+    """One click option per profile field that has a CLI flag, from ``newsletter.profile``."""
+    blank = to_data(Subscriber(email="", topics=()))  # every default, as text
+    for f in reversed(FIELDS):
+        if not f.flag:
+            continue
+        kw: dict[str, Any] = {"help": f.help}
+        if f.kind in ("phrases", "arxiv"):
+            kw |= {"multiple": True, "required": f.name == "topics"}
+        elif f.kind == "email":
+            kw["required"] = True
+        else:
+            kw |= {"default": blank[f.name], "show_default": blank[f.name] != ""}
+            kw["type"] = click.Choice(f.options) if f.options else int if f.kind == "int" else str
+        command = click.option(f"--{f.flag}", f.name, **kw)(command)
+    return command
 
 
 @click.group()
@@ -39,8 +60,7 @@ def _folder(app: App) -> Path:
 def sync(app: App) -> None:
     """Load every file in the subscribers folder into the database (all must validate)."""
     folder = _folder(app)
-    with app.engine.begin() as conn:
-        report = sync_dir(conn, folder, datetime.now(UTC))
+    report = sync_folder(app.engine, folder, datetime.now(UTC))
     for label, emails in (
         ("added", report.added),
         ("updated", report.updated),
@@ -76,17 +96,7 @@ def list_(app: App, status: str | None) -> None:
 
 
 @subscribers.command()
-@click.option("--email", required=True)
-@click.option("--name", default="")
-@click.option("--topic", "topics", multiple=True, required=True, help="An interest (repeatable).")
-@click.option("--exclude", multiple=True, help="A phrase never to be sent (repeatable).")
-@click.option("--author", "authors", multiple=True, help="An author to follow (repeatable).")
-@click.option("--paper", "papers", multiple=True, help="An arXiv id liked (repeatable).")
-@click.option("--max-papers", type=int, default=10, show_default=True)
-@click.option("--timezone", default="UTC", show_default=True)
-@click.option("--send-at", default="07:00", show_default=True)
-@click.option("--frequency", type=click.Choice(["daily", "weekly"]), default="daily")
-@click.option("--weekday", type=click.Choice(WEEKDAYS), default="monday")
+@profile_options
 @pass_app
 def add(app: App, /, **fields: object) -> None:
     """Write a new subscriber file and store the profile."""
@@ -140,20 +150,16 @@ def show(app: App, who: str) -> None:
         app.console.print(f"{label:>12}: {value}", markup=False)
 
 
+WHEN = ("timezone", "send_at", "frequency", "weekday", "active")  # shown as one "when" line
+
+
 def _fields(sub: Subscriber, status: str) -> list[tuple[str, str]]:
-    return [
-        ("email", sub.email),
-        ("name", sub.name),
-        ("status", status),
-        ("topics", "; ".join(sub.topics)),
-        ("exclude", "; ".join(sub.exclude)),
-        ("authors", "; ".join(sub.authors)),
-        ("papers", ", ".join(sub.papers)),
-        ("max_papers", str(sub.max_papers)),
-        ("min_upvotes", str(sub.min_upvotes)),
-        ("when", _when(sub)),
-        ("origin", sub.origin),
-    ]
+    shown = [(k, v) for k, v in to_data(sub).items() if k not in WHEN]
+    rows = [(k, ", ".join(v) if k == "papers" else "; ".join(v) if isinstance(v, list) else str(v))
+            for k, v in shown]
+    return [*rows[:2], ("status", status), *rows[2:], ("when", _when(sub)), ("origin", sub.origin)]
+
+
 
 
 def _when(sub: Subscriber) -> str:

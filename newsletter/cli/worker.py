@@ -14,7 +14,6 @@ import click
 
 from newsletter.cli.common import App, pass_app
 from newsletter.delivery.base import Mailer, mailer_from_config
-from newsletter.delivery.outbox import SendReport
 from newsletter.store.db import is_sqlite
 from newsletter.worker import Worker
 
@@ -61,22 +60,16 @@ def worker(
     )
     previous = _install_stop(running.stop, lambda: running.stopping)
     try:
-        totals = running.run(once=once, progress=lambda r: app.err.print(describe(r), markup=False))
+        totals = running.run(once=once, progress=lambda r: app.err.print(r.describe()))
     finally:
         for signum, handler in previous.items():
             if handler is not None:
                 signal.signal(signum, handler)
-    app.console.print(describe(totals), markup=False)
+    app.console.print(totals.describe(), markup=False)
     for error in totals.errors[:20]:
         app.err.print(f"failed: {error}", markup=False)
     return 1 if totals.failed else 0
 
-
-def describe(report: SendReport) -> str:
-    return (
-        f"sent {report.sent}, retrying {report.retrying}, failed {report.failed} "
-        f"({report.bounced} bounced), suppressed {report.suppressed}"
-    )
 
 
 Handler = Callable[[int, FrameType | None], object] | int | None

@@ -57,9 +57,13 @@ class Mailer(ABC):
         self.options = options
         self._env = env
 
-    def open(self) -> None:
-        """Prepare connections; called by ``__enter__`` and safe to call twice."""
-        return None
+    def open(self) -> bool:
+        """Prepare connections; True when this call opened them, False when they already were.
+
+        A caller closes only what its own ``open()`` opened (as Django's mail backends do),
+        so a mailer handed in open stays open for its owner.
+        """
+        return False
 
     def close(self) -> None:
         """Release connections; safe to call twice."""

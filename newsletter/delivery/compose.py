@@ -10,12 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from newsletter import tokens
+from newsletter import addresses, tokens
 from newsletter.config import Config, DeliverySettings, NewsletterSettings
 from newsletter.delivery.dkim import dkim_signer
 from newsletter.delivery.message import domain_of, list_headers, list_id, make_message_id, render
 from newsletter.models import OutgoingEmail
-from newsletter.store.outbox import address_key
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class Composer:
 
     def unsubscribe_url(self, to: str, *, now: datetime) -> str:
         """The signed one-click unsubscribe link for ``to`` (also shown in the footer)."""
-        return tokens.unsubscribe_url(self.newsletter.base_url, self.secret, address_key(to),
+        return tokens.unsubscribe_url(self.newsletter.base_url, self.secret, addresses.key(to),
                                       now=now)
 
     def compose(

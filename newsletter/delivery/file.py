@@ -32,11 +32,12 @@ class FileMailer(Mailer):
         path: str = self.options.path
         return (self._env.base_dir / path).resolve()
 
-    def open(self) -> None:
+    def open(self) -> bool:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"mailers.{self.name}.path {self.folder}: {exc.strerror}") from None
+        return False  # nothing stays open between calls
 
     def send_messages(
         self, batch: Sequence[OutgoingEmail], on_result: OnResult | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from newsletter import addresses
 from newsletter.delivery.base import (
     Mailer,
     MailerEnv,
@@ -19,7 +20,6 @@ from newsletter.delivery.base import (
     transient,
 )
 from newsletter.models import OutgoingEmail, SendResult
-from newsletter.store.outbox import address_key
 
 
 class MemoryMailer(Mailer):
@@ -32,8 +32,9 @@ class MemoryMailer(Mailer):
         self.opened = 0
         self.closed = 0
 
-    def open(self) -> None:
+    def open(self) -> bool:
         self.opened += 1
+        return True
 
     def close(self) -> None:
         self.closed += 1
@@ -44,7 +45,7 @@ class MemoryMailer(Mailer):
         return [report(self._one(email), on_result) for email in batch]
 
     def _one(self, email: OutgoingEmail) -> SendResult:
-        steps = self.plan.get(address_key(email.to))
+        steps = self.plan.get(addresses.key(email.to))
         outcome = steps.pop(0) if steps else "sent"
         if outcome == "transient":
             return transient(email, "451 4.3.0 planned temporary failure")

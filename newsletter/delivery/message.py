@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from email.header import Header
 from email.utils import format_datetime, quote
 
+from newsletter import addresses
 from newsletter.errors import DeliveryError
 from newsletter.models import OutgoingEmail
-from newsletter.store.outbox import split_address
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 _HEADER_NAME = re.compile(r"[!-9;-~]+")
@@ -38,7 +38,7 @@ def clean_header(value: str) -> str:
 
 def domain_of(address: str) -> str:
     """The domain of ``"Name <user@domain>"`` (lower case); DeliveryError when there is none."""
-    bare = split_address(address)[1]
+    bare = addresses.split(address)[1]
     if "@" not in bare:
         raise DeliveryError(f"address {address!r} has no domain")
     return bare.rpartition("@")[2].lower()
@@ -88,7 +88,7 @@ def list_headers(
 
 def _address(value: str, field: str) -> str:
     """``"Name" <user@domain>`` with the name encoded as needed and the domain in IDNA."""
-    name, bare = split_address(clean_header(value))
+    name, bare = addresses.split(clean_header(value))
     user, at, domain = bare.rpartition("@")
     if not at or not user or not domain or not user.isascii() or " " in bare:
         raise DeliveryError(f"{field} address {value!r} is not an email address")

@@ -42,6 +42,23 @@ class SendReport:
     bounced: int = 0
     errors: list[str] = field(default_factory=list)
 
+    def __add__(self, other: SendReport) -> SendReport:
+        return SendReport(
+            self.sent + other.sent,
+            self.retrying + other.retrying,
+            self.failed + other.failed,
+            self.suppressed + other.suppressed,
+            self.bounced + other.bounced,
+            self.errors + other.errors,
+        )
+
+    def describe(self) -> str:
+        """One plain line of counts."""
+        return (
+            f"sent {self.sent}, retrying {self.retrying}, failed {self.failed} "
+            f"({self.bounced} bounced), suppressed {self.suppressed}"
+        )
+
     @property
     def handled(self) -> int:
         return self.sent + self.retrying + self.failed + self.suppressed
@@ -74,13 +91,17 @@ def send_due(
     ``on_batch`` sees the running totals after each batch (for progress displays).
     """
     run = _Run(engine, mailer, settings, now, owner or default_owner(), rng or random.Random())
-    with mailer:
+    opened = mailer.open()  # close only what this call opened: a worker keeps its connection
+    try:
         while limit is None or run.report.handled < limit:
             want = settings.batch_size if limit is None else limit - run.report.handled
             if not run.batch(min(settings.batch_size, want)):
                 break
             if on_batch is not None:
                 on_batch(run.report)
+    finally:
+        if opened:
+            mailer.close()
     r = run.report
     log.info("send: %d sent, %d retrying, %d failed, %d suppressed",
              r.sent, r.retrying, r.failed, r.suppressed)

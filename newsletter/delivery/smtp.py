@@ -15,12 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
+from newsletter import addresses
 from newsletter.delivery.base import Mailer, OnResult, report, transient
 from newsletter.delivery.message import raw_bytes
 from newsletter.delivery.smtp_reply import RateLimiter, classify, delivered
 from newsletter.errors import ConfigError
 from newsletter.models import OutgoingEmail, SendResult
-from newsletter.store.outbox import split_address
 
 _DROPPED = (smtplib.SMTPException, OSError)  # timeouts and resets are OSErrors
 
@@ -109,7 +109,7 @@ class _Channel:
             return transient(email, f"connection to {self._o.host} failed: {_describe(exc)}")
 
     def _transaction(self, smtp: smtplib.SMTP, email: OutgoingEmail, sender: str) -> SendResult:
-        recipient = split_address(email.to)[1]
+        recipient = addresses.split(email.to)[1]
         for stage, command in (("MAIL", smtp.mail), ("RCPT", smtp.rcpt)):
             arg = sender if stage == "MAIL" else recipient
             code, reply = command(arg)
@@ -164,9 +164,9 @@ class SmtpMailer(Mailer):
     options_type = SmtpOptions
     options: SmtpOptions
 
-    def open(self) -> None:
+    def open(self) -> bool:
         if getattr(self, "_channels", None) is not None:
-            return
+            return False
         password = self.secret("PASSWORD")
         if self.options.username and not password:
             raise ConfigError(f"mailers.{self.name}.username is set but environment variable "
@@ -178,6 +178,7 @@ class SmtpMailer(Mailer):
         pool = ThreadPoolExecutor(n, thread_name_prefix=f"smtp-{self.name}") if n > 1 else None
         self._pool = pool
         self._limit = RateLimiter(self.options.max_rate)
+        return True
 
     def close(self) -> None:
         channels = getattr(self, "_channels", None)
@@ -205,7 +206,7 @@ class SmtpMailer(Mailer):
             if self._unreachable is not None:  # do not wait out one timeout per message
                 return report(transient(email, f"not tried: {self._unreachable}"), on_result)
             self._limit.wait()
-            envelope = split_address(self.options.envelope_from or email.sender)[1]
+            envelope = addresses.split(self.options.envelope_from or email.sender)[1]
             result = channel.send(email, envelope)
             if channel.connect_failed:
                 self._unreachable = result.detail

@@ -8,7 +8,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from newsletter.store.profile_tables import embeddings
+from newsletter.store.tables import embeddings
 
 _CHUNK = 500
 

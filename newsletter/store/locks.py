@@ -12,18 +12,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from newsletter.store.outbox import utc
-
-meta = sa.MetaData()
-leases = sa.Table(
-    "leases",
-    meta,
-    sa.Column("name", sa.String(100), primary_key=True),
-    sa.Column("owner", sa.String(200), nullable=False),
-    sa.Column("until", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("done_at", sa.DateTime(timezone=True)),
-)
+from newsletter.store.db import utc
+from newsletter.store.tables import leases
 
 
 @dataclass(frozen=True)

@@ -6,57 +6,29 @@ worker whose lease was taken over can never overwrite the newer worker's result.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from email.utils import parseaddr
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from newsletter import addresses
 from newsletter.models import OutgoingEmail
-from newsletter.store.profile_tables import subscribers
-
-STATUSES = ("queued", "sending", "sent", "retrying", "failed", "suppressed")
-REASONS = ("bounced", "unsubscribed", "complained")
-
-meta = sa.MetaData()
-outbox = sa.Table(
-    "outbox",
-    meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("recipient", sa.String(320), nullable=False),
-    sa.Column("issue_id", sa.String(64), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("lease_owner", sa.String(200)),
-    sa.Column("lease_until", sa.DateTime(timezone=True)),
-    sa.Column("message_id", sa.String(300), nullable=False),
-    sa.Column("sender", sa.Text, nullable=False),
-    sa.Column("to_header", sa.Text, nullable=False),
-    sa.Column("subject", sa.Text, nullable=False),
-    sa.Column("text_body", sa.Text, nullable=False),
-    sa.Column("html_body", sa.Text, nullable=False),
-    sa.Column("headers", sa.JSON, nullable=False),
-    sa.Column("raw", sa.LargeBinary),
-    sa.Column("provider_id", sa.String(300)),
-    sa.Column("last_error", sa.Text),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("sent_at", sa.DateTime(timezone=True)),
+from newsletter.store.db import utc
+from newsletter.store.tables import (
+    OUTBOX_STATUSES,
+    SUPPRESSION_REASONS,
+    outbox,
+    subscribers,
+    suppressions,
 )
-suppressions = sa.Table(
-    "suppressions",
-    meta,
-    sa.Column("email", sa.String(320), primary_key=True),
-    sa.Column("reason", sa.String(20), nullable=False),
-    sa.Column("detail", sa.Text, nullable=False),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-)
+
+STATUSES = OUTBOX_STATUSES
+REASONS = SUPPRESSION_REASONS
+
 
 
 @dataclass(frozen=True)
@@ -68,28 +40,6 @@ class OutboxRow:
     issue_id: str
     attempts: int
     email: OutgoingEmail
-
-
-_NAMED = re.compile(r"\s*(.*?)\s*<([^<>]+)>\s*", re.DOTALL)
-
-
-def split_address(address: str) -> tuple[str, str]:
-    """(display name, bare address) of ``"Name <a@b>"``, also when the name is unquoted and
-    holds commas or semicolons ("Smith, Jo <jo@x.org>"), which ``parseaddr`` gets wrong."""
-    named = _NAMED.fullmatch(address)
-    if named:
-        return named.group(1).strip().strip('"').strip(), named.group(2).strip()
-    return parseaddr(address)
-
-
-def address_key(address: str) -> str:
-    """The bare, lower-cased address of ``"Name <a@b>"``: the identity used for uniqueness."""
-    return split_address(address)[1].strip().lower() or address.strip().lower()
-
-
-def utc(moment: datetime) -> datetime:
-    """``moment`` as an aware UTC datetime (SQLite hands naive ones back)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def enqueue(conn: Connection, email: OutgoingEmail, *, issue_id: str, now: datetime) -> bool:
@@ -107,7 +57,7 @@ def enqueue_many(
     now = utc(now)
     rows = [
         {
-            "recipient": address_key(email.to), "issue_id": issue_id, "status": "queued",
+            "recipient": addresses.key(email.to), "issue_id": issue_id, "status": "queued",
             "attempts": 0, "next_attempt_at": now, "message_id": email.message_id,
             "sender": email.sender, "to_header": email.to, "subject": email.subject,
             "text_body": email.text, "html_body": email.html,
@@ -198,7 +148,7 @@ def suppress(conn: Connection, email: str, reason: str, *, now: datetime, detail
     """Stop all mail to ``email`` (bounced, unsubscribed or complained); checked at send time."""
     if reason not in REASONS:
         raise ValueError(f"suppression reason must be one of {REASONS}, not {reason!r}")
-    key = address_key(email)
+    key = addresses.key(email)
     conn.execute(sa.delete(suppressions).where(suppressions.c.email == key))
     conn.execute(sa.insert(suppressions).values(email=key, reason=reason, detail=detail,
                                                 at=utc(now)))
@@ -206,14 +156,14 @@ def suppress(conn: Connection, email: str, reason: str, *, now: datetime, detail
 
 def unsuppress(conn: Connection, email: str) -> bool:
     """Allow mail to ``email`` again (for example after a new, confirmed subscription)."""
-    stmt = sa.delete(suppressions).where(suppressions.c.email == address_key(email))
+    stmt = sa.delete(suppressions).where(suppressions.c.email == addresses.key(email))
     return bool(conn.execute(stmt).rowcount)
 
 
 def suppressed(conn: Connection, emails: Iterable[str]) -> dict[str, str]:
     """Which of ``emails`` must get no mail now, mapped (by address key) to the reason: the
     suppression list, and subscribers whose profile is unsubscribed or paused."""
-    keys = sorted({address_key(e) for e in emails})
+    keys = sorted({addresses.key(e) for e in emails})
     found: dict[str, str] = {}
     people = subscribers.c
     for start in range(0, len(keys), 500):
@@ -239,7 +189,7 @@ def status_counts(conn: Connection) -> dict[str, dict[str, int]]:
 
 def rows_for(conn: Connection, recipients: Sequence[str], issue_id: str) -> dict[str, str]:
     """The outbox status of each recipient (by address key) for one issue."""
-    keys = [address_key(r) for r in recipients]
+    keys = [addresses.key(r) for r in recipients]
     query = sa.select(outbox.c.recipient, outbox.c.status).where(
         outbox.c.issue_id == issue_id, outbox.c.recipient.in_(keys)
     )

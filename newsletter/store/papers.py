@@ -11,8 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from newsletter.models import Paper, normalize_title
-from newsletter.store.profile_tables import feedback, sent_papers
-from newsletter.store.tables import papers
+from newsletter.store.tables import feedback, papers, sent_papers
 
 _CHUNK = 500
 

@@ -6,18 +6,20 @@ subscriber who unsubscribed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
+from newsletter import addresses, profile
 from newsletter.errors import SubscriberError
 from newsletter.models import Subscriber
-from newsletter.store.profile_tables import STATUSES, subscribers
-from newsletter.subscribers import load_dir
+from newsletter.store.tables import SUBSCRIBER_STATUSES as STATUSES
+from newsletter.store.tables import subscribers
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,6 @@ class SyncReport:
     removed: tuple[str, ...] = ()
 
 
-def address(email: str) -> str:
-    """The form an address is stored and compared in."""
-    return email.strip().lower()
-
-
 def upsert_subscriber(
     conn: Connection, sub: Subscriber, now: datetime, status: str | None = None
 ) -> str:
@@ -59,12 +56,12 @@ def upsert_subscriber(
             status = "unsubscribed"
     values = {"name": sub.name, "profile": _profile(sub), "status": status, "origin": sub.origin}
     if old is None:
-        row = values | {"email": address(sub.email), "created_at": now, "updated_at": now}
+        row = values | {"email": addresses.key(sub.email), "created_at": now, "updated_at": now}
         conn.execute(sa.insert(subscribers).values(row))
         return "added"
     if {k: old[k] for k in values} == values:
         return "unchanged"
-    where = subscribers.c.email == address(sub.email)
+    where = subscribers.c.email == addresses.key(sub.email)
     conn.execute(sa.update(subscribers).where(where).values(values | {"updated_at": now}))
     return "updated"
 
@@ -75,7 +72,7 @@ def get_subscriber(conn: Connection, email: str) -> StoredSubscriber | None:
 
 
 def _row(conn: Connection, email: str) -> Any:
-    query = sa.select(subscribers).where(subscribers.c.email == address(email))
+    query = sa.select(subscribers).where(subscribers.c.email == addresses.key(email))
     return conn.execute(query).mappings().first()
 
 
@@ -95,84 +92,93 @@ def set_status(conn: Connection, email: str, status: str, now: datetime) -> bool
     """Change a subscriber's status; False when there is no such subscriber."""
     if status not in STATUSES:
         raise SubscriberError(f"{email}: unknown status {status!r} (known: {', '.join(STATUSES)})")
-    where = subscribers.c.email == address(email)
+    where = subscribers.c.email == addresses.key(email)
     done = conn.execute(sa.update(subscribers).where(where).values(status=status, updated_at=now))
     return bool(done.rowcount)
 
 
 def delete_subscriber(conn: Connection, email: str) -> bool:
-    done = conn.execute(sa.delete(subscribers).where(subscribers.c.email == address(email)))
+    done = conn.execute(sa.delete(subscribers).where(subscribers.c.email == addresses.key(email)))
     return bool(done.rowcount)
 
 
-def sync_dir(conn: Connection, folder: Path, now: datetime) -> SyncReport:
-    """Make the stored file-based profiles match ``folder`` (all files validate first)."""
-    subs = load_dir(folder)
-    outcome: dict[str, list[str]] = {"added": [], "updated": [], "unchanged": []}
-    for sub in subs:
-        outcome[upsert_subscriber(conn, sub, now)].append(sub.email)
-    removed = _drop_missing(conn, folder, {address(s.email) for s in subs})
-    return SyncReport(
-        tuple(outcome["added"]),
-        tuple(outcome["updated"]),
-        tuple(outcome["unchanged"]),
-        tuple(removed),
-    )
-
-
-def _drop_missing(conn: Connection, folder: Path, present: set[str]) -> list[str]:
-    """Forget profiles synced from ``folder`` whose file is gone (web profiles stay)."""
-    gone = []
-    for stored in list_subscribers(conn):
-        origin = stored.subscriber.origin
-        email = stored.subscriber.email
-        if origin != "web" and _inside(origin, folder) and address(email) not in present:
-            delete_subscriber(conn, stored.subscriber.email)
-            gone.append(stored.subscriber.email)
-    return gone
-
-
-def _inside(origin: str, folder: Path) -> bool:
-    try:
-        return Path(origin).resolve().parent == folder.resolve()
-    except (OSError, ValueError):
-        return False
-
-
 def _profile(sub: Subscriber) -> dict[str, Any]:
-    return {
-        "topics": list(sub.topics),
-        "exclude": list(sub.exclude),
-        "authors": list(sub.authors),
-        "papers": list(sub.papers),
-        "max_papers": sub.max_papers,
-        "min_upvotes": sub.min_upvotes,
-        "timezone": sub.timezone,
-        "send_at": sub.send_at.strftime("%H:%M"),
-        "frequency": sub.frequency,
-        "weekday": sub.weekday,
-        "active": sub.active,
-    }
+    data = profile.to_data(sub)
+    del data["email"], data["name"], data["active"]
+    return data
 
 
 def from_row(row: Any) -> StoredSubscriber:
     """A stored subscriber rebuilt from a ``subscribers`` row and its profile JSON."""
-    p = row["profile"]
-    hour, minute = (int(x) for x in p["send_at"].split(":"))
-    sub = Subscriber(
-        email=row["email"],
-        name=row["name"],
-        topics=tuple(p["topics"]),
-        exclude=tuple(p["exclude"]),
-        authors=tuple(p["authors"]),
-        papers=tuple(p["papers"]),
-        max_papers=p["max_papers"],
-        min_upvotes=p["min_upvotes"],
-        timezone=p["timezone"],
-        send_at=time(hour, minute),
-        frequency=p["frequency"],
-        weekday=p["weekday"],
-        active=row["status"] == "active",
-        origin=row["origin"],
-    )
+    data = {**row["profile"], "email": row["email"], "name": row["name"]}
+    sub = profile.from_stored(data | {"active": row["status"] == "active"}, row["origin"])
     return StoredSubscriber(sub, row["status"], row["updated_at"])
+
+
+def sync_profiles(
+    conn: Connection, subs: Iterable[Subscriber], folder_of: str, now: datetime
+) -> SyncReport:
+    """Make the stored profiles that came from folder ``folder_of`` match ``subs``.
+
+    Profiles from other folders and from the web are left alone.
+    """
+    outcome: dict[str, list[str]] = {"added": [], "updated": [], "unchanged": []}
+    present: set[str] = set()
+    for sub in subs:
+        outcome[upsert_subscriber(conn, sub, now)].append(sub.email)
+        present.add(addresses.key(sub.email))
+    removed = _drop_missing(conn, folder_of, present)
+    return SyncReport(
+        tuple(outcome["added"]), tuple(outcome["updated"]), tuple(outcome["unchanged"]), removed
+    )
+
+
+def _drop_missing(conn: Connection, folder: str, present: set[str]) -> tuple[str, ...]:
+    """Forget profiles synced from ``folder`` whose file is gone (web profiles stay)."""
+    gone = []
+    for stored in list_subscribers(conn):
+        sub = stored.subscriber
+        from_folder = sub.origin != "web" and _inside(sub.origin, folder)
+        if from_folder and addresses.key(sub.email) not in present:
+            delete_subscriber(conn, sub.email)
+            gone.append(sub.email)
+    return tuple(gone)
+
+
+def _inside(origin: str, folder: str) -> bool:
+    try:
+        return Path(origin).resolve().parent == Path(folder).resolve()
+    except (OSError, ValueError):
+        return False
+
+
+Shard = tuple[int, int]  # (k, n): the subscribers whose id is k modulo n
+
+
+def active_page(
+    conn: Connection, after: str, limit: int, shard: Shard | None = None
+) -> list[Subscriber]:
+    """Up to ``limit`` active subscribers whose stored email sorts after ``after``."""
+    query = (
+        sa.select(subscribers)
+        .where(subscribers.c.status == "active", subscribers.c.email > after)
+        .order_by(subscribers.c.email)
+        .limit(limit)
+    )
+    if shard is not None:
+        query = query.where(subscribers.c.id % shard[1] == shard[0])
+    return [from_row(row).subscriber for row in conn.execute(query).mappings()]
+
+
+def iter_active(
+    engine: Engine, page: int = 500, shard: Shard | None = None
+) -> Iterator[Subscriber]:
+    """Every active subscriber (of ``shard``), each page read in its own short transaction."""
+    after = ""
+    while True:
+        with engine.connect() as conn:
+            found = active_page(conn, after, page, shard)
+        yield from found
+        if len(found) < page:
+            return
+        after = found[-1].email

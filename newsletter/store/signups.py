@@ -14,19 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from newsletter.store.outbox import utc
-from newsletter.store.profiles import address
-
-meta = sa.MetaData()
-pending_signups = sa.Table(
-    "pending_signups",
-    meta,
-    sa.Column("nonce", sa.String(64), primary_key=True),
-    sa.Column("email", sa.String(320), nullable=False),
-    sa.Column("profile", sa.JSON, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("confirmed_at", sa.DateTime(timezone=True)),
-)
+from newsletter import addresses
+from newsletter.store.db import utc
+from newsletter.store.tables import pending_signups
 
 
 @dataclass(frozen=True)
@@ -45,7 +35,7 @@ def add_signup(conn: Connection, email: str, profile: dict[str, Any], now: datet
     nonce = secrets.token_urlsafe(24)
     conn.execute(
         sa.insert(pending_signups).values(
-            nonce=nonce, email=address(email), profile=profile, created_at=utc(now)
+            nonce=nonce, email=addresses.key(email), profile=profile, created_at=utc(now)
         )
     )
     return nonce

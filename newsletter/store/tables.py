@@ -1,10 +1,17 @@
-"""The live table definitions that queries use (the shape after the latest migration)."""
+"""Every live table, in one ``MetaData``: the shape after the latest migration, used by queries.
+
+Migrations (``store/migrations``) keep their own frozen copies of each past shape.
+"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
+
+SUBSCRIBER_STATUSES = ("active", "paused", "unsubscribed")
+OUTBOX_STATUSES = ("queued", "sending", "sent", "retrying", "failed", "suppressed")
+SUPPRESSION_REASONS = ("bounced", "unsubscribed", "complained")
 
 papers = sa.Table(
     "papers",
@@ -36,4 +43,103 @@ fetch_state = sa.Table(
     sa.Column("checked_at", sa.DateTime(timezone=True)),
     sa.Column("status", sa.String(40)),
     sa.Column("error", sa.Text),
+)
+
+# The embedding vectors of papers (and topic phrases), cached per model.
+embeddings = sa.Table(
+    "embeddings",
+    metadata,
+    sa.Column("key", sa.String(600), primary_key=True),
+    sa.Column("model", sa.String(200), primary_key=True),
+    sa.Column("dim", sa.Integer, nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+)
+
+subscribers = sa.Table(
+    "subscribers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("profile", sa.JSON, nullable=False),  # every Subscriber field but email and name
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("origin", sa.Text, nullable=False),  # the file it was synced from, or "web"
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+sent_papers = sa.Table(
+    "sent_papers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("paper_key", sa.String(300), nullable=False),
+    sa.Column("issue_date", sa.Date, nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("email", "paper_key"),
+)
+
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("paper_key", sa.String(300), nullable=False),
+    sa.Column("judgment", sa.SmallInteger, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("email", "paper_key"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("recipient", sa.String(320), nullable=False),
+    sa.Column("issue_id", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("lease_owner", sa.String(200)),
+    sa.Column("lease_until", sa.DateTime(timezone=True)),
+    sa.Column("message_id", sa.String(300), nullable=False),
+    sa.Column("sender", sa.Text, nullable=False),
+    sa.Column("to_header", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("text_body", sa.Text, nullable=False),
+    sa.Column("html_body", sa.Text, nullable=False),
+    sa.Column("headers", sa.JSON, nullable=False),
+    sa.Column("raw", sa.LargeBinary),
+    sa.Column("provider_id", sa.String(300)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+)
+suppressions = sa.Table(
+    "suppressions",
+    metadata,
+    sa.Column("email", sa.String(320), primary_key=True),
+    sa.Column("reason", sa.String(20), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("until", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("done_at", sa.DateTime(timezone=True)),
+)
+
+pending_signups = sa.Table(
+    "pending_signups",
+    metadata,
+    sa.Column("nonce", sa.String(64), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("profile", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("confirmed_at", sa.DateTime(timezone=True)),
 )

@@ -18,8 +18,8 @@ from starlette.routing import Route
 
 from newsletter import tokens
 from newsletter.errors import SubscriberError, TokenError
+from newsletter.profile import WEEKDAYS
 from newsletter.store.profiles import StoredSubscriber
-from newsletter.subscribers import WEEKDAYS
 from newsletter.web.forms import Form, FormTooLarge, form_values, profile_data, read_form, validate
 from newsletter.web.pages import Csrf, CsrfError, error_page, page, plain
 from newsletter.web.site import Site, UsedLink

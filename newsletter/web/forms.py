@@ -1,6 +1,6 @@
 """The subscriber forms: read a bounded urlencoded body and validate it into a ``Subscriber``.
 
-Validation is ``newsletter.subscribers.from_dict``, the same as for subscriber files, so the web
+Validation is ``newsletter.profile.from_dict``, the same as for subscriber files, so the web
 and the files accept exactly the same profiles; the form only adds its own size limits.
 """
 
@@ -13,11 +13,13 @@ from urllib.parse import parse_qsl
 
 from newsletter.errors import NewsletterError, SubscriberError
 from newsletter.models import Subscriber
-from newsletter.subscribers import WEEKDAYS, from_dict
+from newsletter.profile import from_dict, to_data
 
 MAX_BODY = 32 * 1024  # bytes of form data accepted in one request
 MAX_FIELDS = 60
-LISTS = ("topics", "exclude", "authors")
+LISTS = ("topics", "exclude", "authors")  # the list fields a reader edits, one entry per line
+BLANK = Subscriber(email="", topics=())  # a new form shows the profile defaults
+ON_FORM = ("email", "name", *LISTS, "timezone", "send_at", "frequency", "weekday", "max_papers")
 
 
 class FormTooLarge(NewsletterError):
@@ -87,42 +89,16 @@ def form_values(sub: Subscriber | None, form: Form | None = None) -> dict[str, s
     """What the form's inputs show: a stored profile, or what was just posted."""
     if form is not None:
         return dict(form.fields)
-    if sub is None:
-        return {
-            "timezone": "UTC",
-            "send_at": "07:00",
-            "frequency": "daily",
-            "weekday": "monday",
-            "max_papers": "10",
-        }
-    return {
-        "email": sub.email,
-        "name": sub.name,
-        "topics": "\n".join(sub.topics),
-        "exclude": "\n".join(sub.exclude),
-        "authors": "\n".join(sub.authors),
-        "timezone": sub.timezone,
-        "send_at": f"{sub.send_at:%H:%M}",
-        "frequency": sub.frequency,
-        "weekday": WEEKDAYS[sub.weekday],
-        "max_papers": str(sub.max_papers),
-        "paused": "" if sub.active else "on",
-    }
+    data = to_data(sub or BLANK)
+    values = {n: "\n".join(v) if isinstance(v, list) else str(v) for n, v in data.items()}
+    values = {name: values[name] for name in ON_FORM if values[name]}
+    if sub is not None:
+        values["paused"] = "" if sub.active else "on"
+    return values
 
 
 def stored_profile(sub: Subscriber) -> dict[str, Any]:
     """A validated profile as JSON-ready data that ``validate`` turns back into ``sub``."""
-    return {
-        "email": sub.email,
-        "name": sub.name,
-        "topics": list(sub.topics),
-        "exclude": list(sub.exclude),
-        "authors": list(sub.authors),
-        "papers": list(sub.papers),
-        "max_papers": sub.max_papers,
-        "min_upvotes": sub.min_upvotes,
-        "timezone": sub.timezone,
-        "send_at": f"{sub.send_at:%H:%M}",
-        "frequency": sub.frequency,
-        "weekday": WEEKDAYS[sub.weekday],
-    }
+    data = to_data(sub)
+    del data["active"]  # a pending sign-up becomes active when confirmed
+    return data

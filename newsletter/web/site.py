@@ -18,12 +18,13 @@ from urllib.parse import quote, urlencode
 from sqlalchemy.engine import Engine
 
 from newsletter import tokens
+from newsletter.app.issue import candidates, picks_for
+from newsletter.app.parts import Parts
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer
 from newsletter.delivery.compose import Composer, composer_from_config
 from newsletter.errors import NewsletterError, TokenError
 from newsletter.models import Paper, Pick, Subscriber
-from newsletter.pipeline import Parts, candidates, picks_for
 from newsletter.store.history import record_feedback
 from newsletter.store.outbox import suppress, suppressed, unsuppress
 from newsletter.store.papers import papers_by_keys
@@ -148,7 +149,7 @@ class Site:
         """The papers the next issue would hold from what is stored now."""
         parts = self.pipeline()
         with self.engine.connect() as conn:
-            pool = candidates(conn, self.clock(), 7)
+            pool = candidates(conn, self.clock())
         return picks_for(self.engine, parts.matcher, [sub], pool).get(sub.email, [])
 
     def who(self, purpose: str, token: str) -> str:

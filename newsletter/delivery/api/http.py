@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 
+from newsletter import addresses
 from newsletter.delivery.base import Mailer, OnResult, permanent, report, transient
 from newsletter.errors import ConfigError
 from newsletter.models import OutgoingEmail, SendResult
-from newsletter.store.outbox import split_address
 
 _RETRY_STATUSES = {401, 403, 408, 409, 425, 429}
 
@@ -30,15 +30,16 @@ class HttpMailer(Mailer):
         """Keyword arguments for ``httpx.Client`` that authenticate with ``key``."""
         return {"headers": {"Authorization": f"Bearer {key}"}}
 
-    def open(self) -> None:
+    def open(self) -> bool:
         if self._client is not None:
-            return
+            return False
         key = self.secret("API_KEY")
         if not key:
             raise ConfigError(f"mailers.{self.name}: environment variable "
                               f"{self.secret_name('API_KEY')} is not set")
         self._client = httpx.Client(base_url=self.options.base_url, timeout=self.options.timeout,
                                     **self.auth(key))
+        return True
 
     def close(self) -> None:
         client, self._client = self._client, None
@@ -95,7 +96,7 @@ def error_text(response: httpx.Response) -> str:
 def formatted(address: str) -> str:
     """``address`` with its display name quoted as needed (an unquoted "Smith, Jo" would
     otherwise read as two recipients)."""
-    return formataddr(split_address(address))
+    return formataddr(addresses.split(address))
 
 
 def extra_headers(email: OutgoingEmail, *, skip: tuple[str, ...] = ("reply-to",)) -> dict[str, str]:

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from newsletter import addresses
 from newsletter.delivery.api.http import HttpMailer, extra_headers, reply_to
 from newsletter.delivery.base import OnResult, report, sent
 from newsletter.models import OutgoingEmail, SendResult
-from newsletter.store.outbox import split_address
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class SendGridOptions:
 
 
 def _person(address: str) -> dict[str, str]:
-    name, bare = split_address(address)
+    name, bare = addresses.split(address)
     return {"email": bare, "name": name} if name else {"email": bare}
 
 

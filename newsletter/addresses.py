@@ -1,0 +1,51 @@
+"""Email addresses, once: check, split, normalise and format them, and encode their domain.
+
+Every layer (profiles, the store, the web, the mailers) calls these, so "the same reader" and
+"a valid address" mean one thing everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from email.utils import parseaddr
+
+VALID = re.compile(
+    r"^(?=[!-~]+$)[^@\s<>,;\"']+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
+)
+_NAMED = re.compile(r"\s*(.*?)\s*<([^<>]+)>\s*", re.DOTALL)
+
+
+def is_valid(address: str) -> bool:
+    """True for a bare ASCII address with a dotted domain (what a subscriber may give)."""
+    return bool(VALID.match(address.strip()))
+
+
+def split(address: str) -> tuple[str, str]:
+    """(display name, bare address) of ``"Name <a@b>"``, also when the name is unquoted and
+    holds commas or semicolons ("Smith, Jo <jo@x.org>"), which ``parseaddr`` gets wrong."""
+    named = _NAMED.fullmatch(address)
+    if named:
+        return named.group(1).strip().strip('"').strip(), named.group(2).strip()
+    return parseaddr(address)
+
+
+def key(address: str) -> str:
+    """The identity of an address: bare and lower-cased (``"Jo <Jo@X.org>"`` -> ``jo@x.org``)."""
+    return split(address)[1].strip().lower() or address.strip().lower()
+
+
+def display(name: str, address: str) -> str:
+    """``Name <address>`` as text, not encoded: the MIME builder encodes a header once."""
+    name = " ".join(name.replace("<", " ").replace(">", " ").split())
+    return f"{name} <{address}>" if name else address
+
+
+def domain(address: str) -> str:
+    """The lower-cased domain of an address (empty when it has none)."""
+    bare = split(address)[1]
+    return bare.rpartition("@")[2].lower() if "@" in bare else ""
+
+
+def idna(domain_name: str) -> str:
+    """A domain as ASCII (IDNA); UnicodeError when it cannot be one."""
+    return domain_name.encode("idna").decode("ascii")
