@@ -30,17 +30,17 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from newsletter.app.enqueue import EnqueueReport, enqueue_all, enqueue_due
+from newsletter.app.parts import Parts
 from newsletter.config import Config, MatchSettings, config_from_dict
 from newsletter.match import Matcher, MemoryCache
 from newsletter.models import Issue, IssueLinks, Paper
-from newsletter.pipeline import EnqueueReport, Parts, enqueue_due
 from newsletter.render import RenderedIssue, Renderer
-from newsletter.runner import enqueue_all
 from newsletter.store import open_engine
 from newsletter.store.outbox import outbox
 from newsletter.store.papers import upsert_papers
-from newsletter.store.profile_tables import subscribers
-from newsletter.store.subscriber_pages import iter_active
+from newsletter.store.profiles import iter_active
+from newsletter.store.tables import subscribers
 
 NOW = datetime(2026, 3, 4, 22, 30, tzinfo=UTC)
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "America/Los_Angeles"]

@@ -1,36 +1,30 @@
-"""Run a whole issue: fetch, then match, render and enqueue (in one process or several), send.
+"""One run of the newsletter, in order: fetch -> sync readers -> enqueue -> send.
 
-Match, render and enqueue is the heavy stage: one process enqueues about 200 subscribers a
-second, most of it Python work on one core. On PostgreSQL the subscribers split by ``id``
-modulo N into N shards, each handled by its own process with its own engine and stage
-objects; the outbox's unique (recipient, issue) row keeps the result identical to one
-process. SQLite allows one writer at a time, so there the issue is always enqueued in this
-process.
+``newsletter run``, ``demo`` and every scheduler tick go through here, so adding a step to a
+run is one edit in this module.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from newsletter.config import Config
+from newsletter.app.enqueue import EnqueueReport, enqueue_all, enqueue_due
+from newsletter.app.parts import Parts
+from newsletter.app.readers import sync_subscribers
 from newsletter.delivery.base import Mailer
 from newsletter.delivery.outbox import SendReport, send_due
-from newsletter.models import Paper
-from newsletter.pipeline import BATCH, EnqueueReport, Parts, enqueue_due, sync_subscribers
+from newsletter.models import Subscriber
 from newsletter.sources.http import Fetcher
 from newsletter.sources.ingest import SourceReport, ingest
-from newsletter.store import open_engine
-from newsletter.store.db import is_sqlite
-from newsletter.store.subscriber_pages import Shard, iter_active
+
+OnSource = Callable[[SourceReport], None]
 
 
 @dataclass
 class RunReport:
-    """What ``run_once`` did at each stage."""
+    """What one run did at each stage."""
 
     fetched: list[SourceReport] = field(default_factory=list)
     enqueue: EnqueueReport = field(default_factory=EnqueueReport)
@@ -40,61 +34,61 @@ class RunReport:
     def failed_sources(self) -> int:
         return sum(r.status == "failed" for r in self.fetched)
 
+    def describe(self) -> str:
+        """The enqueue line, and the send line when something was sent."""
+        lines = [self.enqueue.describe()]
+        if self.send is not None:
+            lines.append(self.send.describe())
+        return "\n".join(lines)
+
+
+def fetch(
+    parts: Parts, fetcher: Fetcher, now: datetime, on_source: OnSource | None = None
+) -> list[SourceReport]:
+    """Pull every enabled source into the store; one report per source, failures included."""
+    specs = [s for s in parts.config.sources if s.enabled]
+    return ingest(parts.engine, parts.config, specs, fetcher, now, on_source)
+
+
+def deliver(
+    parts: Parts,
+    now: datetime,
+    mailer: Mailer | None,
+    readers: Iterable[Subscriber] | None = None,
+    owner: str | None = None,
+    sync: bool = True,
+) -> tuple[EnqueueReport, SendReport | None]:
+    """Sync the readers (unless told not to), enqueue what is due (for ``readers`` when given,
+    else every active reader) and, given a mailer, send what is due in the outbox."""
+    config, engine = parts.config, parts.engine
+    if sync:
+        sync_subscribers(config, engine, now)
+    if readers is None:
+        enqueued = enqueue_all(parts, now, config.schedule.enqueue_processes)
+    else:
+        enqueued = enqueue_due(parts, readers, now)
+    sent = None
+    if mailer is not None:
+        sent = send_due(engine, mailer, config.delivery, now=now, owner=owner)
+    return enqueued, sent
+
 
 def run_once(
     parts: Parts,
     now: datetime,
     fetcher: Fetcher,
     mailer: Mailer | None,
-    on_report: Callable[[SourceReport], None] | None = None,
+    on_source: OnSource | None = None,
 ) -> RunReport:
     """Fetch every configured source, then enqueue and (given a mailer) send what is due."""
-    config, engine = parts.config, parts.engine
-    specs = [s for s in config.sources if s.enabled]
-    report = RunReport(fetched=ingest(engine, config, specs, fetcher, now, on_report))
-    sync_subscribers(config, engine, now)
-    report.enqueue = enqueue_all(parts, now, config.schedule.enqueue_processes)
-    if mailer is not None:
-        report.send = send_due(engine, mailer, config.delivery, now=now)
-    return report
+    fetched = fetch(parts, fetcher, now, on_source)
+    enqueued, sent = deliver(parts, now, mailer)
+    return RunReport(fetched, enqueued, sent)
 
 
-def enqueue_all(
-    parts: Parts, now: datetime, processes: int, papers: Sequence[Paper] | None = None
-) -> EnqueueReport:
-    """Enqueue today's issue for every due active subscriber with up to ``processes``."""
-    if processes <= 1 or is_sqlite(parts.engine):
-        return enqueue_due(parts, iter_active(parts.engine, BATCH), now, papers)
-    pool_papers = list(papers) if papers is not None else None
-    # spawn, not fork: the parent may hold database connections, threads and a loaded model.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(processes, mp_context=context) as pool:
-        futures = [
-            pool.submit(_enqueue_shard, parts.config, now, (k, processes), pool_papers)
-            for k in range(processes)
-        ]
-        return merge([future.result() for future in futures])
-
-
-def _enqueue_shard(
-    config: Config, now: datetime, shard: Shard, papers: list[Paper] | None
-) -> EnqueueReport:
-    engine = open_engine(config.database_url, upgrade=False)
-    try:
-        parts = Parts.build(config, engine)
-        return enqueue_due(parts, iter_active(engine, BATCH, shard), now, papers)
-    finally:
-        engine.dispose()
-
-
-def merge(reports: Sequence[EnqueueReport]) -> EnqueueReport:
-    """One report adding up the shards' reports."""
+def catch_up(parts: Parts, missed: Sequence[tuple[datetime, list[Subscriber]]]) -> EnqueueReport:
+    """Enqueue the issues of readers whose day ended at each missed moment, oldest first."""
     total = EnqueueReport()
-    for r in reports:
-        total.enqueued += r.enqueued
-        total.already += r.already
-        total.quiet += r.quiet
-        total.not_due += r.not_due
-        total.papers = max(total.papers, r.papers)
-        total.skipped.update(r.skipped)
+    for moment, readers in sorted(missed, key=lambda item: item[0]):
+        total = total + enqueue_due(parts, readers, moment)
     return total

@@ -21,17 +21,19 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
+from newsletter.app.enqueue import BATCH, EnqueueReport
+from newsletter.app.parts import Parts
+from newsletter.app.readers import sync_subscribers
+from newsletter.app.run import catch_up, deliver, fetch
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer
-from newsletter.delivery.outbox import SendReport, default_owner, send_due
+from newsletter.delivery.outbox import SendReport, default_owner
 from newsletter.errors import ConfigError, NewsletterError
 from newsletter.models import Subscriber
-from newsletter.pipeline import BATCH, EnqueueReport, Parts, enqueue_due, sync_subscribers
-from newsletter.runner import enqueue_all
 from newsletter.sources.http import Fetcher
-from newsletter.sources.ingest import SourceReport, ingest
+from newsletter.sources.ingest import SourceReport
 from newsletter.store import locks
-from newsletter.store.subscriber_pages import iter_active
+from newsletter.store.profiles import iter_active
 
 LEASE = "scheduler"
 LEASE_TTL = timedelta(minutes=3)  # renewed every minute by the heartbeat job
@@ -107,10 +109,9 @@ class Service:
         last = locks.last_done(self.engine, LEASE)
         sync_subscribers(self.config, self.engine, now)
         caught_up = self._catch_up(iter_active(self.engine, BATCH), last, now) if last else 0
-        report = enqueue_all(self.parts, now, self.config.schedule.enqueue_processes)
-        sent = send_due(self.engine, self.mailer(), self.config.delivery, now=now, owner=self.owner)
+        report, sent = deliver(self.parts, now, self.mailer(), owner=self.owner, sync=False)
         locks.mark_done(self.engine, LEASE, self.owner, now=now)
-        result = TickReport(report, caught_up, sent)
+        result = TickReport(report, caught_up, sent or SendReport())
         log.info("tick: %s", describe_tick(result), extra={"job": "tick"})
         return result
 
@@ -124,9 +125,7 @@ class Service:
         for sub in subs:
             for end in day_ends(sub.timezone, gap_from, now):
                 moments.setdefault(end, []).append(sub)
-        enqueued = 0
-        for moment in sorted(moments):
-            enqueued += enqueue_due(self.parts, moments[moment], moment).enqueued
+        enqueued = catch_up(self.parts, list(moments.items())).enqueued
         if enqueued:
             log.info(
                 "tick: caught up %d issues missed since %s",
@@ -147,9 +146,8 @@ class Service:
             return None
 
     def _fetch(self) -> list[SourceReport]:
-        specs = [s for s in self.config.sources if s.enabled]
         with self.fetcher() as fetcher:
-            reports = ingest(self.engine, self.config, specs, fetcher, self.clock())
+            reports = fetch(self.parts, fetcher, self.clock())
         new = sum(r.counts.new for r in reports)
         failed = [f"{r.source} ({r.error})" for r in reports if r.status == "failed"]
         log.info(
@@ -183,12 +181,11 @@ def day_ends(zone: str, start: datetime, end: datetime) -> list[datetime]:
 
 def describe_tick(report: TickReport) -> str:
     """One plain line: enqueued, sent, skipped and why."""
-    e, s = report.enqueue, report.send
+    e = report.enqueue
     why = Counter(e.skipped.values())
     skipped = ", ".join(f"{n} {reason}" for reason, n in sorted(why.items())) or "none"
     return (
-        f"enqueued {e.enqueued} (caught up {report.caught_up}), sent {s.sent}, "
-        f"retrying {s.retrying}, failed {s.failed}, suppressed {s.suppressed}; "
+        f"enqueued {e.enqueued} (caught up {report.caught_up}), {report.send.describe()}; "
         f"skipped {sum(why.values())} ({skipped})"
     )
 

@@ -10,22 +10,16 @@ from pathlib import Path
 
 import click
 
+from newsletter.app.issue import candidates, compose, picks_for
+from newsletter.app.parts import Parts
+from newsletter.app.readers import load_subscribers
+from newsletter.app.run import deliver, fetch
 from newsletter.cli.common import App, pass_app
 from newsletter.cli.fetch import describe
 from newsletter.config import Config, load_config
 from newsletter.delivery.base import mailer_from_config
-from newsletter.delivery.outbox import send_due
 from newsletter.models import Subscriber
-from newsletter.pipeline import (
-    Parts,
-    candidates,
-    compose,
-    enqueue_due,
-    load_subscribers,
-    picks_for,
-)
 from newsletter.sources.http import Fetcher
-from newsletter.sources.ingest import ingest
 from newsletter.store import open_engine
 
 DATA = Path(__file__).resolve().parent.parent / "demo" / "data"
@@ -66,20 +60,20 @@ def demo(app: App, folder: Path) -> None:
     engine = open_engine(config.database_url)
     now = datetime.now(UTC)
     say = app.console.print
+    parts = Parts.build(config, engine)
     say(f"[bold]1. fetch[/bold]: the sample digest pages in {DATA}")
     with Fetcher(config.fetch) as fetcher:
-        ingest(engine, config, config.sources, fetcher, now, lambda r: say("   " + describe(r)))
+        fetch(parts, fetcher, now, lambda r: say("   " + describe(r)))
     # Everyone is due now in the demo, whatever their usual send time and weekday.
     subs = [
         replace(s, send_at=time(0, 0), frequency="daily")
         for s in load_subscribers(config, engine, now)
     ]
     say(f"[bold]2. match[/bold]: {len(subs)} sample subscribers")
-    parts = Parts.build(config, engine)
     _show_picks(app, parts, subs, now, folder.resolve() / "preview")
-    report = enqueue_due(parts, subs, now)
-    sent = send_due(engine, mailer_from_config(config), config.delivery, now=now)
-    say(f"[bold]3. send[/bold]: {report.enqueued} emails enqueued, {sent.sent} written as .eml")
+    report, sent = deliver(parts, now, mailer_from_config(config), readers=subs, sync=False)
+    written = sent.sent if sent else 0
+    say(f"[bold]3. send[/bold]: {report.enqueued} emails enqueued, {written} written as .eml")
     _where(app, config, folder)
     engine.dispose()
 
@@ -104,7 +98,7 @@ def _show_picks(app: App, parts: Parts, subs: list[Subscriber], now: datetime, o
     """Print each subscriber's picks with reasons and write an HTML + text preview."""
     out.mkdir(parents=True, exist_ok=True)
     with parts.engine.connect() as conn:
-        pool = candidates(conn, now, 7)
+        pool = candidates(conn, now)
     chosen = picks_for(parts.engine, parts.matcher, subs, pool)
     for sub in subs:
         picks = chosen.get(sub.email, [])

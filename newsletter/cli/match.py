@@ -11,17 +11,15 @@ from typing import Any
 import click
 from sqlalchemy.engine import make_url
 
+from newsletter.app.issue import history, pick
+from newsletter.app.readers import find_subscriber
 from newsletter.cli.common import App, pass_app
-from newsletter.errors import SubscriberError
 from newsletter.match import Matcher, MemoryCache
 from newsletter.match.semantic import VectorCache
 from newsletter.models import Paper, Pick, Subscriber
 from newsletter.sources.ingest import load_papers
 from newsletter.store.embeddings import StoreCache
-from newsletter.store.history import feedback_for, reference_papers, sent_keys
 from newsletter.store.papers import list_papers
-from newsletter.store.profiles import get_subscriber
-from newsletter.subscribers import load_dir, load_file
 
 
 @click.command()
@@ -57,44 +55,21 @@ def match(
 
     Nothing is recorded: papers shown here are not marked as sent.
     """
-    sub = resolve_subscriber(app, who)
+    sub = find_subscriber(app.config, app.engine if _database_exists(app) else None, who)
     if limit is not None:
         sub = replace(sub, max_papers=limit)
     use_store = not sources or _database_exists(app)
     papers = load_papers(list(sources), app.config, date.today()) if sources else []
     cache: VectorCache = StoreCache(app.engine) if use_store else MemoryCache()
     matcher = Matcher.from_settings(app.config.match, cache)
+    past = None
     if use_store:
         with app.engine.connect() as conn:
             if not sources:
                 papers = list_papers(conn, since=since)
-            sent, judged = sent_keys(conn, sub.email), feedback_for(conn, sub.email)
-            refs = reference_papers(conn, sub, judged)
-        picks = matcher.match(sub, papers, sent, judged, refs)
-    else:
-        picks = matcher.match(sub, papers)
+            past = history(conn, [sub])
+    picks = pick(matcher, [sub], papers, past)[sub.email]
     _print(app, sub, picks, len(papers), matcher.semantic, as_json)
-
-
-def resolve_subscriber(app: App, who: str) -> Subscriber:
-    """A subscriber from a file path, the database, or the subscribers folder, in that order."""
-    path = Path(who)
-    if path.suffix == ".toml" or path.is_file():
-        return load_file(path)
-    if _database_exists(app):
-        with app.engine.connect() as conn:
-            stored = get_subscriber(conn, who)
-        if stored is not None:
-            return stored.subscriber
-    folder = app.config.path(app.config.newsletter.subscribers_dir)
-    if folder.is_dir():
-        for sub in load_dir(folder):
-            if sub.email.lower() == who.strip().lower():
-                return sub
-    raise SubscriberError(
-        f"{who}: no such subscriber file, and no subscriber with that email "
-        f"in the database or in {folder}"
-    )
 
 
 def _database_exists(app: App) -> bool:
@@ -114,11 +89,11 @@ def _print(
         return
     mode = "words and meaning" if semantic else "words only"
     app.console.print(f"{sub.email}: {len(picks)} of {candidates} papers ({mode})", markup=False)
-    for rank, pick in enumerate(picks, start=1):
-        app.console.print(f"\n{rank:2d}. [{pick.score:.2f}] {pick.paper.title}", markup=False)
-        if pick.paper.link:
-            app.console.print(f"    {pick.paper.link}", markup=False)
-        app.console.print(f"    why: {'; '.join(pick.reasons)}", markup=False)
+    for rank, chosen in enumerate(picks, start=1):
+        app.console.print(f"\n{rank:2d}. [{chosen.score:.2f}] {chosen.paper.title}", markup=False)
+        if chosen.paper.link:
+            app.console.print(f"    {chosen.paper.link}", markup=False)
+        app.console.print(f"    why: {'; '.join(chosen.reasons)}", markup=False)
 
 
 def pick_json(pick: Pick) -> dict[str, Any]:

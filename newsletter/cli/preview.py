@@ -1,6 +1,6 @@
 """``newsletter preview``: write or serve exactly what a subscriber would get, sending nothing.
 
-It composes the issue as the pipeline would (matching, signed links), renders it, and writes
+It composes the issue as a run would (matching, signed links), renders it, and writes
 ``<subscriber>-<date>.html``, ``.txt`` and ``.eml``; nothing is queued, sent or marked as sent.
 """
 
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import click
 
-from newsletter import pipeline
+from newsletter.app import issue
+from newsletter.app.parts import Parts
 from newsletter.cli.common import App, pass_app
 from newsletter.config import Config
 from newsletter.delivery.compose import composer_from_config
@@ -92,10 +93,17 @@ def mime_maker(config: Config, now: Callable[[], datetime]) -> MimeMaker:
 
 
 def issue_maker(app: App, sources: list[str]) -> IssueMaker:
-    """The pipeline's composition of one subscriber's issue (matching and signed links)."""
+    """The application's composition of one subscriber's issue (matching and signed links).
+
+    The stage objects are built on first use and kept, so a preview server loads the model
+    once.
+    """
+    built: list[Parts] = []
 
     def make(subscriber: str, day: date) -> tuple[Issue, IssueLinks]:
-        return pipeline.compose_issue(app.config, app.engine, subscriber, day, sources)
+        if not built:
+            built.append(Parts.build(app.config, app.engine))
+        return issue.preview_issue(built[0], subscriber, day, sources)
 
     return make
 

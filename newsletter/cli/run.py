@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import click
 
+from newsletter.app.parts import Parts
+from newsletter.app.run import run_once
 from newsletter.cli.common import App, pass_app
 from newsletter.cli.fetch import describe
 from newsletter.delivery.base import mailer_from_config
-from newsletter.pipeline import Parts
-from newsletter.runner import RunReport, run_once
 from newsletter.sources.http import Fetcher
 
 
@@ -29,23 +29,9 @@ def run(app: App, no_send: bool) -> None:
             mailer,
             lambda r: app.console.print(describe(r)),
         )
-    app.console.print(summary(report), markup=False)
+    app.console.print(report.describe(), markup=False)
     if report.failed_sources:
         raise SystemExit(1)
-
-
-def summary(report: RunReport) -> str:
-    e = report.enqueue
-    lines = [
-        f"matched {e.papers} candidate papers: {e.enqueued} issues enqueued, "
-        f"{e.already} already queued, {e.quiet} with nothing matched, {e.not_due} not due"
-    ]
-    if report.send is not None:
-        s = report.send
-        lines.append(
-            f"sent {s.sent}, retrying {s.retrying}, failed {s.failed}, suppressed {s.suppressed}"
-        )
-    return "\n".join(lines)
 
 
 commands = [run]

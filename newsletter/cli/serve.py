@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 import click
 import uvicorn
 
+from newsletter.app.parts import Parts
+from newsletter.app.service import Service, build_scheduler
 from newsletter.cli.common import App, pass_app
 from newsletter.delivery.base import mailer_from_config
 from newsletter.errors import ConfigError
-from newsletter.pipeline import Parts
-from newsletter.service import Service, build_scheduler
 from newsletter.web.app import create_app
 from newsletter.web.site import Site
 

@@ -1,0 +1,12 @@
+"""The application layer: the one place that knows the order of the stages.
+
+The CLI, the web pages and the scheduler call it; the stages (sources, match, render,
+delivery) never call each other, and the store only stores.
+
+- ``parts``: the stage objects of one run (matcher, renderer, composer);
+- ``issue``: the issue a reader gets (for match, preview, the web copy and enqueue);
+- ``readers``: the subscribers folder synced into the store, and finding one reader;
+- ``enqueue``: match, render and enqueue today's issues, in one process or several;
+- ``run``: fetch -> sync -> enqueue -> send, once (``newsletter run``, ``demo``, a tick);
+- ``service``: the scheduler's jobs around ``run`` (``newsletter serve``).
+"""

@@ -1,0 +1,137 @@
+"""The issue a reader gets: candidate papers, their history, the picks, the signed links and
+the rendered message. ``match``, ``preview``, the web pages and enqueue all compose it here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy.engine import Connection, Engine
+
+from newsletter import addresses, tokens
+from newsletter.app.parts import Parts
+from newsletter.app.readers import find_subscriber
+from newsletter.delivery.compose import Composer
+from newsletter.match import Matcher
+from newsletter.models import Issue, IssueLinks, OutgoingEmail, Paper, Pick, Subscriber
+from newsletter.render import RenderedIssue
+from newsletter.sources.ingest import load_papers
+from newsletter.store.history import feedback_many, reference_papers, sent_keys_many
+from newsletter.store.papers import list_papers
+
+CANDIDATE_DAYS = 7  # an issue draws from the papers first seen in the last week
+
+
+@dataclass(frozen=True)
+class History:
+    """What the matcher needs besides the papers, for a batch of readers."""
+
+    sent: dict[str, set[str]]
+    judged: dict[str, dict[str, int]]
+    references: dict[str, Paper] | None
+
+
+def candidates(conn: Connection, now: datetime, days: int = CANDIDATE_DAYS) -> list[Paper]:
+    """Papers first seen in the last ``days`` days: what a new issue may draw from."""
+    return list_papers(conn, since=now - timedelta(days=days))
+
+
+def history(conn: Connection, subs: Sequence[Subscriber]) -> History:
+    """Sent keys, feedback and liked/judged reference papers of ``subs``, in batched queries."""
+    emails = [s.email for s in subs]
+    sent, judged = sent_keys_many(conn, emails), feedback_many(conn, emails)
+    refs: dict[str, Paper] = {}
+    for s in subs:
+        if s.papers or judged[s.email]:
+            refs |= reference_papers(conn, s, judged[s.email])
+    return History(sent, judged, refs or None)
+
+
+def pick(
+    matcher: Matcher,
+    subs: Sequence[Subscriber],
+    papers: Sequence[Paper],
+    past: History | None = None,
+) -> dict[str, list[Pick]]:
+    """Each reader's picks; ``past`` (their history) is left out for a reader not yet stored."""
+    if past is None:
+        return matcher.match_many(subs, papers)
+    return matcher.match_many(subs, papers, past.sent, past.judged, past.references)
+
+
+def picks_for(
+    engine: Engine, matcher: Matcher, subs: Sequence[Subscriber], papers: Sequence[Paper]
+) -> dict[str, list[Pick]]:
+    """Each subscriber's picks, with their sent history and feedback taken into account."""
+    with engine.connect() as conn:
+        past = history(conn, subs)
+    return pick(matcher, subs, papers, past)
+
+
+def issue_links(composer: Composer, email: str, picks: Sequence[Pick], now: datetime) -> IssueLinks:
+    """The signed unsubscribe, preferences and feedback links of one issue."""
+    base, secret, key = composer.newsletter.base_url, composer.secret, addresses.key(email)
+
+    def feedback(judgment: int) -> dict[str, str]:
+        return {
+            p.paper.key: tokens.feedback_url(base, secret, key, p.paper.key, judgment, now=now)
+            for p in picks
+        }
+
+    return IssueLinks(
+        unsubscribe=composer.unsubscribe_url(email, now=now),
+        preferences=tokens.preferences_url(base, secret, key, now=now),
+        more_like=feedback(1),
+        less_like=feedback(-1),
+    )
+
+
+def compose(
+    parts: Parts, sub: Subscriber, issue_date: date, picks: Sequence[Pick], now: datetime
+) -> tuple[Issue, RenderedIssue | None, OutgoingEmail | None]:
+    """Render one subscriber's issue and wrap it into a message (None on a skipped quiet day)."""
+    issue = Issue(sub, issue_date, tuple(picks))
+    links = issue_links(parts.composer, sub.email, picks, now)
+    rendered = parts.renderer.render(issue, links)
+    if rendered is None:
+        return issue, None, None
+    message = parts.composer.compose(
+        to=addresses.display(sub.name, sub.email),
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        now=now,
+        unsubscribe_url=links.unsubscribe,
+    )
+    return issue, rendered, message
+
+
+def reader_issue(
+    parts: Parts, sub: Subscriber, issue_date: date, papers: Sequence[Paper] | None = None
+) -> tuple[Issue, IssueLinks]:
+    """Read-only: the issue ``sub`` would get on ``issue_date`` and its signed links.
+
+    Papers are ``papers`` when given, else the stored candidates of that day; nothing is
+    recorded.
+    """
+    if papers is None:
+        end = datetime.combine(issue_date, time.max, UTC)
+        with parts.engine.connect() as conn:
+            papers = candidates(conn, end)
+    picks = picks_for(parts.engine, parts.matcher, [sub], papers)[sub.email]
+    links = issue_links(parts.composer, sub.email, picks, datetime.now(UTC))
+    return Issue(sub, issue_date, tuple(picks)), links
+
+
+def preview_issue(
+    parts: Parts, ref: str, issue_date: date, sources: Sequence[str] = ()
+) -> tuple[Issue, IssueLinks]:
+    """The issue of reader ``ref`` (a file or an address) on ``issue_date``, read-only.
+
+    Papers come from ``sources`` (pages or files, read now) when given, else from the store.
+    """
+    sub = find_subscriber(parts.config, parts.engine, ref)
+    papers = load_papers(list(sources), parts.config, issue_date) if sources else None
+    return reader_issue(parts, sub, issue_date, papers)

@@ -1,0 +1,56 @@
+"""Readers for a run: the subscribers folder synced into the store, and finding one reader."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from newsletter import addresses
+from newsletter.config import Config
+from newsletter.errors import SubscriberError
+from newsletter.models import Subscriber
+from newsletter.store.profiles import SyncReport, active_subscribers, get_subscriber, sync_profiles
+from newsletter.subscribers import load_dir, load_file
+
+
+def sync_folder(engine: Engine, folder: Path, now: datetime) -> SyncReport:
+    """Make the stored file-based profiles match ``folder`` (all files validate first)."""
+    subs = load_dir(folder)
+    with engine.begin() as conn:
+        return sync_profiles(conn, subs, str(folder), now)
+
+
+def sync_subscribers(config: Config, engine: Engine, now: datetime) -> SyncReport | None:
+    """Sync the configured subscribers folder (when there is one) into the store."""
+    folder = config.path(config.newsletter.subscribers_dir)
+    return sync_folder(engine, folder, now) if folder.is_dir() else None
+
+
+def load_subscribers(config: Config, engine: Engine, now: datetime) -> list[Subscriber]:
+    """Sync the subscribers folder (when there is one); return the active subscribers."""
+    sync_subscribers(config, engine, now)
+    with engine.connect() as conn:
+        return active_subscribers(conn)
+
+
+def find_subscriber(config: Config, engine: Engine | None, ref: str) -> Subscriber:
+    """A subscriber from a file path, the database (when given), or the subscribers folder."""
+    path = Path(ref)
+    if path.suffix == ".toml" or path.is_file():
+        return load_file(path)
+    if engine is not None:
+        with engine.connect() as conn:
+            stored = get_subscriber(conn, ref)
+        if stored is not None:
+            return stored.subscriber
+    folder = config.path(config.newsletter.subscribers_dir)
+    if folder.is_dir():
+        for sub in load_dir(folder):
+            if addresses.key(sub.email) == addresses.key(ref):
+                return sub
+    raise SubscriberError(
+        f"{ref}: no such subscriber file, and no subscriber with that email "
+        f"in the database or in {folder}"
+    )
