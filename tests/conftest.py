@@ -81,3 +81,18 @@ def open_db(database_url: str) -> Iterator[Callable[..., Engine]]:
     yield open_
     for engine in engines:
         engine.dispose()
+
+
+NEEDS_PG = (
+    "needs PostgreSQL: set NEWSLETTER_TEST_DATABASE_URL"
+    " (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A URL whose connections use a fresh schema of their own, dropped afterwards."""
+    base = os.environ.get("NEWSLETTER_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip(NEEDS_PG)
+    yield from postgres_schema(base)

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from newsletter.errors import SubscriberError
-from newsletter.subscribers import from_dict, load_dir, load_file, to_toml
+from newsletter.profile import from_dict, to_toml
+from newsletter.subscribers import load_dir, load_file
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 GOOD = 'email = "ada@example.org"\ntopics = ["spiking neural networks"]\n'
 
 

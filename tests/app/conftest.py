@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
+from newsletter.app.parts import Parts
+from newsletter.app.service import Service
 from newsletter.config import Config, Secrets, config_from_dict
 from newsletter.delivery.base import MailerEnv, NoOptions
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.models import Paper, Subscriber
-from newsletter.pipeline import Parts
-from newsletter.service import Service
 from newsletter.store import open_engine
 from newsletter.store.papers import upsert_papers
 from newsletter.store.profiles import upsert_subscriber

@@ -9,17 +9,16 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from newsletter.app.enqueue import BATCH, enqueue_all, enqueue_due
+from newsletter.app.parts import Parts
 from newsletter.config import Config
 from newsletter.models import Subscriber
-from newsletter.pipeline import BATCH, Parts, enqueue_due
-from newsletter.runner import enqueue_all
 from newsletter.sources.ingest import load_papers
 from newsletter.store import open_engine
 from newsletter.store.outbox import outbox
 from newsletter.store.papers import upsert_papers
-from newsletter.store.profile_tables import sent_papers
-from newsletter.store.profiles import set_status, upsert_subscriber
-from newsletter.store.subscriber_pages import iter_active
+from newsletter.store.profiles import iter_active, set_status, upsert_subscriber
+from newsletter.store.tables import sent_papers
 
 MORNING = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 TOPICS = ["large language models", "diffusion models for images", "robot learning",

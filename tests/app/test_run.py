@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.policy
 import html
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -11,13 +12,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
+from newsletter.app.enqueue import enqueue_due
+from newsletter.app.parts import Parts
+from newsletter.app.readers import load_subscribers
+from newsletter.app.run import run_once
 from newsletter.config import Config
 from newsletter.delivery.base import mailer_from_config
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.delivery.outbox import send_due
 from newsletter.match import Matcher
-from newsletter.pipeline import Parts, enqueue_due, load_subscribers
-from newsletter.runner import run_once
 from newsletter.sources.http import Fetcher
 from newsletter.store.history import sent_keys
 from newsletter.store.papers import papers_by_keys
@@ -79,8 +82,10 @@ def test_run_once_sends_each_due_subscriber_one_explained_issue(
 ) -> None:
     config, parts = setup
     mailer, report = run(config, parts, MORNING)
-    assert [m.to for m in mailer.outbox] == ['"Reader, Jo" <spikes@example.org>']
-    message = email.message_from_bytes(mailer.outbox[0].raw or b"")
+    assert [m.to for m in mailer.outbox] == ["Reader, Jo <spikes@example.org>"]
+    message = email.message_from_bytes(mailer.outbox[0].raw or b"", policy=email.policy.default)
+    to = message["To"].addresses[0]  # type: ignore[union-attr]
+    assert (to.display_name, to.addr_spec) == ("Reader, Jo", "spikes@example.org")
     text = next(p for p in message.walk() if p.get_content_type() == "text/plain")
     body = text.get_payload(decode=True).decode()
     assert "spiking neural networks" in body.lower()

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import Engine
 
+from newsletter.app.service import LEASE_TTL, Service, build_scheduler, crontab_trigger
 from newsletter.config import Config
 from newsletter.errors import ConfigError
-from newsletter.service import LEASE_TTL, Service, build_scheduler, crontab_trigger
 from newsletter.store import locks
 
 from .conftest import Clock, add_papers, add_subscriber, make_service, memory_mailer, service_config

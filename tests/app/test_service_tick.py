@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from newsletter.app.service import Service, day_ends
 from newsletter.config import Config
 from newsletter.models import Subscriber
-from newsletter.service import Service, day_ends
 from newsletter.store.outbox import outbox
 
 from .conftest import (

@@ -165,14 +165,14 @@ def test_no_text_can_add_or_split_a_header(subject: str, name: str) -> None:
 
 
 def test_display_names_with_commas_stay_one_recipient() -> None:
+    from newsletter import addresses
     from newsletter.delivery.api.http import formatted
-    from newsletter.store.outbox import address_key
 
     email = sample(6, to="Smith, Jo <Jo@Example.com>")
     msg = _parse(mime_bytes(email))
     (addr,) = msg["To"].addresses
     assert (addr.display_name, addr.addr_spec) == ("Smith, Jo", "Jo@Example.com")
-    assert address_key(email.to) == "jo@example.com"
+    assert addresses.key(email.to) == "jo@example.com"
     assert formatted(email.to) == '"Smith, Jo" <Jo@Example.com>'
 
 

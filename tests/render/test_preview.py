@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from newsletter import pipeline
+from newsletter.app import issue as app_issue
 from newsletter.cli import cli
 from newsletter.cli.preview import file_stem, mime_maker, write_preview
 from newsletter.config import Config, EmailSettings
@@ -32,7 +32,7 @@ NOW = datetime(2026, 11, 23, 7, tzinfo=UTC)
 
 
 def sample(subscriber: str, day: date) -> tuple[Issue, IssueLinks]:
-    """Stands in for the pipeline's matching: 3 papers for Ada, nothing for anyone else."""
+    """Stands in for the application's matching: 3 papers for Ada, nothing for anyone else."""
     issue = make_issue(3 if subscriber == SUBSCRIBER.email else 0)
     issue = Issue(issue.subscriber, day, issue.picks)
     return issue, make_links(issue)
@@ -106,12 +106,12 @@ def test_cli_writes_the_three_files(
 ) -> None:
     seen: list[tuple[str, date, list[str]]] = []
 
-    def compose_issue(config: Any, engine: Any, ref: str, day: date, sources: list[str]) -> Any:
+    def preview_issue(parts: Any, ref: str, day: date, sources: list[str]) -> Any:
         seen.append((ref, day, sources))
         return sample(ref, day)
 
-    # The pipeline's matching is tested on its own; here it hands over fixed sample issues.
-    monkeypatch.setattr(pipeline, "compose_issue", compose_issue)
+    # The application's matching is tested on its own; here it hands over fixed sample issues.
+    monkeypatch.setattr(app_issue, "preview_issue", preview_issue)
     out = tmp_path / "out"
     args = ["--config", str(cli_config), "preview", "--subscriber", SUBSCRIBER.email]
     args += ["--date", "2026-11-23", "--source", "page.txt", "--out", str(out)]
@@ -124,7 +124,7 @@ def test_cli_writes_the_three_files(
 
 
 def test_cli_needs_a_subscriber_or_serve(cli_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "compose_issue", lambda *a: sample(*a[2:4]))
+    monkeypatch.setattr(app_issue, "preview_issue", lambda *a: sample(*a[1:3]))
     result = CliRunner().invoke(cli, ["--config", str(cli_config), "preview"])
     assert result.exit_code == 2 and "--subscriber" in result.output
 
@@ -236,7 +236,7 @@ def test_page_in_a_browser_toggles_width_and_text_and_reloads(browser: Any, serv
 
 
 def test_cli_end_to_end_sends_and_records_nothing(tmp_path: Path, seeds_dir: Path) -> None:
-    """The real pipeline composition on a real seed page; the outbox and history stay empty."""
+    """The real composition on a real seed page; the outbox and history stay empty."""
     from sqlalchemy import create_engine
 
     from newsletter.store.history import sent_keys

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from newsletter.service import LEASE, LEASE_TTL
+from newsletter.app.service import LEASE, LEASE_TTL
 from newsletter.store import locks
 
 NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)

@@ -15,7 +15,7 @@ from newsletter.store import open_engine
 from newsletter.store.migrate import applied_versions, available, current_version
 from newsletter.store.migrations import v0001_papers
 from newsletter.store.papers import count_papers, list_papers, upsert_papers
-from newsletter.store.profile_tables import sent_papers
+from newsletter.store.tables import sent_papers
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

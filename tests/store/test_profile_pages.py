@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Engine
 
 from newsletter.models import Subscriber
-from newsletter.store.profiles import upsert_subscriber
-from newsletter.store.subscriber_pages import iter_active
+from newsletter.store.profiles import iter_active, upsert_subscriber
 
 NOW = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
 

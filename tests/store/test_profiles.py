@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from newsletter.app.readers import sync_folder
 from newsletter.config import MatchSettings
 from newsletter.errors import SubscriberError
 from newsletter.match import Matcher
@@ -32,7 +33,6 @@ from newsletter.store.profiles import (
     get_subscriber,
     list_subscribers,
     set_status,
-    sync_dir,
     upsert_subscriber,
 )
 from tests.match.conftest import paper
@@ -75,18 +75,18 @@ def test_sync_keeps_unsubscribed_and_forgets_deleted_files(
     (folder / "ada.toml").write_text('email = "ada@example.org"\ntopics = ["x"]\n')
     (folder / "bob.toml").write_text('email = "bob@example.org"\ntopics = ["y"]\nactive = false\n')
     engine = open_db()
+    report = sync_folder(engine, folder, NOW)
+    assert sorted(report.added) == ["ada@example.org", "bob@example.org"]
     with engine.begin() as conn:
-        report = sync_dir(conn, folder, NOW)
-        assert sorted(report.added) == ["ada@example.org", "bob@example.org"]
         upsert_subscriber(
             conn, Subscriber(email="web@example.org", topics=("z",), origin="web"), NOW
         )
         set_status(conn, "ada@example.org", "unsubscribed", NOW)
     (folder / "bob.toml").unlink()
     (folder / "ada.toml").write_text('email = "ada@example.org"\ntopics = ["x", "w"]\n')
-    with engine.begin() as conn:
-        report = sync_dir(conn, folder, NOW)
-        assert (report.updated, report.removed) == (("ada@example.org",), ("bob@example.org",))
+    report = sync_folder(engine, folder, NOW)
+    assert (report.updated, report.removed) == (("ada@example.org",), ("bob@example.org",))
+    with engine.connect() as conn:
         statuses = {s.subscriber.email: s.status for s in list_subscribers(conn)}
     assert statuses == {"ada@example.org": "unsubscribed", "web@example.org": "active"}
 
@@ -97,8 +97,8 @@ def test_sync_writes_nothing_when_one_file_is_bad(
     (tmp_path / "a.toml").write_text('email = "ada@example.org"\ntopics = ["x"]\n')
     (tmp_path / "b.toml").write_text('email = "bob@example.org"\ntopics = []\n')
     engine = open_db()
-    with pytest.raises(SubscriberError, match=r"b\.toml: field 'topics'"), engine.begin() as conn:
-        sync_dir(conn, tmp_path, NOW)
+    with pytest.raises(SubscriberError, match=r"b\.toml: field 'topics'"):
+        sync_folder(engine, tmp_path, NOW)
     with engine.connect() as conn:
         assert list_subscribers(conn) == []
 

@@ -19,10 +19,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.engine import Engine
 
+from newsletter.app.enqueue import enqueue_due
+from newsletter.app.parts import Parts
+from newsletter.app.readers import load_subscribers
 from newsletter.config import Config, config_from_dict
 from newsletter.delivery.base import mailer_from_config
 from newsletter.delivery.outbox import send_due
-from newsletter.pipeline import Parts, enqueue_due, load_subscribers
 from newsletter.store import open_engine
 from newsletter.store.history import feedback_for
 from newsletter.store.papers import upsert_papers

@@ -1,34 +1,16 @@
-"""Fixtures for the scale tests: a throw-away PostgreSQL schema, configs for worker processes."""
+"""Fixtures for the worker tests: configs for worker processes, a filled outbox, status counts."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from newsletter.delivery.message import make_message_id
 from newsletter.models import OutgoingEmail
 from newsletter.store import outbox as store
-from tests.conftest import postgres_schema
-
-NEEDS_PG = (
-    "needs PostgreSQL: set NEWSLETTER_TEST_DATABASE_URL"
-    " (e.g. postgresql://postgres@127.0.0.1:5432/test)"
-)
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A URL whose connections use a fresh schema of their own, dropped afterwards."""
-    base = os.environ.get("NEWSLETTER_TEST_DATABASE_URL")
-    if not base:
-        pytest.skip(NEEDS_PG)
-    yield from postgres_schema(base)
 
 
 def write_config(folder: Path, port: int, *, batch_size: int = 50, lease: float = 300.0) -> Path:
