@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from newsletter import tokens
+from newsletter import addresses, tokens
 from newsletter.errors import SubscriberError, TokenError
 from newsletter.profile import WEEKDAYS
 from newsletter.store.profiles import StoredSubscriber
@@ -110,7 +110,7 @@ class Pages:
         picks = await run_in_threadpool(self.site.preview, sub)
         now, site = self.site.clock(), self.site
         prefs = tokens.preferences_url(
-            site.config.newsletter.base_url, site.secret, sub.email.lower(), now=now
+            site.config.newsletter.base_url, site.secret, addresses.key(sub.email), now=now
         )
         return page(
             "confirmed", sub=sub, picks=picks, preferences=prefs, newsletter=site.config.newsletter

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 
 from sqlalchemy.engine import Engine
 
-from newsletter import tokens
+from newsletter import addresses, tokens
 from newsletter.app.issue import candidates, picks_for
 from newsletter.app.parts import Parts
 from newsletter.config import Config
@@ -78,19 +78,19 @@ class Site:
         """Start a double opt-in; returns what happened, for the log only (never shown)."""
         web = self.config.web
         if not self.limiter.allow(
-            f"address:{sub.email.lower()}", web.signups_per_address_day, timedelta(days=1)
+            f"address:{addresses.key(sub.email)}", web.signups_per_address_day, timedelta(days=1)
         ):
             return "address limit reached, no email sent"
         now = self.clock()
         with self.engine.begin() as conn:
-            blocked = suppressed(conn, [sub.email]).get(sub.email.lower())
+            blocked = suppressed(conn, [sub.email]).get(addresses.key(sub.email))
             if blocked in ("bounced", "complained"):
                 return f"address {blocked}, no email sent"
             forget_before(conn, now - timedelta(hours=web.confirm_hours, days=1))
             nonce = add_signup(conn, sub.email, stored_profile(sub), now)
         ttl = timedelta(hours=web.confirm_hours)
         token = tokens.sign(
-            self.secret, CONFIRM, sub.email.lower(), now=now, ttl=ttl, data={"n": nonce}
+            self.secret, CONFIRM, addresses.key(sub.email), now=now, ttl=ttl, data={"n": nonce}
         )
         return self._send_confirmation(sub, self.url("confirm", token), ttl)
 
