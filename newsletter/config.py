@@ -79,13 +79,17 @@ class MatchSettings:
     """How papers are scored and selected for each subscriber."""
 
     semantic: bool = True
-    threshold: float = 0.35
-    lexical_weight: float = 0.6
+    threshold: float = 0.3  # the least score a paper needs on one of the reader's topics
+    relative: float = 0.5  # ... and the least share of that topic's best score today
+    lexical_weight: float = 0.5
     model: str = ""  # a local sentence-transformers model folder; "" = packaged all-MiniLM-L6-v2
+    arxiv_api: str = "https://export.arxiv.org/api/query"  # looks up liked ids no source brought
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError("key 'match.threshold' must be between 0 and 1")
+        if not 0.0 <= self.relative <= 1.0:
+            raise ValueError("key 'match.relative' must be between 0 and 1")
         if not 0.0 <= self.lexical_weight <= 1.0:
             raise ValueError("key 'match.lexical_weight' must be between 0 and 1")
 

@@ -76,6 +76,7 @@ class Subscriber:
     exclude: tuple[str, ...] = ()
     authors: tuple[str, ...] = ()
     papers: tuple[str, ...] = ()
+    library: tuple[str, ...] = ()  # liked papers from the reader's library: arxiv:/title: keys
     max_papers: int = 10
     min_upvotes: int = 0
     timezone: str = "UTC"

@@ -15,7 +15,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Calibration:
-    """Where each signal starts and stops counting; chosen on the labelled set in tests/data."""
+    """Where each signal starts and stops counting; chosen on the development data in
+    tests/data/relevance (never on the held-out test split)."""
 
     lexical_floor: float = 0.05  # below: a stray shared word, not evidence
     lexical_full: float = 0.50  # above: the phrase is plainly there
@@ -24,6 +25,8 @@ class Calibration:
     z_low: float = 1.5
     z_high: float = 4.0
     z_share: float = 0.5  # how much of the semantic part is relative (z) vs absolute
+    z_gate_low: float = 0.2  # the relative part counts from this cosine ...
+    z_gate_high: float = 0.4  # ... fully from this one
     prior_mean: float = 0.12  # a topic's typical cosine to an unrelated abstract
     prior_sd: float = 0.08
     prior_weight: float = 20.0  # in papers: how strongly few papers lean on the prior
@@ -33,12 +36,6 @@ class Calibration:
     like_low: float = 0.45  # paper-to-paper cosine where "more like this" starts to pull
     like_high: float = 0.75
     dislike_penalty: float = 0.4  # times the closeness to a disliked paper
-    # Profile context: a paper far from the centre of all of a profile's topics keeps only
-    # ``context_floor`` of its score, so that "neurons in large language models" does not pull
-    # in every LLM paper, nor "spiking neural networks" every recording of spiking neurons.
-    context_floor: float = 0.3
-    context_z_low: float = 1.0
-    context_z_high: float = 2.0
     second_topic: float = 0.1  # bonus, times the second-best topic's score: papers at a crossing
 
 
@@ -68,9 +65,13 @@ def lexical_part(lexical: np.ndarray, cal: Calibration = DEFAULT) -> np.ndarray:
 
 
 def semantic_part(cosines: np.ndarray, cal: Calibration = DEFAULT) -> np.ndarray:
-    relative = ramp(zscores(cosines, cal), cal.z_low, cal.z_high)
+    """Closeness read absolutely and relative to the day's papers; standing out from the day
+    counts only as far as the paper is also close in absolute terms (the best of a day with
+    nothing on the topic is not evidence)."""
+    gate = ramp(cosines, cal.z_gate_low, cal.z_gate_high)
+    relative = ramp(zscores(cosines, cal), cal.z_low, cal.z_high) * gate
     absolute = ramp(cosines, cal.cosine_low, cal.cosine_high)
-    return cal.z_share * relative + (1 - cal.z_share) * absolute
+    return np.asarray(cal.z_share * relative + (1 - cal.z_share) * absolute, dtype=np.float32)
 
 
 def mix(lexical: np.ndarray, semantic: np.ndarray, lexical_weight: float) -> np.ndarray:
@@ -89,26 +90,6 @@ def fuse(
     if cosines is None:
         return lex
     return mix(lex, semantic_part(cosines, cal), lexical_weight)
-
-
-def context(
-    phrase_vectors: np.ndarray,
-    paper_vectors: np.ndarray,
-    groups: list[list[int]],
-    cal: Calibration = DEFAULT,
-) -> np.ndarray:
-    """A (profiles x papers) factor in [context_floor, 1]: closeness to each profile's centre.
-
-    ``groups`` lists, per profile, its topics' rows in ``phrase_vectors``; the centre is their
-    normalised mean, and closeness is read relative to the other papers (a z-score).
-    """
-    sizes = [len(g) for g in groups]
-    flat = np.array([i for g in groups for i in g], dtype=np.int64)
-    starts = np.cumsum([0, *sizes[:-1]])
-    centres = np.add.reduceat(phrase_vectors[flat], starts, axis=0)
-    centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-9)
-    near = ramp(zscores(centres @ paper_vectors.T, cal), cal.context_z_low, cal.context_z_high)
-    return (cal.context_floor + (1 - cal.context_floor) * near).astype(np.float32)
 
 
 def excluded_by_meaning(cosines: np.ndarray, cal: Calibration = DEFAULT) -> np.ndarray:

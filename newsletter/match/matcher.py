@@ -10,7 +10,7 @@ from newsletter.match import fuse as fusion
 from newsletter.match.scores import BatchScores, score_batch
 from newsletter.match.select import Selection, disliked_keys, liked_keys, select
 from newsletter.match.semantic import Embedder, MemoryCache, VectorCache, load_embedder
-from newsletter.models import Paper, Pick, Subscriber
+from newsletter.models import Paper, Pick, Subscriber, normalize_title
 
 log = logging.getLogger(__name__)
 _warned: list[bool] = []
@@ -83,7 +83,11 @@ class Matcher:
         out: dict[str, list[Pick]] = {}
         for sub in subscribers:
             how = Selection(
-                self.settings.threshold, sent.get(sub.email, ()), feedback.get(sub.email), self.cal
+                self.settings.threshold,
+                self.settings.relative,
+                sent.get(sub.email, ()),
+                feedback.get(sub.email),
+                self.cal,
             )
             out[sub.email] = select(sub, scores, how)
         return out
@@ -99,7 +103,8 @@ class Matcher:
         unique = list({p.key: p for p in papers}.values())
         topics = [t for s in subscribers for t in s.topics]
         excludes = [e for s in subscribers for e in s.exclude]
-        known = {p.key: p for p in unique} | dict(references)
+        by_title = {f"title:{normalize_title(p.title)}": p for p in unique}
+        known = by_title | {p.key: p for p in unique} | dict(references)
         wanted = _reference_keys(subscribers, feedback)
         refs = [known[k] for k in wanted if k in known]
         return score_batch(
@@ -107,7 +112,7 @@ class Matcher:
             topics,
             excludes,
             refs,
-            profiles=[s.topics for s in subscribers],
+            aliases={k: known[k].key for k in wanted if k in known and known[k].key != k},
             embedder=self.embedder,
             cache=self.cache,
             lexical_weight=self.settings.lexical_weight,

@@ -1,16 +1,19 @@
 """Score every distinct phrase and reference paper against every candidate paper, in bulk.
 
 Subscribers share phrases, so each distinct topic or exclude phrase is scored once; the
-semantic side is one matrix product of phrase vectors by paper vectors.
+semantic side is one matrix product of phrase vectors by paper vectors. A phrase holding an
+acronym that today's papers define ("SNN", "deep RL") is also scored spelt out, and keeps the
+better of the two scores.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from newsletter.match import acronyms
 from newsletter.match import fuse as fusion
 from newsletter.match.lexical import LexicalIndex
 from newsletter.match.semantic import Embedder, VectorCache, embed_papers, embed_phrases
@@ -36,14 +39,7 @@ class BatchScores:
     positions: dict[str, int]  # paper key -> column
     upvotes: np.ndarray  # per paper, unknown counted as 0
     by_author: dict[str, list[int]]  # normalised author name -> columns
-    contexts: dict[tuple[str, ...], int]  # a profile's topics -> row in ``context``
-    context: np.ndarray | None  # profiles x papers, closeness to the profile's centre
-
-    def context_of(self, topics: tuple[str, ...]) -> np.ndarray | float:
-        """The profile-context factor for these topics (1 without embeddings)."""
-        if self.context is None or topics not in self.contexts:
-            return 1.0
-        return np.asarray(self.context[self.contexts[topics]])
+    aliases: dict[str, str]  # another key a reference is known by (title:...) -> its key
 
     @property
     def semantic(self) -> bool:
@@ -56,30 +52,27 @@ def score_batch(
     excludes: Sequence[str],
     references: Sequence[Paper],
     *,
-    profiles: Sequence[tuple[str, ...]] = (),
+    aliases: dict[str, str] | None = None,
     embedder: Embedder | None,
     cache: VectorCache,
     lexical_weight: float,
     cal: fusion.Calibration = fusion.DEFAULT,
 ) -> BatchScores:
-    """Build the score matrices for ``papers`` against all ``phrases`` and ``references``.
-
-    ``profiles`` lists each subscriber's topics (all among ``phrases``) for the context factor.
-    """
+    """Build the score matrices for ``papers`` against all ``phrases`` and ``references``."""
     papers = list(papers)
     phrases = list(dict.fromkeys([*phrases, *excludes]))
     rows = {p: i for i, p in enumerate(phrases)}
-    groups = list(dict.fromkeys(t for t in profiles if t))
     references = list({p.key: p for p in references}.values())
-    index = _lexical_index(papers)
-    lexical = fusion.lexical_part(index.score(phrases), cal)
-    cosines = semantic = similar = context = None
+    index, known = _lexical_index(papers)
+    spelt = {p: e for p in phrases if (e := acronyms.expand(p, known))}
+    every = list(dict.fromkeys([*phrases, *spelt.values()]))
+    fold = _folder(phrases, every, spelt)
+    lexical = fold(fusion.lexical_part(index.score(every), cal))
+    cosines = semantic = similar = None
     if embedder is not None and papers:
-        cosines, similar, vectors = _semantic(embedder, papers, phrases, references, cache, cal)
+        raw, similar = _semantic(embedder, papers, every, references, cache, cal)
+        cosines = fold(raw)
         semantic = fusion.semantic_part(cosines, cal)
-        if groups:
-            member_rows = [[rows[t] for t in g] for g in groups]
-            context = fusion.context(vectors[0], vectors[1], member_rows, cal)
     if similar is None:
         # Without embeddings a reference's title serves as one more phrase.
         similar = fusion.lexical_part(index.score([r.title for r in references]), cal)
@@ -98,9 +91,25 @@ def score_batch(
         positions={p.key: i for i, p in enumerate(papers)},
         upvotes=np.array([p.upvotes or 0 for p in papers], dtype=np.int64),
         by_author=_authors(papers),
-        contexts={g: i for i, g in enumerate(groups)},
-        context=context,
+        aliases=dict(aliases or {}),
     )
+
+
+def _folder(
+    phrases: list[str], every: list[str], spelt: dict[str, str]
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Turn a matrix over ``every`` phrase (acronyms spelt out added) into one over ``phrases``,
+    each row the better of the phrase and its spelt-out form."""
+    at = {p: i for i, p in enumerate(every)}
+    plain = np.array([at[p] for p in phrases], dtype=np.int64)
+    other = np.array([at[spelt.get(p, p)] for p in phrases], dtype=np.int64)
+
+    def fold(matrix: np.ndarray) -> np.ndarray:
+        if not spelt:
+            return matrix
+        return np.asarray(np.maximum(matrix[plain], matrix[other]))
+
+    return fold
 
 
 def _semantic(
@@ -110,20 +119,19 @@ def _semantic(
     references: list[Paper],
     cache: VectorCache,
     cal: fusion.Calibration,
-) -> tuple[np.ndarray, np.ndarray | None, tuple[np.ndarray, np.ndarray]]:
-    """Phrase-to-paper cosines (one matrix product), reference closeness if any, the vectors."""
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Phrase-to-paper cosines (one matrix product) and reference closeness, if any."""
     paper_vectors = embed_papers(embedder, papers, cache)
     cosines = np.zeros((0, len(papers)), dtype=np.float32)
     phrase_vectors = np.zeros((0, paper_vectors.shape[1]), dtype=np.float32)
     if phrases:
         phrase_vectors = embed_phrases(embedder, phrases, cache)
         cosines = phrase_vectors @ paper_vectors.T
-    vectors = (phrase_vectors, paper_vectors)
     if not references:
-        return cosines, None, vectors
+        return cosines, None
     ref_vectors = embed_papers(embedder, references, cache)
     near = fusion.ramp(ref_vectors @ paper_vectors.T, cal.like_low, cal.like_high)
-    return cosines, near, vectors
+    return cosines, near
 
 
 def author_name(author: str) -> str:
@@ -139,18 +147,20 @@ def _authors(papers: Sequence[Paper]) -> dict[str, list[int]]:
     return out
 
 
-_last_index: list[tuple[list[Paper], LexicalIndex]] = []
+_last_index: list[tuple[list[Paper], LexicalIndex, dict[str, str]]] = []
 
 
-def _lexical_index(papers: list[Paper]) -> LexicalIndex:
-    """The index of ``papers``, reused while consecutive batches score the same papers.
+def _lexical_index(papers: list[Paper]) -> tuple[LexicalIndex, dict[str, str]]:
+    """The index of ``papers`` and the acronyms they define, reused while consecutive batches
+    score the same papers.
 
     An issue run scores batch after batch of subscribers against one candidate list; indexing
     those papers again for every batch was a tenth of the run. Papers are immutable, so equal
     lists give equal indexes.
     """
     if _last_index and _last_index[0][0] == papers:
-        return _last_index[0][1]
+        return _last_index[0][1], _last_index[0][2]
     index = LexicalIndex(papers)
-    _last_index[:] = [(papers, index)]
-    return index
+    known = acronyms.definitions(f"{p.title}. {p.abstract}" for p in papers)
+    _last_index[:] = [(papers, index, known)]
+    return index, known

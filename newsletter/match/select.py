@@ -1,4 +1,10 @@
-"""Choose one subscriber's papers from the batch scores: filter, threshold, rank, explain."""
+"""Choose one subscriber's papers from the batch scores: filter, cut, rank, explain.
+
+The cut is per signal: a paper passes when, for one of the reader's topics (or their liked
+papers), it scores at least the threshold and at least ``relative`` times that topic's best
+score today. A broad topic whose papers all score modestly still delivers its best ones, a
+narrow topic delivers only its near-best, and adding a topic never raises another topic's bar.
+"""
 
 from __future__ import annotations
 
@@ -20,16 +26,18 @@ class Selection:
     """What the selector needs besides the scores: the threshold and the reader's history."""
 
     threshold: float
+    relative: float = 0.0  # a paper must reach this share of its topic's best score today
     sent: Collection[str] = ()
     feedback: Mapping[str, int] | None = None  # paper key -> +1 liked / -1 disliked
     cal: fusion.Calibration = fusion.DEFAULT
 
 
 def liked_keys(subscriber: Subscriber, feedback: Mapping[str, int] | None) -> list[str]:
-    """Papers that pull: the profile's "more like these" plus papers rated +1."""
+    """Papers that pull: the profile's "more like these", its library, papers rated +1."""
     keys = [
         f"arxiv:{p}" if not p.startswith(("arxiv:", "title:")) else p for p in subscriber.papers
     ]
+    keys += subscriber.library
     keys += [k for k, v in (feedback or {}).items() if v > 0]
     return list(dict.fromkeys(keys))
 
@@ -43,20 +51,37 @@ def select(subscriber: Subscriber, scores: BatchScores, how: Selection) -> list[
     if not scores.papers:
         return []
     topics = scores.fused[[scores.rows[t] for t in subscriber.topics]]
-    score: np.ndarray = _topic_score(topics, how.cal) * scores.context_of(subscriber.topics)
-    liked = [k for k in liked_keys(subscriber, how.feedback) if k in scores.refs]
+    liked = [
+        k
+        for k in dict.fromkeys(
+            scores.aliases.get(k, k) for k in liked_keys(subscriber, how.feedback)
+        )
+        if k in scores.refs
+    ]
     pull = _similar(scores, liked)
-    score = np.maximum(score, pull)
-    score = score - how.cal.dislike_penalty * _similar(scores, disliked_keys(how.feedback))
+    signals = np.vstack([topics, pull[None, :]])
+    # A dislike reorders (papers like the disliked one sink) but never cuts: one click nudges.
+    nudge = 1.0 - how.cal.dislike_penalty * _similar(scores, disliked_keys(how.feedback))
+    score = np.maximum(_topic_score(topics, how.cal), pull) * nudge
     followed = _followed(subscriber, scores)
     score = np.where(followed, np.maximum(score, FOLLOW_SCORE), score)
-    keep = _allowed(subscriber, scores, how, liked) & ((score >= how.threshold) | followed)
+    allowed = _allowed(subscriber, scores, how, liked)
+    keep = allowed & (_passes(signals, allowed, how) | followed)
     candidates = np.flatnonzero(keep)
     chosen = candidates[np.argsort(-score[candidates], kind="stable")][: subscriber.max_papers]
     return [
         _pick(subscriber, scores, int(i), float(score[i]), topics[:, i], pull[i], liked)
         for i in chosen
     ]
+
+
+def _passes(signals: np.ndarray, allowed: np.ndarray, how: Selection) -> np.ndarray:
+    """Papers that reach the threshold and ``relative`` of the day's best on some signal."""
+    if not allowed.any():
+        return allowed
+    best = signals[:, allowed].max(axis=1, keepdims=True)
+    bar = np.maximum(how.threshold, how.relative * best)
+    return np.asarray((signals >= bar).any(axis=0))
 
 
 def _topic_score(topics: np.ndarray, cal: fusion.Calibration) -> np.ndarray:
