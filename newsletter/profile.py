@@ -11,17 +11,21 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import time
+from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from newsletter import addresses
+from newsletter import addresses, library
 from newsletter.errors import SubscriberError
 from newsletter.models import ARXIV_ID, Subscriber
 
-Kind = Literal["email", "text", "phrases", "arxiv", "int", "bool", "choice", "zone", "time", "day"]
+Kind = Literal[
+    "email", "text", "phrases", "arxiv", "library", "int", "bool", "choice", "zone", "time", "day"
+]
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SEND_AT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 MAX_PHRASE = 200
+MAX_KEY = 300  # a stored paper key's length
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,14 @@ FIELDS: tuple[Field, ...] = (
     Field("exclude", "phrases", (), "Phrases never to be sent.", high=50, flag="exclude"),
     Field("authors", "phrases", (), "Authors to follow.", high=50, flag="author"),
     Field("papers", "arxiv", (), "Liked papers by arXiv id.", high=200, flag="paper"),
+    Field(
+        "library",
+        "library",
+        (),
+        "Your library as liked papers: a Zotero export (BibTeX, RIS, CSL-JSON) or a file of "
+        "arXiv ids, relative to the subscriber file.",
+        high=library.MAX_ENTRIES,
+    ),
     Field("max_papers", "int", 10, "Most papers in one issue.", 1, 100, flag="max-papers"),
     Field("min_upvotes", "int", 0, "Skip papers with fewer upvotes.", 0, 1_000_000),
     Field("timezone", "zone", "UTC", "IANA timezone of send_at.", flag="timezone"),
@@ -67,7 +79,7 @@ def from_dict(data: Mapping[str, Any], origin: str) -> Subscriber:
     if "email" not in data:
         raise SubscriberError(f"{origin}: field 'email' is missing")
     values = {f.name: _CHECKS[f.kind](f, data.get(f.name, f.default), origin) for f in FIELDS}
-    if not values["topics"] and not values["papers"]:
+    if not values["topics"] and not values["papers"] and not values["library"]:
         raise _fail(
             origin, "topics", 'is empty; give at least one phrase such as "spiking neural networks"'
         )
@@ -79,7 +91,7 @@ def to_data(sub: Subscriber) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for f in FIELDS:
         value = getattr(sub, f.name)
-        if f.kind in ("phrases", "arxiv"):
+        if f.kind in ("phrases", "arxiv", "library"):
             value = list(value)
         elif f.kind == "time":
             value = f"{value:%H:%M}"
@@ -94,7 +106,7 @@ def from_stored(data: Mapping[str, Any], origin: str) -> Subscriber:
     values: dict[str, Any] = {}
     for f in FIELDS:
         raw = data.get(f.name, f.default)
-        if f.kind in ("phrases", "arxiv"):
+        if f.kind in ("phrases", "arxiv", "library"):
             raw = tuple(raw)
         elif f.kind == "time" and isinstance(raw, str):
             raw = time(int(raw[:2]), int(raw[3:5]))
@@ -161,6 +173,41 @@ def _arxiv(f: Field, raw: Any, origin: str) -> tuple[str, ...]:
     return tuple(ids)
 
 
+def _library(f: Field, raw: Any, origin: str) -> tuple[str, ...]:
+    """A file (read now, relative to the subscriber file) or its keys as stored."""
+    if isinstance(raw, str):
+        return _library_file(f, raw, origin)
+    if not isinstance(raw, list | tuple) or not all(isinstance(x, str) for x in raw):
+        raise _fail(origin, f.name, "must be a file name or a list of arXiv ids")
+    if len(raw) > f.high:
+        raise _fail(origin, f.name, f"at most {f.high} entries (got {len(raw)})")
+    keys = []
+    for item in dict.fromkeys(x.strip() for x in raw if x.strip()):
+        key = f"arxiv:{item}" if ARXIV_ID.match(item) else item
+        if not key.startswith(("arxiv:", "title:")) or len(key) > MAX_KEY:
+            raise _fail(origin, f.name, f"not an arXiv id or a title key: {item!r}")
+        keys.append(key)
+    return tuple(keys)
+
+
+def _library_file(f: Field, raw: str, origin: str) -> tuple[str, ...]:
+    if origin == "web" or not raw.strip():
+        raise _fail(origin, f.name, "give a file name (BibTeX, RIS, CSL-JSON or arXiv ids)")
+    path = Path(origin).parent / raw.strip()
+    try:
+        if not path.is_file():
+            raise _fail(origin, f.name, f"{path}: no such file")
+        with path.open("rb") as handle:
+            body = handle.read(library.MAX_BYTES + 1)
+    except OSError as exc:
+        raise _fail(origin, f.name, f"{path}: {exc.strerror}") from None
+    try:
+        found = library.read(body, path.name)
+    except SubscriberError as exc:
+        raise _fail(origin, f.name, str(exc)) from None
+    return tuple(k for k in found.keys if len(k) <= MAX_KEY)
+
+
 def _int(f: Field, raw: Any, origin: str) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or not f.low <= raw <= f.high:
         raise _fail(origin, f.name, f"must be a whole number from {f.low} to {f.high}, not {raw!r}")
@@ -211,6 +258,7 @@ _CHECKS: dict[str, Callable[[Field, Any, str], Any]] = {
     "text": _text,
     "phrases": _phrases,
     "arxiv": _arxiv,
+    "library": _library,
     "int": _int,
     "bool": _bool,
     "choice": _choice,

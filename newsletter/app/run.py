@@ -1,4 +1,5 @@
-"""One run of the newsletter, in order: fetch -> sync readers -> enqueue -> send.
+"""One run of the newsletter, in order: fetch -> sync readers -> look up liked papers ->
+enqueue -> send.
 
 ``newsletter run``, ``demo`` and every scheduler tick go through here, so adding a step to a
 run is one edit in this module.
@@ -10,7 +11,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from newsletter.app.enqueue import EnqueueReport, enqueue_all, enqueue_due
+from newsletter.app.enqueue import BATCH, EnqueueReport, enqueue_all, enqueue_due
+from newsletter.app.library import LookupReport, look_up
 from newsletter.app.parts import Parts
 from newsletter.app.readers import sync_subscribers
 from newsletter.delivery.base import Mailer
@@ -18,6 +20,7 @@ from newsletter.delivery.outbox import SendReport, send_due
 from newsletter.models import Subscriber
 from newsletter.sources.http import Fetcher
 from newsletter.sources.ingest import SourceReport, ingest
+from newsletter.store.profiles import iter_active
 
 OnSource = Callable[[SourceReport], None]
 
@@ -27,6 +30,7 @@ class RunReport:
     """What one run did at each stage."""
 
     fetched: list[SourceReport] = field(default_factory=list)
+    liked: LookupReport = field(default_factory=LookupReport)
     enqueue: EnqueueReport = field(default_factory=EnqueueReport)
     send: SendReport | None = None
 
@@ -35,8 +39,9 @@ class RunReport:
         return sum(r.status == "failed" for r in self.fetched)
 
     def describe(self) -> str:
-        """The enqueue line, and the send line when something was sent."""
-        lines = [self.enqueue.describe()]
+        """The look-up line when ids were asked, the enqueue line, the send line if any."""
+        lines = [self.liked.describe()] if self.liked.asked or self.liked.error else []
+        lines.append(self.enqueue.describe())
         if self.send is not None:
             lines.append(self.send.describe())
         return "\n".join(lines)
@@ -48,6 +53,12 @@ def fetch(
     """Pull every enabled source into the store; one report per source, failures included."""
     specs = [s for s in parts.config.sources if s.enabled]
     return ingest(parts.engine, parts.config, specs, fetcher, now, on_source)
+
+
+def look_up_liked(parts: Parts, fetcher: Fetcher, now: datetime) -> LookupReport:
+    """Fetch, once, the liked papers of active readers that no source brought."""
+    readers = iter_active(parts.engine, BATCH)
+    return look_up(parts.engine, fetcher, parts.config.match.arxiv_api, readers, now)
 
 
 def deliver(
@@ -82,8 +93,10 @@ def run_once(
 ) -> RunReport:
     """Fetch every configured source, then enqueue and (given a mailer) send what is due."""
     fetched = fetch(parts, fetcher, now, on_source)
-    enqueued, sent = deliver(parts, now, mailer)
-    return RunReport(fetched, enqueued, sent)
+    sync_subscribers(parts.config, parts.engine, now)
+    liked = look_up_liked(parts, fetcher, now)
+    enqueued, sent = deliver(parts, now, mailer, sync=False)
+    return RunReport(fetched, liked, enqueued, sent)
 
 
 def catch_up(parts: Parts, missed: Sequence[tuple[datetime, list[Subscriber]]]) -> EnqueueReport:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from newsletter.app.enqueue import BATCH, EnqueueReport
 from newsletter.app.parts import Parts
 from newsletter.app.readers import sync_subscribers
-from newsletter.app.run import catch_up, deliver, fetch
+from newsletter.app.run import catch_up, deliver, fetch, look_up_liked
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer
 from newsletter.delivery.outbox import SendReport, default_owner
@@ -148,6 +148,9 @@ class Service:
     def _fetch(self) -> list[SourceReport]:
         with self.fetcher() as fetcher:
             reports = fetch(self.parts, fetcher, self.clock())
+            liked = look_up_liked(self.parts, fetcher, self.clock())
+        if liked.asked or liked.error:
+            log.info("fetch: %s", liked.describe(), extra={"job": "fetch"})
         new = sum(r.counts.new for r in reports)
         failed = [f"{r.source} ({r.error})" for r in reports if r.status == "failed"]
         log.info(

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 from sqlalchemy.engine import make_url
 
-from newsletter.app.issue import history, pick
+from newsletter.app.issue import History, history, pick
+from newsletter.app.library import liked_ids, look_up
 from newsletter.app.readers import find_subscriber
 from newsletter.cli.common import App, pass_app
 from newsletter.match import Matcher, MemoryCache
 from newsletter.match.semantic import VectorCache
-from newsletter.models import Paper, Pick, Subscriber
+from newsletter.models import Paper, Pick, Subscriber, normalize_title
+from newsletter.sources.http import Fetcher
 from newsletter.sources.ingest import load_papers
 from newsletter.store.embeddings import StoreCache
 from newsletter.store.papers import list_papers
@@ -64,12 +66,37 @@ def match(
     matcher = Matcher.from_settings(app.config.match, cache)
     past = None
     if use_store:
+        if liked_ids([sub]):
+            with Fetcher(app.config.fetch) as fetcher:
+                looked = look_up(app.engine, fetcher, app.config.match.arxiv_api, [sub], _now())
+            if looked.asked or looked.error:
+                app.err.print(looked.describe(), markup=False)
         with app.engine.connect() as conn:
             if not sources:
                 papers = list_papers(conn, since=since)
             past = history(conn, [sub])
     picks = pick(matcher, [sub], papers, past)[sub.email]
     _print(app, sub, picks, len(papers), matcher.semantic, as_json)
+    _say_unresolved(app, sub, papers, past)
+
+
+def _say_unresolved(app: App, sub: Subscriber, papers: list[Paper], past: History | None) -> None:
+    """One line on the liked papers (``papers`` and ``library``) that no paper stands for."""
+    liked = list(dict.fromkeys([f"arxiv:{p}" for p in sub.papers] + list(sub.library)))
+    if not liked:
+        return
+    found = set(past.references or {}) if past else set()
+    found |= {p.key for p in papers} | {f"title:{normalize_title(p.title)}" for p in papers}
+    missing = sum(1 for key in liked if key not in found)
+    app.err.print(
+        f"liked papers: {len(liked) - missing} of {len(liked)} found; {missing} could not be "
+        "resolved (not stored, not found on arXiv, or a title no stored paper has)",
+        markup=False,
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _database_exists(app: App) -> bool:

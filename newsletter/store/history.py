@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from newsletter import addresses
 from newsletter.errors import SubscriberError
 from newsletter.models import Paper, Subscriber
-from newsletter.store.papers import papers_by_keys
+from newsletter.store.library import resolve
 from newsletter.store.tables import feedback, sent_papers
 
 
@@ -101,6 +101,7 @@ def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
 def reference_papers(
     conn: Connection, subscriber: Subscriber, judgments: Mapping[str, int]
 ) -> dict[str, Paper]:
-    """The stored papers the matcher compares against: liked, disliked, "more like these"."""
-    keys = [f"arxiv:{p}" for p in subscriber.papers] + list(judgments)
-    return papers_by_keys(conn, list(dict.fromkeys(keys)))
+    """The papers the matcher compares against (liked, disliked, "more like these", the
+    library), by the key the profile names them with: stored or fetched for a library."""
+    keys = [f"arxiv:{p}" for p in subscriber.papers] + list(subscriber.library) + list(judgments)
+    return resolve(conn, keys)

@@ -45,6 +45,17 @@ fetch_state = sa.Table(
     sa.Column("error", sa.Text),
 )
 
+# Liked papers that no source brought, fetched once from the arXiv API ("" title: unknown id).
+library_papers = sa.Table(
+    "library_papers",
+    metadata,
+    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("abstract", sa.Text, nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # The embedding vectors of papers (and topic phrases), cached per model.
 embeddings = sa.Table(
     "embeddings",

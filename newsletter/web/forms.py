@@ -11,15 +11,18 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from newsletter import library
 from newsletter.errors import NewsletterError, SubscriberError
 from newsletter.models import Subscriber
 from newsletter.profile import from_dict, to_data
 
-MAX_BODY = 32 * 1024  # bytes of form data accepted in one request
+MAX_BODY = 512 * 1024  # bytes of form data accepted in one request (a pasted library fits)
 MAX_FIELDS = 60
 LISTS = ("topics", "exclude", "authors")  # the list fields a reader edits, one entry per line
 BLANK = Subscriber(email="", topics=())  # a new form shows the profile defaults
-ON_FORM = ("email", "name", *LISTS, "timezone", "send_at", "frequency", "weekday", "max_papers")
+ON_FORM = (
+    "email", "name", *LISTS, "library", "timezone", "send_at", "frequency", "weekday", "max_papers"
+)
 
 
 class FormTooLarge(NewsletterError):
@@ -72,6 +75,8 @@ def profile_data(form: Form, email: str, max_topics: int) -> dict[str, Any]:
                 f"field '{field}': at most {max_topics} entries, one per line (got {len(items)})"
             )
         data[field] = items
+    pasted = form.get("library")
+    data["library"] = list(library.read(pasted.encode(), "library").keys) if pasted.strip() else []
     max_papers = form.get("max_papers").strip()
     data["max_papers"] = int(max_papers) if max_papers.isdigit() else max_papers or 10
     return data

@@ -79,6 +79,31 @@ def test_preferences_show_and_change_everything_plus_pause(
     assert status_of(engine) == "active"
 
 
+def test_preferences_take_a_pasted_library_and_show_it_again(
+    client: TestClient, mailer: MemoryMailer, engine: Engine
+) -> None:
+    subscribe_and_confirm(client, mailer)
+    html, token = prefs_page(client)
+    bib = "@article{a, title={Learning Delays in Spiking Networks}, eprint={2306.17670}}\n"
+    pasted = bib + "@article{b, title={A {Paper} Without an Id}}\n"
+    data = edited(csrf_of(html), token) | {"library": pasted, "topics": ""}
+    assert client.post("/preferences", data=data).status_code == 200
+    with engine.connect() as conn:
+        stored = get_subscriber(conn, "ada@example.org")
+    assert stored is not None
+    assert stored.subscriber.topics == ()  # a library alone is a profile
+    assert stored.subscriber.library == ("arxiv:2306.17670", "title:a paper without an id")
+    html, token = prefs_page(client)
+    shown = html.split('name="library">')[1].split("</textarea>")[0]
+    again = edited(csrf_of(html), token) | {"library": shown, "topics": ""}
+    client.post("/preferences", data=again)
+    with engine.connect() as conn:
+        assert get_subscriber(conn, "ada@example.org").subscriber.library == (  # type: ignore[union-attr]
+            "arxiv:2306.17670",
+            "title:a paper without an id",
+        )
+
+
 def test_bad_preferences_change_nothing(
     client: TestClient, mailer: MemoryMailer, engine: Engine
 ) -> None:

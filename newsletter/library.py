@@ -1,0 +1,195 @@
+"""A reader's library as liked papers: Zotero exports (BibTeX, RIS, CSL-JSON) or a list of
+arXiv ids, links or titles, one a line.
+
+Each entry becomes a reference key the matcher understands: ``arxiv:<id>`` when an arXiv id
+is found anywhere in it (eprint, URL, note, an arXiv DOI), else ``title:<normalised title>``.
+Reading never fails on one bad entry: entries without a title or an id are counted, not kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from newsletter.errors import SubscriberError
+from newsletter.models import normalize_title
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_ENTRIES = 20_000
+ARXIV = re.compile(
+    r"(?:arxiv\.org/(?:abs|pdf)/|arxiv[:.\s]\s*|10\.48550/arxiv\.|^)"
+    r"(\d{4}\.\d{4,5})(?:v\d+)?(?![\d.])",
+    re.IGNORECASE | re.MULTILINE,
+)
+_TEX_COMMAND = re.compile(r"\\[a-zA-Z]+\*?\s*|\\.")
+
+
+@dataclass(frozen=True)
+class Library:
+    """The reference keys read from one library, and how many entries gave none."""
+
+    keys: tuple[str, ...]
+    unreadable: int = 0
+
+
+def read(body: bytes, name: str) -> Library:
+    """Parse a library file's bytes; the format follows the name's suffix, else the content."""
+    if len(body) > MAX_BYTES:
+        raise SubscriberError(f"{name}: larger than {MAX_BYTES // 2**20} MB")
+    text = _decode(body)
+    kind = _kind(name, text)
+    entries = {"bib": _bibtex, "ris": _ris, "json": _csl_json, "txt": _lines}[kind](text, name)
+    if len(entries) > MAX_ENTRIES:
+        raise SubscriberError(f"{name}: more than {MAX_ENTRIES} entries ({len(entries)})")
+    keys = [key for entry in entries if (key := entry_key(entry))]
+    return Library(tuple(dict.fromkeys(keys)), len(entries) - len(keys))
+
+
+def entry_key(fields: dict[str, str]) -> str | None:
+    """``arxiv:<id>`` from any field that names one, else ``title:<normalised>``, else None."""
+    for name in ("eprint", "arxiv", "number", "doi", "url", "note", "journal", "id", "line"):
+        found = ARXIV.search(fields.get(name, "")) if name != "number" else _number(fields)
+        if found:
+            return f"arxiv:{found.group(1)}"
+    title = normalize_title(_untex(fields.get("title", "")))
+    return f"title:{title}" if title else None
+
+
+def _number(fields: dict[str, str]) -> re.Match[str] | None:
+    value = fields.get("number", "")
+    return ARXIV.search(value) if "arxiv" in value.lower() else None
+
+
+def _decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return body.decode("cp1252", errors="replace")  # older Zotero and BibTeX exports
+
+
+def _kind(name: str, text: str) -> str:
+    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if suffix in ("bib", "bibtex"):
+        return "bib"
+    if suffix == "ris":
+        return "ris"
+    if suffix == "json":
+        return "json"
+    head = text.lstrip()[:4096]
+    if head.startswith(("[", "{")):
+        return "json"
+    if re.search(r"^\s*@\w+\s*[{(]", head, re.MULTILINE):
+        return "bib"
+    if re.search(r"^TY  -", head, re.MULTILINE):
+        return "ris"
+    return "txt"
+
+
+def _bibtex(text: str, name: str) -> list[dict[str, str]]:
+    entries = []
+    at = text.find("@")
+    while at != -1:
+        open_at = re.match(r"@\s*(\w+)\s*[{(]", text[at:])
+        if not open_at:
+            at = text.find("@", at + 1)
+            continue
+        start = at + open_at.end()
+        end = _closing(text, start)
+        if open_at.group(1).lower() not in ("comment", "string", "preamble"):
+            entries.append(_bib_fields(text[start:end]))
+        at = text.find("@", end)
+    return entries
+
+
+def _closing(text: str, start: int) -> int:
+    """The index just past the brace that closes an entry opened before ``start``."""
+    depth = 1
+    for i in range(start, len(text)):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return len(text)
+
+
+def _bib_fields(body: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for m in re.finditer(r"(\w[\w-]*)\s*=\s*", body):
+        fields.setdefault(m.group(1).lower(), _bib_value(body, m.end()))
+    return fields
+
+
+def _bib_value(body: str, i: int) -> str:
+    if i >= len(body):
+        return ""
+    if body[i] == "{":
+        return body[i + 1 : _closing(body, i + 1) - 1]
+    if body[i] == '"':
+        end = body.find('"', i + 1)
+        return body[i + 1 : end if end != -1 else len(body)]
+    return re.match(r"[^,}\s]*", body[i:]).group(0)  # type: ignore[union-attr]
+
+
+def _untex(value: str) -> str:
+    return " ".join(_TEX_COMMAND.sub(" ", value).replace("{", "").replace("}", "").split())
+
+
+RIS_FIELDS = {"TI": "title", "T1": "title", "DO": "doi", "UR": "url", "L1": "url", "N1": "note",
+              "JO": "journal", "JF": "journal", "T2": "journal", "M1": "number"}
+
+
+def _ris(text: str, name: str) -> list[dict[str, str]]:
+    entries: list[dict[str, str]] = []
+    current: dict[str, str] | None = None
+    for line in text.splitlines():
+        tag, sep, value = line.partition("  - ")
+        tag = tag.strip()
+        if not sep and line.strip() not in ("ER  -", "ER -"):
+            continue
+        if tag == "TY":
+            current = {}
+        elif tag == "ER" or line.strip() in ("ER  -", "ER -"):
+            if current is not None:
+                entries.append(current)
+            current = None
+        elif current is not None and tag in RIS_FIELDS:
+            field = RIS_FIELDS[tag]
+            current[field] = f"{current.get(field, '')} {value.strip()}".strip()
+    if current:
+        entries.append(current)
+    return entries
+
+
+def _csl_json(text: str, name: str) -> list[dict[str, str]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problem = f"not valid CSL-JSON (line {exc.lineno}: {exc.msg})"
+        raise SubscriberError(f"{name}: {problem}") from None
+    if isinstance(data, dict):
+        data = data.get("items", [])
+    items = data if isinstance(data, list) else []
+    return [_csl_fields(item) for item in items if isinstance(item, dict)]
+
+
+def _csl_fields(item: dict[str, Any]) -> dict[str, str]:
+    pick = {"title": "title", "DOI": "doi", "URL": "url", "number": "number", "note": "note",
+            "id": "id", "container-title": "journal", "arXiv": "arxiv"}
+    return {ours: str(item[theirs]) for theirs, ours in pick.items() if item.get(theirs)}
+
+
+def _lines(text: str, name: str) -> list[dict[str, str]]:
+    """One entry a line: an arXiv id or link, else a title (three words or more)."""
+    entries: list[dict[str, str]] = []
+    for line in (raw.strip() for raw in text.splitlines()):
+        if ARXIV.search(line):
+            entries.append({"line": line})
+        elif line.startswith("title:") or len(line.split()) >= 3:
+            entries.append({"title": line.removeprefix("title:")})
+        elif line:
+            entries.append({})
+    return entries
