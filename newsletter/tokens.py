@@ -102,8 +102,12 @@ def _decode(body: str) -> dict[str, Any]:
     return claims
 
 
-def _url(base_url: str, path: str, token: str) -> str:
-    return f"{base_url.rstrip('/')}/{path}?{urlencode({'token': token}, quote_via=quote)}"
+PREVIEW_KEY_PREFIX = "preview-"  # a throwaway key for local previews; its links say preview=1
+
+
+def _url(base_url: str, path: str, token: str, secret: str) -> str:
+    query = {"token": token} | ({"preview": "1"} if secret.startswith(PREVIEW_KEY_PREFIX) else {})
+    return f"{base_url.rstrip('/')}/{path}?{urlencode(query, quote_via=quote)}"
 
 
 def unsubscribe_url(
@@ -111,14 +115,15 @@ def unsubscribe_url(
 ) -> str:
     """The one-click unsubscribe link (``GET`` shows a page, ``POST`` unsubscribes: RFC 8058)."""
     token = sign(secret, UNSUBSCRIBE, email, now=now, ttl=ttl)
-    return _url(base_url, "unsubscribe", token)
+    return _url(base_url, "unsubscribe", token, secret)
 
 
 def preferences_url(
     base_url: str, secret: str, email: str, *, now: datetime, ttl: timedelta = PREFERENCES_TTL
 ) -> str:
     """The link to a subscriber's preferences page."""
-    return _url(base_url, "preferences", sign(secret, PREFERENCES, email, now=now, ttl=ttl))
+    token = sign(secret, PREFERENCES, email, now=now, ttl=ttl)
+    return _url(base_url, "preferences", token, secret)
 
 
 def feedback_url(
@@ -136,4 +141,4 @@ def feedback_url(
         raise ValueError("judgment must be +1 or -1")
     data = {"paper": paper_key, "j": str(judgment)}
     token = sign(secret, FEEDBACK, email, now=now, ttl=ttl, data=data)
-    return _url(base_url, "feedback", token)
+    return _url(base_url, "feedback", token, secret)

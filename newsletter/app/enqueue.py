@@ -25,6 +25,7 @@ from newsletter.store.db import is_sqlite
 from newsletter.store.history import record_sent_many
 from newsletter.store.outbox import enqueue_many, rows_for
 from newsletter.store.profiles import Shard, iter_active
+from newsletter.wording import count
 
 BATCH = 500  # subscribers matched, rendered and enqueued per transaction
 
@@ -54,9 +55,9 @@ class EnqueueReport:
     def describe(self) -> str:
         """One plain line: what was enqueued and why the others were not."""
         return (
-            f"matched {self.papers} candidate papers: {self.enqueued} issues enqueued, "
-            f"{self.already} already queued, {self.quiet} with nothing matched, "
-            f"{self.not_due} not due"
+            f"matched {count(self.papers, 'candidate paper')}: "
+            f"{count(self.enqueued, 'issue')} enqueued, {self.already} already queued, "
+            f"{self.quiet} with nothing matched, {self.not_due} not due"
         )
 
 

@@ -20,9 +20,11 @@ from newsletter.delivery.outbox import SendReport, send_due
 from newsletter.models import Subscriber
 from newsletter.sources.http import Fetcher
 from newsletter.sources.ingest import SourceReport, ingest
+from newsletter.store import locks
 from newsletter.store.profiles import iter_active
 
 OnSource = Callable[[SourceReport], None]
+ENQUEUED = "enqueue"  # the name under which the last pass over every reader is noted
 
 
 @dataclass
@@ -76,6 +78,7 @@ def deliver(
         sync_subscribers(config, engine, now)
     if readers is None:
         enqueued = enqueue_all(parts, now, config.schedule.enqueue_processes)
+        locks.note_done(engine, ENQUEUED, now=now)  # for `status`: a pass over everyone ran
     else:
         enqueued = enqueue_due(parts, readers, now)
     sent = None

@@ -16,12 +16,15 @@ from newsletter.app.readers import load_subscribers
 from newsletter.app.run import deliver, fetch
 from newsletter.cli.common import App, pass_app
 from newsletter.cli.fetch import describe
+from newsletter.cli.progress import show_embedding_progress
 from newsletter.config import Config, load_config
 from newsletter.delivery.base import mailer_from_config
 from newsletter.models import Subscriber
 from newsletter.sources.http import Fetcher
 from newsletter.store import open_engine
+from newsletter.wording import count
 
+SHOWN = 3  # picks printed per sample subscriber
 DATA = Path(__file__).resolve().parent.parent / "demo" / "data"
 
 CONFIG = """\
@@ -60,7 +63,7 @@ def demo(app: App, folder: Path) -> None:
     engine = open_engine(config.database_url)
     now = datetime.now(UTC)
     say = app.console.print
-    parts = Parts.build(config, engine)
+    parts = show_embedding_progress(Parts.build(config, engine), app.err)
     say(f"[bold]1. fetch[/bold]: the sample digest pages in {DATA}")
     with Fetcher(config.fetch) as fetcher:
         fetch(parts, fetcher, now, lambda r: say("   " + describe(r)))
@@ -102,8 +105,10 @@ def _show_picks(app: App, parts: Parts, subs: list[Subscriber], now: datetime, o
     chosen = picks_for(parts.engine, parts.matcher, subs, pool)
     for sub in subs:
         picks = chosen.get(sub.email, [])
-        app.console.print(f"   {sub.email} ({', '.join(sub.topics)}): {len(picks)} papers")
-        for pick in picks[:3]:
+        shown = f" (first {SHOWN} shown)" if len(picks) > SHOWN else ""
+        topics = ", ".join(sub.topics)
+        app.console.print(f"   {sub.email} ({topics}): {count(len(picks), 'paper')}{shown}")
+        for pick in picks[:SHOWN]:
             app.console.print(f"     - {pick.paper.title}", markup=False)
             app.console.print(f"       why: {'; '.join(pick.reasons)}", markup=False)
         _, rendered, _ = compose(parts, sub, now.date(), picks, now)

@@ -15,6 +15,7 @@ from newsletter.app.issue import History, history, pick
 from newsletter.app.library import liked_ids, look_up
 from newsletter.app.readers import find_subscriber
 from newsletter.cli.common import App, pass_app
+from newsletter.cli.progress import EmbeddingProgress
 from newsletter.match import Matcher, MemoryCache
 from newsletter.match.semantic import VectorCache
 from newsletter.models import Paper, Pick, Subscriber, normalize_title
@@ -22,6 +23,7 @@ from newsletter.sources.http import Fetcher
 from newsletter.sources.ingest import load_papers
 from newsletter.store.embeddings import StoreCache
 from newsletter.store.papers import list_papers
+from newsletter.wording import count
 
 
 @click.command()
@@ -64,6 +66,8 @@ def match(
     papers = load_papers(list(sources), app.config, date.today()) if sources else []
     cache: VectorCache = StoreCache(app.engine) if use_store else MemoryCache()
     matcher = Matcher.from_settings(app.config.match, cache)
+    if matcher.embedder is not None:
+        matcher.embedder = EmbeddingProgress(matcher.embedder, app.err)
     past = None
     if use_store:
         if liked_ids([sub]):
@@ -76,7 +80,8 @@ def match(
                 papers = list_papers(conn, since=since)
             past = history(conn, [sub])
     picks = pick(matcher, [sub], papers, past)[sub.email]
-    _print(app, sub, picks, len(papers), matcher.semantic, as_json)
+    already = len({p.key for p in papers} & past.sent.get(sub.email, set())) if past else 0
+    _print(app, sub, picks, (len(papers), already), matcher.semantic, as_json)
     _say_unresolved(app, sub, papers, past)
 
 
@@ -109,13 +114,23 @@ def _database_exists(app: App) -> bool:
 
 
 def _print(
-    app: App, sub: Subscriber, picks: list[Pick], candidates: int, semantic: bool, as_json: bool
+    app: App,
+    sub: Subscriber,
+    picks: list[Pick],
+    candidates: tuple[int, int],
+    semantic: bool,
+    as_json: bool,
 ) -> None:
+    """The picks; ``candidates`` is (papers looked at, of those already sent to the reader)."""
     if as_json:
         click.echo(json.dumps([pick_json(p) for p in picks], indent=2, ensure_ascii=False))
         return
     mode = "words and meaning" if semantic else "words only"
-    app.console.print(f"{sub.email}: {len(picks)} of {candidates} papers ({mode})", markup=False)
+    papers, already = candidates
+    sent = f"; {count(already, 'paper')} of them already sent to this reader" if already else ""
+    app.console.print(
+        f"{sub.email}: {len(picks)} of {count(papers, 'paper')} ({mode}){sent}", markup=False
+    )
     for rank, chosen in enumerate(picks, start=1):
         app.console.print(f"\n{rank:2d}. [{chosen.score:.2f}] {chosen.paper.title}", markup=False)
         if chosen.paper.link:

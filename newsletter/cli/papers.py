@@ -12,6 +12,7 @@ from rich.table import Table
 from newsletter.cli.common import App, pass_app
 from newsletter.models import Paper
 from newsletter.store.papers import list_papers
+from newsletter.wording import count
 
 
 @click.command()
@@ -21,9 +22,11 @@ from newsletter.store.papers import list_papers
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @pass_app
 def papers(app: App, since: datetime | None, search: str, limit: int | None, as_json: bool) -> None:
-    """List stored papers, newest first."""
+    """List stored papers, newest first (by publication date, then by when first seen)."""
     with app.engine.connect() as conn:
-        found = list_papers(conn, since=since, search=search, limit=limit)
+        found = list_papers(conn, since=since, search=search)  # newest first seen first
+    found.sort(key=lambda p: p.published or date.min, reverse=True)  # stable: ties keep that
+    found = found[:limit] if limit else found
     if as_json:
         click.echo(json.dumps([paper_json(p) for p in found], indent=2, ensure_ascii=False))
         return
@@ -31,7 +34,7 @@ def papers(app: App, since: datetime | None, search: str, limit: int | None, as_
     for p in found:
         table.add_row(p.title, _authors(p), _date(p.published), _num(p.upvotes))
     app.console.print(table)
-    app.console.print(f"{len(found)} papers")
+    app.console.print(count(len(found), "paper"))
 
 
 def paper_json(p: Paper) -> dict[str, Any]:

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import click
 
+from newsletter import tokens
 from newsletter.app import issue
 from newsletter.app.parts import Parts
 from newsletter.cli.common import App, pass_app
-from newsletter.config import Config
+from newsletter.cli.progress import show_embedding_progress
+from newsletter.config import Config, Secrets
 from newsletter.delivery.compose import composer_from_config
 from newsletter.errors import NewsletterError
 from newsletter.models import Issue, IssueLinks
@@ -102,7 +106,7 @@ def issue_maker(app: App, sources: list[str]) -> IssueMaker:
 
     def make(subscriber: str, day: date) -> tuple[Issue, IssueLinks]:
         if not built:
-            built.append(Parts.build(app.config, app.engine))
+            built.append(show_embedding_progress(Parts.build(app.config, app.engine), app.err))
         return issue.preview_issue(built[0], subscriber, day, sources)
 
     return make
@@ -143,7 +147,7 @@ def preview(
 ) -> None:
     """Show what a subscriber would get, without sending or recording anything."""
     issue_date = day.date() if day else datetime.now(UTC).date()
-    config = app.config
+    config = _with_a_signing_key(app)
     renderer = Renderer(
         config.newsletter, config.email, config.path(config.newsletter.templates_dir)
     )
@@ -155,6 +159,22 @@ def preview(
     if not who:
         raise click.UsageError("give --subscriber FILE_OR_EMAIL, or --serve")
     _write(app, renderer, make(who, issue_date), out_dir)
+
+
+def _with_a_signing_key(app: App) -> Config:
+    """The config, with a throwaway signing key when NEWSLETTER_SECRET_KEY is not set: a local
+    preview needs no secret, and its links (which the live site would refuse) say so."""
+    if "SECRET_KEY" in app.config.secrets:
+        return app.config
+    app.err.print(
+        "NEWSLETTER_SECRET_KEY is not set: links in this preview are signed with a throwaway "
+        "key and marked preview=1; they will not work on the live site",
+        markup=False,
+    )
+    throwaway = tokens.PREVIEW_KEY_PREFIX + secrets.token_urlsafe(24)
+    env = app.env | {"NEWSLETTER_SECRET_KEY": throwaway}
+    app.config = replace(app.config, secrets=Secrets(env))
+    return app.config
 
 
 def _write(app: App, renderer: Renderer, made: tuple[Issue, IssueLinks], out_dir: Path) -> None:

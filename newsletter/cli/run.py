@@ -8,9 +8,9 @@ import click
 
 from newsletter.app.parts import Parts
 from newsletter.app.run import run_once
-from newsletter.cli.common import App, pass_app
+from newsletter.cli.common import App, pass_app, sending_mailer
 from newsletter.cli.fetch import describe
-from newsletter.delivery.base import mailer_from_config
+from newsletter.cli.progress import show_embedding_progress
 from newsletter.sources.http import Fetcher
 
 
@@ -19,8 +19,8 @@ from newsletter.sources.http import Fetcher
 @pass_app
 def run(app: App, no_send: bool) -> None:
     """Run the whole pipeline once for every subscriber who is due now."""
-    parts = Parts.build(app.config, app.engine)
-    mailer = None if no_send else mailer_from_config(app.config)
+    parts = show_embedding_progress(Parts.build(app.config, app.engine), app.err)
+    mailer = None if no_send else sending_mailer(app.config)
     with Fetcher(app.config.fetch) as fetcher:
         report = run_once(
             parts,

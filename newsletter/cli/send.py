@@ -7,17 +7,20 @@ none (nothing matched, unsubscribed, bounced, paused, not due).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import click
 from rich.table import Table
 from sqlalchemy.engine import Connection
 
 from newsletter import addresses
-from newsletter.cli.common import App, pass_app
-from newsletter.delivery.base import mailer_from_config
-from newsletter.delivery.outbox import send_due
+from newsletter.app.run import ENQUEUED
+from newsletter.cli.common import App, pass_app, sending_mailer
+from newsletter.delivery.outbox import SendReport, send_due
 from newsletter.schedule import due_date, local_now, why_not_due
+from newsletter.store import locks
 from newsletter.store import outbox as store
 from newsletter.store.profiles import StoredSubscriber, list_subscribers
 
@@ -31,17 +34,17 @@ COLUMNS = ("queued", "sending", "sent", "retrying", "failed", "suppressed")
 @pass_app
 def send(app: App, dry_run: bool, mailer_name: str | None, limit: int | None) -> int:
     """Send the queued messages that are due; exit 1 when some failed for good."""
-    mailer = mailer_from_config(app.config, mailer_name)  # validates the config either way
+    mailer = sending_mailer(app.config, mailer_name)  # validates the config either way
     if dry_run:
         _show_due(app, limit or 1000)
         return 0
-    if app.console.is_terminal:
-        with app.console.status("sending ...") as shown:
-            report = send_due(app.engine, mailer, app.config.delivery, limit=limit,
-                              on_batch=lambda r: shown.update(f"sending ... {r.describe()}"))
-    else:
-        report = send_due(app.engine, mailer, app.config.delivery, limit=limit,
-                          on_batch=lambda r: app.err.print(r.describe(), markup=False))
+    # On a terminal a live line shows the running totals; elsewhere only the summary is said.
+    with app.console.status("sending ...") if app.console.is_terminal else nullcontext() as shown:
+        def progress(r: SendReport) -> None:
+            if shown is not None:
+                shown.update(f"sending ... {r.describe()}")
+
+        report = send_due(app.engine, mailer, app.config.delivery, limit=limit, on_batch=progress)
     app.console.print(report.describe(), markup=False)
     for error in report.errors[:20]:
         app.err.print(f"failed: {error}", markup=False)
@@ -85,17 +88,22 @@ def explain_today(
     """(email, issue date, what happened or why nothing did) for each subscriber."""
     emails = [s.subscriber.email for s in stored]
     blocked = store.suppressed(conn, emails)
+    last_pass = locks.done_at(conn, ENQUEUED)
     out = []
     for entry in stored:
         sub = entry.subscriber
         day = due_date(sub, now) or local_now(sub, now).date()
         row = store.rows_for(conn, [sub.email], day.isoformat()).get(addresses.key(sub.email))
-        out.append((sub.email, day.isoformat(), _reason(entry, row, blocked, now)))
+        out.append((sub.email, day.isoformat(), _reason(entry, row, blocked, now, last_pass)))
     return out
 
 
 def _reason(
-    entry: StoredSubscriber, row: str | None, blocked: dict[str, str], now: datetime
+    entry: StoredSubscriber,
+    row: str | None,
+    blocked: dict[str, str],
+    now: datetime,
+    last_pass: datetime | None,
 ) -> str:
     key = addresses.key(entry.subscriber.email)
     if row == "sent":
@@ -107,9 +115,14 @@ def _reason(
         return entry.status
     if row is not None:
         return row
-    if due_date(entry.subscriber, now) is None:
-        return why_not_due(entry.subscriber, now)
-    return "nothing matched (no issue queued)"
+    sub = entry.subscriber
+    day = due_date(sub, now)
+    if day is None:
+        return why_not_due(sub, now)
+    due_since = datetime.combine(day, sub.send_at, ZoneInfo(sub.timezone))
+    if last_pass is not None and last_pass >= due_since:
+        return "nothing matched (no issue queued)"
+    return f"due since {sub.send_at:%H:%M} {sub.timezone}, not yet enqueued"
 
 
 commands = [send, status]

@@ -17,8 +17,7 @@ import uvicorn
 
 from newsletter.app.parts import Parts
 from newsletter.app.service import Service, build_scheduler
-from newsletter.cli.common import App, pass_app
-from newsletter.delivery.base import mailer_from_config
+from newsletter.cli.common import App, pass_app, sending_mailer
 from newsletter.errors import ConfigError
 from newsletter.web.app import create_app
 from newsletter.web.site import Site
@@ -73,10 +72,10 @@ def serve(app: App, host: str | None, port: int | None, no_scheduler: bool, log_
     if not config.secrets.get("SECRET_KEY"):
         raise ConfigError("environment variable NEWSLETTER_SECRET_KEY is not set (it signs links)")
     setup_logging(log_json or config.web.log_json)
-    mailer_from_config(config)  # a bad mailer setting stops the start, not the first tick
+    sending_mailer(config)  # a bad mailer setting stops the start, not the first tick
     parts = Parts.build(config, app.engine)
-    service = Service(parts, lambda: mailer_from_config(config))
-    site = Site(config, app.engine, lambda: mailer_from_config(config), parts=parts)
+    service = Service(parts, lambda: sending_mailer(config))
+    site = Site(config, app.engine, lambda: sending_mailer(config), parts=parts)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(site),

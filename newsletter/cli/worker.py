@@ -12,8 +12,8 @@ from types import FrameType
 
 import click
 
-from newsletter.cli.common import App, pass_app
-from newsletter.delivery.base import Mailer, mailer_from_config
+from newsletter.cli.common import App, pass_app, sending_mailer
+from newsletter.delivery.base import Mailer
 from newsletter.store.db import is_sqlite
 from newsletter.worker import Worker
 
@@ -42,10 +42,10 @@ def worker(
 ) -> int:
     """Send due messages until stopped; run one per machine (or several) on PostgreSQL."""
     config = app.config
-    mailer_from_config(config, mailer_name)  # a config error shows before anything starts
+    sending_mailer(config, mailer_name)  # a config error shows before anything starts
 
     def mailers() -> Mailer:
-        return mailer_from_config(config, mailer_name)
+        return sending_mailer(config, mailer_name)
 
     engine = app.engine
     running = Worker(

@@ -51,6 +51,7 @@ class Mailer(ABC):
     """One way of handing messages to the mail system; reusable across batches until closed."""
 
     options_type: ClassVar[type[Any]] = NoOptions
+    reaches_inboxes: ClassVar[bool] = False  # True for backends that deliver to real readers
 
     def __init__(self, name: str, options: Any, env: MailerEnv) -> None:
         self.name = name

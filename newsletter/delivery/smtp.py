@@ -163,6 +163,7 @@ class SmtpMailer(Mailer):
 
     options_type = SmtpOptions
     options: SmtpOptions
+    reaches_inboxes = True
 
     def open(self) -> bool:
         if getattr(self, "_channels", None) is not None:

@@ -85,3 +85,20 @@ def last_done(engine: Engine, name: str) -> datetime | None:
         query = sa.select(leases.c.done_at).where(leases.c.name == name)
         found = conn.execute(query).scalar()
     return utc(found) if found is not None else None
+
+
+def note_done(engine: Engine, name: str, *, now: datetime) -> None:
+    """Record that work called ``name`` (no lease: anyone may do it) finished at ``now``."""
+    with engine.begin() as conn:
+        stamp = {"done_at": utc(now)}
+        if not conn.execute(sa.update(leases).where(leases.c.name == name).values(stamp)).rowcount:
+            conn.execute(
+                sa.insert(leases).values(name=name, owner="", until=utc(now), acquired_at=utc(now))
+                .values(stamp)
+            )
+
+
+def done_at(conn: Connection, name: str) -> datetime | None:
+    """``last_done`` on an open connection."""
+    found = conn.execute(sa.select(leases.c.done_at).where(leases.c.name == name)).scalar()
+    return utc(found) if found is not None else None

@@ -43,13 +43,17 @@ def test_fetch_reports_counts_and_fails_when_a_source_fails(
 ) -> None:
     env = {"NEWSLETTER_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
     seed = str(seeds_dir / "000_6553f7b6cd8f9837.txt")
-    code, out = invoke("fetch", "--source", seed, "--source", str(tmp_path / "nope.txt"), env=env)
+    (tmp_path / "newsletter.toml").write_text("")
+    config = ("--config", str(tmp_path / "newsletter.toml"))
+    code, out = invoke(
+        *config, "fetch", "--source", seed, "--source", str(tmp_path / "nope.txt"), env=env
+    )
     assert code == 1
     assert "23 entries, 23 new, 0 updated, 0 unchanged" in out
     assert "nope.txt: cannot read file" in out
-    code, out = invoke("fetch", "--source", seed, env=env)
+    code, out = invoke(*config, "fetch", "--source", seed, env=env)
     assert code == 0 and "0 new, 0 updated, 23 unchanged" in out
-    code, out = invoke("papers", "--json", "--search", "exoplanets", env=env)
+    code, out = invoke(*config, "papers", "--json", "--search", "exoplanets", env=env)
     papers = json.loads(out)
     assert code == 0 and papers
     assert all("exoplanet" in (p["title"] + p["abstract"]).lower() for p in papers)
@@ -58,12 +62,38 @@ def test_fetch_reports_counts_and_fails_when_a_source_fails(
 
 def test_unconfigured_fetch_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "newsletter.toml").write_text("")
     result = subprocess.run(
         [sys.executable, "-m", "newsletter", "fetch"], capture_output=True, text=True
     )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "no [[sources]] configured" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["papers", "fetch", "run", "send", "status", "match -s a"])
+def test_outside_a_newsletter_commands_refuse_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEWSLETTER_DATABASE_URL", raising=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "newsletter", *command.replace("-s", "--subscriber").split()],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        f"error: no newsletter.toml in {tmp_path}: run the command in a newsletter's folder, "
+        "pass --config FILE, or start one with 'newsletter init'\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # no database appeared
+    helped = subprocess.run(
+        [sys.executable, "-m", "newsletter", command.split()[0], "--help"],
+        capture_output=True,
+        text=True,
+    )
+    assert helped.returncode == 0 and "Usage:" in helped.stdout
 
 
 def test_init_writes_a_valid_config_subscriber_and_templates(tmp_path: Path) -> None:

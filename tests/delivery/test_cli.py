@@ -9,11 +9,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 
+from newsletter.app.run import ENQUEUED
 from newsletter.cli import cli
 from newsletter.cli.send import explain_today
 from newsletter.errors import ConfigError
 from newsletter.models import Subscriber
-from newsletter.store import open_engine
+from newsletter.store import locks, open_engine
 from newsletter.store import outbox as store
 from newsletter.store.profiles import list_subscribers, set_status, upsert_subscriber
 
@@ -22,6 +23,7 @@ from .conftest import NOW, sample
 CONFIG = """
 [newsletter]
 database_url = "sqlite:///news.db"
+base_url = "https://news.example.org"
 sender = "Paper Digest <digest@news.example.org>"
 
 [mailers.default]
@@ -109,5 +111,14 @@ def test_status_explains_each_subscriber(engine: Engine) -> None:
         "sent@example.com": "sent", "queued@example.com": "queued",
         "gone@example.com": "unsubscribed", "bounce@example.com": "bounced (suppressed)",
         "late@example.com": "not due until 18:00 UTC", "weekly@example.com": "weekly, not today",
-        "quiet@example.com": "nothing matched (no issue queued)", "paused@example.com": "paused",
+        "quiet@example.com": "due since 07:00 UTC, not yet enqueued",  # no pass ran today
+        "paused@example.com": "paused",
     }
+    locks.note_done(engine, ENQUEUED, now=now - timedelta(hours=3))  # yesterday's pass
+    with engine.connect() as conn:
+        lines = {e: state for e, _, state in explain_today(conn, list_subscribers(conn), now)}
+    assert lines["quiet@example.com"] == "due since 07:00 UTC, not yet enqueued"
+    locks.note_done(engine, ENQUEUED, now=now)  # a pass over everyone found nothing for them
+    with engine.connect() as conn:
+        lines = {e: state for e, _, state in explain_today(conn, list_subscribers(conn), now)}
+    assert lines["quiet@example.com"] == "nothing matched (no issue queued)"

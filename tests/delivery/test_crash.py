@@ -32,6 +32,7 @@ def _config(tmp_path: Path, port: int) -> Path:
     path.write_text(f"""
 [newsletter]
 database_url = "sqlite:///news.db"
+base_url = "https://news.example.org"
 sender = "Paper Digest <digest@news.example.org>"
 
 [delivery]

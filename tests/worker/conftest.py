@@ -21,6 +21,7 @@ def write_config(folder: Path, port: int, *, batch_size: int = 50, lease: float 
 [newsletter]
 database_url = "sqlite:///news.db"
 sender = "Paper Digest <digest@news.example.org>"
+base_url = "https://news.example.org"
 
 [delivery]
 batch_size = {batch_size}

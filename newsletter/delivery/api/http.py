@@ -24,6 +24,7 @@ class HttpMailer(Mailer):
     """Base of the provider mailers: ``open`` makes the client, ``post`` sends JSON or forms."""
 
     provider = "provider"
+    reaches_inboxes = True
     _client: httpx.Client | None = None
 
     def auth(self, key: str) -> dict[str, Any]:
