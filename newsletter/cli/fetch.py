@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import click
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from newsletter.cli.common import App, pass_app
 from newsletter.config import SourceSettings
 from newsletter.errors import ConfigError
+from newsletter.sources.folders import expand
 from newsletter.sources.http import Fetcher
 from newsletter.sources.ingest import SourceReport, ingest
 from newsletter.sources.registry import settings_for
@@ -21,13 +23,15 @@ from newsletter.sources.registry import settings_for
     "sources",
     multiple=True,
     metavar="URL|PATH",
-    help="Fetch this URL or file instead of the configured sources (repeatable).",
+    help="Fetch this URL, file, folder or quoted glob instead of the configured sources "
+    "(repeatable).",
 )
 @pass_app
 def fetch(app: App, sources: tuple[str, ...]) -> None:
     """Fetch and parse digest pages, storing new papers; exit 1 if any source failed."""
-    specs = chosen_sources(app, sources)
-    with Fetcher(app.config.fetch) as fetcher, _progress(app, len(specs)) as progress:
+    specs = expand(chosen_sources(app, sources), app.config)
+    fetcher = Fetcher(app.config.fetch, on_retry=lambda line: _warn(app, line))
+    with fetcher, _progress(app, len(specs)) as progress:
         task = progress.add_task("fetching", total=len(specs))
 
         def show(report: SourceReport) -> None:
@@ -50,29 +54,35 @@ def chosen_sources(app: App, locations: tuple[str, ...]) -> list[SourceSettings]
     return specs
 
 
+def _warn(app: App, line: str) -> None:
+    app.err.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 def _progress(app: App, total: int) -> Progress:
+    """A spinner while several sources are read, on a terminal only (a pipe gets the lines)."""
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description} {task.completed}/{task.total}"),
         console=app.console,
         transient=True,
-        disable=total < 2,
+        disable=total < 2 or not app.console.is_terminal,
     )
 
 
 def describe(report: SourceReport) -> str:
-    """One plain line per source."""
+    """One line per source (each page of a folder or glob is a source), as console markup."""
+    source = escape(report.source)
     if report.status == "failed":
-        return f"[red]failed[/red]  {report.source}: {report.error}"
+        return f"[red]failed[/red]  {source}: {escape(report.error)}"
     if report.status == "not-modified":
-        return f"[dim]not modified[/dim]  {report.source}"
+        return f"[dim]not modified[/dim]  {source}"
     c = report.counts
     line = (
-        f"ok  {report.source}: {report.entries} entries, {c.new} new, "
+        f"ok  {source}: {report.entries} entries, {c.new} new, "
         f"{c.updated} updated, {c.unchanged} unchanged"
     )
     if report.skipped:
-        line += f", {len(report.skipped)} skipped ({report.skipped[0]})"
+        line += f", {len(report.skipped)} skipped ({escape(report.skipped[0])})"
     return line
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -42,7 +43,10 @@ class _Retry(Exception):
 
 
 class Fetcher:
-    """GETs URLs under one policy; a transport can be passed in for tests."""
+    """GETs URLs under one policy; a transport can be passed in for tests.
+
+    ``on_retry``, when given, hears one plain line before each wait between tries.
+    """
 
     def __init__(
         self,
@@ -50,9 +54,11 @@ class Fetcher:
         *,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self._sleep = sleep
+        self._on_retry = on_retry
         self._client = httpx.Client(
             transport=transport,
             timeout=settings.timeout,
@@ -86,8 +92,17 @@ class Fetcher:
                     raise SourceError(
                         source, f"{retry.reason} (gave up after {attempts} tries)"
                     ) from None
-                self._sleep(self._delay(attempt, retry.wait, source))
+                self._wait(url, source, retry, attempt)
         raise AssertionError("unreachable")
+
+    def _wait(self, url: str, source: str, retry: _Retry, attempt: int) -> None:
+        delay = self._delay(attempt, retry.wait, source)
+        if self._on_retry is not None:
+            self._on_retry(
+                f"{_shown(url)}: {retry.reason}, trying again in {delay:.1f} s "
+                f"(try {attempt + 1} of {self.settings.retries + 1})"
+            )
+        self._sleep(delay)
 
     def _delay(self, attempt: int, wait: float | None, source: str) -> float:
         if wait is not None:
@@ -141,6 +156,14 @@ class Fetcher:
                 raise SourceError(source, f"response exceeds max_bytes {limit}")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _shown(url: str) -> str:
+    """``url`` for a progress line: without a user name or password."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _conditional_headers(validators: Validators | None) -> dict[str, str]:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from newsletter.config import Config, SourceSettings
 from newsletter.errors import SourceError
 from newsletter.models import Paper, Validators
+from newsletter.sources import folders
 from newsletter.sources.base import Page, ParseContext, ParseError
 from newsletter.sources.http import Fetcher
 from newsletter.sources.registry import detect_kind, get_kind, kind_for_url, settings_for
@@ -58,13 +59,18 @@ def read_source(
     today: date,
     validators: Validators | None = None,
 ) -> Reading:
-    """Fetch (or read) and parse one source completely, or raise ``SourceError``."""
+    """Fetch (or read) and parse one source completely, or raise ``SourceError``.
+
+    A folder or glob is read as one source whose pages are its files (``ingest`` reads each
+    file as a source of its own instead).
+    """
     if spec.path:
-        return _read_file(spec, config, today)
+        files = folders.pages(spec, config)
+        return Reading(tuple(_read_file(page, config, today) for page in files))
     return _read_url(spec, fetcher, today, validators)
 
 
-def _read_file(spec: SourceSettings, config: Config, today: date) -> Reading:
+def _read_file(spec: SourceSettings, config: Config, today: date) -> Page:
     name, path = source_name(spec), config.path(spec.path)
     try:
         if path.stat().st_size > config.fetch.max_bytes:
@@ -73,7 +79,7 @@ def _read_file(spec: SourceSettings, config: Config, today: date) -> Reading:
     except OSError as exc:
         raise SourceError(name, f"cannot read file: {exc.strerror or exc}") from None
     kind = get_kind(spec.kind or detect_kind(Path(path), body), name)
-    return Reading((_parse(kind.parse, body, ParseContext(str(path), today, spec.year), name),))
+    return _parse(kind.parse, body, ParseContext(str(path), today, spec.year), name)
 
 
 def _read_url(
@@ -112,9 +118,12 @@ def ingest(
     now: datetime,
     on_report: Callable[[SourceReport], None] | None = None,
 ) -> list[SourceReport]:
-    """Ingest each source in its own transaction: all of its papers are stored, or none."""
+    """Ingest each source in its own transaction: all of its papers are stored, or none.
+
+    Each page of a folder or glob source is a source of its own, with its own report.
+    """
     reports = []
-    for spec in specs:
+    for spec in folders.expand(specs, config):
         report = ingest_one(engine, config, spec, fetcher, now)
         reports.append(report)
         if on_report:
@@ -145,11 +154,37 @@ def ingest_one(
     return SourceReport(name, status, entries, counts, skipped)
 
 
-def load_papers(locations: list[str], config: Config, today: date) -> list[Paper]:
-    """Read-only: parse the given URLs or files and return their papers, nothing stored."""
+def load_papers(
+    locations: list[str],
+    config: Config,
+    today: date,
+    on_error: Callable[[SourceError], None] | None = None,
+) -> list[Paper]:
+    """Read-only: parse the given URLs, files, folders or globs and return their papers.
+
+    Nothing is stored. A page that fails raises ``SourceError``, or, when ``on_error`` is
+    given, is passed to it and left out while the other pages are still read.
+    """
     out: dict[str, Paper] = {}
+    specs = folders.expand([settings_for(location) for location in locations], config)
     with Fetcher(config.fetch) as fetcher:
-        for location in locations:
-            for paper in read_source(settings_for(location), fetcher, config, today).papers:
+        for spec in specs:
+            for paper in _papers_of(spec, fetcher, config, today, on_error):
                 out[paper.key] = merge(out[paper.key], paper) if paper.key in out else paper
     return list(out.values())
+
+
+def _papers_of(
+    spec: SourceSettings,
+    fetcher: Fetcher,
+    config: Config,
+    today: date,
+    on_error: Callable[[SourceError], None] | None,
+) -> list[Paper]:
+    try:
+        return read_source(spec, fetcher, config, today).papers
+    except SourceError as exc:
+        if on_error is None:
+            raise
+        on_error(exc)
+        return []

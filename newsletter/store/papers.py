@@ -14,6 +14,7 @@ from newsletter.models import Paper, normalize_title
 from newsletter.store.tables import feedback, papers, sent_papers
 
 _CHUNK = 500
+_SOURCE_CHARS = 200  # papers.source: the name of the source that first brought the paper
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def _upsert_chunk(
     known = {row["key"]: row_to_paper(row) for row in rows}
     known |= _same_titles(conn, [p for k, p in chunk.items() if k not in known])
     new = [
-        to_row(p) | {"source": source, "first_seen": now, "updated_at": now}
+        to_row(p) | {"source": source[:_SOURCE_CHARS], "first_seen": now, "updated_at": now}
         for k, p in chunk.items()
         if k not in known
     ]
@@ -105,7 +106,11 @@ def rekey(conn: Connection, old: str, new: str) -> None:
 
 
 def merge(old: Paper, new: Paper) -> Paper:
-    """Keep what is known, fill what is missing, take the newest upvote count."""
+    """Keep what is known, fill what is missing, keep the highest upvote count ever seen.
+
+    Sources disagree on upvotes (one page says 12, another 3): the highest count is kept so a
+    paper seen again on both is not rewritten on every fetch.
+    """
 
     def pick(a: Any, b: Any) -> Any:
         return a if a not in (None, "", ()) else b
@@ -118,10 +123,14 @@ def merge(old: Paper, new: Paper) -> Paper:
         authors=old.authors if len(old.authors) >= len(new.authors) else new.authors,
         author_count=pick(old.author_count, new.author_count),
         published=pick(old.published, new.published),
-        upvotes=new.upvotes if new.upvotes is not None else old.upvotes,
+        upvotes=_most(old.upvotes, new.upvotes),
         ai_summary=pick(new.ai_summary, old.ai_summary),
         ai_keywords=pick(new.ai_keywords, old.ai_keywords),
     )
+
+
+def _most(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
 def to_row(p: Paper) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from newsletter.store import open_engine
 from newsletter.store.migrate import applied_versions, available, current_version
 from newsletter.store.migrations import v0001_papers
 from newsletter.store.papers import count_papers, list_papers, upsert_papers
-from newsletter.store.tables import sent_papers
+from newsletter.store.tables import papers, sent_papers
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -87,6 +87,33 @@ def test_merge_fills_missing_fields_and_updates_upvotes(open_db: Callable[..., E
     assert stored.abstract == "a much longer abstract"
     assert stored.upvotes == 9 and stored.authors == ("Ada", "Alan")
     assert stored.published == date(2024, 1, 2) and stored.ai_summary == "tl;dr"
+
+
+def test_upvotes_keep_the_highest_count_and_do_not_flip_between_sources(
+    open_db: Callable[..., Engine],
+) -> None:
+    engine = open_db()
+    api = Paper("Voted Paper", "abstract", arxiv_id="2401.00003", upvotes=12)
+    page = Paper("Voted paper", "abstract", upvotes=3)  # a text page: title only, fewer votes
+    with engine.begin() as conn:
+        assert upsert_papers(conn, [api], "a", NOW).new == 1
+        for _ in range(2):  # every later fetch of either source changes nothing
+            for paper, source in ((page, "b"), (api, "a")):
+                counts = upsert_papers(conn, [paper], source, NOW)
+                assert (counts.new, counts.updated, counts.unchanged) == (0, 0, 1)
+        assert [p.upvotes for p in list_papers(conn)] == [12]
+        more = upsert_papers(conn, [Paper("Voted Paper", "abstract", upvotes=15)], "b", NOW)
+        assert (more.updated, [p.upvotes for p in list_papers(conn)]) == (1, [15])
+        upsert_papers(conn, [Paper("Voted Paper", "abstract")], "c", NOW)  # no count: kept
+        [stored] = list_papers(conn)
+    assert (stored.key, stored.upvotes) == ("arxiv:2401.00003", 15)
+
+
+def test_the_first_source_name_is_cut_to_the_column(open_db: Callable[..., Engine]) -> None:
+    engine = open_db()
+    with engine.begin() as conn:
+        assert upsert_papers(conn, [Paper("Long Named", "x")], "s/" * 150, NOW).new == 1
+        assert len(conn.execute(sa.select(papers.c.source)).scalar_one()) == 200
 
 
 def test_title_identity_ignores_case_accents_and_punctuation(
