@@ -1,4 +1,4 @@
-"""``newsletter subscribers sync|list|add|remove|show``: profile files and the database."""
+"""``newsletter subscribers sync|list|add|remove|show|import|export``: profiles and the database."""
 
 from __future__ import annotations
 
@@ -13,19 +13,23 @@ from typing import Any
 import click
 from rich.table import Table
 
+from newsletter.app import bulk
 from newsletter.app.readers import sync_folder
 from newsletter.cli.common import App, pass_app
 from newsletter.errors import SubscriberError
 from newsletter.models import Subscriber
 from newsletter.profile import FIELDS, WEEKDAYS, from_dict, to_data, to_toml
+from newsletter.store.outbox import drop_unsent
 from newsletter.store.profiles import (
     delete_subscriber,
+    from_file,
     get_subscriber,
     list_subscribers,
     upsert_subscriber,
 )
 from newsletter.store.tables import SUBSCRIBER_STATUSES as STATUSES
 from newsletter.subscribers import load_file
+from newsletter.wording import count
 
 
 def profile_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -120,16 +124,19 @@ def add(app: App, /, **fields: object) -> None:
 @click.argument("email")
 @pass_app
 def remove(app: App, email: str) -> None:
-    """Forget a subscriber: the stored profile and, for file-based ones, the file."""
+    """Forget a subscriber: the stored profile, their queued issues and, for file-based ones,
+    the file."""
     with app.engine.begin() as conn:
         stored = get_subscriber(conn, email)
         if stored is None:
             raise SubscriberError(f"{email}: no such subscriber in the database")
         delete_subscriber(conn, email)
+        dropped = drop_unsent(conn, email)
         origin = Path(stored.subscriber.origin)
-        if stored.subscriber.origin != "web" and origin.is_file():
+        if from_file(stored.subscriber) and origin.is_file():
             origin.unlink()
-    app.console.print(f"removed {email}", markup=False)
+    queued = f" and {count(dropped, 'queued message')}" if dropped else ""
+    app.console.print(f"removed {email}{queued}", markup=False)
 
 
 @subscribers.command()
@@ -148,6 +155,52 @@ def show(app: App, who: str) -> None:
         sub, status = stored.subscriber, stored.status
     for label, value in _fields(sub, status):
         app.console.print(f"{label:>12}: {value}", markup=False)
+
+
+@subscribers.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+@click.option(
+    "--status",
+    type=click.Choice(("active", "paused")),
+    help="Status of rows that give none: new readers get it (default active), updated keep theirs.",
+)
+@click.option("--update", is_flag=True, help="Replace the profiles of addresses already stored.")
+@pass_app
+def import_(app: App, file: Path, dry_run: bool, status: str | None, update: bool) -> None:
+    """Add subscribers from a CSV or JSON file; print each refused row and why (exit 1 if any)."""
+    rows = bulk.read_rows(file)  # a file that cannot be read at all stops here, before the database
+    report = bulk.import_rows(
+        app.engine, rows, str(file), status=status, update=update, dry_run=dry_run,
+        now=datetime.now(UTC),
+    )
+    for line in report.refused:
+        click.echo(line)
+    click.echo(report.summary())
+    if report.refused:
+        raise SystemExit(1)
+
+
+@subscribers.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(bulk.FORMATS), help="Default: csv (json for --out *.json)."
+)
+@click.option("--status", type=click.Choice(STATUSES), help="Only subscribers with this status.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
+@pass_app
+def export(app: App, fmt: str | None, status: str | None, out: Path | None) -> None:
+    """Write the stored subscribers as CSV or JSON, in the form 'subscribers import' reads."""
+    fmt = fmt or ("json" if out is not None and out.suffix.lower() == ".json" else "csv")
+    records = bulk.export_records(app.engine, status)
+    text = bulk.render(records, fmt)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise SubscriberError(f"{out}: cannot write: {exc.strerror}") from None
+    click.echo(f"{len(records)} subscribers written to {out}")
 
 
 WHEN = ("timezone", "send_at", "frequency", "weekday", "active")  # shown as one "when" line

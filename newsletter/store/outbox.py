@@ -221,3 +221,14 @@ def list_due(conn: Connection, *, now: datetime, limit: int) -> list[dict[str, A
             outbox.c.subject)
     query = sa.select(*cols).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id)
     return [dict(row) for row in conn.execute(query.limit(limit)).mappings()]
+
+
+def drop_unsent(conn: Connection, email: str) -> int:
+    """Delete a reader's messages that have not gone out (queued or retrying); how many.
+
+    A row being sent right now keeps its lease: its worker records the outcome as usual.
+    """
+    waiting = (outbox.c.recipient == addresses.key(email)) & outbox.c.status.in_(
+        ("queued", "retrying")
+    )
+    return int(conn.execute(sa.delete(outbox).where(waiting)).rowcount or 0)

@@ -39,6 +39,14 @@ class SyncReport:
     removed: tuple[str, ...] = ()
 
 
+NOT_FILES = ("web", "import")  # origins of profiles that no file holds
+
+
+def from_file(sub: Subscriber) -> bool:
+    """Whether the profile came from a subscriber file (the operator's, not the reader's)."""
+    return sub.origin not in NOT_FILES
+
+
 def upsert_subscriber(
     conn: Connection, sub: Subscriber, now: datetime, status: str | None = None
 ) -> str:
@@ -138,7 +146,7 @@ def _drop_missing(conn: Connection, folder: str, present: set[str]) -> tuple[str
     gone = []
     for stored in list_subscribers(conn):
         sub = stored.subscriber
-        from_folder = sub.origin != "web" and _inside(sub.origin, folder)
+        from_folder = from_file(sub) and _inside(sub.origin, folder)
         if from_folder and addresses.key(sub.email) not in present:
             delete_subscriber(conn, sub.email)
             gone.append(sub.email)

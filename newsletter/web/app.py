@@ -19,7 +19,7 @@ from starlette.routing import Route
 from newsletter import addresses, tokens
 from newsletter.errors import SubscriberError, TokenError
 from newsletter.profile import WEEKDAYS
-from newsletter.store.profiles import StoredSubscriber
+from newsletter.store.profiles import StoredSubscriber, from_file
 from newsletter.web.forms import Form, FormTooLarge, form_values, profile_data, read_form, validate
 from newsletter.web.pages import Csrf, CsrfError, error_page, page, plain
 from newsletter.web.site import Site, UsedLink
@@ -139,7 +139,7 @@ class Pages:
             return page(
                 "not_subscribed", status=404, email=email, newsletter=self.site.config.newsletter
             )
-        if stored.subscriber.origin != "web":
+        if from_file(stored.subscriber):
             return page("managed", email=email, newsletter=self.site.config.newsletter)
         return None
 
