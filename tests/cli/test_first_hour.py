@@ -77,9 +77,9 @@ def test_a_mailer_that_reaches_inboxes_needs_a_public_base_url(
     done = newsletter(site, *command, secret=True)
     assert done.returncode == 2
     assert done.stderr == (
-        f"error: {site / 'newsletter.toml'}: key 'newsletter.base_url' is not set to a public address (it is "
-        "http://127.0.0.1:8000); real emails would carry unsubscribe and preferences links that "
-        "no reader can open. Set it before sending with mailer 'relay'\n"
+        f"error: {site / 'newsletter.toml'}: key 'newsletter.base_url' is not set to a public "
+        "address (it is http://127.0.0.1:8000); real emails would carry unsubscribe and "
+        "preferences links that no reader can open. Set it before sending with mailer 'relay'\n"
     )
 
 
@@ -87,8 +87,9 @@ def test_the_memory_mailer_is_refused_outside_tests(site: Path) -> None:
     done = newsletter(site, "send", "--mailer", "mem", secret=True)
     assert (done.returncode, done.stderr) == (
         2,
-        f"error: {site / 'newsletter.toml'}: mailer 'mem' is the memory backend, which keeps messages in this "
-        "process and delivers nothing; use the 'file' or 'console' backend to try sending\n",
+        f"error: {site / 'newsletter.toml'}: mailer 'mem' is the memory backend, which keeps "
+        "messages in this process and delivers nothing; use the 'file' or 'console' backend "
+        "to try sending\n",
     )
 
 
@@ -120,3 +121,13 @@ def test_papers_are_listed_by_publication_date(site: Path) -> None:
     assert newsletter(site, "fetch").returncode == 0
     listed = newsletter(site, "papers").stdout
     assert listed.index("Newer Paper") < listed.index("Older Paper")
+
+
+def test_removing_a_reader_drops_their_queued_issue(site: Path) -> None:
+    assert newsletter(site, "run", "--no-send", secret=True).returncode == 0
+    assert newsletter(site, "subscribers", "sync").returncode == 0
+    done = newsletter(site, "subscribers", "remove", "ada@example.org")
+    assert done.stdout == "removed ada@example.org and 1 queued message\n", done.stderr
+    sent = newsletter(site, "send", secret=True)
+    assert sent.stdout.startswith("sent 0,")
+    assert not list((site / "outbox").glob("*.eml"))

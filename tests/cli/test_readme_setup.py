@@ -1,0 +1,60 @@
+"""The README's "Set up your own newsletter" block, followed literally as a new operator would:
+from `newsletter init` to `newsletter preview`, with a folder of saved pages as the source and
+no NEWSLETTER_SECRET_KEY."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def setup_block() -> list[str]:
+    """The command lines of the first sh block under "Set up your own newsletter"."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Set up your own newsletter", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert block is not None
+    return [line.split("  #")[0].strip() for line in block.group(1).splitlines() if line.strip()]
+
+
+def edit_config(config: Path, seeds: Path) -> None:
+    """What the operator does at `$EDITOR newsletter.toml`: the example's network source
+    swapped for a folder of saved pages."""
+    text = config.read_text(encoding="utf-8")
+    text = re.sub(r"\[\[sources\]\]\nname = \"hf-daily\".*?limit = 100\n", "", text, flags=re.S)
+    config.write_text(text + f'\n[[sources]]\nkind = "text"\npath = "{seeds}/"\n')
+
+
+def test_the_readme_setup_block_works_as_written(tmp_path: Path, seeds_dir: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    env["HF_HUB_OFFLINE"] = "1"
+    here = tmp_path
+    said: list[str] = []
+    for line in setup_block():
+        for command in line.split("&&"):
+            words = shlex.split(command)
+            if words[0] == "cd":
+                here = here / words[1]
+                continue
+            if words[0] == "$EDITOR":
+                edit_config(here / words[1], seeds_dir)
+                continue
+            assert words[0] == "newsletter", line
+            done = subprocess.run(
+                [sys.executable, "-m", "newsletter", *words[1:]],
+                cwd=here, env=env, capture_output=True, text=True, timeout=300,
+            )
+            assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
+            said.append(done.stdout + done.stderr)
+    assert said and "NEWSLETTER_SECRET_KEY is not set: links in this preview" in said[-1]
+    written = sorted(p.name for p in (here / "preview").iterdir())
+    assert [p.rsplit(".", 1)[1] for p in written] == ["eml", "html", "txt"]
+    html = next((here / "preview").glob("*.html")).read_text(encoding="utf-8")
+    assert "preview=1" in html and "unsubscribe?token=" in html
+    assert said[1].count(" entries, ") == 5  # fetch reported each page of the folder
