@@ -15,9 +15,21 @@ VALID = re.compile(
 _NAMED = re.compile(r"\s*(.*?)\s*<([^<>]+)>\s*", re.DOTALL)
 
 
+MAX_LENGTH = 254  # the longest address SMTP carries (RFC 5321's 256-octet path less <>)
+
+
 def is_valid(address: str) -> bool:
     """True for a bare ASCII address with a dotted domain (what a subscriber may give)."""
-    return bool(VALID.match(address.strip()))
+    address = address.strip()
+    return len(address) <= MAX_LENGTH and bool(VALID.match(address))
+
+
+def is_mailbox(value: str) -> bool:
+    """True for ``addr`` or ``Name <addr>`` with a local part and a domain (a sender's form,
+    where ``localhost`` is allowed)."""
+    bare = split(value)[1]
+    user, at, domain = bare.rpartition("@")
+    return bool(at and user and domain) and not any(c in bare for c in ' <>,;"\r\n\t')
 
 
 def split(address: str) -> tuple[str, str]:
@@ -25,8 +37,15 @@ def split(address: str) -> tuple[str, str]:
     holds commas or semicolons ("Smith, Jo <jo@x.org>"), which ``parseaddr`` gets wrong."""
     named = _NAMED.fullmatch(address)
     if named:
-        return named.group(1).strip().strip('"').strip(), named.group(2).strip()
+        return _unquote(named.group(1).strip()), named.group(2).strip()
     return parseaddr(address)
+
+
+def _unquote(name: str) -> str:
+    """A display name without its quoted-string quotes and escapes (RFC 5322 3.2.4)."""
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", name[1:-1]).strip()
+    return name
 
 
 def key(address: str) -> str:
@@ -36,7 +55,9 @@ def key(address: str) -> str:
 
 def display(name: str, address: str) -> str:
     """``Name <address>`` as text, not encoded: the MIME builder encodes a header once."""
-    name = " ".join(name.replace("<", " ").replace(">", " ").split())
+    name = " ".join(name.split())
+    if '"' in name or "\\" in name:
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return f"{name} <{address}>" if name else address
 
 

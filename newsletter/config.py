@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from newsletter import addresses
 from newsletter.errors import ConfigError
-from newsletter.settings_schema import build
+from newsletter.settings_schema import bounded, build
 
 CONFIG_NAME = "newsletter.toml"
 ENV_PREFIX = "NEWSLETTER_"
@@ -33,17 +34,22 @@ class NewsletterSettings:
     templates_dir: str = "templates"
     list_id: str = ""
 
+    def __post_init__(self) -> None:
+        for key, value in (("sender", self.sender), ("reply_to", self.reply_to)):
+            if value and not addresses.is_mailbox(value):
+                raise ValueError(f"key 'newsletter.{key}' is not an email address: {value!r}")
+
 
 @dataclass(frozen=True)
 class FetchSettings:
     """The HTTP client policy shared by every remote source."""
 
-    timeout: float = 20.0
-    retries: int = 3
-    backoff: float = 1.0
-    max_retry_after: float = 120.0
-    max_bytes: int = 20_000_000
-    max_redirects: int = 5
+    timeout: float = bounded(20.0, 0.1, 3600)
+    retries: int = bounded(3, 0, 20)
+    backoff: float = bounded(1.0, 0, 600)
+    max_retry_after: float = bounded(120.0, 0, 86400)
+    max_bytes: int = bounded(20_000_000, 1, 2**31)
+    max_redirects: int = bounded(5, 0, 50)
     user_agent: str = ""
 
     def __post_init__(self) -> None:
@@ -55,17 +61,20 @@ class FetchSettings:
             raise ValueError("key 'fetch.max_bytes' must be positive")
 
 
+SourceKindName = Literal["", "hf-api", "hf-page", "feed", "text"]  # newsletter.sources.registry
+
+
 @dataclass(frozen=True)
 class SourceSettings:
     """One configured source: a kind and a URL or a local path."""
 
     name: str = ""
-    kind: str = ""
+    kind: SourceKindName = ""  # "": guessed from the address
     url: str = ""
     path: str = ""
     date: str = ""  # hf-api / hf-page: YYYY-MM-DD, or "" for today
-    limit: int = 100  # hf-api page size
-    max_pages: int = 5  # hf-api paging cap
+    limit: int = bounded(100, 1, 1000)  # hf-api page size
+    max_pages: int = bounded(5, 1, 1000)  # hf-api paging cap
     year: int = 0  # text: the page's year when the page does not say (0: this year)
     enabled: bool = True
 
@@ -99,7 +108,7 @@ class EmailSettings:
     """How an issue is rendered."""
 
     quiet_day: Literal["skip", "send"] = "skip"
-    abstract_chars: int = 400
+    abstract_chars: int = bounded(400, 80, 10_000)
     subject: str = ""  # overrides the subject template when set
 
     def __post_init__(self) -> None:
@@ -120,11 +129,11 @@ class DeliverySettings:
     """How the outbox sends: which mailer, how often to retry, how to sign."""
 
     mailer: str = "default"
-    max_attempts: int = 6
-    retry_base: float = 60.0
-    retry_max: float = 6 * 3600.0
-    batch_size: int = 100
-    lease_seconds: float = 300.0
+    max_attempts: int = bounded(6, 1, 100)
+    retry_base: float = bounded(60.0, 0.001, 86400)
+    retry_max: float = bounded(6 * 3600.0, 0.001, 30 * 86400)
+    batch_size: int = bounded(100, 1, 100_000)
+    lease_seconds: float = bounded(300.0, 0.1, 86400)
     unsubscribe_mailto: str = ""
     dkim_key_file: str = ""
     dkim_selector: str = ""
@@ -143,10 +152,11 @@ class ScheduleSettings:
     """When the service fetches and when it looks for subscribers who are due."""
 
     fetch_cron: str = "0 * * * *"
-    tick_minutes: int = 5
-    misfire_grace_hours: float = 12.0
+    tick_minutes: int = bounded(5, 1, 1440)
+    misfire_grace_hours: float = bounded(12.0, 0, 720)
     timezone: str = "UTC"  # the zone ``fetch_cron`` is read in
-    enqueue_processes: int = 1  # processes that match, render and enqueue an issue (PostgreSQL)
+    # processes that match, render and enqueue an issue (PostgreSQL)
+    enqueue_processes: int = bounded(1, 1, 64)
 
     def __post_init__(self) -> None:
         if self.enqueue_processes < 1:
@@ -158,11 +168,14 @@ class WebSettings:
     """Where the subscriber web pages listen, and how the sign-up form is protected."""
 
     host: str = "127.0.0.1"
-    port: int = 8000
-    confirm_hours: float = 48.0  # how long a double opt-in confirmation link stays valid
-    signups_per_client_hour: int = 10  # sign-up form posts per client address and hour
-    signups_per_address_day: int = 3  # confirmation emails per email address and day
-    max_topics: int = 30  # topics (and exclusions) one profile may list
+    port: int = bounded(8000, 1, 65535)
+    # how long a double opt-in confirmation link stays valid
+    confirm_hours: float = bounded(48.0, 0.1, 24 * 30)
+    # sign-up form posts per client address and hour
+    signups_per_client_hour: int = bounded(10, 1, 100_000)
+    # confirmation emails per email address and day
+    signups_per_address_day: int = bounded(3, 1, 1000)
+    max_topics: int = bounded(30, 1, 500)  # topics (and exclusions) one profile may list
     log_json: bool = False  # scheduler and web logs as JSON lines instead of plain text
 
 

@@ -26,6 +26,16 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 SEND_AT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 MAX_PHRASE = 200
 MAX_KEY = 300  # a stored paper key's length
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # tab and newline aside
+
+
+def _encodable(text: str) -> bool:
+    """False for lone surrogates, which no database or mail header can carry."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -145,6 +155,8 @@ def _email(f: Field, raw: Any, origin: str) -> str:
 def _text(f: Field, raw: Any, origin: str) -> str:
     if not isinstance(raw, str):
         raise _fail(origin, f.name, f"must be a string, not {raw!r}")
+    if CONTROL.search(raw) or not _encodable(raw):
+        raise _fail(origin, f.name, "must not hold control characters or broken Unicode")
     if f.high and len(raw.strip()) > f.high:
         raise _fail(origin, f.name, f"is longer than {f.high} characters")
     return raw.strip()
@@ -155,6 +167,8 @@ def _phrases(f: Field, raw: Any, origin: str) -> tuple[str, ...]:
         raw = [raw]
     if not isinstance(raw, list | tuple) or not all(isinstance(x, str) for x in raw):
         raise _fail(origin, f.name, "must be a list of strings")
+    if any(CONTROL.search(x.replace("\n", " ")) or not _encodable(x) for x in raw):
+        raise _fail(origin, f.name, "must not hold control characters or broken Unicode")
     items = tuple(dict.fromkeys(" ".join(x.split()) for x in raw if x.strip()))
     if any(len(x) > MAX_PHRASE for x in items):
         raise _fail(origin, f.name, f"a phrase is longer than {MAX_PHRASE} characters")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ def build(cls: type[T], table: Mapping[str, Any], where: str, origin: str) -> T:
             known = ", ".join(sorted(f for f in fields if fields[f].init))
             raise ConfigError(f"{origin}: unknown key '{_join(where, key)}' (known: {known})")
         values[name] = coerce(raw, hints[name], _join(where, key), origin)
+        _in_bounds(values[name], fields[name], _join(where, key), origin)
     try:
         return cls(**values)
     except TypeError as exc:  # a required field is missing
@@ -33,6 +35,20 @@ def build(cls: type[T], table: Mapping[str, Any], where: str, origin: str) -> T:
         raise ConfigError(f"{origin}: missing key '{_join(where, missing[0])}'") from exc
     except ValueError as exc:  # __post_init__ validation
         raise ConfigError(f"{origin}: {exc}") from exc
+
+
+def bounded(default: Any, low: float, high: float) -> Any:
+    """A settings field whose number must lie in [low, high] (checked by ``build``)."""
+    return dataclasses.field(default=default, metadata={"bounds": (low, high)})
+
+
+def _in_bounds(value: Any, f: dataclasses.Field[Any], key: str, origin: str) -> None:
+    """Numbers are finite, and within the field's declared bounds."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{origin}: key '{key}' must be a finite number, not {value!r}")
+    low, high = f.metadata.get("bounds", (None, None))
+    if isinstance(value, int | float) and low is not None and not low <= value <= high:
+        raise ConfigError(f"{origin}: key '{key}' must be from {low:g} to {high:g}, not {value!r}")
 
 
 def _join(where: str, key: str) -> str:

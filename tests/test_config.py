@@ -61,7 +61,18 @@ host = "127.0.0.1"
     [
         ("[fetch]\ntimout = 3\n", "unknown key 'fetch.timout'"),
         ("[fetch]\ntimeout = 'soon'\n", "key 'fetch.timeout' must be a number"),
-        ("[fetch]\ntimeout = -1\n", "'fetch.timeout' must be positive"),
+        ("[fetch]\ntimeout = -1\n", "key 'fetch.timeout' must be from 0.1 to 3600, not -1.0"),
+        ("[web]\nport = -5\n", "key 'web.port' must be from 1 to 65535, not -5"),
+        ("[delivery]\nlease_seconds = inf\n", "key 'delivery.lease_seconds' must be a finite"),
+        ("[delivery]\nretry_base = nan\n", "key 'delivery.retry_base' must be a finite number"),
+        (
+            "[delivery]\nbatch_size = 99999999999999999999\n",
+            "key 'delivery.batch_size' must be from 1 to 100000",
+        ),
+        ("[web]\nsignups_per_client_hour = -1\n", "key 'web.signups_per_client_hour' must be"),
+        ("[web]\nconfirm_hours = -48\n", "key 'web.confirm_hours' must be from 0.1 to 720"),
+        ("[[sources]]\nkind = 'rss'\nurl = 'https://x'\n", "key 'sources[0].kind' must be one of"),
+        ("[newsletter]\nsender = 'not an email'\n", "key 'newsletter.sender' is not an email"),
         ("[fetch]\nretries = true\n", "key 'fetch.retries' must be an integer"),
         ("[email]\nquiet_day = 'maybe'\n", "key 'email.quiet_day' must be one of"),
         ("[newsleter]\nname = 'x'\n", "unknown key 'newsleter'"),
@@ -97,3 +108,22 @@ def test_secrets_come_from_environment_and_are_masked(tmp_path: Path) -> None:
     assert "SMTP_PASSWORD=***" in repr(config.secrets)
     assert "HOME" not in config.secrets
     assert config.database_url == f"sqlite:///{tmp_path.resolve() / 'o.db'}"
+
+
+def test_the_source_kinds_a_config_accepts_are_the_registered_ones() -> None:
+    from typing import get_args
+
+    from newsletter.config import SourceKindName
+    from newsletter.sources.registry import KINDS
+
+    assert set(get_args(SourceKindName)) == {"", *KINDS}
+
+
+def test_a_database_file_that_is_not_sqlite_is_one_line(tmp_path: Path) -> None:
+    from newsletter.errors import StoreError
+    from newsletter.store import open_engine
+
+    (tmp_path / "news.db").write_bytes(b"this is a text file, not a database" * 100)
+    with pytest.raises(StoreError, match=r"^cannot open database sqlite:///.*news\.db: ") as info:
+        open_engine(f"sqlite:///{tmp_path / 'news.db'}")
+    assert "\n" not in str(info.value)

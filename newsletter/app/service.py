@@ -205,8 +205,6 @@ def build_scheduler(service: Service, *, start_tick: bool = True) -> BackgroundS
         cron = crontab_trigger(settings.fetch_cron, zone)
     except ValueError as exc:
         raise ConfigError(f"{where}.fetch_cron': {settings.fetch_cron!r}: {exc}") from None
-    if settings.tick_minutes < 1:
-        raise ConfigError(f"{where}.tick_minutes' must be 1 or more")
     # coalesce: runs missed while the process slept collapse into one; the grace lets a run
     # that is hours late still happen (the outbox makes a late tick harmless).
     policy: dict[str, Any] = {

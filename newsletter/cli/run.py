@@ -30,8 +30,8 @@ def run(app: App, no_send: bool) -> None:
             lambda r: app.console.print(describe(r)),
         )
     app.console.print(report.describe(), markup=False)
-    if report.failed_sources:
-        raise SystemExit(1)
+    if report.failed_sources or (report.send is not None and report.send.failed):
+        raise SystemExit(1)  # a source failed, or messages failed for good: say so to cron
 
 
 commands = [run]

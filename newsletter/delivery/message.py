@@ -10,6 +10,7 @@ encoded words, and bodies are quoted-printable UTF-8 with CRLF line ends.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import re
 import uuid
@@ -27,6 +28,7 @@ _HEADER_NAME = re.compile(r"[!-9;-~]+")
 # Headers the message builder writes itself; extra headers may not override them.
 _OWN = {"from", "to", "subject", "date", "message-id", "mime-version", "content-type",
         "content-transfer-encoding"}
+_EW_PAYLOAD = 75 - len("=?utf-8?b??=")  # RFC 2047: an encoded word is at most 75 characters
 ONE_CLICK = ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 MAX_LINE = 998  # RFC 5322's hard limit; folding at 78 would break long List-Unsubscribe URLs
 
@@ -56,11 +58,39 @@ def _plain(text: str) -> bool:
 
 
 def phrase(text: str) -> str:
-    """A display name as an RFC 5322 phrase: quoted when ASCII, encoded words otherwise."""
+    """A display name as an RFC 5322 phrase: quoted when ASCII, encoded words otherwise.
+
+    A long name is cut into encoded words after a space where it has one, the space kept
+    inside the word before (RFC 2047 readers drop the folding between encoded words).
+    """
     text = clean_header(text)
     if _plain(text):
         return f'"{quote(text)}"'
-    return Header(text, "utf-8").encode(linesep="\r\n")
+    chunks: list[str] = []
+    for word in text.split(" "):
+        joined = f"{chunks[-1]} {word}" if chunks else word
+        if chunks and len(base64.b64encode(joined.encode())) <= _EW_PAYLOAD:
+            chunks[-1] = joined
+        elif chunks:
+            chunks[-1] += " "
+            chunks.append(word)
+        else:
+            chunks.append(word)
+    return "\r\n ".join(_encoded(piece) for chunk in chunks for piece in _fit(chunk))
+
+
+def _encoded(text: str) -> str:
+    return f"=?utf-8?b?{base64.b64encode(text.encode()).decode('ascii')}?="
+
+
+def _fit(text: str) -> list[str]:
+    """``text`` cut (between characters) into pieces that each fit one encoded word."""
+    pieces = [""]
+    for ch in text:
+        if len(base64.b64encode((pieces[-1] + ch).encode())) > _EW_PAYLOAD:
+            pieces.append("")
+        pieces[-1] += ch
+    return pieces
 
 
 def list_id(name: str, sender: str, configured: str = "") -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from newsletter.config import SourceSettings
+from newsletter.config import SourceKindName, SourceSettings
 from newsletter.errors import SourceError
 from newsletter.sources import feed, hf_api, hf_page, text
 from newsletter.sources.base import SourceKind
@@ -33,7 +33,7 @@ def settings_for(location: str) -> SourceSettings:
     return SourceSettings(name=location, path=str(Path(location).resolve()))
 
 
-def kind_for_url(url: str) -> str:
+def kind_for_url(url: str) -> SourceKindName:
     """Guess a URL's kind: the HF daily papers API, an HF papers page, else a feed."""
     if "/api/daily_papers" in url:
         return "hf-api"

@@ -21,7 +21,7 @@ def open_engine(url: str, *, upgrade: bool = True) -> Engine:
     if upgrade:
         try:
             migrate(engine)
-        except sa.exc.OperationalError as exc:
+        except (sa.exc.OperationalError, sa.exc.DatabaseError) as exc:
             engine.dispose()
             first = str(exc.orig or exc).splitlines()[0]
             raise StoreError(f"cannot open database {_safe(url)}: {first}") from None

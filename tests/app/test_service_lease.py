@@ -133,16 +133,15 @@ def test_scheduler_runs_the_start_up_tick(config: Config, engine: Engine, tmp_pa
     [
         ({"fetch_cron": "61 * * * *"}, "key 'schedule.fetch_cron': '61 * * * *'"),
         ({"timezone": "Mars/Olympus"}, "key 'schedule.timezone': unknown timezone"),
-        ({"tick_minutes": 0}, "key 'schedule.tick_minutes' must be 1 or more"),
+        ({"tick_minutes": 0}, "key 'schedule.tick_minutes' must be from 1 to 1440, not 0"),
     ],
 )
 def test_bad_schedule_settings_are_one_line_errors(
     tmp_path: Path, engine: Engine, schedule: dict[str, object], message: str
 ) -> None:
-    config = service_config(tmp_path, **schedule)
-    service = make_service(config, engine, memory_mailer(tmp_path), Clock(NOW))
     with pytest.raises(ConfigError, match="newsletter.toml: " + message.replace("*", r"\*")):
-        build_scheduler(service)
+        config = service_config(tmp_path, **schedule)  # bounds are checked when it is read
+        build_scheduler(make_service(config, engine, memory_mailer(tmp_path), Clock(NOW)))
 
 
 @pytest.mark.parametrize(
