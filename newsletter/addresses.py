@@ -10,7 +10,7 @@ import re
 from email.utils import parseaddr
 
 VALID = re.compile(
-    r"^(?=[!-~]+$)[^@\s<>,;\"']+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
+    r"^(?=[!-~]+$)[^@\s<>,;\"'()]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
 )
 _NAMED = re.compile(r"\s*(.*?)\s*<([^<>]+)>\s*", re.DOTALL)
 
@@ -51,6 +51,13 @@ def _unquote(name: str) -> str:
 def key(address: str) -> str:
     """The identity of an address: bare and lower-cased (``"Jo <Jo@X.org>"`` -> ``jo@x.org``)."""
     return split(address)[1].strip().lower() or address.strip().lower()
+
+
+def limit_key(address: str) -> str:
+    """The mailbox behind an address for rate limits: ``Jo+news@X.org`` counts as ``jo@x.org``
+    (a +tag reaches the same inbox)."""
+    local, _, domain_name = key(address).rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain_name}"
 
 
 def display(name: str, address: str) -> str:

@@ -8,20 +8,24 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import wraps
+from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newsletter import addresses, tokens
 from newsletter.errors import SubscriberError, TokenError
 from newsletter.profile import WEEKDAYS
 from newsletter.store.profiles import StoredSubscriber, from_file
 from newsletter.web.forms import Form, FormTooLarge, form_values, profile_data, read_form, validate
-from newsletter.web.pages import Csrf, CsrfError, error_page, page, plain
+from newsletter.web.pages import HEADERS, Csrf, CsrfError, error_page, page, plain
 from newsletter.web.site import Site, UsedLink
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -60,8 +64,8 @@ class Pages:
 
     def __init__(self, site: Site) -> None:
         self.site = site
-        https = site.config.newsletter.base_url.startswith("https://")
-        self.csrf = Csrf(site.secret, secure=https)
+        base = urlsplit(site.config.newsletter.base_url)
+        self.csrf = Csrf(site.secret, base.scheme == "https", f"{base.scheme}://{base.netloc}")
 
     def form(self, request: Request, name: str, status: int = 200, **context: object) -> Response:
         extra = {"zones": ZONES, "weekdays": WEEKDAYS, "newsletter": self.site.config.newsletter}
@@ -210,4 +214,28 @@ def create_app(site: Site) -> Starlette:
         Route("/tz.js", p.script, methods=["GET"]),
         Route("/healthz", p.health, methods=["GET"]),
     ]
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    # "/confirm/" would redirect to a URL built from the request's Host header: never.
+    app.router.redirect_slashes = False
+    return app
+
+
+class SecurityHeaders:
+    """Adds the pages' security headers to every response, the framework's 404 and 405 too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

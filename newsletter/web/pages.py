@@ -64,9 +64,10 @@ class CsrfError(TokenError):
 class Csrf:
     """Issue and check the form tokens; ``secure`` cookies when the site is served over HTTPS."""
 
-    def __init__(self, secret: str, secure: bool) -> None:
+    def __init__(self, secret: str, secure: bool, public_origin: str = "") -> None:
         self.secret = secret
         self.secure = secure
+        self.public_origin = public_origin  # scheme://host[:port] of newsletter.base_url
 
     def cookie_value(self, request: Request) -> tuple[str, bool]:
         """The browser's CSRF cookie, or a new one (True when it must be set)."""
@@ -75,12 +76,23 @@ class Csrf:
             return value, False
         return secrets.token_urlsafe(24), True
 
+    def origins(self, request: Request) -> set[str]:
+        """Where this site's own forms post from: its public address, and the address the
+        request came to (behind a proxy they differ)."""
+        own = f"{request.url.scheme}://{request.url.netloc}"
+        return {own, self.public_origin}
+
     def token(self, cookie: str, now: datetime) -> str:
         return tokens.sign(self.secret, CSRF, cookie, now=now, ttl=CSRF_TTL)
 
     def check(self, request: Request, given: str, now: datetime) -> None:
         """CsrfError unless ``given`` was issued for this browser's cookie and is fresh."""
         cookie = request.cookies.get(CSRF_COOKIE, "")
+        # Browsers send "null" for pages that set Referrer-Policy: no-referrer (ours do); then
+        # the cookie alone decides, as it does when no Origin is sent at all.
+        origin = request.headers.get("origin", "null")
+        if origin != "null" and origin not in self.origins(request):
+            raise CsrfError(f"the form was posted from another site ({origin})")
         try:
             claims = tokens.verify(self.secret, CSRF, given, now=now)
         except TokenError as exc:

@@ -78,7 +78,9 @@ class Site:
         """Start a double opt-in; returns what happened, for the log only (never shown)."""
         web = self.config.web
         if not self.limiter.allow(
-            f"address:{addresses.key(sub.email)}", web.signups_per_address_day, timedelta(days=1)
+            f"address:{addresses.limit_key(sub.email)}",
+            web.signups_per_address_day,
+            timedelta(days=1),
         ):
             return "address limit reached, no email sent"
         now = self.clock()

@@ -172,6 +172,41 @@ def test_forms_without_a_genuine_csrf_token_are_refused(
     assert page.status_code == 403 and mailer.outbox == []
 
 
+def test_a_post_from_another_site_is_refused_even_with_a_token(
+    client: TestClient, mailer: MemoryMailer
+) -> None:
+    token = csrf_of(client.get("/").text)
+    form = {"csrf": token, "email": "a@example.org", "topics": "x"}
+    page = client.post("/subscribe", data=form, headers={"Origin": "https://evil.example"})
+    assert page.status_code == 403 and mailer.outbox == []
+    same = client.post("/subscribe", data=form, headers={"Origin": "http://testserver"})
+    assert same.status_code == 200 and len(mailer.outbox) == 1
+
+
+def test_framework_answers_carry_the_security_headers_and_never_redirect(
+    client: TestClient,
+) -> None:
+    for response in (
+        client.get("/nowhere"),
+        client.put("/subscribe"),
+        client.get("/confirm/", headers={"Host": "evil.example"}),
+    ):
+        assert response.status_code in (404, 405), response.status_code
+        assert "location" not in response.headers
+        assert response.headers["content-security-policy"].startswith("default-src 'none'")
+        assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_tags_and_comments_do_not_multiply_the_per_address_limit(
+    client: TestClient, mailer: MemoryMailer
+) -> None:
+    for i in range(5):
+        assert subscribe(client, email=f"victim+{i}@example.org").status_code == 200
+    assert len(mailer.outbox) == 3  # one inbox, three confirmations a day
+    page = subscribe(client, email="victim(1)@example.org")
+    assert page.status_code == 400 and len(mailer.outbox) == 3
+
+
 def test_rate_limits_per_client_and_per_address(client: TestClient, mailer: MemoryMailer) -> None:
     for _ in range(4):
         assert subscribe(client, email="victim@example.org").status_code == 200
