@@ -24,7 +24,7 @@ from newsletter.config import DeliverySettings
 from newsletter.delivery.base import Mailer
 from newsletter.models import OutgoingEmail, SendResult
 from newsletter.store import outbox as store
-from newsletter.store.outbox import OutboxRow, enqueue
+from newsletter.store.outbox import CONFIRMATIONS, OutboxRow, enqueue
 
 __all__ = ["SendReport", "backoff", "default_owner", "enqueue", "send_due"]
 
@@ -134,12 +134,13 @@ class _Run:
         with self.engine.begin() as conn:
             rows = store.claim_due(conn, owner=self.owner, now=self.now(), lease=lease,
                                    limit=size)
-            blocked = store.suppressed(conn, [r.recipient for r in rows]) if rows else {}
+            found = store.suppressed(conn, [r.recipient for r in rows]) if rows else {}
         if not rows:
             return False
         self.lease_until = self.now() + lease
-        self._suppress([r for r in rows if r.recipient in blocked], blocked)
-        todo = [r for r in rows if r.recipient not in blocked]
+        blocked = [r for r in rows if _blocks(r, found.get(r.recipient))]
+        self._suppress(blocked, found)
+        todo = [r for r in rows if r not in blocked]
         self.pending = {r.email.message_id: r for r in todo}
         self._send(todo)
         return True
@@ -208,3 +209,11 @@ class _Run:
             self.lease_until = self.now() + lease
             ids = [r.id for r in self.pending.values()]
             store.extend_lease(conn, ids, self.owner, self.lease_until)
+
+
+def _blocks(row: OutboxRow, reason: str | None) -> bool:
+    """Whether a suppression stops this row: any stops an issue; a confirmation the reader
+    just asked for is stopped by a bounce or a complaint, not by an earlier unsubscribe."""
+    if reason is None:
+        return False
+    return reason in ("bounced", "complained") or not row.issue_id.startswith(CONFIRMATIONS)

@@ -26,6 +26,7 @@ from newsletter.store.tables import (
     suppressions,
 )
 
+CONFIRMATIONS = "confirm-"  # the issue id prefix of double opt-in confirmation messages
 STATUSES = OUTBOX_STATUSES
 REASONS = SUPPRESSION_REASONS
 

@@ -20,13 +20,14 @@ from sqlalchemy.engine import Engine
 from newsletter import addresses, tokens
 from newsletter.app.issue import candidates, picks_for
 from newsletter.app.parts import Parts
+from newsletter.app.soon import SendNow, SendSoon
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer
 from newsletter.delivery.compose import Composer, composer_from_config
 from newsletter.errors import NewsletterError, TokenError
 from newsletter.models import Paper, Pick, Subscriber
 from newsletter.store.history import record_feedback
-from newsletter.store.outbox import suppress, suppressed, unsuppress
+from newsletter.store.outbox import CONFIRMATIONS, enqueue, suppress, suppressed, unsuppress
 from newsletter.store.papers import papers_by_keys
 from newsletter.store.profiles import (
     StoredSubscriber,
@@ -55,11 +56,17 @@ class Site:
     mailer: Callable[[], Mailer]
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    sender: SendSoon = field(init=False)  # sends queued confirmations off the request's thread
+    send_inline: bool = False  # tests: send in the request's thread, to look at the result
     parts: Parts | None = None  # built on first use: the matcher may load a model
 
     @property
     def secret(self) -> str:
         return self.config.secrets.get("SECRET_KEY")
+
+    def __post_init__(self) -> None:
+        kind = SendNow if self.send_inline else SendSoon
+        self.sender = kind(self.engine, self.mailer, self.config.delivery)
 
     @cached_property
     def composer(self) -> Composer:
@@ -94,9 +101,9 @@ class Site:
         token = tokens.sign(
             self.secret, CONFIRM, addresses.key(sub.email), now=now, ttl=ttl, data={"n": nonce}
         )
-        return self._send_confirmation(sub, self.url("confirm", token), ttl)
+        return self._queue_confirmation(sub, self.url("confirm", token), ttl, nonce)
 
-    def _send_confirmation(self, sub: Subscriber, link: str, ttl: timedelta) -> str:
+    def _queue_confirmation(self, sub: Subscriber, link: str, ttl: timedelta, nonce: str) -> str:
         name = self.config.newsletter.name
         hours = int(ttl.total_seconds() // 3600)
         text = (
@@ -110,18 +117,18 @@ class Site:
             f'<p><a href="{_esc(link)}">Confirm your subscription</a> (valid {hours} hours)</p>'
             "<p>If it was not you, ignore this email: nothing will be sent without it.</p>"
         )
+        now = self.clock()
         email = self.composer.compose(
             to=sub.email,
             subject=f"Confirm your subscription to {name}",
             text=text,
             html=html,
-            now=self.clock(),
+            now=now,
         )
-        with self.mailer() as mailer:
-            result = mailer.send_messages([email])[0]
-        if result.status != "sent":
-            log.warning("confirmation email to %s not sent: %s", sub.email, result.detail)
-        return f"confirmation {result.status}"
+        with self.engine.begin() as conn:  # queued, so a relay's refusal is retried, not lost
+            enqueue(conn, email, issue_id=f"{CONFIRMATIONS}{nonce}", now=now)
+        self.sender.poke()
+        return "confirmation queued"
 
     def check_confirm(self, token: str) -> Subscriber:
         """The profile a confirmation link would activate (TokenError or UsedLink otherwise)."""

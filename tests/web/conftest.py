@@ -95,7 +95,7 @@ def engine(config: Config) -> Iterator[Engine]:
 
 @pytest.fixture
 def site(config: Config, engine: Engine, mailer: MemoryMailer, clock: Clock) -> Site:
-    return Site(config, engine, lambda: mailer, clock=clock)
+    return Site(config, engine, lambda: mailer, clock=clock, send_inline=True)
 
 
 @pytest.fixture
