@@ -135,7 +135,8 @@ class OutgoingEmail:
     raw: bytes | None = field(default=None, repr=False)  # the signed MIME bytes, when built
 
 
-SendStatus = Literal["sent", "transient", "permanent"]
+# deferred: the relay (not this message or its recipient) failed; try later, no attempt used
+SendStatus = Literal["sent", "transient", "permanent", "deferred"]
 
 
 @dataclass(frozen=True, slots=True)

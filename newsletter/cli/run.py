@@ -11,6 +11,7 @@ from newsletter.app.run import run_once
 from newsletter.cli.common import App, pass_app, sending_mailer
 from newsletter.cli.fetch import describe
 from newsletter.cli.progress import show_embedding_progress
+from newsletter.cli.send import exit_status
 from newsletter.sources.http import Fetcher
 
 
@@ -30,8 +31,11 @@ def run(app: App, no_send: bool) -> None:
             lambda r: app.console.print(describe(r)),
         )
     app.console.print(report.describe(), markup=False)
-    if report.failed_sources or (report.send is not None and report.send.failed):
+    sent = exit_status(report.send) if report.send is not None else 0
+    if report.failed_sources or sent == 1:
         raise SystemExit(1)  # a source failed, or messages failed for good: say so to cron
+    if sent:
+        raise SystemExit(sent)  # the relay failed: the issue waits for the next round
 
 
 commands = [run]

@@ -24,6 +24,7 @@ from newsletter.store import locks
 from newsletter.store import outbox as store
 from newsletter.store.profiles import StoredSubscriber, list_subscribers
 
+TEMPFAIL = 75  # sysexits.h EX_TEMPFAIL: try again later (the relay failed, nothing was lost)
 COLUMNS = ("queued", "sending", "sent", "retrying", "failed", "suppressed")
 
 
@@ -48,7 +49,15 @@ def send(app: App, dry_run: bool, mailer_name: str | None, limit: int | None) ->
     app.console.print(report.describe(), markup=False)
     for error in report.errors[:20]:
         app.err.print(f"failed: {error}", markup=False)
-    return 1 if report.failed else 0
+    return exit_status(report)
+
+
+def exit_status(report: SendReport) -> int:
+    """1 when messages failed for good; EX_TEMPFAIL (75) when the relay failed and messages
+    wait for the next round; else 0."""
+    if report.failed:
+        return 1
+    return TEMPFAIL if report.deferred else 0
 
 
 

@@ -144,6 +144,11 @@ def transient(email: OutgoingEmail, detail: str) -> SendResult:
     return SendResult(email.message_id, "transient", detail)
 
 
+def deferred(email: OutgoingEmail, detail: str) -> SendResult:
+    """The relay failed (unreachable, stalled, refusing our sender): not the message's fault."""
+    return SendResult(email.message_id, "deferred", detail)
+
+
 def permanent(email: OutgoingEmail, detail: str, *, bounce: bool = False) -> SendResult:
     return SendResult(email.message_id, "permanent", detail, bounce=bounce)
 

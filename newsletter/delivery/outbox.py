@@ -41,6 +41,8 @@ class SendReport:
     suppressed: int = 0
     bounced: int = 0
     errors: list[str] = field(default_factory=list)
+    deferred: int = 0  # the relay failed: queued again without using an attempt
+    relay_fault: str = ""  # what the relay did, when it failed
 
     def __add__(self, other: SendReport) -> SendReport:
         return SendReport(
@@ -50,6 +52,8 @@ class SendReport:
             self.suppressed + other.suppressed,
             self.bounced + other.bounced,
             self.errors + other.errors,
+            self.deferred + other.deferred,
+            self.relay_fault or other.relay_fault,
         )
 
     def describe(self) -> str:
@@ -57,11 +61,13 @@ class SendReport:
         return (
             f"sent {self.sent}, retrying {self.retrying}, failed {self.failed} "
             f"({self.bounced} bounced), suppressed {self.suppressed}"
+            + (f", deferred {self.deferred} (relay fault: {self.relay_fault})"
+               if self.deferred else "")
         )
 
     @property
     def handled(self) -> int:
-        return self.sent + self.retrying + self.failed + self.suppressed
+        return self.sent + self.retrying + self.failed + self.suppressed + self.deferred
 
 
 def default_owner() -> str:
@@ -95,8 +101,8 @@ def send_due(
     try:
         while limit is None or run.report.handled < limit:
             want = settings.batch_size if limit is None else limit - run.report.handled
-            if not run.batch(min(settings.batch_size, want)):
-                break
+            if not run.batch(min(settings.batch_size, want)) or run.report.deferred:
+                break  # nothing due, or the relay failed: the rest waits for the next round
             if on_batch is not None:
                 on_batch(run.report)
     finally:
@@ -186,6 +192,13 @@ class _Run:
         if result.status == "sent":
             store.mark_sent(conn, row.id, self.owner, provider_id=result.provider_id, now=now)
             self.report.sent += 1
+        elif result.status == "deferred":
+            at = now + timedelta(seconds=self.settings.retry_base)
+            store.mark_deferred(conn, row.id, self.owner, error=result.detail, at=at, now=now)
+            self.report.deferred += 1
+            self.report.relay_fault = result.detail.removeprefix("not tried: ")
+            log.info("relay fault, %s again at %s: %s", row.recipient, f"{at:%H:%M:%S}",
+                     result.detail)
         elif result.status == "transient" and row.attempts < self.settings.max_attempts:
             at = now + backoff(row.attempts, self.settings, self.rng)
             store.mark_retry(conn, row.id, self.owner, error=result.detail, at=at, now=now)

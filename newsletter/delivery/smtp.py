@@ -1,7 +1,9 @@
 """The SMTP mailer: SSL or STARTTLS, AUTH, reused connections, N in parallel, a rate cap.
 
-Each reply is classified per stage (connect, MAIL, RCPT, DATA): 4xx, timeouts and dropped
-connections are transient; 5xx is permanent, and a 5xx "no such user" at RCPT is a hard bounce.
+Each reply is classified per stage. A relay that cannot be reached, stalls, drops the line or
+refuses our sender at MAIL is the relay's fault: the message and the rest of the batch are
+deferred (queued again, no attempt used). At RCPT and DATA, 4xx is transient and 5xx permanent,
+and a 5xx "no such user" at RCPT is a hard bounce.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from newsletter import addresses
-from newsletter.delivery.base import Mailer, OnResult, report, transient
+from newsletter.delivery.base import Mailer, OnResult, deferred, report
 from newsletter.delivery.message import raw_bytes
 from newsletter.delivery.smtp_reply import RateLimiter, classify, delivered
 from newsletter.errors import ConfigError
@@ -103,16 +105,24 @@ class _Channel:
             # is the problem, never this message, so it is always worth another try.
             self.drop()
             code, text = exc.smtp_code, _describe_reply(exc.smtp_error)
-            return transient(email, f"connect to {self._o.host} refused: {code} {text}")
+            return deferred(email, f"connect to {self._o.host} refused: {code} {text}")
         except _DROPPED as exc:
+            # Unreachable, or silent mid-transaction (a relay stalled at DATA): the relay's
+            # fault, not this message's.
             self.drop()
-            return transient(email, f"connection to {self._o.host} failed: {_describe(exc)}")
+            return deferred(email, f"connection to {self._o.host} failed: {_describe(exc)}")
 
     def _transaction(self, smtp: smtplib.SMTP, email: OutgoingEmail, sender: str) -> SendResult:
         recipient = addresses.split(email.to)[1]
         for stage, command in (("MAIL", smtp.mail), ("RCPT", smtp.rcpt)):
             arg = sender if stage == "MAIL" else recipient
             code, reply = command(arg)
+            if code not in (250, 251) and stage == "MAIL":
+                # MAIL FROM names our sender, not the reader: a refusal there (550 5.7.1 relay
+                # denied, 451 local error) is the relay's or our configuration's, for every
+                # message alike.
+                self._refused(email, stage, code, reply)
+                return deferred(email, f"{stage} {code} {_describe_reply(reply)}")
             if code not in (250, 251):
                 return self._refused(email, stage, code, reply)
         try:
@@ -205,11 +215,11 @@ class SmtpMailer(Mailer):
         channel = self._channels.get()
         try:
             if self._unreachable is not None:  # do not wait out one timeout per message
-                return report(transient(email, f"not tried: {self._unreachable}"), on_result)
+                return report(deferred(email, f"not tried: {self._unreachable}"), on_result)
             self._limit.wait()
             envelope = addresses.split(self.options.envelope_from or email.sender)[1]
             result = channel.send(email, envelope)
-            if channel.connect_failed:
+            if result.status == "deferred":  # the relay is at fault: pause the whole batch
                 self._unreachable = result.detail
             return report(result, on_result)
         finally:

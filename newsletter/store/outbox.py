@@ -134,6 +134,16 @@ def mark_retry(
                    next_attempt_at=utc(at), updated_at=utc(now))
 
 
+def mark_deferred(
+    conn: Connection, row_id: int, owner: str, *, error: str, at: datetime, now: datetime
+) -> bool:
+    """Back in the queue for ``at`` without using an attempt: the relay failed, not the row."""
+    return _settle(conn, row_id, owner, status=sa.case((outbox.c.attempts <= 1, "queued"),
+                                                        else_="retrying"),
+                   attempts=outbox.c.attempts - 1, last_error=error, next_attempt_at=utc(at),
+                   updated_at=utc(now))
+
+
 def mark_failed(conn: Connection, row_id: int, owner: str, *, error: str, now: datetime) -> bool:
     return _settle(conn, row_id, owner, status="failed", last_error=error, updated_at=utc(now))
 

@@ -131,3 +131,17 @@ def test_removing_a_reader_drops_their_queued_issue(site: Path) -> None:
     sent = newsletter(site, "send", secret=True)
     assert sent.stdout.startswith("sent 0,")
     assert not list((site / "outbox").glob("*.eml"))
+
+
+def test_a_relay_that_cannot_be_reached_is_exit_75_and_nothing_lost(site: Path) -> None:
+    config = (site / "newsletter.toml").read_text()
+    (site / "newsletter.toml").write_text(
+        config.replace('database_url = "sqlite:///news.db"\n',
+                       'database_url = "sqlite:///news.db"\nbase_url = "https://news.example.org"\n')
+        + '[delivery]\nmailer = "relay"\n'
+    )
+    run = newsletter(site, "run", secret=True)
+    assert run.returncode == 75, run.stderr
+    assert "deferred 1 (relay fault: connection to 127.0.0.1 failed" in run.stdout
+    again = newsletter(site, "send", secret=True)  # paused: the retry is not due yet
+    assert again.returncode == 0 and again.stdout.startswith("sent 0,")

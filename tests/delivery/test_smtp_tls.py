@@ -81,13 +81,13 @@ def test_implicit_tls(cert: tuple[Path, Path]) -> None:
     assert result.status == "sent" and result.provider_id
 
 
-def test_wrong_password_is_transient_and_names_no_secret(cert: tuple[Path, Path]) -> None:
+def test_wrong_password_defers_and_names_no_secret(cert: tuple[Path, Path]) -> None:
     with Sink(tls_context=server_context(cert), require_starttls=True, auth_required=True,
               authenticator=Accounts()) as sink:
         with mailer(sink.port, cert[0], password="wrong-password-123", security="starttls") as m:
             (result,) = m.send_messages([sample(1)])
         assert sink.received == {}
-    assert result.status == "transient" and "535" in result.detail
+    assert result.status == "deferred" and "535" in result.detail
     assert "wrong-password-123" not in result.detail
 
 
@@ -96,11 +96,11 @@ def test_untrusted_certificate_is_refused(cert: tuple[Path, Path]) -> None:
         with mailer(sink.port, None, security="starttls", username="") as m:
             (result,) = m.send_messages([sample(1)])
         assert sink.received == {}
-    assert result.status == "transient" and "CERTIFICATE_VERIFY_FAILED" in result.detail
+    assert result.status == "deferred" and "CERTIFICATE_VERIFY_FAILED" in result.detail
 
 
 def test_starttls_is_never_skipped_when_the_server_lacks_it(sink: Sink) -> None:
     with mailer(sink.port, None, security="starttls", username="") as m:
         (result,) = m.send_messages([sample(1)])
-    assert result.status == "transient" and "STARTTLS" in result.detail
+    assert result.status == "deferred" and "STARTTLS" in result.detail
     assert sink.received == {}
