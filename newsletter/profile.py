@@ -244,7 +244,7 @@ def _zone(f: Field, raw: Any, origin: str) -> str:
     name = _text(f, raw, origin)
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         problem = f'unknown IANA timezone {name!r} (like "Europe/Paris")'
         raise _fail(origin, f.name, problem) from None
     return name

@@ -199,7 +199,7 @@ def build_scheduler(service: Service, *, start_tick: bool = True) -> BackgroundS
     where = f"{service.config.origin}: key 'schedule"
     try:
         zone = ZoneInfo(settings.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ConfigError(f"{where}.timezone': unknown timezone {settings.timezone!r}") from None
     try:
         cron = crontab_trigger(settings.fetch_cron, zone)
