@@ -89,6 +89,8 @@ def from_dict(data: Mapping[str, Any], origin: str) -> Subscriber:
     if "email" not in data:
         raise SubscriberError(f"{origin}: field 'email' is missing")
     values = {f.name: _CHECKS[f.kind](f, data.get(f.name, f.default), origin) for f in FIELDS}
+    if values["frequency"] == "weekly" and "weekday" not in data:
+        raise _fail(origin, "weekday", "a weekly issue needs its day (monday ... sunday)")
     if not values["topics"] and not values["papers"] and not values["library"]:
         raise _fail(
             origin, "topics", 'is empty; give at least one phrase such as "spiking neural networks"'

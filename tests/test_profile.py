@@ -62,6 +62,7 @@ def test_every_field_is_read(tmp_path: Path) -> None:
         ("min_upvotes = -1\n", "min_upvotes", "from 0"),
         ('active = "yes"\n', "active", "true or false"),
         ('papers = ["not-an-id"]\n', "papers", "not an arXiv id"),
+        ('frequency = "weekly"\n', "weekday", "a weekly issue needs its day"),
         ("exclude = [1, 2]\n", "exclude", "list of strings"),
     ],
 )
