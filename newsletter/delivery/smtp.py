@@ -63,7 +63,6 @@ class _Channel:
         self._password = password
         self._smtp: smtplib.SMTP | None = None
         self._count = 0  # messages tried on the current connection
-        self.connect_failed = False  # the last send could not even connect
 
     def _connect(self) -> smtplib.SMTP:
         o = self._o
@@ -92,12 +91,9 @@ class _Channel:
         cap = self._o.max_per_connection
         if cap and self._count >= cap:
             self.quit()
-        self.connect_failed = False
         try:
             if self._smtp is None:
-                self.connect_failed = True
                 self._smtp, self._count = self._connect(), 0
-                self.connect_failed = False
             self._count += 1
             return self._transaction(self._smtp, email, envelope_from)
         except smtplib.SMTPResponseException as exc:
