@@ -2,6 +2,9 @@
 
 feedparser forgives a lot; we do not: a body that is not a feed, malformed or truncated XML,
 or bytes that are not in the declared encoding are a ``ParseError``, so nothing half-read is stored.
+A character reference to what XML cannot hold is mended first, by the rule of ``clean``: a
+surrogate or a code point beyond Unicode (``&#xD800;``) becomes U+FFFD, a control character
+(``&#0;``) is dropped; feedparser's fallback parser would crash on them.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ HIDDEN = frozenset({"script", "style"})
 BLOCKS = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "td"})
 MAX_TITLE = 500
 TOLERATED = ("undefined entity",)  # HTML entities in XML: feedparser decodes them correctly
+CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
 
 
 class _TextOnly(HTMLParser):
@@ -67,7 +71,12 @@ def parse(body: bytes, ctx: ParseContext) -> Page:
     """Parse one RSS/Atom document; entries without a title or abstract are skipped."""
     if not body.strip():
         raise ParseError("empty response, expected an RSS or Atom feed")
-    doc = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+    try:
+        doc = feedparser.parse(
+            _mend_charrefs(body), sanitize_html=False, resolve_relative_uris=False
+        )
+    except Exception as exc:  # feedparser's loose fallback parser gave up
+        raise ParseError(f"unreadable feed ({type(exc).__name__}: {str(exc)[:80]})") from None
     _check(doc)
     papers, skipped = [], []
     for i, entry in enumerate(doc.entries):
@@ -77,6 +86,21 @@ def parse(body: bytes, ctx: ParseContext) -> Page:
         else:
             papers.append(result)
     return Page(papers=tuple(papers), entries=len(doc.entries), skipped=tuple(skipped))
+
+
+def _mend_charrefs(body: bytes) -> bytes:
+    """``body`` with character references to what XML 1.0 cannot hold mended (see above)."""
+    return CHARREF.sub(_mend_charref, body) if b"&#" in body else body
+
+
+def _mend_charref(match: re.Match[bytes]) -> bytes:
+    hexa, decimal = match.groups()
+    digits = hexa or decimal
+    point = int(digits, 16 if hexa else 10) if len(digits) <= 8 else -1
+    allowed = (0x20, 0xD7FF), (0xE000, 0xFFFD), (0x10000, 0x10FFFF)  # XML 1.0 Char, with 9 A D
+    if point in (0x9, 0xA, 0xD) or any(low <= point <= high for low, high in allowed):
+        return match.group()
+    return b"" if 0 <= point < 0x20 else b"&#xFFFD;"
 
 
 def _check(doc: Any) -> None:

@@ -40,13 +40,13 @@ def pages(spec: SourceSettings, config: Config) -> list[SourceSettings]:
     """
     if not spec.path:
         return [spec]
-    full = config.path(spec.path)
     try:
+        full = config.path(spec.path)
         if full.is_dir():
             return _folder(spec, full)
         if glob.has_magic(spec.path) and not full.exists():
             return _glob(spec, config)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the path
         pass  # reading the path as a file reports the problem
     return [spec]
 

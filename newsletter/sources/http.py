@@ -1,9 +1,17 @@
-"""The HTTP client policy for remote sources: timeouts, retries, conditional GET, size cap."""
+"""The HTTP client policy for remote sources: timeouts, retries, conditional GET, size cap.
+
+``fetch.timeout`` bounds each step (connecting, and each read, which a byte restarts); each
+try also has an overall deadline of ``DEADLINE_FACTOR`` (3) times ``fetch.timeout`` for the
+whole response, head and body. A server that trickles a byte now and then cannot keep a
+fetch going: at the deadline the try is abandoned and counts as a timeout (and is retried).
+The try runs in a daemon thread, which stops at its next byte or read timeout.
+"""
 
 from __future__ import annotations
 
 import email.utils
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,9 +25,11 @@ from newsletter import __version__
 from newsletter.config import FetchSettings
 from newsletter.errors import SourceError
 from newsletter.models import Validators
+from newsletter.wording import count
 
 DEFAULT_USER_AGENT = f"newsletter/{__version__} (personalized research-paper digest)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+DEADLINE_FACTOR = 3  # a try's whole response must arrive within this many timeouts
 
 
 @dataclass(frozen=True)
@@ -45,7 +55,8 @@ class _Retry(Exception):
 class Fetcher:
     """GETs URLs under one policy; a transport can be passed in for tests.
 
-    ``on_retry``, when given, hears one plain line before each wait between tries.
+    ``on_retry``, when given, hears one plain line before each wait between tries;
+    ``deadline`` is each try's overall limit in seconds (default: three times ``settings.timeout``).
     """
 
     def __init__(
@@ -55,8 +66,10 @@ class Fetcher:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_retry: Callable[[str], None] | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.settings = settings
+        self.deadline = deadline if deadline is not None else settings.timeout * DEADLINE_FACTOR
         self._sleep = sleep
         self._on_retry = on_retry
         self._client = httpx.Client(
@@ -86,11 +99,11 @@ class Fetcher:
         attempts = self.settings.retries + 1
         for attempt in range(1, attempts + 1):
             try:
-                return self._once(url, source, validators)
+                return self._try(url, source, validators)
             except _Retry as retry:
                 if attempt == attempts:
                     raise SourceError(
-                        source, f"{retry.reason} (gave up after {attempts} tries)"
+                        source, f"{retry.reason} (gave up after {count(attempts, 'try', 'tries')})"
                     ) from None
                 self._wait(url, source, retry, attempt)
         raise AssertionError("unreachable")
@@ -112,11 +125,34 @@ class Fetcher:
         base: float = self.settings.backoff * 2.0 ** (attempt - 1)
         return base + random.uniform(0, base / 2)
 
-    def _once(self, url: str, source: str, validators: Validators | None) -> Response:
+    def _try(self, url: str, source: str, validators: Validators | None) -> Response:
+        """One try, abandoned (a timeout, so retried) when not complete by the deadline."""
+        done, abandoned = threading.Event(), threading.Event()
+        outcome: list[Response | BaseException] = []
+
+        def work() -> None:
+            try:
+                outcome.append(self._once(url, source, validators, abandoned))
+            except BaseException as exc:  # handed to the waiting thread, raised there
+                outcome.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name=f"fetch {_shown(url)}", daemon=True).start()
+        if not done.wait(self.deadline):
+            abandoned.set()
+            raise _Retry(f"timed out: no complete response within {self.deadline:g} s")
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+    def _once(
+        self, url: str, source: str, validators: Validators | None, abandoned: threading.Event
+    ) -> Response:
         headers = _conditional_headers(validators)
         try:
             with self._client.stream("GET", url, headers=headers) as response:
-                return self._read(response, source)
+                return self._read(response, source, abandoned)
         except httpx.TooManyRedirects:
             raise SourceError(source, "too many redirects (a redirect loop?)") from None
         except httpx.DecodingError:
@@ -131,7 +167,9 @@ class Fetcher:
         except httpx.InvalidURL as exc:
             raise SourceError(source, f"invalid URL: {exc}") from None
 
-    def _read(self, response: httpx.Response, source: str) -> Response:
+    def _read(
+        self, response: httpx.Response, source: str, abandoned: threading.Event
+    ) -> Response:
         status = response.status_code
         if status in RETRY_STATUSES:
             raise _Retry(f"HTTP {status}", retry_after(response.headers.get("Retry-After")))
@@ -139,10 +177,10 @@ class Fetcher:
             return Response(str(response.url), 304, b"", _validators(response))
         if status >= 400:
             raise SourceError(source, f"HTTP {status} {response.reason_phrase}".strip())
-        body = self._body(response, source)
+        body = self._body(response, source, abandoned)
         return Response(str(response.url), status, body, _validators(response))
 
-    def _body(self, response: httpx.Response, source: str) -> bytes:
+    def _body(self, response: httpx.Response, source: str, abandoned: threading.Event) -> bytes:
         limit = self.settings.max_bytes
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -151,6 +189,8 @@ class Fetcher:
             )
         chunks, size = [], 0
         for chunk in response.iter_bytes():
+            if abandoned.is_set():  # past the deadline: nobody waits for this body any more
+                raise _Retry("abandoned")
             size += len(chunk)
             if size > limit:
                 raise SourceError(source, f"response exceeds max_bytes {limit}")

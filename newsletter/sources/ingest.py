@@ -1,7 +1,13 @@
-"""Read every configured source and store its papers; one failing source never stops the rest."""
+"""Read every configured source and store its papers; one failing source never stops the rest.
+
+Every page a parser returns passes ``clean.clean_page`` before its papers are stored or shown.
+Whatever goes wrong while one source is read, parsed or stored, foreseen or not, ends as that
+source's one-line report (``SourceError`` for readers of ``read_source``); the next source runs.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -15,12 +21,18 @@ from newsletter.errors import SourceError
 from newsletter.models import Paper, Validators
 from newsletter.sources import folders
 from newsletter.sources.base import Page, ParseContext, ParseError
+from newsletter.sources.clean import clean_line, clean_page, fit
 from newsletter.sources.http import Fetcher
+from newsletter.sources.local import read_file
 from newsletter.sources.registry import detect_kind, get_kind, kind_for_url, settings_for
 from newsletter.store.fetch_state import load_validators, save_state
-from newsletter.store.papers import UpsertCounts, merge, upsert_papers
+from newsletter.store.papers import UpsertCounts, column_length, merge, upsert_papers
+from newsletter.store.tables import fetch_state
 
 Status = Literal["ok", "not-modified", "failed"]
+STATE_KEY_CHARS = column_length(fetch_state.c.source)
+MAX_PROBLEM = 300  # characters of an unforeseen exception's message in a report
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,20 +76,32 @@ def read_source(
     A folder or glob is read as one source whose pages are its files (``ingest`` reads each
     file as a source of its own instead).
     """
-    if spec.path:
-        files = folders.pages(spec, config)
-        return Reading(tuple(_read_file(page, config, today) for page in files))
-    return _read_url(spec, fetcher, today, validators)
+    try:
+        if spec.path:
+            files = folders.pages(spec, config)
+            return Reading(tuple(_read_file(page, config, today) for page in files))
+        return _read_url(spec, fetcher, today, validators)
+    except SourceError as exc:
+        raise SourceError(clean_line(exc.source), clean_line(exc.problem)) from None
+    except Exception as exc:  # a parser's or a library's surprise: still one line, this source
+        log.debug("reading %r failed", source_name(spec), exc_info=True)
+        raise SourceError(clean_line(source_name(spec)), unforeseen(exc)) from None
+
+
+def unforeseen(exc: BaseException) -> str:
+    """One line for an exception nobody planned for: its type and its message's first line."""
+    lines = str(exc).strip().splitlines()
+    message = clean_line(lines[0])[:MAX_PROBLEM] if lines else ""
+    return f"unexpected {type(exc).__name__}" + (f": {message}" if message else "")
 
 
 def _read_file(spec: SourceSettings, config: Config, today: date) -> Page:
-    name, path = source_name(spec), config.path(spec.path)
+    name = source_name(spec)
     try:
-        if path.stat().st_size > config.fetch.max_bytes:
-            raise SourceError(name, f"file is larger than max_bytes {config.fetch.max_bytes}")
-        body = path.read_bytes()
-    except OSError as exc:
-        raise SourceError(name, f"cannot read file: {exc.strerror or exc}") from None
+        path = config.path(spec.path)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise SourceError(name, f"cannot read file: {exc}") from None
+    body = read_file(path, config.fetch.max_bytes, name)
     kind = get_kind(spec.kind or detect_kind(Path(path), body), name)
     return _parse(kind.parse, body, ParseContext(str(path), today, spec.year), name)
 
@@ -105,7 +129,7 @@ def _parse(
     parse: Callable[[bytes, ParseContext], Page], body: bytes, ctx: ParseContext, name: str
 ) -> Page:
     try:
-        return parse(body, ctx)
+        return clean_page(parse(body, ctx))
     except ParseError as exc:
         raise SourceError(name, str(exc)) from None
 
@@ -134,24 +158,39 @@ def ingest(
 def ingest_one(
     engine: Engine, config: Config, spec: SourceSettings, fetcher: Fetcher, now: datetime
 ) -> SourceReport:
-    name = source_name(spec)
-    with engine.connect() as conn:
-        validators = load_validators(conn, name) if spec.url else None
+    """Read and store one source; every failure, foreseen or not, is its one-line report."""
+    name = clean_line(source_name(spec))
+    key = state_key(name)
     try:
+        with engine.connect() as conn:
+            validators = load_validators(conn, key) if spec.url else None
         reading = read_source(spec, fetcher, config, now.date(), validators)
-    except SourceError as exc:
+        status: Status = "not-modified" if reading.not_modified else "ok"
         with engine.begin() as conn:
-            save_state(conn, name, now, "failed", error=exc.problem)
-        return SourceReport(name, "failed", error=exc.problem)
-    with engine.begin() as conn:
-        counts = upsert_papers(conn, reading.papers, name, now)
-        save_state(
-            conn, name, now, "not-modified" if reading.not_modified else "ok", reading.validators
-        )
-    status: Status = "not-modified" if reading.not_modified else "ok"
+            counts = upsert_papers(conn, reading.papers, name, now)
+            save_state(conn, key, now, status, reading.validators)
+    except SourceError as exc:
+        return _failed(engine, name, key, now, exc.problem)
+    except Exception as exc:  # the store refused, or a bug: the next source still runs
+        log.debug("storing %r failed", name, exc_info=True)
+        return _failed(engine, name, key, now, unforeseen(exc))
     skipped = tuple(s for page in reading.pages for s in page.skipped)
     entries = sum(page.entries for page in reading.pages)
     return SourceReport(name, status, entries, counts, skipped)
+
+
+def state_key(name: str) -> str:
+    """The row of ``fetch_state`` that belongs to a source: its name, fitted to the column."""
+    return fit(name, STATE_KEY_CHARS)
+
+
+def _failed(engine: Engine, name: str, key: str, now: datetime, problem: str) -> SourceReport:
+    try:
+        with engine.begin() as conn:
+            save_state(conn, key, now, "failed", error=problem)
+    except Exception:  # the database itself fails: the report still says what happened
+        log.debug("recording the failure of %r failed", name, exc_info=True)
+    return SourceReport(name, "failed", error=problem)
 
 
 def load_papers(

@@ -13,6 +13,7 @@ from datetime import date
 
 from newsletter.models import Paper
 from newsletter.sources.base import Page, ParseContext, ParseError, SourceKind
+from newsletter.sources.clean import clean_line
 
 HEADER_LINES = frozenset(
     {
@@ -30,11 +31,12 @@ MONTHS = {
         start=1,
     )
 }
-DATE_LINE = re.compile(
-    r"^(?P<mon>[A-Z][a-z]{2}) (?P<day>\d{1,2})(?:, (?P<year>\d{4}))?(?: (?P<upvotes>\d+))?$"
+DATE_LINE = re.compile(  # counts of at most 9 digits: a longer "count" is not one
+    r"^(?P<mon>[A-Z][a-z]{2}) (?P<day>\d{1,2})(?:, (?P<year>\d{4}))?(?: (?P<upvotes>\d{1,9}))?$"
 )
-AUTHORS_LINE = re.compile(r"^•\s*(?P<n>\d+) authors?$")
+AUTHORS_LINE = re.compile(r"^•\s*(?P<n>\d{1,9}) authors?$")
 SEPARATOR = "·"
+NEWLINE = re.compile(r"\r\n?|\n")
 MIN_ABSTRACT = 40  # shorter "abstracts" are really a title without its abstract
 
 
@@ -75,7 +77,9 @@ def _lines(body: bytes) -> list[str]:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ParseError(f"not UTF-8 text (bad byte at offset {exc.start})") from None
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    # only CR and LF end a line: a stray form feed or NEL inside a title does not split it
+    lines = (clean_line(line) for line in NEWLINE.split(text))
+    return [line for line in lines if line]
 
 
 def _split_header(lines: list[str]) -> tuple[list[str], re.Match[str] | None]:
@@ -139,10 +143,10 @@ def _date(m: re.Match[str], page_year: int) -> date | None:
 
 
 def _problem(entry: _Entry) -> str:
+    if len(entry.title) > 500:  # first: no abstract is ever longer than a huge title line
+        return "title longer than 500 characters"
     if not entry.abstract:
         return "no abstract"
-    if len(entry.title) > 500:
-        return "title longer than 500 characters"
     return ""
 
 

@@ -14,7 +14,18 @@ from newsletter.models import Paper, normalize_title
 from newsletter.store.tables import feedback, papers, sent_papers
 
 _CHUNK = 500
-_SOURCE_CHARS = 200  # papers.source: the name of the source that first brought the paper
+
+
+def column_length(column: sa.Column[Any]) -> int:
+    """The most characters a ``String(n)`` column holds."""
+    assert isinstance(column.type, sa.String) and column.type.length, column
+    return column.type.length
+
+
+KEY_CHARS = column_length(papers.c.key)
+ARXIV_ID_CHARS = column_length(papers.c.arxiv_id)
+_SOURCE_CHARS = column_length(papers.c.source)  # the name of the source that first brought it
+_TITLE_KEY_CHARS = column_length(papers.c.title_key)
 
 
 @dataclass(frozen=True)
@@ -79,14 +90,14 @@ def _same_titles(conn: Connection, incoming: list[Paper]) -> dict[str, Paper]:
     """
     if not incoming:
         return {}
-    titles = {normalize_title(p.title)[:300] for p in incoming}
+    titles = {_title_key(p) for p in incoming}
     query = sa.select(papers).where(papers.c.title_key.in_(titles))
     stored: dict[str, list[Paper]] = {}
     for row in conn.execute(query).mappings():
         stored.setdefault(row["title_key"], []).append(row_to_paper(row))
     found: dict[str, Paper] = {}
     for paper in incoming:
-        for old in stored.get(normalize_title(paper.title)[:300], []):
+        for old in stored.get(_title_key(paper), []):
             if paper.arxiv_id is None or old.arxiv_id is None:
                 found[paper.key] = old
                 break
@@ -134,6 +145,10 @@ def _most(a: int | None, b: int | None) -> int | None:
 
 
 def to_row(p: Paper) -> dict[str, Any]:
+    """The row for ``p``; a key or an arXiv id longer than its column is refused the same way on
+    every database (SQLite would keep it, PostgreSQL refuse it); sources fit them beforehand."""
+    if len(p.key) > KEY_CHARS or len(p.arxiv_id or "") > ARXIV_ID_CHARS:
+        raise ValueError(f"paper {p.key[:60]!r}...: key or arXiv id too long for the store")
     return {
         "key": p.key,
         "arxiv_id": p.arxiv_id,
@@ -146,8 +161,12 @@ def to_row(p: Paper) -> dict[str, Any]:
         "upvotes": p.upvotes,
         "ai_summary": p.ai_summary,
         "ai_keywords": list(p.ai_keywords),
-        "title_key": normalize_title(p.title)[:300],
+        "title_key": _title_key(p),
     }
+
+
+def _title_key(p: Paper) -> str:
+    return normalize_title(p.title)[:_TITLE_KEY_CHARS]
 
 
 def row_to_paper(row: Any) -> Paper:

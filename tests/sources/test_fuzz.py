@@ -1,4 +1,5 @@
-"""Fuzzing the four parsers: any bytes give a ``Page`` or a ``ParseError``, never anything else.
+"""Fuzzing the four parsers: any bytes give a ``Page`` or a ``ParseError``, never anything else;
+the page, cleaned, holds only what the store takes.
 
 About 4,000 generated cases (6,000 parser calls): raw bytes, and inputs shaped like each
 format (whole and truncated), in well under a minute.
@@ -17,6 +18,8 @@ from hypothesis import strategies as st
 
 from newsletter.sources import feed, hf_api, hf_page, text
 from newsletter.sources.base import Page, ParseContext, ParseError, Parser
+from newsletter.sources.clean import clean_page
+from newsletter.store.papers import KEY_CHARS
 
 CTX = ParseContext("http://127.0.0.1/api/daily_papers?date=2026-01-13&limit=3", date(2026, 1, 13))
 FUZZ = settings(max_examples=500, deadline=None, database=None,
@@ -40,6 +43,12 @@ def check(parse: Parser, body: bytes) -> None:
     for paper in page.papers:
         assert paper.title.strip() and paper.abstract.strip()
         assert paper.upvotes is None or paper.upvotes >= 0
+    cleaned = clean_page(page)  # what the store gets: encodable, fitted, one-line reasons
+    assert len(cleaned.papers) + len(cleaned.skipped) == len(page.papers) + len(page.skipped)
+    for paper in cleaned.papers:
+        paper.title.encode("utf-8")
+        assert len(paper.key) <= KEY_CHARS and "\x00" not in paper.abstract
+    assert all("\n" not in line for line in cleaned.skipped)
 
 
 # --- raw bytes into every parser --------------------------------------------------------------
