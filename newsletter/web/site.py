@@ -7,6 +7,7 @@ transaction, or not at all when its token or input is refused.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,7 @@ from newsletter.config import Config
 from newsletter.delivery.base import Mailer
 from newsletter.delivery.compose import Composer, composer_from_config
 from newsletter.errors import NewsletterError, TokenError
-from newsletter.models import Paper, Pick, Subscriber
+from newsletter.models import OutgoingEmail, Paper, Pick, Subscriber
 from newsletter.store.history import record_feedback
 from newsletter.store.outbox import CONFIRMATIONS, enqueue, suppress, suppressed, unsuppress
 from newsletter.store.papers import papers_by_keys
@@ -91,19 +92,31 @@ class Site:
         ):
             return "address limit reached, no email sent"
         now = self.clock()
+        ttl = timedelta(hours=web.confirm_hours)
         with self.engine.begin() as conn:
             blocked = suppressed(conn, [sub.email]).get(addresses.key(sub.email))
-            if blocked in ("bounced", "complained"):
-                return f"address {blocked}, no email sent"
+            refused = blocked in ("bounced", "complained")
             forget_before(conn, now - timedelta(hours=web.confirm_hours, days=1))
-            nonce = add_signup(conn, sub.email, stored_profile(sub), now)
-        ttl = timedelta(hours=web.confirm_hours)
+            nonce = secrets.token_urlsafe(16) if refused else add_signup(
+                conn, sub.email, stored_profile(sub), now
+            )
+            # The message is composed either way, so that a refused address takes as long to
+            # answer as any other (the page must not tell who bounced).
+            email = self._confirmation(sub, nonce, ttl, now)
+            if refused:
+                return f"address {blocked}, no email sent"
+            # queued, so a relay's refusal is retried, not lost
+            enqueue(conn, email, issue_id=f"{CONFIRMATIONS}{nonce}", now=now)
+        self.sender.poke()
+        return "confirmation queued"
+
+    def _confirmation(
+        self, sub: Subscriber, nonce: str, ttl: timedelta, now: datetime
+    ) -> OutgoingEmail:
         token = tokens.sign(
             self.secret, CONFIRM, addresses.key(sub.email), now=now, ttl=ttl, data={"n": nonce}
         )
-        return self._queue_confirmation(sub, self.url("confirm", token), ttl, nonce)
-
-    def _queue_confirmation(self, sub: Subscriber, link: str, ttl: timedelta, nonce: str) -> str:
+        link = self.url("confirm", token)
         name = self.config.newsletter.name
         hours = int(ttl.total_seconds() // 3600)
         text = (
@@ -117,18 +130,13 @@ class Site:
             f'<p><a href="{_esc(link)}">Confirm your subscription</a> (valid {hours} hours)</p>'
             "<p>If it was not you, ignore this email: nothing will be sent without it.</p>"
         )
-        now = self.clock()
-        email = self.composer.compose(
+        return self.composer.compose(
             to=sub.email,
             subject=f"Confirm your subscription to {name}",
             text=text,
             html=html,
             now=now,
         )
-        with self.engine.begin() as conn:  # queued, so a relay's refusal is retried, not lost
-            enqueue(conn, email, issue_id=f"{CONFIRMATIONS}{nonce}", now=now)
-        self.sender.poke()
-        return "confirmation queued"
 
     def check_confirm(self, token: str) -> Subscriber:
         """The profile a confirmation link would activate (TokenError or UsedLink otherwise)."""
