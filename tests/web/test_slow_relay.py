@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
+from newsletter import tokens
 from newsletter.config import Config, config_from_dict
 from newsletter.delivery.base import mailer_from_config
 from newsletter.store import open_engine
@@ -78,10 +79,22 @@ def test_sign_up_answers_at_once_while_the_relay_stalls_at_data(
     answered = time.monotonic() - started
     assert page.status_code == 200 and "Check your inbox" in page.text
     assert answered < 0.2, answered  # the stall happens in the sender's thread
+    url = tokens.unsubscribe_url("http://testserver", SECRET, "bob@example.org", now=NOW)
+    for ask in (
+        lambda: subscribe(client, email="carl@example.org"),
+        lambda: client.post(
+            url.removeprefix("http://testserver"),
+            content=b"List-Unsubscribe=One-Click",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        ),
+    ):
+        asked = time.monotonic()
+        assert ask().status_code == 200
+        assert time.monotonic() - asked < 0.2  # while the relay still stalls
     # The sender timed out on the stalled relay, queued the message again, and (the retry
     # being due at once here) delivered it when the relay answered: once, not lost.
-    wait_for(lambda: statuses(engine) == ["sent"])
-    assert sum(sink.received.values()) == 1 and not sink.handler.faults.get("DATA")
+    wait_for(lambda: statuses(engine) == ["sent", "sent"])
+    assert sum(sink.received.values()) == 2 and not sink.handler.faults.get("DATA")
     assert time.monotonic() - started > 5 * answered  # the sender waited the stall out, later
 
 
