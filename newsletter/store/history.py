@@ -73,6 +73,12 @@ def record_feedback(conn: Connection, email: str, key: str, judgment: int, now: 
         )
 
 
+def forget_feedback(conn: Connection, email: str, key: str) -> bool:
+    """Undo a reader's judgment of one paper; False when there was none."""
+    where = (feedback.c.email == addresses.key(email)) & (feedback.c.paper_key == key)
+    return bool(conn.execute(sa.delete(feedback).where(where)).rowcount)
+
+
 def feedback_for(conn: Connection, email: str) -> dict[str, int]:
     """This subscriber's judgments: paper key -> +1 or -1."""
     query = sa.select(feedback.c.paper_key, feedback.c.judgment).where(

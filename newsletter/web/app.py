@@ -121,13 +121,16 @@ class Pages:
         )
 
     async def preferences_page(self, request: Request) -> Response:
-        token = request.query_params.get("token", "")
+        return await self.preferences_view(request, request.query_params.get("token", ""))
+
+    async def preferences_view(self, request: Request, token: str) -> Response:
         email = self.site.who(tokens.PREFERENCES, token)
         stored = await run_in_threadpool(self.site.stored, email)
         refusal = self.refuse_preferences(stored, email)
         if refusal is not None:
             return refusal
         assert stored is not None  # refused above
+        judged = await run_in_threadpool(self.site.given_feedback, email)
         return self.form(
             request,
             "preferences",
@@ -135,6 +138,8 @@ class Pages:
             token=token,
             error="",
             email=stored.subscriber.email,
+            judged=judged,
+            unsubscribe=self.site.unsubscribe_link(email),
         )
 
     def refuse_preferences(self, stored: StoredSubscriber | None, email: str) -> Response | None:
@@ -169,6 +174,8 @@ class Pages:
                 token=token,
                 error=str(exc),
                 email=email,
+                judged=await run_in_threadpool(self.site.given_feedback, email),
+                unsubscribe=self.site.unsubscribe_link(email),
             )
         return page("saved", sub=sub, paused=paused, newsletter=self.site.config.newsletter)
 
@@ -184,12 +191,29 @@ class Pages:
         email = await run_in_threadpool(self.site.unsubscribe, token)
         return page("unsubscribed", email=email, newsletter=self.site.config.newsletter)
 
-    async def feedback(self, request: Request) -> Response:
+    async def feedback_page(self, request: Request) -> Response:
+        """GET (or HEAD, as mail scanners send) shows the paper and a button; records nothing."""
         token = request.query_params.get("token", "")
-        judgment, paper = await run_in_threadpool(self.site.feedback, token)
-        return page(
-            "feedback", judgment=judgment, paper=paper, newsletter=self.site.config.newsletter
+        _, _, judgment, paper = await run_in_threadpool(self.site.feedback_link, token)
+        return self.form(request, "feedback_confirm", token=token, judgment=judgment, paper=paper)
+
+    async def feedback(self, request: Request) -> Response:
+        form = await self.posted(request)
+        judgment = 1 if form.get("j") == "1" else -1
+        judged, paper, prefs = await run_in_threadpool(
+            self.site.feedback, form.get("token"), judgment
         )
+        return page(
+            "feedback", judgment=judged, paper=paper, preferences=prefs,
+            newsletter=self.site.config.newsletter,
+        )
+
+    async def undo_feedback(self, request: Request) -> Response:
+        form = await self.posted(request)
+        token = form.get("token")
+        email = self.site.who(tokens.PREFERENCES, token)
+        await run_in_threadpool(self.site.undo_feedback, email, form.get("paper"))
+        return await self.preferences_view(request, token)
 
     async def script(self, request: Request) -> Response:
         return plain(TZ_SCRIPT, media_type="text/javascript")
@@ -210,7 +234,9 @@ def create_app(site: Site) -> Starlette:
         Route("/preferences", guarded(p.preferences), methods=["POST"]),
         Route("/unsubscribe", guarded(p.unsubscribe_page), methods=["GET"]),
         Route("/unsubscribe", guarded(p.unsubscribe), methods=["POST"]),
-        Route("/feedback", guarded(p.feedback), methods=["GET"]),
+        Route("/feedback", guarded(p.feedback_page), methods=["GET"]),
+        Route("/feedback", guarded(p.feedback), methods=["POST"]),
+        Route("/feedback/undo", guarded(p.undo_feedback), methods=["POST"]),
         Route("/tz.js", p.script, methods=["GET"]),
         Route("/healthz", p.health, methods=["GET"]),
     ]

@@ -18,6 +18,8 @@ from starlette.responses import HTMLResponse, Response
 
 from newsletter import tokens
 from newsletter.errors import TokenError
+from newsletter.render.context import search_url
+from newsletter.render.environment import safe_url
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "site"
 CSRF_COOKIE = "nl_csrf"
@@ -40,6 +42,7 @@ _env = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_env.filters["paper_url"] = lambda paper: safe_url(paper.link) or search_url(paper.title)
 
 
 def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:

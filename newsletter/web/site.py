@@ -27,7 +27,7 @@ from newsletter.delivery.base import Mailer
 from newsletter.delivery.compose import Composer, composer_from_config
 from newsletter.errors import NewsletterError, TokenError
 from newsletter.models import OutgoingEmail, Paper, Pick, Subscriber
-from newsletter.store.history import record_feedback
+from newsletter.store.history import feedback_for, forget_feedback, record_feedback
 from newsletter.store.outbox import CONFIRMATIONS, enqueue, suppress, suppressed, unsuppress
 from newsletter.store.papers import papers_by_keys
 from newsletter.store.profiles import (
@@ -197,11 +197,37 @@ class Site:
         log.info("unsubscribed %s", email)
         return email
 
-    def feedback(self, token: str) -> tuple[int, Paper | None]:
-        """Record "more like this" (+1) or "less like this" (-1) for one paper."""
+    def feedback_link(self, token: str) -> tuple[str, str, int, Paper | None]:
+        """What a feedback link is about (reader, paper key, +1/-1, the paper); records nothing:
+        mail scanners open every link, so only the page's button (a POST) records."""
         claims = tokens.verify(self.secret, tokens.FEEDBACK, token, now=self.clock())
         key, judgment = claims.data.get("paper", ""), int(claims.data.get("j", "0"))
-        with self.engine.begin() as conn:
-            record_feedback(conn, claims.subject, key, judgment, self.clock())
+        with self.engine.connect() as conn:
             paper = papers_by_keys(conn, [key]).get(key)
-        return judgment, paper
+        return claims.subject, key, judgment, paper
+
+    def feedback(self, token: str, judgment: int) -> tuple[int, Paper | None, str]:
+        """Record "more like this" (+1) or "less like this" (-1) for the link's paper; returns
+        the judgment, the paper and the reader's preferences link (to see and undo it)."""
+        email, key, _, paper = self.feedback_link(token)
+        with self.engine.begin() as conn:
+            record_feedback(conn, email, key, judgment, self.clock())
+        return judgment, paper, self.preferences_link(email)
+
+    def preferences_link(self, email: str) -> str:
+        base = self.config.newsletter.base_url
+        return tokens.preferences_url(base, self.secret, addresses.key(email), now=self.clock())
+
+    def unsubscribe_link(self, email: str) -> str:
+        return self.composer.unsubscribe_url(addresses.key(email), now=self.clock())
+
+    def given_feedback(self, email: str) -> list[tuple[str, int, Paper | None]]:
+        """The reader's feedback: (paper key, +1/-1, the paper when it is stored)."""
+        with self.engine.connect() as conn:
+            judged = feedback_for(conn, email)
+            found = papers_by_keys(conn, list(judged))
+        return [(key, judgment, found.get(key)) for key, judgment in judged.items()]
+
+    def undo_feedback(self, email: str, key: str) -> None:
+        with self.engine.begin() as conn:
+            forget_feedback(conn, email, key)

@@ -188,11 +188,18 @@ def test_feedback_links_record_and_thank(
 ) -> None:
     subscribe_and_confirm(client, mailer)
     liked = signed(tokens.FEEDBACK, paper="arxiv:2606.00002", j="1")
+    for opened in (client.get, client.head):  # what a mail scanner does: nothing recorded
+        assert opened("/feedback", params={"token": liked}).status_code == 200
+    with engine.connect() as conn:
+        assert feedback_for(conn, "ada@example.org") == {}
     page = client.get("/feedback", params={"token": liked})
-    assert page.status_code == 200 and "more papers like" in page.text
-    assert "keyword spotting" in page.text
+    assert "keyword spotting" in page.text and 'value="1">More like this' in page.text
+    done = client.post("/feedback", data={"csrf": csrf_of(page.text), "token": liked, "j": "1"})
+    assert done.status_code == 200 and "more papers like <a href=" in done.text  # the space
     less = signed(tokens.FEEDBACK, paper="arxiv:2606.00001", j="-1")
-    assert "fewer papers like" in client.get("/feedback", params={"token": less}).text
+    page = client.get("/feedback", params={"token": less})
+    done = client.post("/feedback", data={"csrf": csrf_of(page.text), "token": less, "j": "-1"})
+    assert "fewer papers like" in done.text
     with engine.connect() as conn:
         assert feedback_for(conn, "ada@example.org") == {
             "arxiv:2606.00002": 1,
@@ -217,3 +224,23 @@ def test_forged_feedback_records_nothing(client: TestClient, engine: Engine) -> 
 
 def test_health(client: TestClient) -> None:
     assert client.get("/healthz").text == "ok\n"
+
+
+def test_feedback_is_seen_and_undone_on_the_preferences_page(
+    client: TestClient, mailer: MemoryMailer, engine: Engine
+) -> None:
+    subscribe_and_confirm(client, mailer)
+    liked = signed(tokens.FEEDBACK, paper="arxiv:2606.00002", j="1")
+    page = client.get("/feedback", params={"token": liked})
+    client.post("/feedback", data={"csrf": csrf_of(page.text), "token": liked, "j": "-1"})
+    html, token = prefs_page(client)
+    assert "Your feedback" in html and "Less like" in html and "Unsubscribe</a>" in html
+    undone = client.post(
+        "/feedback/undo",
+        data={"csrf": csrf_of(html), "token": token, "paper": "arxiv:2606.00002"},
+    )
+    assert undone.status_code == 200 and "Your feedback" not in undone.text
+    with engine.connect() as conn:
+        assert feedback_for(conn, "ada@example.org") == {}
+    forged = client.post("/feedback/undo", data={"csrf": "x", "token": token, "paper": "k"})
+    assert forged.status_code == 403

@@ -208,10 +208,21 @@ def scenario(browser: Any, config: Config, engine: Engine, base: str, mail: Inbo
     assert len(mail.messages) == 2
     page.set_content(mail.body(1, "html"))
     page.click("text=Less like this >> nth=0")
+    page.wait_for_selector("button:has-text('Less like this')")  # opening the link records nothing
+    with engine.connect() as conn:
+        assert feedback_for(conn, "grace@example.org") == {}
+    page.click("button:has-text('Less like this')")
     page.wait_for_selector("text=Thank you")
-    assert "fewer papers like" in page.content()
+    assert "fewer papers like " in page.content()
     with engine.connect() as conn:
         assert list(feedback_for(conn, "grace@example.org").values()) == [-1]
+    page.click("text=See or undo your feedback")
+    page.wait_for_selector("text=Your feedback")
+    page.click("button:has-text('Undo')")
+    page.wait_for_selector("text=Your preferences")
+    assert "Your feedback" not in page.content()
+    with engine.connect() as conn:
+        assert feedback_for(conn, "grace@example.org") == {}
 
     page.set_content(mail.body(1, "html"))
     page.click("text=Unsubscribe")
