@@ -26,6 +26,7 @@ from newsletter.render.text import (
 
 Context = dict[str, Any]
 SEARCH = "https://huggingface.co/papers?q="
+ARXIV = "https://arxiv.org/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class PaperView:
     summary: str
     summary_is_ai: bool
     arxiv_id: str
+    pdf: str  # the arXiv PDF when the id is known, else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,9 @@ class Card(PaperView):
 @lru_cache(maxsize=4096)
 def paper_view(paper: Paper, abstract_chars: int) -> PaperView:
     """The card parts that depend on the paper alone, computed once per paper."""
-    url = safe_url(paper.link)
+    # The best landing page: the arXiv abstract when the id is known, else the source's own
+    # page, else a search for the title.
+    url = f"{ARXIV}abs/{paper.arxiv_id}" if paper.arxiv_id else safe_url(paper.url)
     return PaperView(
         key=paper.key,
         title=squash(paper.title),
@@ -70,6 +74,7 @@ def paper_view(paper: Paper, abstract_chars: int) -> PaperView:
         summary=trim_abstract(paper.ai_summary or paper.abstract, abstract_chars),
         summary_is_ai=bool(paper.ai_summary),
         arxiv_id=paper.arxiv_id or "",
+        pdf=f"{ARXIV}pdf/{paper.arxiv_id}" if paper.arxiv_id else "",
     )
 
 
