@@ -29,13 +29,14 @@ MAX_KEY = 300  # a stored paper key's length
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # tab and newline aside
 
 
-def _encodable(text: str) -> bool:
-    """False for lone surrogates, which no database or mail header can carry."""
+def _unsafe(text: str) -> bool:
+    """True for control characters (tab and newline aside) or lone surrogates, which no
+    database or mail header can carry."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return False
-    return True
+        return True
+    return CONTROL.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def _email(f: Field, raw: Any, origin: str) -> str:
 def _text(f: Field, raw: Any, origin: str) -> str:
     if not isinstance(raw, str):
         raise _fail(origin, f.name, f"must be a string, not {raw!r}")
-    if CONTROL.search(raw) or not _encodable(raw):
+    if _unsafe(raw):
         raise _fail(origin, f.name, "must not hold control characters or broken Unicode")
     if f.high and len(raw.strip()) > f.high:
         raise _fail(origin, f.name, f"is longer than {f.high} characters")
@@ -169,7 +170,7 @@ def _phrases(f: Field, raw: Any, origin: str) -> tuple[str, ...]:
         raw = [raw]
     if not isinstance(raw, list | tuple) or not all(isinstance(x, str) for x in raw):
         raise _fail(origin, f.name, "must be a list of strings")
-    if any(CONTROL.search(x.replace("\n", " ")) or not _encodable(x) for x in raw):
+    if any(_unsafe(x) for x in raw):
         raise _fail(origin, f.name, "must not hold control characters or broken Unicode")
     items = tuple(dict.fromkeys(" ".join(x.split()) for x in raw if x.strip()))
     if any(len(x) > MAX_PHRASE for x in items):
