@@ -1,8 +1,9 @@
 """The whole issue at scale on PostgreSQL: N generated subscribers x 1,000 new papers.
 
-Match, render and enqueue (one process, batches of 500), then send to a local SMTP sink in its
-own process with 1, 2 and 4 ``newsletter worker --once`` processes; prints wall time per stage,
-messages per second and peak memory.
+Match and enqueue (one process, batches of 500; one render per batch checks the templates),
+then the workers render and send to a local SMTP sink in its own process with 1, 2 and 4
+``newsletter worker --once`` processes; prints wall time per stage, messages per second, peak
+memory, the stored bytes per outbox row before and after sending and the database growth.
 Usage: python benchmarks/scale_bench.py [--subscribers 100000] [--papers 1000] [--db URL]
        [--processes N] (enqueue in N processes, each a shard of the subscribers)
        [--overlap] (workers send while the issue is still being enqueued, as in production)
@@ -200,12 +201,12 @@ def enqueue_stage(
     wall = time.perf_counter() - start
     other = wall - TIMES["match"] - TIMES["render"]
     print(
-        f"match + render + enqueue: {wall:.1f} s wall for {n:,} subscribers "
+        f"match + enqueue: {wall:.1f} s wall for {n:,} subscribers "
         f"({n / wall:,.0f} subscribers/s)"
     )
     print(
-        f"  match {TIMES['match']:.1f} s, render {TIMES['render']:.1f} s, "
-        f"compose MIME + links + database {other:.1f} s"
+        f"  match {TIMES['match']:.1f} s, render (one check per batch) {TIMES['render']:.1f} s, "
+        f"picks + database {other:.1f} s"
     )
     print(
         f"  enqueued {report.enqueued:,}, nothing matched {report.quiet:,}, "
@@ -227,7 +228,7 @@ def sharded_enqueue(
     report = enqueue_all(Parts.build(config, engine), NOW, processes, papers)
     wall = time.perf_counter() - start
     print(
-        f"match + render + enqueue in {processes} processes: {wall:.1f} s wall for {n:,} "
+        f"match + enqueue in {processes} processes: {wall:.1f} s wall for {n:,} "
         f"subscribers ({n / wall:,.0f} subscribers/s)"
     )
     print(f"  enqueued {report.enqueued:,}, nothing matched {report.quiet:,}")
@@ -349,13 +350,26 @@ def requeue(engine: sa.Engine, count: int) -> None:
         )
 
 
+def storage(engine: sa.Engine, label: str, baseline: int = 0) -> int:
+    """Print the stored bytes per outbox row and what the issue's tables hold on disk."""
+    with engine.connect() as conn:
+        row = conn.exec_driver_sql("SELECT avg(pg_column_size(o.*)) FROM outbox o").scalar()
+        total = sum(
+            conn.exec_driver_sql(f"SELECT pg_total_relation_size('{t}')").scalar() or 0
+            for t in ("outbox", "sent_papers", "template_versions")
+        )
+    grown = f", {(total - baseline) / 2**20:,.0f} MB more than before the issue" if baseline else ""
+    print(f"{label}: {float(row or 0):,.0f} bytes per outbox row; outbox, sent_papers and "
+          f"template_versions hold {total / 2**20:,.0f} MB{grown}")
+    return int(total)
+
+
 def send_stage(
     engine: sa.Engine, url: str, path: Path, workers: list[int], sample: int, whole: bool = True
 ) -> float:
     with engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(outbox)).scalar() or 0
-        size = conn.execute(sa.select(sa.func.avg(sa.func.length(outbox.c.raw)))).scalar() or 0
-    print(f"send: {total:,} messages of {float(size) / 1024:.0f} KB on average")
+    print(f"send: {total:,} issues, rendered by the workers as they send them")
     first = 0.0
     if whole:
         first = run_workers(path, url, max(workers))
@@ -411,6 +425,7 @@ def run(args: argparse.Namespace, url: str) -> None:
         sink = start_sink(port, Path(tmp))
         config, path = bench_config(Path(tmp), url, port)
         workers = [int(w) for w in args.workers.split(",")]
+        baseline = storage(engine, "before the issue")
         if args.overlap:
             whole = overlapped(
                 config, engine, papers, args.subscribers, path, url, max(workers), args.processes
@@ -421,6 +436,7 @@ def run(args: argparse.Namespace, url: str) -> None:
             enqueue_stage(config, engine, papers, args.subscribers, args.processes)
             whole = time.perf_counter() - start
             whole += send_stage(engine, url, path, workers, args.sample)
+        storage(engine, "after sending", baseline)
         print(f"sink received {stop_sink(sink, Path(tmp))} messages in all")
         how = "workers sending during the enqueue" if args.overlap else "one stage after another"
         print(f"whole issue (match, render, enqueue, send; {how}): {whole:.0f} s")

@@ -138,6 +138,8 @@ class DeliverySettings:
     dkim_key_file: str = ""
     dkim_selector: str = ""
     dkim_domain: str = ""
+    keep_sent_messages_days: int = bounded(0, 0, 3650)  # 0: no copy of a sent message is kept
+    prune_after_days: int = bounded(90, 1, 36500)  # age at which delivery details are dropped
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1 or self.batch_size < 1:

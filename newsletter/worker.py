@@ -16,7 +16,8 @@ from sqlalchemy.exc import OperationalError
 
 from newsletter.config import DeliverySettings
 from newsletter.delivery.base import Mailer
-from newsletter.delivery.outbox import SendReport, default_owner, send_due
+from newsletter.delivery.outbox import Build, SendReport, default_owner, send_due
+from newsletter.delivery.smtp import share_pace
 from newsletter.errors import DeliveryError
 from newsletter.store import locks
 from newsletter.store.db import is_sqlite
@@ -49,11 +50,13 @@ class Worker:
         owner: str | None = None,
         clock: Clock = utcnow,
         warn: Callable[[str], None] | None = None,
+        build: Build | None = None,
     ) -> None:
+        """``build`` renders issue rows (see ``send_due``); without it, only whole messages."""
         if concurrency < 1:
             raise ValueError("concurrency must be 1 or more")
         self.engine, self.mailers, self.settings = engine, mailers, settings
-        self.concurrency, self.idle_seconds = concurrency, idle_seconds
+        self.concurrency, self.idle_seconds, self.build = concurrency, idle_seconds, build
         self.owner = owner or default_owner()
         self.clock = clock
         self.warn = warn or (lambda _line: None)
@@ -124,11 +127,12 @@ class Worker:
     def _loop(self, index: int, once: bool) -> None:
         owner = self.owner if self.concurrency == 1 else f"{self.owner}/{index}"
         size = self.settings.batch_size
-        with self.mailers() as mailer:
+        with share_pace(self.mailers(), self.engine) as mailer:
             pause = RECONNECT[0]
             while not self._stop.is_set():
                 try:
-                    report = send_due(self.engine, mailer, self.settings, owner=owner, limit=size)
+                    report = send_due(self.engine, mailer, self.settings, owner=owner, limit=size,
+                                      build=self.build)
                 except OperationalError as exc:
                     if once:
                         raise DeliveryError(self._unreachable(exc)) from None

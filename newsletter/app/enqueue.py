@@ -1,4 +1,8 @@
-"""Enqueue today's issue for every due reader: match, render and store one message each.
+"""Enqueue today's issue for every due reader: match, and store what each one gets.
+
+A row holds the picks and the pinned template version, not a message: the worker renders it
+when it sends it (``app/stored.py``). One issue per batch is rendered here all the same, so a
+template that fails at render time stops the enqueue instead of every send.
 
 Readers are handled in bounded batches so memory does not grow with their number; the heavy
 work can be split over several processes (PostgreSQL only; SQLite allows one writer).
@@ -17,17 +21,17 @@ from sqlalchemy.engine import Connection
 from newsletter import addresses
 from newsletter.app.issue import candidates, compose, history, pick
 from newsletter.app.parts import Parts
+from newsletter.app.stored import queued
 from newsletter.config import Config
 from newsletter.models import Paper, Subscriber
 from newsletter.schedule import due_date
-from newsletter.store import open_engine
+from newsletter.store import open_engine, pins
 from newsletter.store.db import is_sqlite
-from newsletter.store.history import record_sent_many
-from newsletter.store.outbox import enqueue_many, rows_for
+from newsletter.store.outbox import enqueue_issues, rows_for
 from newsletter.store.profiles import Shard, iter_active
 from newsletter.wording import count
 
-BATCH = 500  # subscribers matched, rendered and enqueued per transaction
+BATCH = 500  # subscribers matched and enqueued per transaction
 
 
 @dataclass
@@ -118,24 +122,22 @@ def _enqueue_batch(
         fresh = _not_yet_queued(conn, batch, report)
         past = history(conn, [s for s, _ in fresh])
     chosen = pick(parts.matcher, [s for s, _ in fresh], pool, past)
-    messages = []
+    version, files, settings = parts.renderer.pin()
+    rows, tried = [], False
     for sub, day in fresh:
         picks = chosen.get(sub.email, [])
-        _, _, message = compose(parts, sub, day, picks, now)
-        if message is None:
+        if not picks and parts.config.email.quiet_day == "skip":
             report.quiet += 1
             report.skipped[sub.email] = "nothing matched"
-        else:
-            messages.append((sub, day, picks, message))
+            continue
+        if not tried:  # a template error shows here, once, not at every send
+            compose(parts, sub, day, picks, now)
+            tried = True
+        rows.append(queued(parts, sub, day, picks, version))
     with parts.engine.begin() as conn:
-        added = enqueue_many(conn, [(m, day.isoformat()) for _, day, _, m in messages], now=now)
-        sent = [
-            (sub.email, [p.paper.key for p in picks], day)
-            for sub, day, picks, message in messages
-            if (addresses.key(message.to), day.isoformat()) in added
-        ]
-        record_sent_many(conn, sent, now)
-        report.enqueued += len(sent)
+        if rows:
+            pins.save(conn, pins.Pin(version, files, settings), now=now)
+        report.enqueued += len(enqueue_issues(conn, rows, now=now))
 
 
 def _not_yet_queued(

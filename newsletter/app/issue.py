@@ -19,6 +19,7 @@ from newsletter.models import Issue, IssueLinks, OutgoingEmail, Paper, Pick, Sub
 from newsletter.render import RenderedIssue
 from newsletter.sources.ingest import load_papers
 from newsletter.store.history import feedback_many, reference_papers, sent_keys_many
+from newsletter.store.outbox import pending_picks
 from newsletter.store.papers import list_papers
 
 CANDIDATE_DAYS = 7  # an issue draws from the papers first seen in the last week
@@ -39,9 +40,15 @@ def candidates(conn: Connection, now: datetime, days: int = CANDIDATE_DAYS) -> l
 
 
 def history(conn: Connection, subs: Sequence[Subscriber]) -> History:
-    """Sent keys, feedback and liked/judged reference papers of ``subs``, in batched queries."""
+    """Sent keys, feedback and liked/judged reference papers of ``subs``, in batched queries.
+
+    Papers of an issue enqueued but not sent yet count as sent: the next issue leaves them out.
+    """
     emails = [s.email for s in subs]
     sent, judged = sent_keys_many(conn, emails), feedback_many(conn, emails)
+    waiting = pending_picks(conn, emails)
+    for email in emails:
+        sent[email] |= waiting.get(addresses.key(email), set())
     refs: dict[str, Paper] = {}
     for s in subs:
         if s.papers or judged[s.email]:

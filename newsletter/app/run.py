@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
 
 from newsletter.app.enqueue import BATCH, EnqueueReport, enqueue_all, enqueue_due
 from newsletter.app.library import LookupReport, look_up
 from newsletter.app.parts import Parts
 from newsletter.app.readers import sync_subscribers
+from newsletter.app.stored import Builder
+from newsletter.config import Config
 from newsletter.delivery.base import Mailer
 from newsletter.delivery.outbox import SendReport, send_due
 from newsletter.models import Subscriber
@@ -22,6 +26,7 @@ from newsletter.sources.http import Fetcher
 from newsletter.sources.ingest import SourceReport, ingest
 from newsletter.store import locks
 from newsletter.store.profiles import iter_active
+from newsletter.store.retention import PruneReport, prune
 
 OnSource = Callable[[SourceReport], None]
 ENQUEUED = "enqueue"  # the name under which the last pass over every reader is noted
@@ -83,7 +88,8 @@ def deliver(
         enqueued = enqueue_due(parts, readers, now)
     sent = None
     if mailer is not None:
-        sent = send_due(engine, mailer, config.delivery, now=now, owner=owner)
+        build = Builder(engine, parts.composer)
+        sent = send_due(engine, mailer, config.delivery, now=now, owner=owner, build=build)
     return enqueued, sent
 
 
@@ -108,3 +114,12 @@ def catch_up(parts: Parts, missed: Sequence[tuple[datetime, list[Subscriber]]]) 
     for moment, readers in sorted(missed, key=lambda item: item[0]):
         total = total + enqueue_due(parts, readers, moment)
     return total
+
+
+def prune_old(config: Config, engine: Engine, now: datetime) -> PruneReport:
+    """Drop delivery details older than ``[delivery] prune_after_days`` and kept copies of
+    sent messages older than ``keep_sent_messages_days``; the reading history stays."""
+    d = config.delivery
+    with engine.begin() as conn:
+        return prune(conn, details_before=now - timedelta(days=d.prune_after_days),
+                     messages_before=now - timedelta(days=d.keep_sent_messages_days))

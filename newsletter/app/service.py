@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from newsletter.app.enqueue import BATCH, EnqueueReport
 from newsletter.app.parts import Parts
 from newsletter.app.readers import sync_subscribers
-from newsletter.app.run import catch_up, deliver, fetch, look_up_liked
+from newsletter.app.run import catch_up, deliver, fetch, look_up_liked, prune_old
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer
 from newsletter.delivery.outbox import SendReport, default_owner
@@ -163,6 +163,13 @@ class Service:
         )
         return reports
 
+    def prune(self) -> None:
+        """Drop old delivery details (daily; see ``app.run.prune_old``)."""
+        if not self.lead("prune"):
+            return
+        report = prune_old(self.config, self.engine, self.clock())
+        log.info("prune: %s", report.describe(), extra={"job": "prune"})
+
     def stop(self) -> None:
         """Hand the lease back so another process can take over at once."""
         locks.release(self.engine, LEASE, self.owner, now=self.clock())
@@ -194,7 +201,8 @@ def describe_tick(report: TickReport) -> str:
 
 
 def build_scheduler(service: Service, *, start_tick: bool = True) -> BackgroundScheduler:
-    """The scheduler with its three jobs: fetch (cron), tick (interval) and lease heartbeat."""
+    """The scheduler with its jobs: fetch (cron), tick (interval), lease heartbeat and a daily
+    prune of old delivery details."""
     settings = service.config.schedule
     where = f"{service.config.origin}: key 'schedule"
     try:
@@ -228,6 +236,10 @@ def build_scheduler(service: Service, *, start_tick: bool = True) -> BackgroundS
         IntervalTrigger(minutes=1),
         id="heartbeat",
         name="renew the database lease",
+        **policy,
+    )
+    scheduler.add_job(
+        service.prune, IntervalTrigger(days=1), id="prune", name="prune old delivery details",
         **policy,
     )
     return scheduler

@@ -2,6 +2,7 @@
 
 It composes the issue as a run would (matching, signed links), renders it, and writes
 ``<subscriber>-<date>.html``, ``.txt`` and ``.eml``; nothing is queued, sent or marked as sent.
+An issue already in the outbox is rendered from its row, as the worker will send it.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ import click
 from newsletter import tokens
 from newsletter.app import issue
 from newsletter.app.parts import Parts
+from newsletter.app.readers import find_subscriber
+from newsletter.app.stored import enqueued_message
 from newsletter.cli.common import App, pass_app
 from newsletter.cli.progress import show_embedding_progress
 from newsletter.config import Config, Secrets
 from newsletter.delivery.compose import composer_from_config
-from newsletter.errors import NewsletterError
+from newsletter.errors import NewsletterError, SubscriberError
 from newsletter.models import Issue, IssueLinks
 from newsletter.render import RenderedIssue, Renderer
 from newsletter.store.profiles import active_subscribers
@@ -52,10 +55,7 @@ def write_preview(
         ".txt": rendered.text.encode("utf-8"),
         ".eml": to_mime(issue, rendered, links),
     }
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise NewsletterError(f"{out_dir}: cannot create the folder ({exc.strerror})") from None
+    _make_dir(out_dir)
     stem = file_stem(issue.subscriber.email, issue.issue_date)
     return _write_all({out_dir / f"{stem}{suffix}": data for suffix, data in contents.items()})
 
@@ -158,7 +158,38 @@ def preview(
         return
     if not who:
         raise click.UsageError("give --subscriber FILE_OR_EMAIL, or --serve")
-    _write(app, renderer, make(who, issue_date), out_dir)
+    if sources or not _write_enqueued(app, config, who, issue_date, out_dir):
+        _write(app, renderer, make(who, issue_date), out_dir)
+
+
+def _write_enqueued(app: App, config: Config, who: str, day: date, out_dir: Path) -> bool:
+    """Write the issue from its outbox row when it was enqueued; False when it was not."""
+    try:
+        email = find_subscriber(config, app.engine, who).email
+    except SubscriberError:
+        return False  # said again, in full, by the preview of a new issue
+    made = enqueued_message(app.engine, composer_from_config(config), email, day, _now())
+    if made is None:
+        return False
+    if isinstance(made, str):
+        raise NewsletterError(f"{email}: the issue of {day} is enqueued but {made}")
+    app.err.print(f"{email}: the issue of {day} is in the outbox; shown as it will be sent",
+                  markup=False)
+    stem = file_stem(email, day)
+    files = {out_dir / f"{stem}.html": made.html.encode("utf-8"),
+             out_dir / f"{stem}.txt": made.text.encode("utf-8"),
+             out_dir / f"{stem}.eml": made.raw or b""}
+    _make_dir(out_dir)
+    for path in _write_all(files):
+        app.console.print(str(path))
+    return True
+
+
+def _make_dir(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise NewsletterError(f"{out_dir}: cannot create the folder ({exc.strerror})") from None
 
 
 def _with_a_signing_key(app: App) -> Config:

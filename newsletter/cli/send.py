@@ -17,7 +17,9 @@ from sqlalchemy.engine import Connection
 
 from newsletter import addresses
 from newsletter.app.run import ENQUEUED
+from newsletter.app.stored import Builder
 from newsletter.cli.common import App, pass_app, sending_mailer
+from newsletter.delivery.compose import composer_from_config
 from newsletter.delivery.outbox import SendReport, send_due
 from newsletter.schedule import due_date, local_now, why_not_due
 from newsletter.store import locks
@@ -45,7 +47,9 @@ def send(app: App, dry_run: bool, mailer_name: str | None, limit: int | None) ->
             if shown is not None:
                 shown.update(f"sending ... {r.describe()}")
 
-        report = send_due(app.engine, mailer, app.config.delivery, limit=limit, on_batch=progress)
+        build = Builder(app.engine, composer_from_config(app.config))
+        report = send_due(app.engine, mailer, app.config.delivery, limit=limit,
+                          on_batch=progress, build=build)
     app.console.print(report.describe(), markup=False)
     for error in report.errors[:20]:
         app.err.print(f"failed: {error}", markup=False)
@@ -68,7 +72,8 @@ def _show_due(app: App, limit: int) -> None:
     for row in rows:
         note = f"  (suppressed: {blocked[row['recipient']]})" if row["recipient"] in blocked else ""
         app.console.print(f"{row['issue_id']}  {row['recipient']}  attempt {row['attempts'] + 1}"
-                          f"  {row['subject']}{note}", markup=False)
+                          f"  {row['subject'] or '(an issue, rendered when sent)'}{note}",
+                          markup=False)
     app.console.print(f"{len(rows)} message(s) due; dry run: nothing sent", markup=False)
 
 

@@ -12,8 +12,10 @@ from types import FrameType
 
 import click
 
+from newsletter.app.stored import Builder
 from newsletter.cli.common import App, pass_app, sending_mailer
 from newsletter.delivery.base import Mailer
+from newsletter.delivery.compose import composer_from_config
 from newsletter.store.db import is_sqlite
 from newsletter.worker import Worker
 
@@ -51,6 +53,7 @@ def worker(
     running = Worker(
         engine, mailers, config.delivery, concurrency=concurrency, idle_seconds=idle_seconds,
         warn=lambda line: app.err.print(line, markup=False),
+        build=Builder(engine, composer_from_config(config)),
     )
     where = "SQLite, one worker at a time" if is_sqlite(engine) else engine.dialect.name
     app.err.print(

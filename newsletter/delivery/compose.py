@@ -33,9 +33,10 @@ class Composer:
 
     def compose(
         self, *, to: str, subject: str, text: str, html: str, now: datetime,
-        unsubscribe_url: str = "",
+        unsubscribe_url: str = "", message_id: str = "", sender: str = "",
     ) -> OutgoingEmail:
-        """The finished message; pass the same ``unsubscribe_url`` the body shows."""
+        """The finished message, dated ``now``; pass the same ``unsubscribe_url`` the body
+        shows, and the ``message_id`` and ``sender`` it was enqueued with when it was."""
         n = self.newsletter
         headers = list_headers(
             list_id_value=list_id(n.name, n.sender, n.list_id),
@@ -43,8 +44,9 @@ class Composer:
             unsubscribe_mailto=self.delivery.unsubscribe_mailto,
             reply_to=n.reply_to,
         )
-        email = OutgoingEmail(message_id=make_message_id(n.sender), sender=n.sender, to=to,
-                              subject=subject, text=text, html=html, headers=headers)
+        sender = sender or n.sender
+        email = OutgoingEmail(message_id=message_id or make_message_id(sender), sender=sender,
+                              to=to, subject=subject, text=text, html=html, headers=headers)
         return render(email, date=now, signer=self.signer)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 import uuid
 from collections.abc import Callable
@@ -181,7 +182,9 @@ def _extra(name: str, value: str, message_id: str) -> str:
 
 def mime_bytes(email: OutgoingEmail, *, date: datetime | None = None) -> bytes:
     """The multipart/alternative message for ``email`` with all its headers, as wire bytes."""
-    boundary = f"=_{uuid.uuid4().hex}"  # "=_" never occurs in quoted-printable text
+    # "=_" never occurs in quoted-printable text; derived from the Message-ID so that the same
+    # message built twice (a preview and the send) has the same bytes but for Date and DKIM
+    boundary = "=_" + hashlib.sha256(email.message_id.encode()).hexdigest()[:32]
     lines = [
         f"From: {_address(email.sender, 'From')}",
         f"To: {_address(email.to, 'To')}",

@@ -1,8 +1,13 @@
 """The send loop: claim due outbox rows with a lease, send, and record each result at once.
 
+Issue rows are rendered here, just before they are sent, by the ``build`` function the
+application gives (rows it cannot build fail with its one-line reason); without one, only
+rows that hold their whole message (confirmations) are claimed.
+
 Each result is written in its own small transaction the moment the mailer reports it (before
 the same connection starts its next message), so a killed sender leaves at most the message
 whose SMTP transaction was under way on each connection unrecorded; see docs/delivery.md.
+A paper counts as sent to a reader in the same transaction that marks its issue sent.
 """
 
 from __future__ import annotations
@@ -14,21 +19,26 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Connection, Engine
 
 from newsletter.config import DeliverySettings
 from newsletter.delivery.base import Mailer
+from newsletter.delivery.smtp import share_pace
 from newsletter.models import OutgoingEmail, SendResult
 from newsletter.store import outbox as store
+from newsletter.store.history import record_sent_many
 from newsletter.store.outbox import CONFIRMATIONS, OutboxRow, enqueue
 
-__all__ = ["SendReport", "backoff", "default_owner", "enqueue", "send_due"]
+__all__ = ["Build", "SendReport", "backoff", "default_owner", "enqueue", "send_due"]
 
 log = logging.getLogger(__name__)
+
+# Renders claimed issue rows: row id -> the message, or one line saying why it cannot be built.
+Build = Callable[[Sequence[OutboxRow]], Mapping[int, OutgoingEmail | str]]
 
 
 @dataclass
@@ -91,12 +101,16 @@ def send_due(
     limit: int | None = None,
     rng: random.Random | None = None,
     on_batch: Callable[[SendReport], None] | None = None,
+    build: Build | None = None,
 ) -> SendReport:
     """Send every due row (up to ``limit``); ``now`` sets the clock's start (tests, replays).
 
+    ``build`` renders issue rows; without it only whole stored messages are sent.
     ``on_batch`` sees the running totals after each batch (for progress displays).
     """
-    run = _Run(engine, mailer, settings, now, owner or default_owner(), rng or random.Random())
+    run = _Run(engine, mailer, settings, now, owner or default_owner(), rng or random.Random(),
+               build)
+    share_pace(mailer, engine)  # max_rate over every process (PostgreSQL), unless open already
     opened = mailer.open()  # close only what this call opened: a worker keeps its connection
     try:
         while limit is None or run.report.handled < limit:
@@ -118,8 +132,9 @@ class _Run:
     """The state of one ``send_due`` call; results may arrive from several mailer threads."""
 
     def __init__(self, engine: Engine, mailer: Mailer, settings: DeliverySettings,
-                 now: datetime | None, owner: str, rng: random.Random) -> None:
-        self.engine, self.mailer, self.settings = engine, mailer, settings
+                 now: datetime | None, owner: str, rng: random.Random,
+                 build: Build | None) -> None:
+        self.engine, self.mailer, self.settings, self.build = engine, mailer, settings, build
         self.fixed_now, self.owner, self.rng = now, owner, rng
         self.report = SendReport()
         self.started = time.monotonic()
@@ -139,17 +154,44 @@ class _Run:
         lease = timedelta(seconds=self.settings.lease_seconds)
         with self.engine.begin() as conn:
             rows = store.claim_due(conn, owner=self.owner, now=self.now(), lease=lease,
-                                   limit=size)
+                                   limit=size, issues=self.build is not None)
             found = store.suppressed(conn, [r.recipient for r in rows]) if rows else {}
         if not rows:
             return False
         self.lease_until = self.now() + lease
         blocked = [r for r in rows if _blocks(r, found.get(r.recipient))]
         self._suppress(blocked, found)
-        todo = [r for r in rows if r not in blocked]
+        todo = self._built([r for r in rows if r not in blocked])
         self.pending = {r.email.message_id: r for r in todo}
         self._send(todo)
         return True
+
+    def _built(self, rows: list[OutboxRow]) -> list[OutboxRow]:
+        """Issue rows rendered (those that cannot be fail at once), other rows as they are."""
+        issues = [r for r in rows if r.issue is not None]
+        if not issues or self.build is None:
+            return rows
+        try:
+            made = self.build(issues)
+        except BaseException:
+            with self.engine.begin() as conn:
+                store.release(conn, [r.id for r in rows], self.owner, now=self.now())
+            raise
+        ready: list[OutboxRow] = []
+        for row in rows:
+            email = made.get(row.id, "not rendered") if row.issue is not None else row.email
+            if isinstance(email, str):
+                self._fail(row, f"cannot render the issue: {email}")
+            else:
+                ready.append(replace(row, email=email))
+        return ready
+
+    def _fail(self, row: OutboxRow, error: str) -> None:
+        with self.engine.begin() as conn:
+            store.mark_failed(conn, row.id, self.owner, error=error, now=self.now())
+        self.report.failed += 1
+        self.report.errors.append(f"{row.recipient}: {error}")
+        log.warning("failed %s %s: %s", row.recipient, row.email.message_id, error)
 
     def _suppress(self, rows: Sequence[OutboxRow], reasons: dict[str, str]) -> None:
         for row in rows:
@@ -190,7 +232,12 @@ class _Run:
     def _apply(self, conn: Connection, row: OutboxRow, result: SendResult) -> None:
         now = self.now()
         if result.status == "sent":
-            store.mark_sent(conn, row.id, self.owner, provider_id=result.provider_id, now=now)
+            keep = row.email if self.settings.keep_sent_messages_days else None
+            if store.mark_sent(conn, row.id, self.owner, provider_id=result.provider_id,
+                               now=now, subject=row.email.subject, keep=keep) and row.issue:
+                issue = row.issue
+                record_sent_many(conn, [(row.recipient, store.issue_keys(issue),
+                                         store.issue_date(issue))], now)
             self.report.sent += 1
         elif result.status == "deferred":
             at = now + timedelta(seconds=self.settings.retry_base)

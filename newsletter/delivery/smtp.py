@@ -15,7 +15,9 @@ import ssl
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
+
+from sqlalchemy.engine import Engine
 
 from newsletter import addresses
 from newsletter.delivery.base import Mailer, OnResult, deferred, report
@@ -23,6 +25,7 @@ from newsletter.delivery.message import raw_bytes
 from newsletter.delivery.smtp_reply import RateLimiter, classify, delivered
 from newsletter.errors import ConfigError
 from newsletter.models import OutgoingEmail, SendResult
+from newsletter.store.limits import shared_pace
 
 _DROPPED = (smtplib.SMTPException, OSError)  # timeouts and resets are OSErrors
 
@@ -164,12 +167,19 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
+class Pace(Protocol):
+    """Blocks until the next message may go: a ``RateLimiter``, or one shared by processes."""
+
+    def wait(self) -> None: ...
+
+
 class SmtpMailer(Mailer):
     """Sends over ``connections`` reused SMTP connections; results arrive per message."""
 
     options_type = SmtpOptions
     options: SmtpOptions
     reaches_inboxes = True
+    pace: Pace | None = None  # set before open(); None: ``max_rate`` holds in this mailer only
 
     def open(self) -> bool:
         if getattr(self, "_channels", None) is not None:
@@ -184,7 +194,7 @@ class SmtpMailer(Mailer):
             self._channels.put(_Channel(self.options, password))
         pool = ThreadPoolExecutor(n, thread_name_prefix=f"smtp-{self.name}") if n > 1 else None
         self._pool = pool
-        self._limit = RateLimiter(self.options.max_rate)
+        self._limit: Pace = self.pace or RateLimiter(self.options.max_rate)
         return True
 
     def close(self) -> None:
@@ -220,3 +230,11 @@ class SmtpMailer(Mailer):
             return report(result, on_result)
         finally:
             self._channels.put(channel)
+
+
+def share_pace(mailer: Mailer, engine: Engine) -> Mailer:
+    """``mailer``; an SMTP one gets a ``max_rate`` that holds over every process on ``engine``
+    when it is PostgreSQL (on SQLite, one process, it keeps its own)."""
+    if isinstance(mailer, SmtpMailer) and mailer.pace is None:
+        mailer.pace = shared_pace(engine, f"smtp:{mailer.name}", mailer.options.max_rate)
+    return mailer

@@ -49,10 +49,32 @@ def safe_url(value: object) -> str:
     return url
 
 
-def make_environment(dirs: list[Path]) -> jinja2.Environment:
-    """Autoescaping everywhere except ``.txt`` templates; undefined names are errors."""
+TEMPLATE_SUFFIXES = (".mjml", ".txt", ".html")
+
+
+def template_sources(dirs: list[Path]) -> dict[str, str]:
+    """Every template file name and its source, as the layered loader would find it."""
+    found: dict[str, str] = {}
+    for folder in dirs:
+        for path in sorted(folder.iterdir()):
+            if path.suffix in TEMPLATE_SUFFIXES and path.is_file() and path.name not in found:
+                found[path.name] = path.read_text(encoding="utf-8")
+    return found
+
+
+def make_environment(
+    dirs: list[Path], files: dict[str, str] | None = None
+) -> jinja2.Environment:
+    """Autoescaping everywhere except ``.txt`` templates; undefined names are errors.
+
+    Templates come from ``dirs`` in order, or from ``files`` (name -> source) when given.
+    """
+    loader: jinja2.BaseLoader = (
+        jinja2.DictLoader(files) if files is not None
+        else jinja2.FileSystemLoader([str(d) for d in dirs])
+    )
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+        loader=loader,
         autoescape=jinja2.select_autoescape(
             enabled_extensions=("html", "mjml"),
             disabled_extensions=("txt",),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import traceback
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from newsletter.config import EmailSettings, NewsletterSettings
 from newsletter.errors import RenderError
 from newsletter.models import Issue, IssueLinks
 from newsletter.render.context import Context, build_context
-from newsletter.render.environment import make_environment, template_dirs
+from newsletter.render.environment import make_environment, template_dirs, template_sources
 from newsletter.render.mjml import Assembly, Compiled, Location, assemble, compile_mjml
 from newsletter.render.text import one_line
 
@@ -39,17 +40,44 @@ class Renderer:
     """Render issues with the layered templates: ``user_dir``, then the package defaults."""
 
     def __init__(
-        self, newsletter: NewsletterSettings, email: EmailSettings, user_dir: Path | None = None
+        self,
+        newsletter: NewsletterSettings,
+        email: EmailSettings,
+        user_dir: Path | None = None,
+        files: dict[str, str] | None = None,
     ) -> None:
+        """Templates from ``user_dir`` over the defaults, or exactly ``files`` when given."""
         self.newsletter = newsletter
         self.email = email
-        self.dirs = template_dirs(user_dir)
-        self.env = make_environment(self.dirs)
+        self.dirs = [] if files is not None else template_dirs(user_dir)
+        self.env = make_environment(self.dirs, files)
         self.version = ""
         self.reload()
 
+    @classmethod
+    def pinned(cls, files: dict[str, str], settings: dict[str, Any]) -> Renderer:
+        """The renderer of a pinned version: the ``files`` and ``settings`` of ``pin()``."""
+        newsletter = NewsletterSettings(**settings["newsletter"])
+        return cls(newsletter, EmailSettings(**settings["email"]), files=files)
+
+    def pin(self) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """(version hash, template sources, render settings): everything that decides the
+        output besides the issue, to render it again later exactly the same way."""
+        files = self._files
+        n = self.newsletter
+        settings = {
+            "newsletter": {"name": n.name, "base_url": n.base_url,
+                           "postal_address": n.postal_address},
+            "email": asdict(self.email),
+        }
+        blob = json.dumps([files, settings], sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:32], files, settings
+
     def reload(self) -> bool:
         """Read the templates again; recompiles MJML only when a source changed. True if so."""
+        loader = self.env.loader
+        self._files = (template_sources(self.dirs) if self.dirs
+                       else dict(getattr(loader, "mapping", {})))
         compiled = compile_mjml(self._assembly(), HTML_TEMPLATE)
         self._compiled = compiled
         self._html = self._from_compiled(compiled)

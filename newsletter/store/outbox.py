@@ -1,5 +1,10 @@
 """The outbox and suppression tables: enqueue once, claim with a lease, record each outcome.
 
+An issue row holds what the reader gets (``issue``: their name and topics, the picked paper
+keys in order with scores and reasons) and the template version it is pinned to; the worker
+renders it when it sends it. Other rows (confirmations, rows queued before version 8) hold
+their whole message. Once sent, a row keeps no message body (unless asked to, for audit).
+
 Every write that follows a send is its own small transaction guarded by the lease owner, so a
 worker whose lease was taken over can never overwrite the newer worker's result.
 """
@@ -8,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,18 +34,37 @@ from newsletter.store.tables import (
 CONFIRMATIONS = "confirm-"  # the issue id prefix of double opt-in confirmation messages
 STATUSES = OUTBOX_STATUSES
 REASONS = SUPPRESSION_REASONS
-
+UNSENT = ("queued", "sending", "retrying")
 
 
 @dataclass(frozen=True)
 class OutboxRow:
-    """A claimed outbox row: its identity, how often it was tried, and the message itself."""
+    """A claimed outbox row: its identity, how often it was tried, and its message.
+
+    For an issue row ``email`` is the envelope only (no subject or bodies) until it is
+    rendered from ``issue`` with the templates of ``template_version``.
+    """
 
     id: int
     recipient: str
     issue_id: str
     attempts: int
     email: OutgoingEmail
+    issue: dict[str, Any] | None = None
+    template_version: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class QueuedIssue:
+    """What enqueue stores for one reader's issue: the envelope and what they get."""
+
+    issue_id: str
+    message_id: str
+    sender: str
+    to: str
+    issue: dict[str, Any]
+    template_version: str
 
 
 def enqueue(conn: Connection, email: OutgoingEmail, *, issue_id: str, now: datetime) -> bool:
@@ -67,6 +91,31 @@ def enqueue_many(
         }
         for email, issue_id in items
     ]
+    return _insert_new(conn, rows)
+
+
+def enqueue_issues(
+    conn: Connection, items: Sequence[QueuedIssue], *, now: datetime
+) -> set[tuple[str, str]]:
+    """Add issue rows in one statement, skipping any (recipient, issue) already there;
+    returns the (recipient key, issue id) pairs actually added."""
+    if not items:
+        return set()
+    now = utc(now)
+    rows: list[dict[str, Any]] = [
+        {
+            "recipient": addresses.key(item.to), "issue_id": item.issue_id, "status": "queued",
+            "attempts": 0, "next_attempt_at": now, "message_id": item.message_id,
+            "sender": item.sender, "to_header": item.to, "subject": "", "text_body": "",
+            "html_body": "", "headers": [], "raw": None, "issue": item.issue,
+            "template_version": item.template_version, "created_at": now, "updated_at": now,
+        }
+        for item in items
+    ]
+    return _insert_new(conn, rows)
+
+
+def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
     dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
     if dialect is None:
         raise NotImplementedError(f"outbox does not support {conn.dialect.name}")
@@ -85,11 +134,13 @@ def _due(now: datetime) -> sa.ColumnElement[bool]:
 
 
 def claim_due(
-    conn: Connection, *, owner: str, now: datetime, lease: timedelta, limit: int
+    conn: Connection, *, owner: str, now: datetime, lease: timedelta, limit: int,
+    issues: bool = True,
 ) -> list[OutboxRow]:
-    """Lease up to ``limit`` due rows (new, retry due, or abandoned by a dead worker)."""
+    """Lease up to ``limit`` due rows (new, retry due, or abandoned by a dead worker);
+    with ``issues`` False, only rows that hold their whole message (confirmations)."""
     now = utc(now)
-    due = _due(now)
+    due = _due(now) if issues else _due(now) & outbox.c.issue.is_(None)
     pick = sa.select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id)
     ids = list(conn.execute(pick.limit(limit).with_for_update(skip_locked=True)).scalars())
     if not ids:
@@ -104,13 +155,22 @@ def claim_due(
     return [_claimed(row) for row in rows.mappings()]
 
 
+def issue_row(conn: Connection, email: str, issue_id: str) -> OutboxRow | None:
+    """The outbox row of ``email``'s issue ``issue_id`` when it is an issue row (read-only)."""
+    query = sa.select(outbox).where(outbox.c.recipient == addresses.key(email),
+                                    outbox.c.issue_id == issue_id, outbox.c.issue.is_not(None))
+    row = conn.execute(query).mappings().first()
+    return None if row is None else _claimed(row)
+
+
 def _claimed(row: Any) -> OutboxRow:
     email = OutgoingEmail(
         message_id=row["message_id"], sender=row["sender"], to=row["to_header"],
         subject=row["subject"], text=row["text_body"], html=row["html_body"],
         headers=tuple((str(k), str(v)) for k, v in row["headers"]), raw=row["raw"],
     )
-    return OutboxRow(row["id"], row["recipient"], row["issue_id"], row["attempts"], email)
+    return OutboxRow(row["id"], row["recipient"], row["issue_id"], row["attempts"], email,
+                     row["issue"], row["template_version"], row["created_at"])
 
 
 def _settle(conn: Connection, row_id: int, owner: str, **values: Any) -> bool:
@@ -120,11 +180,18 @@ def _settle(conn: Connection, row_id: int, owner: str, **values: Any) -> bool:
 
 
 def mark_sent(
-    conn: Connection, row_id: int, owner: str, *, provider_id: str | None, now: datetime
+    conn: Connection, row_id: int, owner: str, *, provider_id: str | None, now: datetime,
+    subject: str = "", keep: OutgoingEmail | None = None,
 ) -> bool:
+    """Sent: the row keeps its picks and delivery facts; its message only when ``keep``."""
     now = utc(now)
+    body = (
+        {"text_body": keep.text, "html_body": keep.html, "raw": keep.raw}
+        if keep is not None else {"text_body": "", "html_body": "", "raw": None}
+    )
     return _settle(conn, row_id, owner, status="sent", provider_id=provider_id,
-                   sent_at=now, updated_at=now, last_error=None)
+                   sent_at=now, updated_at=now, last_error=None, **body,
+                   **({"subject": subject} if subject else {}))
 
 
 def mark_retry(
@@ -222,6 +289,29 @@ def extend_lease(conn: Connection, row_ids: Sequence[int], owner: str, until: da
     mine = outbox.c.id.in_(list(row_ids)) & (outbox.c.lease_owner == owner)
     stmt = sa.update(outbox).where(mine & (outbox.c.status == "sending"))
     conn.execute(stmt.values(lease_until=utc(until)))
+
+
+def pending_picks(conn: Connection, emails: Sequence[str]) -> dict[str, set[str]]:
+    """Paper keys of issues enqueued for ``emails`` but not sent yet, by address key: they
+    count as taken, so a second issue does not repeat them while the first waits."""
+    keys = sorted({addresses.key(e) for e in emails})
+    out: dict[str, set[str]] = {}
+    for start in range(0, len(keys), 500):
+        query = sa.select(outbox.c.recipient, outbox.c.issue).where(
+            outbox.c.recipient.in_(keys[start : start + 500]), outbox.c.status.in_(UNSENT),
+            outbox.c.issue.is_not(None))
+        for recipient, issue in conn.execute(query):
+            out.setdefault(recipient, set()).update(issue_keys(issue))
+    return out
+
+
+def issue_keys(issue: dict[str, Any]) -> list[str]:
+    """The paper keys an issue row holds, in order."""
+    return [str(p[0]) for p in issue.get("picks", [])]
+
+
+def issue_date(issue: dict[str, Any]) -> date:
+    return date.fromisoformat(str(issue["date"]))
 
 
 def list_due(conn: Connection, *, now: datetime, limit: int) -> list[dict[str, Any]]:

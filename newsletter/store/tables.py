@@ -125,7 +125,22 @@ outbox = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("sent_at", sa.DateTime(timezone=True)),
+    # An issue row: what the reader gets (see store/outbox.py); its message is rendered when
+    # sent, with the pinned templates. Other rows (confirmations) hold their whole message.
+    sa.Column("issue", sa.JSON),
+    sa.Column("template_version", sa.String(64)),
 )
+
+# The templates and render settings an enqueued issue was pinned to, by content hash.
+template_versions = sa.Table(
+    "template_versions",
+    metadata,
+    sa.Column("version", sa.String(64), primary_key=True),
+    sa.Column("files", sa.JSON, nullable=False),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 suppressions = sa.Table(
     "suppressions",
     metadata,
@@ -153,4 +168,22 @@ pending_signups = sa.Table(
     sa.Column("profile", sa.JSON, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("confirmed_at", sa.DateTime(timezone=True)),
+)
+
+# Rate limits shared by every process on PostgreSQL (store/limits.py): the next free slot
+# ("theoretical arrival time") of each pace, and the events counted per key and time window.
+pace = sa.Table(
+    "pace",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("tat", sa.DateTime(timezone=True), nullable=False),
+)
+
+rate_counts = sa.Table(
+    "rate_counts",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),
+    sa.Column("starts", sa.DateTime(timezone=True), primary_key=True),
+    sa.Column("ends", sa.DateTime(timezone=True), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
 )

@@ -92,7 +92,8 @@ def test_scheduler_jobs_and_policies(engine: Engine, tmp_path: Path) -> None:
     service = make_service(config, engine, memory_mailer(tmp_path), Clock(NOW))
     scheduler = build_scheduler(service)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"fetch", "tick", "heartbeat"}
+    assert set(jobs) == {"fetch", "tick", "heartbeat", "prune"}
+    assert jobs["prune"].trigger.interval == timedelta(days=1)
     saturday = datetime(2026, 6, 6, 12, 30, tzinfo=UTC)
     monday = jobs["fetch"].trigger.get_next_fire_time(None, saturday)
     assert monday == datetime(2026, 6, 7, 22, 0, tzinfo=UTC)  # Monday 00:00 in Berlin

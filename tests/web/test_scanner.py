@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from newsletter.app.enqueue import enqueue_due
 from newsletter.app.parts import Parts
+from newsletter.app.stored import Builder
 from newsletter.config import Config
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.delivery.outbox import send_due
@@ -46,8 +47,9 @@ def test_opening_every_link_of_an_issue_changes_nothing(
     reader = replace(stored.subscriber, send_at=time(0, 0))
     sent = [p.paper.key for p in site.preview(reader)]
     assert sent  # an issue worth scanning
-    enqueue_due(Parts.build(config, engine), [reader], NOW)
-    send_due(engine, mailer, config.delivery, now=NOW)
+    parts = Parts.build(config, engine)
+    enqueue_due(parts, [reader], NOW)
+    send_due(engine, mailer, config.delivery, now=NOW, build=Builder(engine, parts.composer))
     issue = mailer.outbox[-1]
     with engine.begin() as conn:  # tomorrow's papers, which a recorded dislike would reorder
         upsert_papers(conn, TOMORROW, "test", NOW)

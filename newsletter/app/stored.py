@@ -1,0 +1,143 @@
+"""An issue as the outbox keeps it, and the message rendered from it when it is sent.
+
+Enqueue stores a small snapshot per (reader, issue): the reader's name and topics, the picked
+paper keys in order with their scores and reasons, and the pinned template version. The
+worker, ``preview`` of an enqueued issue and the web copy all render the message from that
+snapshot here, with the pinned templates and the links signed as of enqueue time, so the
+three agree byte for byte but for the Date header and the DKIM signature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+
+from newsletter import addresses
+from newsletter.app.issue import issue_links
+from newsletter.app.parts import Parts
+from newsletter.delivery.compose import Composer
+from newsletter.delivery.message import make_message_id
+from newsletter.models import Issue, IssueLinks, OutgoingEmail, Paper, Pick, Subscriber
+from newsletter.render import Renderer
+from newsletter.store import pins
+from newsletter.store.outbox import OutboxRow, QueuedIssue, issue_date, issue_keys, issue_row
+from newsletter.store.papers import papers_by_keys
+
+SHOWN_REASONS = 2  # the card shows the first two reasons; the rest are not kept
+
+
+def snapshot(sub: Subscriber, day: date, picks: Sequence[Pick]) -> dict[str, Any]:
+    """What the outbox keeps of one reader's issue (see the module's docstring)."""
+    return {
+        "date": day.isoformat(),
+        "email": sub.email,
+        "name": sub.name,
+        "topics": list(sub.topics),
+        "picks": [[p.paper.key, round(p.score, 4), list(p.reasons[:SHOWN_REASONS])]
+                  for p in picks],
+    }
+
+
+def queued(parts: Parts, sub: Subscriber, day: date, picks: Sequence[Pick],
+           version: str) -> QueuedIssue:
+    """The outbox row of one reader's issue: the envelope and the snapshot."""
+    sender = parts.config.newsletter.sender
+    return QueuedIssue(
+        issue_id=day.isoformat(),
+        message_id=make_message_id(sender),
+        sender=sender,
+        to=addresses.display(sub.name, sub.email),
+        issue=snapshot(sub, day, picks),
+        template_version=version,
+    )
+
+
+def restore(issue: Mapping[str, Any], papers: Mapping[str, Paper]) -> Issue | str:
+    """The ``Issue`` a snapshot describes, or why it cannot be rebuilt."""
+    missing = [k for k in issue_keys(dict(issue)) if k not in papers]
+    if missing:
+        return f"paper {missing[0]} is no longer stored"
+    sub = Subscriber(email=str(issue["email"]), topics=tuple(issue.get("topics", ())),
+                     name=str(issue.get("name", "")))
+    picks = tuple(Pick(papers[str(key)], float(score), tuple(reasons))
+                  for key, score, reasons in issue["picks"])
+    return Issue(sub, issue_date(dict(issue)), picks)
+
+
+class Builder:
+    """Renders claimed issue rows at send time; keeps one renderer per pinned version."""
+
+    def __init__(self, engine: Engine, composer: Composer) -> None:
+        self.engine, self.composer = engine, composer
+        self._renderers: dict[str, Renderer | str] = {}
+
+    def __call__(
+        self, rows: Sequence[OutboxRow], now: datetime | None = None
+    ) -> dict[int, OutgoingEmail | str]:
+        """Each row's message dated ``now`` (the real time when not given), or why not."""
+        keys = sorted({k for r in rows if r.issue for k in issue_keys(r.issue)})
+        with self.engine.connect() as conn:
+            papers = papers_by_keys(conn, keys)
+            for version in {r.template_version or "" for r in rows}:
+                if version not in self._renderers:
+                    self._renderers[version] = self._load(conn, version)
+        now = now or datetime.now(UTC)
+        return {row.id: self.message(row, papers, now) for row in rows}
+
+    def message(
+        self, row: OutboxRow, papers: Mapping[str, Paper], now: datetime
+    ) -> OutgoingEmail | str:
+        """The message of one issue row dated ``now``, or one line saying why not."""
+        made = self.issue(row, papers)
+        if isinstance(made, str):
+            return made
+        renderer, issue, links = made
+        rendered = renderer.render(issue, links)
+        if rendered is None:
+            return "the pinned templates skip an issue with no papers"
+        return self.composer.compose(
+            to=row.email.to, subject=rendered.subject, text=rendered.text, html=rendered.html,
+            now=now, unsubscribe_url=links.unsubscribe, message_id=row.email.message_id,
+            sender=row.email.sender,
+        )
+
+    def issue(
+        self, row: OutboxRow, papers: Mapping[str, Paper]
+    ) -> tuple[Renderer, Issue, IssueLinks] | str:
+        """The pinned renderer, the issue and its links (signed as of enqueue time)."""
+        renderer = self._renderers.get(row.template_version or "")
+        if renderer is None:
+            with self.engine.connect() as conn:
+                renderer = self._load(conn, row.template_version or "")
+        if isinstance(renderer, str):
+            return renderer
+        issue = restore(row.issue or {}, papers)
+        if isinstance(issue, str):
+            return issue
+        signed_at = row.created_at or datetime.now(UTC)
+        links = issue_links(self.composer, issue.subscriber.email, issue.picks, signed_at)
+        return renderer, issue, links
+
+    def _load(self, conn: Connection, version: str) -> Renderer | str:
+        pin = pins.load(conn, version) if version else None
+        if pin is None:
+            return f"template version {version or '(none)'} is gone from the database"
+        try:
+            return Renderer.pinned(pin.files, pin.settings)
+        except Exception as exc:  # a pinned version that no longer compiles: say why, once
+            return f"template version {version} does not render: {exc}"
+
+
+def enqueued_message(
+    engine: Engine, composer: Composer, email: str, day: date, now: datetime
+) -> OutgoingEmail | str | None:
+    """The message of ``email``'s issue of ``day`` as the worker sends it, dated ``now``, when
+    that issue is in the outbox (None when it is not; a string when it cannot be rendered)."""
+    with engine.connect() as conn:
+        row = issue_row(conn, email, day.isoformat())
+    if row is None:
+        return None
+    return Builder(engine, composer)([row], now)[row.id]

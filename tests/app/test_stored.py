@@ -1,0 +1,209 @@
+"""Issues kept as picks and rendered when sent, on SQLite and PostgreSQL: the sent message is
+the preview, templates are pinned, paper history follows delivery, old rows still send, and
+``prune`` keeps what matching and the archive need."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from newsletter.app.parts import Parts
+from newsletter.app.run import deliver, prune_old
+from newsletter.app.stored import Builder, enqueued_message
+from newsletter.config import Config
+from newsletter.delivery.memory import MemoryMailer
+from newsletter.delivery.outbox import send_due
+from newsletter.models import OutgoingEmail, Paper
+from newsletter.store import open_engine
+from newsletter.store.history import sent_keys
+from newsletter.store.migrate import available
+from newsletter.store.papers import upsert_papers
+from newsletter.store.tables import outbox, template_versions
+from tests.app.conftest import add_papers, add_subscriber, memory_mailer, service_config
+
+DAY1 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+DAY2 = DAY1 + timedelta(days=1)
+ADA = "ada@example.org"
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Config:
+    return service_config(tmp_path, database_url)
+
+
+@pytest.fixture
+def engine(config: Config) -> Iterator[Engine]:
+    eng = open_engine(config.database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def parts(config: Config, engine: Engine) -> Parts:
+    add_subscriber(engine, ADA, "UTC", "08:00", name="Ada Lovelace")
+    add_papers(engine, DAY1 - timedelta(hours=1), "vision", n=4)
+    return Parts.build(config, engine)
+
+
+def send(parts: Parts, mailer: MemoryMailer, now: datetime) -> None:
+    build = Builder(parts.engine, parts.composer)
+    send_due(parts.engine, mailer, parts.config.delivery, now=now, build=build)
+
+
+def without_date(raw: bytes) -> bytes:
+    return re.sub(rb"\r\nDate: [^\r]*", b"", raw)
+
+
+def row(engine: Engine) -> dict[str, object]:
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.select(outbox)).mappings().one())
+
+
+def test_the_sent_message_is_the_preview_of_the_enqueued_issue(parts: Parts) -> None:
+    enqueued, _ = deliver(parts, DAY1, None)
+    assert enqueued.enqueued == 1
+    stored = row(parts.engine)
+    assert stored["text_body"] == "" and stored["raw"] is None and stored["subject"] == ""
+    issue = stored["issue"]
+    assert isinstance(issue, dict) and len(issue["picks"]) == 4
+    preview = enqueued_message(parts.engine, parts.composer, ADA, DAY1.date(), DAY1)
+    assert isinstance(preview, OutgoingEmail) and preview.raw
+    mailer = memory_mailer(parts.config.base_dir)
+    send(parts, mailer, DAY1 + timedelta(minutes=5))
+    [sent] = mailer.outbox
+    assert sent.raw and without_date(sent.raw) == without_date(preview.raw)
+    assert sent.raw != preview.raw  # the Date differs: sent five minutes later
+    message = email.message_from_bytes(sent.raw, policy=email.policy.default)
+    assert message["To"] == "Ada Lovelace <ada@example.org>"
+    assert "Spiking neural networks for vision task 0" in message.get_body(("plain",)).get_content()
+    after = row(parts.engine)
+    assert after["status"] == "sent" and after["subject"] == sent.subject
+    assert after["text_body"] == "" and after["html_body"] == "" and after["raw"] is None
+    assert after["issue"] == issue  # the picks stay, for the archive
+
+
+def test_a_template_edited_after_enqueue_does_not_change_the_issue(parts: Parts) -> None:
+    deliver(parts, DAY1, None)
+    folder = parts.config.path(parts.config.newsletter.templates_dir)
+    folder.mkdir(exist_ok=True)
+    (folder / "subject.txt").write_text("EDITED {{ count }}\n", encoding="utf-8")
+    mailer = memory_mailer(parts.config.base_dir)
+    send(parts, mailer, DAY1)
+    [sent] = mailer.outbox
+    assert "EDITED" not in sent.subject and "EDITED" not in sent.text
+    # the next issue is rendered with the edited template
+    add_papers(parts.engine, DAY2 - timedelta(hours=1), "audio", n=2)
+    deliver(Parts.build(parts.config, parts.engine), DAY2, None)
+    send(parts, mailer, DAY2)
+    assert mailer.outbox[-1].subject == "EDITED 2"
+
+
+def test_a_row_whose_template_version_is_gone_fails_with_a_clear_error(parts: Parts) -> None:
+    deliver(parts, DAY1, None)
+    with parts.engine.begin() as conn:
+        conn.execute(sa.delete(template_versions))
+    mailer = memory_mailer(parts.config.base_dir)
+    send(parts, mailer, DAY1)
+    assert mailer.outbox == []
+    failed = row(parts.engine)
+    assert failed["status"] == "failed"
+    assert "cannot render the issue: template version" in str(failed["last_error"])
+    assert "is gone from the database" in str(failed["last_error"])
+
+
+def test_papers_count_as_sent_when_sent_and_come_back_when_the_issue_fails(parts: Parts) -> None:
+    deliver(parts, DAY1, None)
+    with parts.engine.connect() as conn:
+        assert sent_keys(conn, ADA) == set()  # enqueued is not sent
+    # a second issue while the first waits does not repeat its papers
+    second, _ = deliver(parts, DAY2, None)
+    assert second.enqueued == 1
+    with parts.engine.connect() as conn:
+        issues = [r.issue for r in conn.execute(sa.select(outbox.c.issue).order_by(outbox.c.id))]
+    assert issues[1]["picks"] == []  # quiet_day = send: an issue with nothing new
+    mailer = memory_mailer(parts.config.base_dir)
+    mailer.plan[ADA] = ["permanent", "sent"]
+    send(parts, mailer, DAY2)
+    with parts.engine.connect() as conn:
+        assert sent_keys(conn, ADA) == set()  # the failed issue's papers are back in the pool
+    third, _ = deliver(parts, DAY2 + timedelta(days=1), None)
+    assert third.enqueued == 1
+    with parts.engine.connect() as conn:
+        last = conn.execute(sa.select(outbox.c.issue).order_by(outbox.c.id.desc())).scalar()
+    assert [p[0] for p in last["picks"]] == [p[0] for p in issues[0]["picks"]]
+    send(parts, mailer, DAY2 + timedelta(days=1))
+    with parts.engine.connect() as conn:
+        assert sent_keys(conn, ADA) == {p[0] for p in issues[0]["picks"]}
+
+
+def test_a_row_queued_before_the_migration_is_sent_as_stored(
+    tmp_path: Path, database_url: str
+) -> None:
+    engine = open_engine(database_url, upgrade=False)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            for number, upgrade in available():
+                if number <= 7:
+                    upgrade(conn)
+                    conn.exec_driver_sql(f"INSERT INTO schema_version VALUES ({number})")
+            conn.execute(sa.text(
+                "INSERT INTO outbox (recipient, issue_id, status, attempts, next_attempt_at, "
+                "message_id, sender, to_header, subject, text_body, html_body, headers, raw, "
+                "created_at, updated_at) VALUES ('old@example.org', '2026-11-22', 'queued', 0, "
+                ":t, '<old@news.example.org>', 'digest@news.example.org', 'old@example.org', "
+                "'Old issue', 'old text', '<p>old</p>', '[]', :raw, :t, :t)"),
+                {"t": DAY1, "raw": b"Subject: Old issue\r\n\r\nold text\r\n"})
+    finally:
+        engine.dispose()
+    config = service_config(tmp_path, database_url)
+    engine = open_engine(database_url)  # migrates to the latest version
+    try:
+        mailer = memory_mailer(tmp_path)
+        send(Parts.build(config, engine), mailer, DAY1)
+        [sent] = mailer.outbox
+        assert sent.subject == "Old issue" and sent.raw == b"Subject: Old issue\r\n\r\nold text\r\n"
+        assert row(engine)["status"] == "sent" and row(engine)["raw"] is None
+    finally:
+        engine.dispose()
+
+
+def test_prune_drops_old_details_and_keeps_the_history(parts: Parts) -> None:
+    add_subscriber(parts.engine, "bob@example.org", "UTC", "08:00")
+    deliver(parts, DAY1, None)
+    mailer = memory_mailer(parts.config.base_dir)
+    mailer.plan["bob@example.org"] = ["permanent"]
+    send(parts, mailer, DAY1)
+    later = DAY1 + timedelta(days=parts.config.delivery.prune_after_days + 1)
+    report = prune_old(parts.config, parts.engine, later)
+    assert (report.rows, report.details, report.versions) == (1, 1, 0)
+    kept = row(parts.engine)  # Ada's sent issue: its picks stay, the provider id goes
+    assert kept["recipient"] == ADA and kept["issue"] and kept["provider_id"] is None
+    with parts.engine.connect() as conn:
+        assert len(sent_keys(conn, ADA)) == 4
+        assert conn.execute(sa.select(sa.func.count()).select_from(template_versions)).scalar()
+
+
+def test_an_issue_row_stays_small(parts: Parts) -> None:
+    papers = [
+        Paper(title=f"Spiking neural networks that learn delays for keyword spotting, part {i}",
+              abstract="We train spiking neural networks with learnable axonal delays.",
+              arxiv_id=f"2511.{10000 + i}")
+        for i in range(10)
+    ]
+    with parts.engine.begin() as conn:
+        upsert_papers(conn, papers, "test", DAY1 - timedelta(hours=1))
+    deliver(parts, DAY1, None)
+    stored = row(parts.engine)
+    assert len(stored["issue"]["picks"]) == 10  # type: ignore[index]
+    size = sum(len(json.dumps(v, default=str)) for v in stored.values() if v is not None)
+    assert size < 2048  # the goal for a row of a 10-paper issue (issue 16)
