@@ -2,13 +2,15 @@
 
 The TOML loader, the store, the web forms and the CLI read and write profiles through this
 schema, so a new field is declared here (and on ``models.Subscriber``) and nowhere else.
-Every validation error is one line naming the origin (a file or "web") and the field.
+Every validation error is one line naming the origin (a file or "web") and the field, and
+carries the same problem worded for a reader filling in a form; every field is checked, so a
+form can show all of its problems at once.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
@@ -37,6 +39,24 @@ def _unsafe(text: str) -> bool:
     except UnicodeEncodeError:
         return True
     return CONTROL.search(text) is not None
+
+
+class FieldError(SubscriberError):
+    """One field's problem: a line naming origin and field (for files, the CLI and logs), and
+    ``reader``, the same problem in plain words for a person filling in a form."""
+
+    def __init__(self, origin: str, field: str, problem: str, reader: str) -> None:
+        super().__init__(f"{origin}: field '{field}': {problem}")
+        self.field = field
+        self.reader = reader
+
+
+class ProfileError(SubscriberError):
+    """Every field's problem in one profile; its message is the first problem's line."""
+
+    def __init__(self, problems: Sequence[FieldError]) -> None:
+        super().__init__(str(problems[0]))
+        self.problems = tuple(problems)
 
 
 @dataclass(frozen=True)
@@ -82,21 +102,43 @@ BY_NAME = {f.name: f for f in FIELDS}
 
 
 def from_dict(data: Mapping[str, Any], origin: str) -> Subscriber:
-    """Validate a parsed profile (a TOML file, a form, a stored row); ``origin`` names it."""
+    """Validate a parsed profile (a TOML file, a form, a stored row); ``origin`` names it.
+
+    A bad profile raises ``ProfileError``, holding each field's problem in the order of FIELDS.
+    """
     for key in data:
         if key not in BY_NAME:
             known = ", ".join(BY_NAME)
             raise SubscriberError(f"{origin}: unknown field '{key}' (known: {known})")
     if "email" not in data:
         raise SubscriberError(f"{origin}: field 'email' is missing")
-    values = {f.name: _CHECKS[f.kind](f, data.get(f.name, f.default), origin) for f in FIELDS}
-    if values["frequency"] == "weekly" and "weekday" not in data:
-        raise _fail(origin, "weekday", "a weekly issue needs its day (monday ... sunday)")
-    if not values["topics"] and not values["papers"] and not values["library"]:
-        raise _fail(
-            origin, "topics", 'is empty; give at least one phrase such as "spiking neural networks"'
-        )
+    values: dict[str, Any] = {}
+    problems: list[FieldError] = []
+    for f in FIELDS:
+        try:
+            values[f.name] = _CHECKS[f.kind](f, data.get(f.name, f.default), origin)
+        except FieldError as exc:
+            problems.append(exc)
+    problems += _across_fields(data, values, origin)
+    if problems:
+        raise ProfileError(problems)
     return Subscriber(**values, origin=origin)
+
+
+def _across_fields(
+    data: Mapping[str, Any], values: Mapping[str, Any], origin: str
+) -> list[FieldError]:
+    """The rules that join fields, checked when those fields passed on their own."""
+    problems = []
+    if values.get("frequency") == "weekly" and "weekday" not in data:
+        problem = "a weekly issue needs its day (monday ... sunday)"
+        reader = "Choose the day of the week for your weekly issue."
+        problems.append(FieldError(origin, "weekday", problem, reader))
+    if all(name in values and not values[name] for name in ("topics", "papers", "library")):
+        problem = 'is empty; give at least one phrase such as "spiking neural networks"'
+        reader = "Add at least one topic, like 'graph neural networks', or a paper you liked."
+        problems.append(FieldError(origin, "topics", problem, reader))
+    return problems
 
 
 def to_data(sub: Subscriber) -> dict[str, Any]:
@@ -145,23 +187,32 @@ def _toml(value: Any) -> str:
     return f'"{escaped}"'
 
 
-def _fail(origin: str, field: str, problem: str) -> SubscriberError:
-    return SubscriberError(f"{origin}: field '{field}': {problem}")
+def _garbled(origin: str, f: Field) -> FieldError:
+    return FieldError(
+        origin, f.name, "must not hold control characters or broken Unicode",
+        "Please type this again: it holds invisible control characters.",
+    )
 
 
 def _email(f: Field, raw: Any, origin: str) -> str:
     if not isinstance(raw, str) or not addresses.is_valid(raw):
-        raise _fail(origin, f.name, f"not a valid email address: {raw!r}")
+        raise FieldError(
+            origin, f.name, f"not a valid email address: {raw!r}",
+            "Enter your email address, like name@example.org.",
+        )
     return raw.strip()
 
 
 def _text(f: Field, raw: Any, origin: str) -> str:
     if not isinstance(raw, str):
-        raise _fail(origin, f.name, f"must be a string, not {raw!r}")
+        raise FieldError(origin, f.name, f"must be a string, not {raw!r}", "Enter plain text here.")
     if _unsafe(raw):
-        raise _fail(origin, f.name, "must not hold control characters or broken Unicode")
+        raise _garbled(origin, f)
     if f.high and len(raw.strip()) > f.high:
-        raise _fail(origin, f.name, f"is longer than {f.high} characters")
+        raise FieldError(
+            origin, f.name, f"is longer than {f.high} characters",
+            f"Shorten this to {f.high} characters or fewer.",
+        )
     return raw.strip()
 
 
@@ -169,14 +220,20 @@ def _phrases(f: Field, raw: Any, origin: str) -> tuple[str, ...]:
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, list | tuple) or not all(isinstance(x, str) for x in raw):
-        raise _fail(origin, f.name, "must be a list of strings")
+        raise FieldError(origin, f.name, "must be a list of strings", "Write one entry per line.")
     if any(_unsafe(x) for x in raw):
-        raise _fail(origin, f.name, "must not hold control characters or broken Unicode")
+        raise _garbled(origin, f)
     items = tuple(dict.fromkeys(" ".join(x.split()) for x in raw if x.strip()))
     if any(len(x) > MAX_PHRASE for x in items):
-        raise _fail(origin, f.name, f"a phrase is longer than {MAX_PHRASE} characters")
+        raise FieldError(
+            origin, f.name, f"a phrase is longer than {MAX_PHRASE} characters",
+            f"Shorten each line to {MAX_PHRASE} characters or fewer.",
+        )
     if f.high and len(items) > f.high:
-        raise _fail(origin, f.name, f"at most {f.high} entries (got {len(items)})")
+        raise FieldError(
+            origin, f.name, f"at most {f.high} entries (got {len(items)})",
+            f"Give at most {f.high} lines here (you gave {len(items)}).",
+        )
     return items
 
 
@@ -185,7 +242,10 @@ def _arxiv(f: Field, raw: Any, origin: str) -> tuple[str, ...]:
     for item in _phrases(f, raw, origin):
         value = item.removeprefix("arxiv:").removeprefix("arXiv:")
         if not ARXIV_ID.match(value):
-            raise _fail(origin, f.name, f"not an arXiv id (like 2401.01234): {item!r}")
+            raise FieldError(
+                origin, f.name, f"not an arXiv id (like 2401.01234): {item!r}",
+                f"{item!r} is not an arXiv id; write ids like 2401.01234.",
+            )
         ids.append(value)
     return tuple(ids)
 
@@ -195,51 +255,73 @@ def _library(f: Field, raw: Any, origin: str) -> tuple[str, ...]:
     if isinstance(raw, str):
         return _library_file(f, raw, origin)
     if not isinstance(raw, list | tuple) or not all(isinstance(x, str) for x in raw):
-        raise _fail(origin, f.name, "must be a file name or a list of arXiv ids")
+        raise FieldError(
+            origin, f.name, "must be a file name or a list of arXiv ids",
+            "Paste arXiv ids, links or titles, one per line.",
+        )
     if len(raw) > f.high:
-        raise _fail(origin, f.name, f"at most {f.high} entries (got {len(raw)})")
+        raise FieldError(
+            origin, f.name, f"at most {f.high} entries (got {len(raw)})",
+            f"Give at most {f.high} papers (you gave {len(raw)}).",
+        )
     keys = []
     for item in dict.fromkeys(x.strip() for x in raw if x.strip()):
         key = f"arxiv:{item}" if ARXIV_ID.match(item) else item
         if not key.startswith(("arxiv:", "title:")) or len(key) > MAX_KEY:
-            raise _fail(origin, f.name, f"not an arXiv id or a title key: {item!r}")
+            raise FieldError(
+                origin, f.name, f"not an arXiv id or a title key: {item!r}",
+                f"Give arXiv ids, links or titles of at most {MAX_KEY} characters.",
+            )
         keys.append(key)
     return tuple(keys)
 
 
 def _library_file(f: Field, raw: str, origin: str) -> tuple[str, ...]:
     if origin == "web" or not raw.strip():
-        raise _fail(origin, f.name, "give a file name (BibTeX, RIS, CSL-JSON or arXiv ids)")
+        raise FieldError(
+            origin, f.name, "give a file name (BibTeX, RIS, CSL-JSON or arXiv ids)",
+            "Paste your papers here: arXiv ids, links or titles, or a library export.",
+        )
     path = Path(origin).parent / raw.strip()
     try:
         if not path.is_file():
-            raise _fail(origin, f.name, f"{path}: no such file")
+            problem, reader = f"{path}: no such file", "The library file is missing."
+            raise FieldError(origin, f.name, problem, reader)
         with path.open("rb") as handle:
             body = handle.read(library.MAX_BYTES + 1)
     except OSError as exc:
-        raise _fail(origin, f.name, f"{path}: {exc.strerror}") from None
+        raise FieldError(
+            origin, f.name, f"{path}: {exc.strerror}", "The library file cannot be read."
+        ) from None
     try:
         found = library.read(body, path.name)
     except SubscriberError as exc:
-        raise _fail(origin, f.name, str(exc)) from None
+        reader = "The library file is not BibTeX, RIS, CSL-JSON or a list of arXiv ids."
+        raise FieldError(origin, f.name, str(exc), reader) from None
     return tuple(k for k in found.keys if len(k) <= MAX_KEY)
 
 
 def _int(f: Field, raw: Any, origin: str) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or not f.low <= raw <= f.high:
-        raise _fail(origin, f.name, f"must be a whole number from {f.low} to {f.high}, not {raw!r}")
+        raise FieldError(
+            origin, f.name, f"must be a whole number from {f.low} to {f.high}, not {raw!r}",
+            f"Enter a whole number from {f.low} to {f.high}.",
+        )
     return raw
 
 
 def _bool(f: Field, raw: Any, origin: str) -> bool:
     if not isinstance(raw, bool):
-        raise _fail(origin, f.name, f"must be true or false, not {raw!r}")
+        raise FieldError(origin, f.name, f"must be true or false, not {raw!r}", "Choose yes or no.")
     return raw
 
 
 def _choice(f: Field, raw: Any, origin: str) -> str:
     if raw not in f.options:
-        raise _fail(origin, f.name, f"must be one of {', '.join(f.options)}, not {raw!r}")
+        raise FieldError(
+            origin, f.name, f"must be one of {', '.join(f.options)}, not {raw!r}",
+            f"Choose one of: {', '.join(f.options)}.",
+        )
     return str(raw)
 
 
@@ -249,7 +331,8 @@ def _zone(f: Field, raw: Any, origin: str) -> str:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         problem = f'unknown IANA timezone {name!r} (like "Europe/Paris")'
-        raise _fail(origin, f.name, problem) from None
+        reader = "Choose a time zone from the list, like Europe/Paris."
+        raise FieldError(origin, f.name, problem, reader) from None
     return name
 
 
@@ -258,7 +341,10 @@ def _time(f: Field, raw: Any, origin: str) -> time:
         return raw
     m = SEND_AT.match(raw) if isinstance(raw, str) else None
     if m is None:
-        raise _fail(origin, f.name, f'must be a local time "HH:MM" (24-hour), not {raw!r}')
+        raise FieldError(
+            origin, f.name, f'must be a local time "HH:MM" (24-hour), not {raw!r}',
+            "Enter a time like 07:30 (24-hour clock).",
+        )
     return time(int(m.group(1)), int(m.group(2)))
 
 
@@ -267,7 +353,10 @@ def _day(f: Field, raw: Any, origin: str) -> int:
         return WEEKDAYS.index(raw.lower())
     if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw <= 6:
         return raw
-    raise _fail(origin, f.name, f"must be a day name (monday ... sunday), not {raw!r}")
+    raise FieldError(
+        origin, f.name, f"must be a day name (monday ... sunday), not {raw!r}",
+        "Choose a day of the week.",
+    )
 
 
 _CHECKS: dict[str, Callable[[Field, Any, str], Any]] = {

@@ -107,7 +107,8 @@ def view_fields(view: PaperView) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=64)
-def _newsletter(settings: NewsletterSettings) -> SimpleNamespace:
+def newsletter_view(settings: NewsletterSettings) -> SimpleNamespace:
+    """The newsletter settings a template may show, cleaned to one line each."""
     return SimpleNamespace(
         name=squash(settings.name),
         base_url=safe_url(settings.base_url),
@@ -124,7 +125,7 @@ def build_context(
     topics = list(_clean(subscriber.topics))
     day = issue.issue_date
     return {
-        "newsletter": _newsletter(newsletter),
+        "newsletter": newsletter_view(newsletter),
         "subscriber": SimpleNamespace(email=subscriber.email, name=squash(subscriber.name)),
         "topics": topics,
         "issue": SimpleNamespace(

@@ -21,10 +21,18 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newsletter import addresses, tokens
-from newsletter.errors import SubscriberError, TokenError
+from newsletter.errors import TokenError
 from newsletter.profile import WEEKDAYS
 from newsletter.store.profiles import StoredSubscriber, from_file
-from newsletter.web.forms import Form, FormTooLarge, form_values, profile_data, read_form, validate
+from newsletter.web.forms import (
+    Form,
+    FormErrors,
+    FormTooLarge,
+    form_values,
+    profile_data,
+    read_form,
+    validate,
+)
 from newsletter.web.pages import HEADERS, Csrf, CsrfError, error_page, page, plain
 from newsletter.web.site import Site, UsedLink
 
@@ -78,7 +86,7 @@ class Pages:
         return form
 
     async def home(self, request: Request) -> Response:
-        return self.form(request, "subscribe", values=form_values(None), error="")
+        return self.form(request, "subscribe", values=form_values(None), errors={})
 
     async def subscribe(self, request: Request) -> Response:
         form = await self.posted(request)
@@ -87,11 +95,12 @@ class Pages:
             f"client:{client}", web.signups_per_client_hour, timedelta(hours=1)
         ):
             return error_page(429, "Too many sign-ups", "Please try again in an hour.")
+        posted = profile_data(form, form.get("email").strip(), web.max_topics)
         try:
-            sub = validate(profile_data(form, form.get("email").strip(), web.max_topics))
-        except SubscriberError as exc:
+            sub = validate(posted.data, posted.refused)
+        except FormErrors as exc:
             return self.form(
-                request, "subscribe", 400, values=form_values(None, form), error=str(exc)
+                request, "subscribe", 400, values=form_values(None, form), errors=exc.errors
             )
         outcome = await run_in_threadpool(self.site.signup, sub, client)
         log.info("sign-up from %s: %s", client, outcome)
@@ -136,7 +145,7 @@ class Pages:
             "preferences",
             values=form_values(stored.subscriber),
             token=token,
-            error="",
+            errors={},
             email=stored.subscriber.email,
             judged=judged,
             unsubscribe=self.site.unsubscribe_link(email),
@@ -161,18 +170,18 @@ class Pages:
         if refusal is not None:
             return refusal
         assert stored is not None  # refused above
+        posted = profile_data(form, stored.subscriber.email, self.site.config.web.max_topics)
+        paused = form.get("paused") == "on"
         try:
-            data = profile_data(form, stored.subscriber.email, self.site.config.web.max_topics)
-            paused = form.get("paused") == "on"
-            sub = await run_in_threadpool(self.site.save_preferences, stored, data, paused)
-        except SubscriberError as exc:
+            sub = await run_in_threadpool(self.site.save_preferences, stored, posted, paused)
+        except FormErrors as exc:
             return self.form(
                 request,
                 "preferences",
                 400,
                 values=form_values(None, form),
                 token=token,
-                error=str(exc),
+                errors=exc.errors,
                 email=email,
                 judged=await run_in_threadpool(self.site.given_feedback, email),
                 unsubscribe=self.site.unsubscribe_link(email),

@@ -1,32 +1,46 @@
 """The subscriber forms: read a bounded urlencoded body and validate it into a ``Subscriber``.
 
 Validation is ``newsletter.profile.from_dict``, the same as for subscriber files, so the web
-and the files accept exactly the same profiles; the form only adds its own size limits.
+and the files accept exactly the same profiles; the form only adds its own size limits. A
+refused form gets every field's problem at once, in the words ``profile`` has for readers.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
 from newsletter import library
 from newsletter.errors import NewsletterError, SubscriberError
 from newsletter.models import Subscriber
-from newsletter.profile import from_dict, to_data
+from newsletter.profile import ProfileError, from_dict, to_data
 
 MAX_BODY = 512 * 1024  # bytes of form data accepted in one request (a pasted library fits)
 MAX_FIELDS = 60
 LISTS = ("topics", "exclude", "authors")  # the list fields a reader edits, one entry per line
 BLANK = Subscriber(email="", topics=())  # a new form shows the profile defaults
-ON_FORM = (
-    "email", "name", *LISTS, "library", "timezone", "send_at", "frequency", "weekday", "max_papers"
+ON_FORM = (  # in the order the form shows them
+    "email", "name", "topics", "library", "exclude", "authors", "timezone", "send_at", "frequency",
+    "weekday", "max_papers",
 )
 
 
 class FormTooLarge(NewsletterError):
     """A form body over ``MAX_BODY`` bytes or with too many fields."""
+
+
+class FormErrors(SubscriberError):
+    """A refused form: for each field with a problem, in the form's order, what to do."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(sorted(errors.items(), key=lambda item: _position(item[0])))
+        super().__init__("; ".join(f"{name}: {text}" for name, text in self.errors.items()))
+
+
+def _position(name: str) -> int:
+    return ON_FORM.index(name) if name in ON_FORM else len(ON_FORM)
 
 
 @dataclass(frozen=True)
@@ -58,8 +72,18 @@ def lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def profile_data(form: Form, email: str, max_topics: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Posted:
+    """A posted profile: its fields as ``from_dict`` reads them, and what the form itself
+    refused (a list longer than the site allows, a paste that is not a library)."""
+
+    data: dict[str, Any]
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def profile_data(form: Form, email: str, max_topics: int) -> Posted:
     """The profile fields of a subscribe or preferences form, as ``from_dict`` expects them."""
+    refused: dict[str, str] = {}
     data: dict[str, Any] = {
         "email": email,
         "name": form.get("name")[:200],
@@ -68,26 +92,37 @@ def profile_data(form: Form, email: str, max_topics: int) -> dict[str, Any]:
         "frequency": form.get("frequency") or "daily",
         "weekday": form.get("weekday") or "monday",
     }
-    for field in LISTS:
-        items = lines(form.get(field))
+    for name in LISTS:
+        items = lines(form.get(name))
         if len(items) > max_topics:
-            raise SubscriberError(
-                f"field '{field}': at most {max_topics} entries, one per line (got {len(items)})"
-            )
-        data[field] = items
+            refused[name] = f"Give at most {max_topics} lines here (you gave {len(items)})."
+        data[name] = items
     pasted = form.get("library")
-    data["library"] = list(library.read(pasted.encode(), "library").keys) if pasted.strip() else []
+    try:
+        found = library.read(pasted.encode(), "library").keys if pasted.strip() else ()
+    except SubscriberError as exc:
+        found = ()
+        refused["library"] = (
+            f"We could not read this list: {str(exc).removeprefix('library: ')}. Paste arXiv "
+            "ids, links or titles one per line, or a BibTeX, RIS or CSL-JSON export."
+        )
+    data["library"] = list(found)
     max_papers = form.get("max_papers").strip()
     data["max_papers"] = int(max_papers) if max_papers.isdigit() else max_papers or 10
-    return data
+    return Posted(data, refused)
 
 
-def validate(data: Mapping[str, Any]) -> Subscriber:
-    """A checked subscriber; the error names the field, without the "web:" origin prefix."""
+def validate(data: Mapping[str, Any], refused: Mapping[str, str] | None = None) -> Subscriber:
+    """The checked subscriber, or ``FormErrors`` with each field's problem: what the profile's
+    rules find, and what the form ``refused`` (which wins for the same field)."""
+    refused = dict(refused or {})
     try:
-        return from_dict(data, "web")
-    except SubscriberError as exc:
-        raise SubscriberError(str(exc).removeprefix("web: ")) from None
+        sub = from_dict(data, "web")
+    except ProfileError as exc:
+        raise FormErrors({p.field: p.reader for p in exc.problems} | refused) from None
+    if refused:
+        raise FormErrors(refused)
+    return sub
 
 
 def form_values(sub: Subscriber | None, form: Form | None = None) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """Sliding-window rate limits kept in memory: N events per key per window, clock injected.
 
-The service runs one web process, so memory is enough; restarting it forgets the counts, which
-at worst lets a few more confirmation emails through.
+Used on SQLite, where one web process runs: restarting it forgets the counts, which at worst
+lets a few more confirmation emails through. On PostgreSQL the site counts in the database
+instead (``store/limits.py``), so that every web process shares the limits.
 """
 
 from __future__ import annotations

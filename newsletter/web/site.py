@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from html import escape as _esc
-from typing import Any
 from urllib.parse import quote, urlencode
 
 from sqlalchemy.engine import Engine
@@ -27,7 +25,9 @@ from newsletter.delivery.base import Mailer
 from newsletter.delivery.compose import Composer, composer_from_config
 from newsletter.errors import NewsletterError, TokenError
 from newsletter.models import OutgoingEmail, Paper, Pick, Subscriber
+from newsletter.render.confirm import ConfirmRenderer
 from newsletter.store.history import feedback_for, forget_feedback, record_feedback
+from newsletter.store.limits import SharedWindow, shared_window
 from newsletter.store.outbox import CONFIRMATIONS, enqueue, suppress, suppressed, unsuppress
 from newsletter.store.papers import papers_by_keys
 from newsletter.store.profiles import (
@@ -37,7 +37,7 @@ from newsletter.store.profiles import (
     upsert_subscriber,
 )
 from newsletter.store.signups import add_signup, forget_before, get_signup, mark_confirmed
-from newsletter.web.forms import stored_profile, validate
+from newsletter.web.forms import Posted, stored_profile, validate
 from newsletter.web.ratelimit import RateLimiter
 
 CONFIRM = "confirm"
@@ -56,8 +56,8 @@ class Site:
     engine: Engine
     mailer: Callable[[], Mailer]
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    limiter: RateLimiter = field(default_factory=RateLimiter)
     sender: SendSoon = field(init=False)  # sends queued confirmations off the request's thread
+    confirmations: ConfirmRenderer = field(init=False)  # the confirmation email's templates
     send_inline: bool = False  # tests: send in the request's thread, to look at the result
     parts: Parts | None = None  # built on first use: the matcher may load a model
 
@@ -68,10 +68,19 @@ class Site:
     def __post_init__(self) -> None:
         kind = SendNow if self.send_inline else SendSoon
         self.sender = kind(self.engine, self.mailer, self.config.delivery)
+        # compiled now, so that a broken confirm.mjml stops the start, not the first sign-up
+        n = self.config.newsletter
+        self.confirmations = ConfirmRenderer(n, self.config.path(n.templates_dir))
 
     @cached_property
     def composer(self) -> Composer:
         return composer_from_config(self.config)
+
+    @cached_property
+    def limiter(self) -> RateLimiter | SharedWindow:
+        """The sign-up limits: in the database on PostgreSQL, where every web process shares
+        them; in this process on SQLite."""
+        return shared_window(self.engine) or RateLimiter()
 
     def pipeline(self) -> Parts:
         if self.parts is None:
@@ -116,26 +125,9 @@ class Site:
         token = tokens.sign(
             self.secret, CONFIRM, addresses.key(sub.email), now=now, ttl=ttl, data={"n": nonce}
         )
-        link = self.url("confirm", token)
-        name = self.config.newsletter.name
-        hours = int(ttl.total_seconds() // 3600)
-        text = (
-            f"Someone (we hope you) asked to receive {name} at this address, about:\n"
-            + "".join(f"  - {t}\n" for t in sub.topics)
-            + f"\nTo confirm, open this link within {hours} hours:\n{link}\n\n"
-            "If it was not you, ignore this email: nothing will be sent without confirmation.\n"
-        )
-        html = (
-            f"<p>Someone (we hope you) asked to receive {_esc(name)} at this address.</p>"
-            f'<p><a href="{_esc(link)}">Confirm your subscription</a> (valid {hours} hours)</p>'
-            "<p>If it was not you, ignore this email: nothing will be sent without it.</p>"
-        )
+        message = self.confirmations.render(sub, self.url("confirm", token), ttl)
         return self.composer.compose(
-            to=sub.email,
-            subject=f"Confirm your subscription to {name}",
-            text=text,
-            html=html,
-            now=now,
+            to=sub.email, subject=message.subject, text=message.text, html=message.html, now=now
         )
 
     def check_confirm(self, token: str) -> Subscriber:
@@ -178,11 +170,10 @@ class Site:
             return get_subscriber(conn, email)
 
     def save_preferences(
-        self, current: StoredSubscriber, data: dict[str, Any], paused: bool
+        self, current: StoredSubscriber, posted: Posted, paused: bool
     ) -> Subscriber:
         """Replace a web profile with the edited one; ``paused`` stops issues until unticked."""
-        data = data | {"papers": list(current.subscriber.papers)}
-        sub = validate(data)
+        sub = validate(posted.data | {"papers": list(current.subscriber.papers)}, posted.refused)
         with self.engine.begin() as conn:
             upsert_subscriber(conn, sub, self.clock(), status="paused" if paused else "active")
         return sub

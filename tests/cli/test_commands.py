@@ -99,7 +99,8 @@ def test_outside_a_newsletter_commands_refuse_in_one_line(
 def test_init_writes_a_valid_config_subscriber_and_templates(tmp_path: Path) -> None:
     code, out = invoke("init", str(tmp_path / "nl"))
     assert code == 0, out
-    assert (tmp_path / "nl" / "templates" / "email.mjml").is_file()
+    for name in ("email.mjml", "email.txt", "confirm.mjml", "confirm.txt"):
+        assert (tmp_path / "nl" / "templates" / name).is_file(), name
     code, out = invoke(
         "--config",
         str(tmp_path / "nl" / "newsletter.toml"),

@@ -235,6 +235,29 @@ def test_page_in_a_browser_toggles_width_and_text_and_reloads(browser: Any, serv
         page.close()
 
 
+def test_page_at_390_px_stacks_the_list_above_a_wide_email(browser: Any, served: Site) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(served.url)
+        page.wait_for_function("document.getElementById('subject').textContent.length > 0")
+        assert "Neural decoding" in frame_text(page)
+        layout = page.evaluate(
+            """() => ({scroll: document.documentElement.scrollWidth,
+                       nav: document.querySelector("nav").getBoundingClientRect().toJSON(),
+                       frame: document.getElementById("frame").getBoundingClientRect().toJSON()})"""
+        )
+        assert layout["scroll"] <= 390, "the page scrolls sideways"
+        assert layout["frame"]["width"] >= 350, "the email is squeezed"
+        assert layout["frame"]["right"] <= 390
+        assert layout["nav"]["bottom"] <= layout["frame"]["top"]  # stacked, not side by side
+        assert page.get_attribute("[data-width='375']", "aria-pressed") == "true"
+        page.click("text=Desktop 600 px")
+        page.wait_for_function("document.getElementById('frame').width === '600'")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        page.close()
+
+
 def test_cli_end_to_end_sends_and_records_nothing(tmp_path: Path, seeds_dir: Path) -> None:
     """The real composition on a real seed page; the outbox and history stay empty."""
     from sqlalchemy import create_engine

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from newsletter.app.enqueue import enqueue_due
 from newsletter.app.parts import Parts
 from newsletter.app.readers import load_subscribers
+from newsletter.app.stored import Builder
 from newsletter.config import Config, config_from_dict
 from newsletter.delivery.base import mailer_from_config
 from newsletter.delivery.outbox import send_due
@@ -157,7 +158,9 @@ def send_issue(config: Config, engine: Engine) -> None:
     parts = Parts.build(config, engine)
     report = enqueue_due(parts, load_subscribers(config, engine, now), now)
     assert report.enqueued == 1, report.skipped
-    assert send_due(engine, mailer_from_config(config), config.delivery, now=now).sent == 1
+    build = Builder(engine, parts.composer)
+    assert send_due(engine, mailer_from_config(config), config.delivery, now=now,
+                    build=build).sent == 1
 
 
 @pytest.mark.slow
@@ -233,3 +236,57 @@ def scenario(browser: Any, config: Config, engine: Engine, base: str, mail: Inbo
         stored = get_subscriber(conn, "grace@example.org")
     assert stored is not None and stored.status == "unsubscribed"
     context.close()
+
+
+@pytest.mark.slow
+def test_form_errors_are_all_shown_beside_their_fields(
+    served: tuple[Config, Engine, str], inbox: tuple[Inbox, int]
+) -> None:
+    in_own_thread(lambda browser: bad_signup(browser, served[2], inbox[0]))
+
+
+BAD_FIELDS = {
+    "#email": "ada@example",  # the browser's own check lets this through; ours does not
+    "#timezone": "Mars/Base",
+    "#exclude": "x" * 201,
+    "#topics": "",
+}
+
+
+def bad_signup(browser: Any, base: str, mail: Inbox) -> None:
+    """A sign-up with four bad fields: each problem next to its field, what was typed kept."""
+    page = browser.new_page(viewport={"width": 375, "height": 800})
+    page.goto(base + "/")
+    page.fill("#name", "Ada")
+    for selector, value in BAD_FIELDS.items():
+        page.fill(selector, value)
+    page.click("button[type=submit]")
+    page.wait_for_selector(".error-summary")
+    assert page.inner_text(".error-summary h2") == "Please fix 4 things in this form"
+    assert page.locator(".error-summary li").count() == 4
+    for selector, value in BAD_FIELDS.items():
+        field = page.locator(selector)
+        assert field.input_value() == value, selector
+        assert field.get_attribute("aria-invalid") == "true", selector
+        message = page.locator("#" + field.get_attribute("aria-describedby"))
+        assert message.is_visible(), selector
+        text = message.inner_text()
+        assert "field '" not in text and text.endswith("."), text
+        above, box = message.bounding_box(), field.bounding_box()
+        gap = box["y"] - (above["y"] + above["height"])
+        assert 0 <= gap < 16, (selector, gap)  # right above its own field
+        assert page.locator(f".error-summary a[href='{selector}']").inner_text() == text
+    assert "like 'graph neural networks'" in page.inner_text("#topics-error")
+    assert page.input_value("#name") == "Ada"
+    assert page.get_attribute("#name", "aria-invalid") is None  # a good field is left alone
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.click(".error-summary a[href='#timezone']")
+    page.wait_for_function("location.hash === '#timezone'")
+
+    page.fill("#email", "ada@example.org")
+    page.fill("#timezone", "Europe/Paris")
+    page.fill("#exclude", "protein folding")
+    page.fill("#topics", "graph neural networks")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Check your inbox")
+    page.close()

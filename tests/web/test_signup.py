@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -49,6 +51,34 @@ def test_subscribe_sends_a_confirmation_and_stores_nothing_active_yet(
     assert "spiking neural networks" in email.text and confirm_link(mailer)
     with engine.connect() as conn:
         assert get_subscriber(conn, "ada@example.org") is None
+
+
+def test_the_confirmation_is_a_full_message_listing_what_the_reader_asked_for(
+    client: TestClient, mailer: MemoryMailer
+) -> None:
+    subscribe(
+        client,
+        topics="spiking neural networks\nneuromorphic <hardware> & co",
+        exclude="protein folding",
+        authors="Ada Lovelace",
+    )
+    [sent] = mailer.outbox
+    assert sent.raw is not None
+    message = message_from_bytes(sent.raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    assert message["Subject"] == "Confirm your subscription to Paper Digest"
+    assert message.get_content_type() == "multipart/alternative"
+    text_part, html_part = message.get_body(("plain",)), message.get_body(("html",))
+    assert text_part is not None and html_part is not None
+    text, html = text_part.get_content(), html_part.get_content()
+    link = "http://testserver" + confirm_link(mailer)
+    assert link in text and f'href="{link}"' in html
+    assert "  - neuromorphic <hardware> & co" in text and "  - protein folding" in text
+    for shown in ("spiking neural networks", "neuromorphic &lt;hardware&gt; &amp; co",
+                  "protein folding", "Ada Lovelace"):
+        assert f'<li dir="auto">{shown}</li>' in html, shown
+    assert "Yes, send me Paper Digest" in html and "If you did not sign up, ignore" in html
+    assert "within 48 hours" in text
 
 
 def test_confirm_shows_a_button_then_activates_and_previews(
@@ -130,23 +160,53 @@ def test_invalid_input_redisplays_the_form_with_one_clear_line(
     client: TestClient, mailer: MemoryMailer, engine: Engine
 ) -> None:
     cases = {
-        "email": ("not-an-email", "field &#39;email&#39;: not a valid email address"),
-        "timezone": ("Mars/Base", "field &#39;timezone&#39;: unknown IANA timezone"),
-        "send_at": ("25:00", "field &#39;send_at&#39;"),
-        "topics": ("   ", "field &#39;topics&#39;: is empty"),
-        "max_papers": ("0", "field &#39;max_papers&#39;"),
+        "email": ("not-an-email", "Enter your email address, like name@example.org."),
+        "timezone": ("Mars/Base", "Choose a time zone from the list, like Europe/Paris."),
+        "send_at": ("25:00", "Enter a time like 07:30 (24-hour clock)."),
+        "topics": ("   ", "Add at least one topic, like &#39;graph neural networks&#39;"),
+        "max_papers": ("0", "Enter a whole number from 1 to 100."),
     }
     for field, (value, message) in cases.items():
         page = subscribe(client, **{field: value})
         assert page.status_code == 400, field
-        assert message in page.text, field
-        assert 'role="alert"' in page.text
+        assert f'<p class="field-error" id="{field}-error">{message}' in page.text, field
+        assert 'role="alert"' in page.text and "field &#39;" not in page.text
     huge = "\n".join(f"topic {i}" for i in range(31))
     page = subscribe(client, topics=huge)
-    assert page.status_code == 400 and "at most 30 entries" in page.text
+    assert page.status_code == 400 and "Give at most 30 lines here (you gave 31)." in page.text
     assert mailer.outbox == []
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(pending_signups)).scalar() == 0
+
+
+def test_every_problem_is_shown_at_once_beside_its_field(
+    client: TestClient, mailer: MemoryMailer
+) -> None:
+    bad = {
+        "email": "ada@example",
+        "topics": "",
+        "exclude": "x" * 201,
+        "timezone": "Mars/Base",
+        "send_at": "25:00",
+        "max_papers": "0",
+        "library": '{"items": [',
+        "name": "Ada",
+    }
+    page = subscribe(client, **bad)
+    assert page.status_code == 400 and mailer.outbox == []
+    html = page.text
+    assert "Please fix 7 things in this form" in html
+    fields = ("email", "topics", "library", "exclude", "timezone", "send_at", "max_papers")
+    for field in fields:
+        assert f'<li><a href="#{field}">' in html, field
+        assert f'id="{field}-error"' in html, field
+        assert f'aria-invalid="true" aria-describedby="{field}-error"' in html, field
+    summary = [html.index(f'href="#{field}"') for field in fields]
+    assert summary == sorted(summary)  # in the form's order
+    assert "We could not read this list: not valid CSL-JSON" in html
+    assert 'value="ada@example"' in html and 'value="Mars/Base"' in html  # kept as typed
+    assert f">{'x' * 201}</textarea>" in html and 'value="Ada"' in html
+    assert 'aria-describedby="name-error"' not in html  # a good field is left alone
 
 
 def test_oversized_form_is_refused(client: TestClient, mailer: MemoryMailer) -> None:
