@@ -55,12 +55,13 @@ def test_mjml_compiles_once_per_template_version(tmp_path: Path) -> None:
     mjml.clear_cache()
     first = Renderer(NEWSLETTER, EmailSettings(), None)
     second = Renderer(NEWSLETTER, EmailSettings(), tmp_path)
-    assert first._compiled is second._compiled
+    assert first.templates.compiled("email.mjml") is second.templates.compiled("email.mjml")
     assert len(mjml._CACHE) == 1
     assert second.reload() is False
     (tmp_path / "card.mjml").write_text(CARD)
     assert second.reload() is True
-    assert second._compiled is not first._compiled and len(mjml._CACHE) == 2
+    compiled = second.templates.compiled("email.mjml")
+    assert compiled is not first.templates.compiled("email.mjml") and len(mjml._CACHE) == 2
 
 
 def test_jinja_syntax_error_names_the_user_file_and_line(tmp_path: Path) -> None:
@@ -112,6 +113,21 @@ def test_mjml_that_does_not_parse_names_the_template(tmp_path: Path) -> None:
 def test_bad_configured_subject_names_the_config_key() -> None:
     with pytest.raises(RenderError, match=r"config key 'email\.subject'"):
         Renderer(NEWSLETTER, EmailSettings(subject="{% if %}"), None)
+    renderer = Renderer(NEWSLETTER, EmailSettings(subject="{{ nope }}"), None)
+    issue = make_issue(1)
+    with pytest.raises(RenderError, match=r"^config key 'email\.subject': 'nope' is undefined"):
+        renderer.render(issue, make_links(issue))
+
+
+def test_reload_reads_the_text_and_subject_templates_again(tmp_path: Path) -> None:
+    (tmp_path / "email.txt").write_text("OLD {{ count }}\n")
+    renderer = Renderer(NEWSLETTER, EmailSettings(), tmp_path)
+    (tmp_path / "email.txt").write_text("NEW {{ count }}\n")
+    (tmp_path / "subject.txt").write_text("NEW SUBJECT\n")
+    assert renderer.reload() is True
+    issue = make_issue(1)
+    out = renderer.render(issue, make_links(issue))
+    assert out is not None and out.text == "NEW 1\n" and out.subject == "NEW SUBJECT"
 
 
 @pytest.mark.parametrize(
