@@ -44,6 +44,7 @@ from newsletter.store.profiles import iter_active
 from newsletter.store.tables import subscribers
 
 NOW = datetime(2026, 3, 4, 22, 30, tzinfo=UTC)
+SECRET = "bench-secret-key-0123456789abcdef"  # the workers sign each issue's links
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "America/Los_Angeles"]
 WORDS_TEXT = (
     "graph neural network diffusion model language agent reasoning retrieval protein "
@@ -164,7 +165,11 @@ def bench_config(folder: Path, url: str, port: int) -> tuple[Config, Path]:
     }
     path = folder / "newsletter.toml"
     path.write_text(
-        f"""[delivery]
+        f"""[newsletter]
+sender = "Digest <digest@bench.example.org>"
+base_url = "https://bench.example.org"
+
+[delivery]
 batch_size = 100
 
 [mailers.default]
@@ -176,7 +181,7 @@ timeout = 30
 """,
         encoding="utf-8",
     )
-    env = {"NEWSLETTER_SECRET_KEY": "bench-secret-key-0123456789abcdef"}
+    env = {"NEWSLETTER_SECRET_KEY": SECRET}
     return config_from_dict(data, folder, str(path), env), path
 
 
@@ -289,7 +294,7 @@ def stop_sink(sink: subprocess.Popen[str], folder: Path) -> int:
 
 def start_workers(path: Path, url: str, n: int, *, once: bool = True) -> list[subprocess.Popen]:
     """``n`` worker processes; ``once``: each exits when nothing is due."""
-    env = dict(os.environ, NEWSLETTER_DATABASE_URL=url)
+    env = dict(os.environ, NEWSLETTER_DATABASE_URL=url, NEWSLETTER_SECRET_KEY=SECRET)
     cmd = [sys.executable, "-m", "newsletter", "--config", str(path), "worker"]
     cmd += ["--once"] if once else ["--idle", "0.5"]
     return [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL) for _ in range(n)]

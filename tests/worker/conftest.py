@@ -8,9 +8,14 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from newsletter.config import EmailSettings, NewsletterSettings
 from newsletter.delivery.message import make_message_id
-from newsletter.models import OutgoingEmail
+from newsletter.models import OutgoingEmail, Paper
+from newsletter.render import Renderer
 from newsletter.store import outbox as store
+from newsletter.store import pins
+from newsletter.store.outbox import QueuedIssue
+from newsletter.store.papers import upsert_papers
 
 
 def write_config(folder: Path, port: int, *, batch_size: int = 50, lease: float = 300.0) -> Path:
@@ -40,6 +45,7 @@ timeout = 10
 
 
 SENDER = "Paper Digest <digest@news.example.org>"
+SECRET = "worker-test-secret-0123456789abcdef"  # workers sign the links of issues they render
 NOW = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
 
 
@@ -70,6 +76,27 @@ def fill_outbox(engine: Engine, count: int) -> set[str]:
             assert store.enqueue(conn, email, issue_id="2026-01-05", now=NOW)
             ids.add(email.message_id)
     return ids
+
+
+def fill_issue_outbox(engine: Engine, count: int) -> set[str]:
+    """Queue ``count`` issue rows (picks of three stored papers, pinned to the default
+    templates) as enqueue stores them: the worker renders each one; returns the Message-IDs."""
+    papers = [Paper(title=f"Spiking networks, part {i}", abstract="Delays are learned.",
+                    arxiv_id=f"2601.{i:05d}") for i in range(3)]
+    renderer = Renderer(NewsletterSettings(sender=SENDER), EmailSettings())
+    version, files, settings = renderer.pin()
+    picks = [[p.key, 0.9, ["title matches 'spiking networks'"]] for p in papers]
+    rows = [
+        QueuedIssue("2026-01-05", make_message_id(SENDER), SENDER, f"reader{i}@example.com",
+                    {"date": "2026-01-05", "email": f"reader{i}@example.com", "name": "",
+                     "topics": ["spiking networks"], "picks": picks}, version)
+        for i in range(count)
+    ]
+    with engine.begin() as conn:
+        upsert_papers(conn, papers, "test", NOW)
+        pins.save(conn, pins.Pin(version, files, settings), now=NOW)
+        assert len(store.enqueue_issues(conn, rows, now=NOW)) == count
+    return {row.message_id for row in rows}
 
 
 def statuses(engine: Engine) -> dict[str, int]:

@@ -14,13 +14,14 @@ from newsletter.store import locks, open_engine
 from newsletter.worker import SQLITE_LEASE
 from tests.delivery.smtp_sink import Sink
 
-from .conftest import fill_outbox, statuses, write_config
+from .conftest import SECRET, fill_issue_outbox, fill_outbox, statuses, write_config
 
 
 def worker(config: Path, *args: str) -> subprocess.Popen[str]:
     cmd = [sys.executable, "-m", "newsletter", "--config", str(config), "worker", *args]
     return subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, NEWSLETTER_SECRET_KEY=SECRET),
     )
 
 
@@ -66,4 +67,23 @@ def test_sigterm_stops_after_the_batch_in_hand(tmp_path: Path) -> None:
     counts = statuses(engine)
     assert "sending" not in counts and counts["sent"] == received < 3000
     assert out.startswith(f"sent {received},")
+    engine.dispose()
+
+
+def test_a_worker_without_the_secret_stops_at_the_first_issue_in_one_line(tmp_path: Path) -> None:
+    config = write_config(tmp_path, 9)
+    engine = open_engine(f"sqlite:///{tmp_path / 'news.db'}")
+    fill_issue_outbox(engine, 1)
+    engine.dispose()
+    env = {k: v for k, v in os.environ.items() if k != "NEWSLETTER_SECRET_KEY"}
+    cmd = [sys.executable, "-m", "newsletter", "--config", str(config), "worker", "--once"]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: environment variable NEWSLETTER_SECRET_KEY is not set: it signs the links of "
+        "each issue the sender renders"
+    )
+    assert "Traceback" not in done.stderr
+    engine = open_engine(f"sqlite:///{tmp_path / 'news.db'}")
+    assert statuses(engine) == {"queued": 1}  # handed back untried, for a worker with the key
     engine.dispose()

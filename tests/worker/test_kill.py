@@ -1,6 +1,7 @@
-"""Four ``newsletter worker`` processes share a PostgreSQL outbox of 20,000 messages; one is
-killed with SIGKILL mid-run. Every message must arrive, and none twice except at most the one
-the killed worker had in flight; its other claimed rows are taken over when their lease ends.
+"""Four ``newsletter worker`` processes share a PostgreSQL outbox of 20,000 messages (or of
+3,000 issue rows that the workers render as they send them); one is killed with SIGKILL
+mid-run. Every message must arrive, and none twice except at most the one the killed worker
+had in flight; its other claimed rows are taken over when their lease ends.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,9 +21,8 @@ from newsletter.store import open_engine
 from newsletter.store import outbox as store
 from tests.delivery.smtp_sink import Sink
 
-from .conftest import fill_outbox, statuses, write_config
+from .conftest import SECRET, fill_issue_outbox, fill_outbox, statuses, write_config
 
-MESSAGES = 20_000
 WORKERS = 4
 LEASE = 5.0  # seconds before a dead worker's rows are taken over
 
@@ -38,7 +39,7 @@ def start_worker(config: Path, url: str, *extra: str) -> subprocess.Popen[bytes]
         "0.2",
         *extra,
     ]
-    env = dict(os.environ, NEWSLETTER_DATABASE_URL=url)
+    env = dict(os.environ, NEWSLETTER_DATABASE_URL=url, NEWSLETTER_SECRET_KEY=SECRET)
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 
@@ -68,11 +69,14 @@ def finish(proc: subprocess.Popen[bytes]) -> tuple[int, str, str]:
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.parametrize(("fill", "MESSAGES"), [(fill_outbox, 20_000),
+                                                (fill_issue_outbox, 3_000)],
+                         ids=["stored messages", "issues rendered at send"])
 def test_four_workers_one_killed_every_message_arrives_at_most_one_twice(
-    pg_url: str, tmp_path: Path
+    pg_url: str, tmp_path: Path, fill: Callable[[sa.Engine, int], set[str]], MESSAGES: int
 ) -> None:
     engine = open_engine(pg_url)
-    ids = fill_outbox(engine, MESSAGES)
+    ids = fill(engine, MESSAGES)
     with Sink() as sink:
         config = write_config(tmp_path, sink.port, batch_size=50, lease=LEASE)
         procs = [start_worker(config, pg_url) for _ in range(WORKERS)]
