@@ -118,7 +118,8 @@ class IssueLinks:
     preferences: str
     more_like: Mapping[str, str] = field(default_factory=dict)  # paper key -> URL
     less_like: Mapping[str, str] = field(default_factory=dict)  # paper key -> URL
-    archive: str = ""
+    archive: str = ""  # the reader's past issues (read-only)
+    web_copy: str = ""  # this issue in a browser, as sent (read-only; also Archived-At)
 
 
 @dataclass(frozen=True, slots=True)

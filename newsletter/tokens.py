@@ -21,11 +21,13 @@ from newsletter.errors import ConfigError, TokenError
 UNSUBSCRIBE = "unsubscribe"
 PREFERENCES = "preferences"
 FEEDBACK = "feedback"
+ARCHIVE = "archive"  # read-only: the web copy of an issue, the archive and the feed
 # Unsubscribe links must keep working long after the email arrives (RFC 8058 mail sits in
 # inboxes for months); preference and feedback links are less sensitive to age.
 UNSUBSCRIBE_TTL = timedelta(days=400)
 PREFERENCES_TTL = timedelta(days=90)
 FEEDBACK_TTL = timedelta(days=90)
+ARCHIVE_TTL = timedelta(days=400)  # the web copy is linked from the message (Archived-At)
 _VERSION = b"newsletter-token-v1"
 
 
@@ -142,3 +144,27 @@ def feedback_url(
     data = {"paper": paper_key, "j": str(judgment)}
     token = sign(secret, FEEDBACK, email, now=now, ttl=ttl, data=data)
     return _url(base_url, "feedback", token, secret)
+
+
+def web_copy_url(
+    base_url: str, secret: str, email: str, issue_id: str, *, now: datetime,
+    ttl: timedelta = ARCHIVE_TTL,
+) -> str:
+    """The read-only web copy of one issue; its token names the issue, so a forwarded email
+    shows that issue (and links to the reader's archive, as the email itself does)."""
+    token = sign(secret, ARCHIVE, email, now=now, ttl=ttl, data={"issue": issue_id})
+    return _url(base_url, f"issues/{quote(issue_id, safe='')}", token, secret)
+
+
+def archive_url(
+    base_url: str, secret: str, email: str, *, now: datetime, ttl: timedelta = ARCHIVE_TTL
+) -> str:
+    """The read-only list of a reader's past issues."""
+    return _url(base_url, "archive", sign(secret, ARCHIVE, email, now=now, ttl=ttl), secret)
+
+
+def feed_url(
+    base_url: str, secret: str, email: str, *, now: datetime, ttl: timedelta = ARCHIVE_TTL
+) -> str:
+    """The reader's private Atom feed of their issues (read-only)."""
+    return _url(base_url, "feed.atom", sign(secret, ARCHIVE, email, now=now, ttl=ttl), secret)

@@ -77,8 +77,12 @@ def picks_for(
     return pick(matcher, subs, papers, past)
 
 
-def issue_links(composer: Composer, email: str, picks: Sequence[Pick], now: datetime) -> IssueLinks:
-    """The signed unsubscribe, preferences and feedback links of one issue."""
+def issue_links(
+    composer: Composer, email: str, picks: Sequence[Pick], now: datetime,
+    issue_date: date | None = None,
+) -> IssueLinks:
+    """The signed unsubscribe, preferences, feedback and read-only archive links of one issue
+    (the issue id is ``issue_date``'s ISO date; no web copy without it)."""
     base, secret, key = composer.newsletter.base_url, composer.secret, addresses.key(email)
 
     def feedback(judgment: int) -> dict[str, str]:
@@ -92,7 +96,15 @@ def issue_links(composer: Composer, email: str, picks: Sequence[Pick], now: date
         preferences=tokens.preferences_url(base, secret, key, now=now),
         more_like=feedback(1),
         less_like=feedback(-1),
+        archive=tokens.archive_url(base, secret, key, now=now),
+        web_copy=tokens.web_copy_url(base, secret, key, issue_date.isoformat(), now=now)
+        if issue_date else "",
     )
+
+
+def archived_at(links: IssueLinks) -> tuple[tuple[str, str], ...]:
+    """The RFC 5064 ``Archived-At`` header pointing to the issue's web copy, when it has one."""
+    return (("Archived-At", f"<{links.web_copy}>"),) if links.web_copy else ()
 
 
 def compose(
@@ -100,7 +112,7 @@ def compose(
 ) -> tuple[Issue, RenderedIssue | None, OutgoingEmail | None]:
     """Render one subscriber's issue and wrap it into a message (None on a skipped quiet day)."""
     issue = Issue(sub, issue_date, tuple(picks))
-    links = issue_links(parts.composer, sub.email, picks, now)
+    links = issue_links(parts.composer, sub.email, picks, now, issue_date)
     rendered = parts.renderer.render(issue, links)
     if rendered is None:
         return issue, None, None
@@ -111,6 +123,7 @@ def compose(
         html=rendered.html,
         now=now,
         unsubscribe_url=links.unsubscribe,
+        extra_headers=archived_at(links),
     )
     return issue, rendered, message
 
@@ -128,7 +141,7 @@ def reader_issue(
         with parts.engine.connect() as conn:
             papers = candidates(conn, end)
     picks = picks_for(parts.engine, parts.matcher, [sub], papers)[sub.email]
-    links = issue_links(parts.composer, sub.email, picks, datetime.now(UTC))
+    links = issue_links(parts.composer, sub.email, picks, datetime.now(UTC), issue_date)
     return Issue(sub, issue_date, tuple(picks)), links
 
 

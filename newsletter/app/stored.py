@@ -16,10 +16,11 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from newsletter import addresses
-from newsletter.app.issue import issue_links
+from newsletter.app.issue import archived_at, issue_links
 from newsletter.app.parts import Parts
 from newsletter.delivery.compose import Composer
 from newsletter.delivery.message import make_message_id
+from newsletter.errors import ConfigError
 from newsletter.models import Issue, IssueLinks, OutgoingEmail, Paper, Pick, Subscriber
 from newsletter.render import Renderer
 from newsletter.store import pins
@@ -77,7 +78,13 @@ class Builder:
     def __call__(
         self, rows: Sequence[OutboxRow], now: datetime | None = None
     ) -> dict[int, OutgoingEmail | str]:
-        """Each row's message dated ``now`` (the real time when not given), or why not."""
+        """Each row's message dated ``now`` (the real time when not given), or why not.
+
+        Without the signing key nothing can be rendered: that stops the sender, in one line.
+        """
+        if not self.composer.secret:
+            raise ConfigError("environment variable NEWSLETTER_SECRET_KEY is not set: it signs "
+                              "the links of each issue the sender renders")
         keys = sorted({k for r in rows if r.issue for k in issue_keys(r.issue)})
         with self.engine.connect() as conn:
             papers = papers_by_keys(conn, keys)
@@ -101,7 +108,7 @@ class Builder:
         return self.composer.compose(
             to=row.email.to, subject=rendered.subject, text=rendered.text, html=rendered.html,
             now=now, unsubscribe_url=links.unsubscribe, message_id=row.email.message_id,
-            sender=row.email.sender,
+            sender=row.email.sender, extra_headers=archived_at(links),
         )
 
     def issue(
@@ -118,7 +125,8 @@ class Builder:
         if isinstance(issue, str):
             return issue
         signed_at = row.created_at or datetime.now(UTC)
-        links = issue_links(self.composer, issue.subscriber.email, issue.picks, signed_at)
+        links = issue_links(self.composer, issue.subscriber.email, issue.picks, signed_at,
+                            issue.issue_date)
         return renderer, issue, links
 
     def _load(self, conn: Connection, version: str) -> Renderer | str:

@@ -34,16 +34,18 @@ class Composer:
     def compose(
         self, *, to: str, subject: str, text: str, html: str, now: datetime,
         unsubscribe_url: str = "", message_id: str = "", sender: str = "",
+        extra_headers: tuple[tuple[str, str], ...] = (),
     ) -> OutgoingEmail:
         """The finished message, dated ``now``; pass the same ``unsubscribe_url`` the body
-        shows, and the ``message_id`` and ``sender`` it was enqueued with when it was."""
+        shows, and the ``message_id`` and ``sender`` it was enqueued with when it was;
+        ``extra_headers`` follow the list headers (``Archived-At`` of an issue, say)."""
         n = self.newsletter
         headers = list_headers(
             list_id_value=list_id(n.name, n.sender, n.list_id),
             unsubscribe_url=unsubscribe_url or self.unsubscribe_url(to, now=now),
             unsubscribe_mailto=self.delivery.unsubscribe_mailto,
             reply_to=n.reply_to,
-        )
+        ) + extra_headers
         sender = sender or n.sender
         email = OutgoingEmail(message_id=message_id or make_message_id(sender), sender=sender,
                               to=to, subject=subject, text=text, html=html, headers=headers)

@@ -139,5 +139,6 @@ def build_context(
             unsubscribe=safe_url(links.unsubscribe),
             preferences=safe_url(links.preferences),
             archive=safe_url(links.archive),
+            web_copy=safe_url(links.web_copy),
         ),
     }

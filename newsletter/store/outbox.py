@@ -53,6 +53,7 @@ class OutboxRow:
     issue: dict[str, Any] | None = None
     template_version: str | None = None
     created_at: datetime | None = None
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,15 @@ def issue_row(conn: Connection, email: str, issue_id: str) -> OutboxRow | None:
     return None if row is None else _claimed(row)
 
 
+def sent_issues(conn: Connection, email: str, *, limit: int) -> list[OutboxRow]:
+    """``email``'s sent issue rows, newest issue first, at most ``limit`` (read-only: the
+    reader's archive and feed)."""
+    query = sa.select(outbox).where(outbox.c.recipient == addresses.key(email),
+                                    outbox.c.status == "sent", outbox.c.issue.is_not(None))
+    query = query.order_by(outbox.c.issue_id.desc(), outbox.c.id.desc()).limit(limit)
+    return [_claimed(row) for row in conn.execute(query).mappings()]
+
+
 def _claimed(row: Any) -> OutboxRow:
     email = OutgoingEmail(
         message_id=row["message_id"], sender=row["sender"], to=row["to_header"],
@@ -170,7 +180,7 @@ def _claimed(row: Any) -> OutboxRow:
         headers=tuple((str(k), str(v)) for k, v in row["headers"]), raw=row["raw"],
     )
     return OutboxRow(row["id"], row["recipient"], row["issue_id"], row["attempts"], email,
-                     row["issue"], row["template_version"], row["created_at"])
+                     row["issue"], row["template_version"], row["created_at"], row["sent_at"])
 
 
 def _settle(conn: Connection, row_id: int, owner: str, **values: Any) -> bool:

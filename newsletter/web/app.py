@@ -1,5 +1,6 @@
 """The subscriber web app (Starlette): sign-up with double opt-in, confirm, preferences,
-one-click unsubscribe (RFC 8058) and feedback. Server-rendered; works without JavaScript.
+one-click unsubscribe (RFC 8058), feedback, and the read-only web copy, archive and feed of
+a reader's issues. Server-rendered; works without JavaScript.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from newsletter import addresses, tokens
 from newsletter.errors import TokenError
 from newsletter.profile import WEEKDAYS
 from newsletter.store.profiles import StoredSubscriber, from_file
+from newsletter.web.archive_pages import ArchivePages
 from newsletter.web.forms import (
     Form,
     FormErrors,
@@ -246,6 +248,8 @@ def create_app(site: Site) -> Starlette:
         Route("/feedback", guarded(p.feedback_page), methods=["GET"]),
         Route("/feedback", guarded(p.feedback), methods=["POST"]),
         Route("/feedback/undo", guarded(p.undo_feedback), methods=["POST"]),
+        *(Route(path, guarded(handler), methods=["GET"])
+          for path, handler in ArchivePages(site).routes()),
         Route("/tz.js", p.script, methods=["GET"]),
         Route("/healthz", p.health, methods=["GET"]),
     ]

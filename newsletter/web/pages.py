@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, Response
 
 from newsletter import tokens
 from newsletter.errors import TokenError
+from newsletter.models import Paper
 from newsletter.render.context import search_url
 from newsletter.render.environment import safe_url
 
@@ -42,7 +43,14 @@ _env = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_env.filters["paper_url"] = lambda paper: safe_url(paper.link) or search_url(paper.title)
+
+
+def paper_url(paper: Paper) -> str:
+    """Where a page links a paper: its own link, else a search for its title."""
+    return safe_url(paper.link) or search_url(paper.title)
+
+
+_env.filters["paper_url"] = paper_url
 
 
 def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -73,4 +73,6 @@ def make_links(issue: Issue) -> IssueLinks:
         preferences=f"{base}/preferences?t=def",
         more_like={k: f"{base}/feedback?k={quote(k)}&v=1" for k in keys},
         less_like={k: f"{base}/feedback?k={quote(k)}&v=-1" for k in keys},
+        archive=f"{base}/archive?token=ghi",
+        web_copy=f"{base}/issues/{issue.issue_id}?token=jkl",
     )

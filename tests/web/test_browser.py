@@ -1,5 +1,6 @@
 """End to end in headless Debian chromium: subscribe, confirm from the email that an SMTP server
-on loopback received, change preferences, get an issue, click "Less like this", unsubscribe."""
+on loopback received, change preferences, get an issue, click "Less like this", unsubscribe;
+open an issue's web copy at two widths, its archive and its feed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from datetime import time as dt_time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -27,10 +29,11 @@ from newsletter.app.stored import Builder
 from newsletter.config import Config, config_from_dict
 from newsletter.delivery.base import mailer_from_config
 from newsletter.delivery.outbox import send_due
+from newsletter.models import Subscriber
 from newsletter.store import open_engine
 from newsletter.store.history import feedback_for
 from newsletter.store.papers import upsert_papers
-from newsletter.store.profiles import get_subscriber
+from newsletter.store.profiles import get_subscriber, upsert_subscriber
 from newsletter.web.app import create_app
 from newsletter.web.site import Site
 
@@ -289,4 +292,47 @@ def bad_signup(browser: Any, base: str, mail: Inbox) -> None:
     page.fill("#topics", "graph neural networks")
     page.click("button[type=submit]")
     page.wait_for_selector("text=Check your inbox")
+    page.close()
+
+
+@pytest.mark.slow
+def test_web_copy_fits_and_the_archive_links_work(
+    served: tuple[Config, Engine, str], inbox: tuple[Inbox, int]
+) -> None:
+    config, engine, _ = served
+    with engine.begin() as conn:
+        reader = Subscriber(email="lin@example.org", topics=("spiking neural networks",),
+                            send_at=dt_time(0, 0))
+        upsert_subscriber(conn, reader, datetime.now(UTC), status="active")
+    send_issue(config, engine)
+    message = inbox[0].messages[-1]
+    url = str(message["Archived-At"]).strip("<>")
+    text = inbox[0].body(-1, "plain").replace("\r\n", "\n")
+    titles = re.findall(r"^\d+\. (.+)$", text, re.MULTILINE)
+    assert len(titles) >= 2  # the "In this issue" list, in order
+    in_own_thread(lambda browser: browse_archive(browser, url, titles[: len(titles) // 2]))
+
+
+def browse_archive(browser: Any, url: str, titles: list[str]) -> None:
+    """The web copy at a phone's and a desktop's width, then archive -> issue and the feed."""
+    for width in (375, 1280):
+        page = browser.new_page(viewport={"width": width, "height": 800})
+        page.goto(url)
+        text = page.inner_text("body")
+        at = [text.find(t) for t in titles]
+        assert all(i >= 0 for i in at) and at == sorted(at), (titles, at)
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), width
+        page.close()
+    page = browser.new_page(viewport={"width": 375, "height": 800})
+    page.goto(url)
+    page.click("text=Past issues")
+    page.wait_for_selector("text=Your past issues")
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    feed = page.get_attribute("link[rel=alternate][type='application/atom+xml']", "href")
+    page.click(".card a")
+    page.wait_for_selector("text=In this issue")
+    assert page.url.split("?")[0] == url.split("?")[0] and titles[0] in page.inner_text("body")
+    answer = page.request.get(feed)
+    assert answer.ok and answer.headers["content-type"].startswith("application/atom+xml")
+    assert titles[0] in answer.text()
     page.close()

@@ -1,5 +1,6 @@
-"""A mail security scanner opens every link of a delivered issue (GET and HEAD): the reader's
-subscription, feedback and next issue stay exactly as they were."""
+"""A mail security scanner opens every link of a delivered issue (GET and HEAD), the web copy,
+archive and feed links too: the reader's subscription, feedback and next issue stay exactly as
+they were."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ TOMORROW = [
     ),
 ]
 LINK = re.compile(r"https?://testserver/[^\s\"'<>)]+")
+FEED = re.compile(r'type="application/atom\+xml"[^>]* href="(http://testserver/[^"]+)"')
 
 
 def test_opening_every_link_of_an_issue_changes_nothing(
@@ -58,8 +60,15 @@ def test_opening_every_link_of_an_issue_changes_nothing(
     links = set(LINK.findall(issue.text)) | {
         u.replace("&amp;", "&") for u in LINK.findall(issue.html)
     }
+    # the read-only links: the web copy (also the Archived-At header), the archive, its feed
+    links |= {v.strip("<>") for name, v in issue.headers if name == "Archived-At"}
+    archive = next(u for u in links if "/archive?" in u)
+    links |= set(FEED.findall(client.get(archive.removeprefix("http://testserver")).text))
     feedback = [u for u in links if "/feedback?" in u]
     assert len(feedback) == 2 * len(sent) and any("/unsubscribe?" in u for u in links)
+    assert {"/issues/", "/archive?", "/feed.atom?"} <= {
+        kind for u in links for kind in ("/issues/", "/archive?", "/feed.atom?") if kind in u
+    }
     for url in sorted(links):
         for opened in (client.get, client.head):
             assert opened(url.removeprefix("http://testserver")).status_code in (200, 303)

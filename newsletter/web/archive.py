@@ -1,0 +1,109 @@
+"""What the read-only archive links show, without HTTP: one issue as it was sent, and the list
+of a reader's sent issues for the archive page and the Atom feed.
+
+Every link here carries an ``archive`` token: it names a reader (and, for a web copy, one
+issue) and only ever reads. An issue is rendered from its outbox row with the pinned
+templates and the links signed at enqueue time, so the page is the email's HTML part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.engine import Engine
+
+from newsletter import addresses, tokens
+from newsletter.app.stored import Builder
+from newsletter.delivery.compose import Composer
+from newsletter.errors import NewsletterError
+from newsletter.models import Paper
+from newsletter.store.db import utc
+from newsletter.store.outbox import issue_date, issue_keys, issue_row, sent_issues
+from newsletter.store.papers import papers_by_keys
+
+MOST_LISTED = 400  # issues on the archive page (over a year of daily issues)
+FEED_ENTRIES = 50  # issues in the feed
+
+
+class NoSuchIssue(NewsletterError):
+    """The reader has no issue of that id (or the link names another issue)."""
+
+
+@dataclass(frozen=True)
+class PastIssue:
+    """One sent issue as the archive and the feed list it."""
+
+    issue_id: str
+    day: date
+    subject: str
+    sent_at: datetime
+    url: str  # its web copy
+    count: int  # papers it held
+    papers: tuple[Paper, ...]  # those of them still stored, in order
+
+
+class Archive:
+    """Reads a reader's issues for the archive links; never writes."""
+
+    def __init__(self, engine: Engine, composer: Composer, clock: Callable[[], datetime]) -> None:
+        self.engine, self.composer, self.clock = engine, composer, clock
+        self.builder = Builder(engine, composer)
+
+    @property
+    def base(self) -> str:
+        return self.composer.newsletter.base_url
+
+    def reader(self, token: str, issue_id: str = "") -> str:
+        """The reader an archive token was signed for; a web-copy token opens only its issue."""
+        claims = tokens.verify(self.composer.secret, tokens.ARCHIVE, token, now=self.clock())
+        named = claims.data.get("issue", "")
+        if issue_id and named and named != issue_id:
+            raise NoSuchIssue("this link is for another issue")
+        return claims.subject
+
+    def links(self, email: str) -> tuple[str, str]:
+        """The reader's archive page and feed URLs, signed now."""
+        key, secret, now = addresses.key(email), self.composer.secret, self.clock()
+        return (tokens.archive_url(self.base, secret, key, now=now),
+                tokens.feed_url(self.base, secret, key, now=now))
+
+    def web_copy(self, email: str, issue_id: str) -> str:
+        """The HTML part of ``email``'s issue ``issue_id`` exactly as it was (or is) sent."""
+        with self.engine.connect() as conn:
+            row = issue_row(conn, email, issue_id)
+            if row is None or not row.issue:
+                raise NoSuchIssue("there is no such issue for this address")
+            papers = papers_by_keys(conn, issue_keys(row.issue))
+        made = self.builder.issue(row, papers)
+        if isinstance(made, str):
+            raise NoSuchIssue(f"this issue can no longer be shown: {made}")
+        renderer, issue, links = made
+        rendered = renderer.render(issue, links)
+        if rendered is None:
+            raise NoSuchIssue("this issue had no papers")
+        return rendered.html
+
+    def past(self, email: str, limit: int = MOST_LISTED) -> list[PastIssue]:
+        """``email``'s sent issues, newest first, each with its papers in order."""
+        with self.engine.connect() as conn:
+            rows = sent_issues(conn, email, limit=limit)
+            keys = sorted({k for r in rows for k in issue_keys(r.issue or {})})
+            papers = papers_by_keys(conn, keys)
+        key, secret, now = addresses.key(email), self.composer.secret, self.clock()
+        out = []
+        for row in rows:
+            issue = row.issue or {}
+            day = issue_date(issue)
+            name = self.composer.newsletter.name
+            out.append(PastIssue(
+                issue_id=row.issue_id,
+                day=day,
+                subject=row.email.subject or f"{name}, {day:%d %B %Y}",
+                sent_at=utc(row.sent_at or row.created_at or now),
+                url=tokens.web_copy_url(self.base, secret, key, row.issue_id, now=now),
+                count=len(issue_keys(issue)),
+                papers=tuple(papers[k] for k in issue_keys(issue) if k in papers),
+            ))
+        return out
