@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.engine import Connection, Engine
 
-from newsletter import addresses, tokens
+from newsletter import addresses, shortlinks, tokens
 from newsletter.app.parts import Parts
 from newsletter.app.readers import find_subscriber
 from newsletter.delivery.compose import Composer
@@ -79,13 +79,17 @@ def picks_for(
 
 def issue_links(
     composer: Composer, email: str, picks: Sequence[Pick], now: datetime,
-    issue_date: date | None = None,
+    issue_date: date | None = None, row_id: int | None = None,
 ) -> IssueLinks:
     """The signed unsubscribe, preferences, feedback and read-only archive links of one issue
-    (the issue id is ``issue_date``'s ISO date; no web copy without it)."""
+    (the issue id is ``issue_date``'s ISO date; no web copy without it). Feedback links are
+    short codes naming the outbox row when the issue has one (``row_id``)."""
     base, secret, key = composer.newsletter.base_url, composer.secret, addresses.key(email)
 
     def feedback(judgment: int) -> dict[str, str]:
+        if row_id is not None:
+            return {p.paper.key: shortlinks.url(base, secret, row_id, n, judgment)
+                    for n, p in enumerate(picks)}
         return {
             p.paper.key: tokens.feedback_url(base, secret, key, p.paper.key, judgment, now=now)
             for p in picks

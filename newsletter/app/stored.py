@@ -126,7 +126,7 @@ class Builder:
             return issue
         signed_at = row.created_at or datetime.now(UTC)
         links = issue_links(self.composer, issue.subscriber.email, issue.picks, signed_at,
-                            issue.issue_date)
+                            issue.issue_date, row.id)
         return renderer, issue, links
 
     def _load(self, conn: Connection, version: str) -> Renderer | str:

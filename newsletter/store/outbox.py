@@ -173,6 +173,13 @@ def sent_issues(conn: Connection, email: str, *, limit: int) -> list[OutboxRow]:
     return [_claimed(row) for row in conn.execute(query).mappings()]
 
 
+def issue_row_by_id(conn: Connection, row_id: int) -> OutboxRow | None:
+    """The issue row ``row_id`` (read-only), or None when there is none."""
+    query = sa.select(outbox).where(outbox.c.id == row_id, outbox.c.issue.is_not(None))
+    row = conn.execute(query).mappings().first()
+    return None if row is None else _claimed(row)
+
+
 def _claimed(row: Any) -> OutboxRow:
     email = OutgoingEmail(
         message_id=row["message_id"], sender=row["sender"], to=row["to_header"],
@@ -180,7 +187,7 @@ def _claimed(row: Any) -> OutboxRow:
         headers=tuple((str(k), str(v)) for k, v in row["headers"]), raw=row["raw"],
     )
     return OutboxRow(row["id"], row["recipient"], row["issue_id"], row["attempts"], email,
-                     row["issue"], row["template_version"], row["created_at"], row["sent_at"])
+                     row["issue"], row["template_version"], utc(row["created_at"]), row["sent_at"])
 
 
 def _settle(conn: Connection, row_id: int, owner: str, **values: Any) -> bool:

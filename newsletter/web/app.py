@@ -204,7 +204,7 @@ class Pages:
 
     async def feedback_page(self, request: Request) -> Response:
         """GET (or HEAD, as mail scanners send) shows the paper and a button; records nothing."""
-        token = request.query_params.get("token", "")
+        token = request.path_params.get("code") or request.query_params.get("token", "")
         _, _, judgment, paper = await run_in_threadpool(self.site.feedback_link, token)
         return self.form(request, "feedback_confirm", token=token, judgment=judgment, paper=paper)
 
@@ -248,6 +248,7 @@ def create_app(site: Site) -> Starlette:
         Route("/feedback", guarded(p.feedback_page), methods=["GET"]),
         Route("/feedback", guarded(p.feedback), methods=["POST"]),
         Route("/feedback/undo", guarded(p.undo_feedback), methods=["POST"]),
+        Route("/f/{code}", guarded(p.feedback_page), methods=["GET"]),  # short links
         *(Route(path, guarded(handler), methods=["GET"])
           for path, handler in ArchivePages(site).routes()),
         Route("/tz.js", p.script, methods=["GET"]),

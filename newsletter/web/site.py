@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 
 from sqlalchemy.engine import Engine
 
-from newsletter import addresses, tokens
+from newsletter import addresses, shortlinks, tokens
 from newsletter.app.issue import candidates, picks_for
 from newsletter.app.parts import Parts
 from newsletter.app.soon import SendNow, SendSoon
@@ -28,7 +28,15 @@ from newsletter.models import OutgoingEmail, Paper, Pick, Subscriber
 from newsletter.render.confirm import ConfirmRenderer
 from newsletter.store.history import feedback_for, forget_feedback, record_feedback
 from newsletter.store.limits import SharedWindow, shared_window
-from newsletter.store.outbox import CONFIRMATIONS, enqueue, suppress, suppressed, unsuppress
+from newsletter.store.outbox import (
+    CONFIRMATIONS,
+    enqueue,
+    issue_keys,
+    issue_row_by_id,
+    suppress,
+    suppressed,
+    unsuppress,
+)
 from newsletter.store.papers import papers_by_keys
 from newsletter.store.profiles import (
     StoredSubscriber,
@@ -191,11 +199,28 @@ class Site:
     def feedback_link(self, token: str) -> tuple[str, str, int, Paper | None]:
         """What a feedback link is about (reader, paper key, +1/-1, the paper); records nothing:
         mail scanners open every link, so only the page's button (a POST) records."""
-        claims = tokens.verify(self.secret, tokens.FEEDBACK, token, now=self.clock())
-        key, judgment = claims.data.get("paper", ""), int(claims.data.get("j", "0"))
+        if shortlinks.looks_short(token):
+            email, key, judgment = self._short_feedback(token)
+        else:
+            claims = tokens.verify(self.secret, tokens.FEEDBACK, token, now=self.clock())
+            email, key = claims.subject, claims.data.get("paper", "")
+            judgment = int(claims.data.get("j", "0"))
         with self.engine.connect() as conn:
             paper = papers_by_keys(conn, [key]).get(key)
-        return claims.subject, key, judgment, paper
+        return email, key, judgment, paper
+
+    def _short_feedback(self, text: str) -> tuple[str, str, int]:
+        """The reader, paper key and judgment of a short link (see ``shortlinks``)."""
+        found = shortlinks.read(self.secret, text)
+        with self.engine.connect() as conn:
+            row = issue_row_by_id(conn, found.row_id)
+        keys = issue_keys(row.issue) if row is not None and row.issue else []
+        if row is None or found.index >= len(keys):
+            raise TokenError("the link is not valid (no such issue)")
+        expires = (row.created_at or self.clock()) + tokens.FEEDBACK_TTL
+        if self.clock() >= expires:
+            raise TokenError(f"the link expired on {expires:%Y-%m-%d}")
+        return row.recipient, keys[found.index], found.judgment
 
     def feedback(self, token: str, judgment: int) -> tuple[int, Paper | None, str]:
         """Record "more like this" (+1) or "less like this" (-1) for the link's paper; returns

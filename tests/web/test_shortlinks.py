@@ -1,0 +1,93 @@
+"""Short feedback links in a sent issue: about 50 characters, shown as a page with a button,
+recorded only by the POST, refused when forged, pointed at another row, or expired."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import time, timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+from starlette.testclient import TestClient
+
+from newsletter import shortlinks
+from newsletter.app.enqueue import enqueue_due
+from newsletter.app.parts import Parts
+from newsletter.app.stored import Builder
+from newsletter.config import Config
+from newsletter.delivery.memory import MemoryMailer
+from newsletter.delivery.outbox import send_due
+from newsletter.models import OutgoingEmail
+from newsletter.store.history import feedback_for
+from newsletter.web.site import Site
+
+from .conftest import NOW, SECRET, Clock, csrf_of, subscribe_and_confirm
+
+SHORT = re.compile(r"http://testserver(/f/[0-9a-z]+\.[0-9a-z]+[pm]\.[A-Za-z0-9_-]{12})")
+
+
+def send_issue(client: TestClient, mailer: MemoryMailer, engine: Engine, site: Site,
+               config: Config) -> OutgoingEmail:
+    subscribe_and_confirm(client, mailer)
+    stored = site.stored("ada@example.org")
+    assert stored is not None
+    parts = Parts.build(config, engine)
+    enqueue_due(parts, [replace(stored.subscriber, send_at=time(0, 0))], NOW)
+    send_due(engine, mailer, config.delivery, now=NOW, build=Builder(engine, parts.composer))
+    return mailer.outbox[-1]
+
+
+def test_feedback_links_are_short_and_record_only_on_the_button(
+    client: TestClient, mailer: MemoryMailer, engine: Engine, site: Site, config: Config
+) -> None:
+    issue = send_issue(client, mailer, engine, site, config)
+    links = SHORT.findall(issue.text)
+    assert links and len(links) % 2 == 0
+    assert all(len("http://testserver") + len(path) <= 60 for path in links)
+    assert "/feedback?token=" not in issue.text
+    more = next(p for p in links if re.search(r"p\.", p))
+    page = client.get(more)
+    assert page.status_code == 200 and client.head(more).status_code == 200
+    with engine.connect() as conn:
+        assert feedback_for(conn, "ada@example.org") == {}  # opening records nothing
+    code = more.removeprefix("/f/")
+    done = client.post("/feedback", data={"csrf": csrf_of(page.text), "token": code, "j": "1"})
+    assert done.status_code == 200
+    with engine.connect() as conn:
+        assert list(feedback_for(conn, "ada@example.org").values()) == [1]
+
+
+@pytest.mark.parametrize("tamper", ["mac", "row", "place", "judgment"])
+def test_a_forged_short_link_is_refused(
+    client: TestClient, mailer: MemoryMailer, engine: Engine, site: Site, config: Config,
+    tamper: str,
+) -> None:
+    issue = send_issue(client, mailer, engine, site, config)
+    found = shortlinks.read(SECRET, SHORT.findall(issue.text)[0].removeprefix("/f/"))
+    row, place, judgment = found.row_id, found.index, found.judgment
+    good = shortlinks.code(SECRET, row, place, judgment)
+    mac = good.rsplit(".", 1)[1]
+    other = "m" if judgment == 1 else "p"
+    forged = {
+        "mac": good[:-2] + ("AA" if not good.endswith("AA") else "BB"),
+        "row": shortlinks.code(SECRET, row + 1, place, judgment).rsplit(".", 1)[0] + "." + mac,
+        "place": shortlinks.code("another-secret", row, place + 1, judgment),
+        "judgment": good.rsplit(".", 2)[0] + f".{place}{other}." + mac,
+    }[tamper]
+    page = client.get(f"/f/{forged}")
+    assert page.status_code == 400 and "not valid" in page.text
+    with engine.connect() as conn:
+        assert feedback_for(conn, "ada@example.org") == {}
+
+
+def test_a_short_link_to_no_issue_or_past_its_time_is_refused(
+    client: TestClient, mailer: MemoryMailer, engine: Engine, site: Site, config: Config,
+    clock: Clock,
+) -> None:
+    issue = send_issue(client, mailer, engine, site, config)
+    path = SHORT.findall(issue.text)[0]
+    assert client.get(f"/f/{shortlinks.code(SECRET, 999_999, 0, 1)}").status_code == 400
+    clock.now = NOW + timedelta(days=91)
+    page = client.get(path)
+    assert page.status_code == 400 and "expired" in page.text
