@@ -40,6 +40,7 @@ class Paper:
     upvotes: int | None = None
     ai_summary: str | None = None
     ai_keywords: tuple[str, ...] = ()
+    code_url: str = ""  # the paper's code repository (https), when a source names one
 
     @property
     def key(self) -> str:

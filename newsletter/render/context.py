@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlsplit
 
 from newsletter.config import EmailSettings, NewsletterSettings
 from newsletter.models import Issue, IssueLinks, Paper, Pick
@@ -23,6 +23,7 @@ from newsletter.render.text import (
     squash,
     trim_abstract,
 )
+from newsletter.wording import count
 
 Context = dict[str, Any]
 SEARCH = "https://huggingface.co/papers?q="
@@ -44,6 +45,9 @@ class PaperView:
     summary_is_ai: bool
     arxiv_id: str
     pdf: str  # the arXiv PDF when the id is known, else ""
+    code: str  # the code repository when a source named one, else ""
+    source: str  # where the paper is from: "arXiv:2501.12345", or the link's site
+    meta: str  # authors · date · upvotes · source, the parts that are known
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,19 +67,33 @@ def paper_view(paper: Paper, abstract_chars: int) -> PaperView:
     # The best landing page: the arXiv abstract when the id is known, else the source's own
     # page, else a search for the title.
     url = f"{ARXIV}abs/{paper.arxiv_id}" if paper.arxiv_id else safe_url(paper.url)
+    authors = authors_label(paper.authors, paper.author_count)
+    day, source = date_label(paper.published), source_label(paper.arxiv_id, url)
+    votes = count(paper.upvotes, "upvote") if paper.upvotes else ""
     return PaperView(
         key=paper.key,
         title=squash(paper.title),
         url=url or search_url(paper.title),
         link_label="Read the paper" if url else "Find the paper",
-        authors=authors_label(paper.authors, paper.author_count),
-        date=date_label(paper.published),
+        authors=authors,
+        date=day,
         upvotes=paper.upvotes,
         summary=trim_abstract(paper.ai_summary or paper.abstract, abstract_chars),
         summary_is_ai=bool(paper.ai_summary),
         arxiv_id=paper.arxiv_id or "",
         pdf=f"{ARXIV}pdf/{paper.arxiv_id}" if paper.arxiv_id else "",
+        code=safe_url(paper.code_url) if paper.code_url.startswith("https://") else "",
+        source=source,
+        meta=" · ".join(part for part in (authors, day, votes, source) if part),
     )
+
+
+def source_label(arxiv_id: str | None, url: str) -> str:
+    """"arXiv:2501.12345" when the id is known, else the landing page's site, else ""."""
+    if arxiv_id:
+        return f"arXiv:{arxiv_id}"
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.")
 
 
 def search_url(title: str) -> str:

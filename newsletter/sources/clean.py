@@ -97,7 +97,14 @@ def clean_paper(paper: Paper) -> Paper | str:
         upvotes=_count(paper.upvotes),
         ai_summary=clean_text(paper.ai_summary or "") or None,
         ai_keywords=tuple(dict.fromkeys(_lines(paper.ai_keywords))),
+        code_url=_https(clean_text(paper.code_url, one_line=True)),
     )
+
+
+def _https(url: str) -> str:
+    """``url`` when it is an https link without spaces or quotes, else ""."""
+    ok = url.startswith("https://") and not any(c in url for c in " \"'<>\\")
+    return url if ok and len(url) <= 300 else ""
 
 
 def fit_title(title: str) -> str:

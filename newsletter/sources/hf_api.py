@@ -7,6 +7,7 @@ papers; the ``hf-page`` source reuses it for the same items embedded in an HTML 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from newsletter.models import ARXIV_ID, Paper
 from newsletter.sources.base import Page, ParseContext, ParseError, SourceKind
 
 MAX_TITLE = 500
+REPO = re.compile(r"https://[^\s\"'<>\\]{3,300}")  # a githubRepo link worth showing
 
 
 def parse(body: bytes, ctx: ParseContext) -> Page:
@@ -95,7 +97,14 @@ def paper_from_item(item: Any) -> Paper | str:
         upvotes=_count(paper.get("upvotes")),
         ai_summary=_text(paper.get("ai_summary")) or _text(item.get("ai_summary")) or None,
         ai_keywords=_keywords(paper.get("ai_keywords") or item.get("ai_keywords")),
+        code_url=_repo(paper.get("githubRepo") or item.get("githubRepo")),
     )
+
+
+def _repo(value: Any) -> str:
+    """A code repository link: an https URL without spaces or quotes, else ""."""
+    url = _text(value)
+    return url if REPO.fullmatch(url) else ""
 
 
 def _text(value: Any) -> str:

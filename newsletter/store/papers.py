@@ -137,6 +137,7 @@ def merge(old: Paper, new: Paper) -> Paper:
         upvotes=_most(old.upvotes, new.upvotes),
         ai_summary=pick(new.ai_summary, old.ai_summary),
         ai_keywords=pick(new.ai_keywords, old.ai_keywords),
+        code_url=pick(new.code_url, old.code_url),
     )
 
 
@@ -162,6 +163,7 @@ def to_row(p: Paper) -> dict[str, Any]:
         "ai_summary": p.ai_summary,
         "ai_keywords": list(p.ai_keywords),
         "title_key": _title_key(p),
+        "code_url": p.code_url or None,
     }
 
 
@@ -181,6 +183,7 @@ def row_to_paper(row: Any) -> Paper:
         upvotes=row["upvotes"],
         ai_summary=row["ai_summary"],
         ai_keywords=tuple(row["ai_keywords"] or ()),
+        code_url=row["code_url"] or "",
     )
 
 

@@ -32,6 +32,7 @@ papers = sa.Table(
     sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("title_key", sa.String(300)),
+    sa.Column("code_url", sa.Text),
 )
 
 fetch_state = sa.Table(

@@ -207,3 +207,17 @@ def test_an_issue_row_stays_small(parts: Parts) -> None:
     assert len(stored["issue"]["picks"]) == 10  # type: ignore[index]
     size = sum(len(json.dumps(v, default=str)) for v in stored.values() if v is not None)
     assert size < 2048  # the goal for a row of a 10-paper issue (issue 16)
+
+
+def test_a_card_shows_its_code_link_and_source_after_a_round_trip(parts: Parts) -> None:
+    paper = Paper(title="Spiking neural networks with code", abstract="Spiking neural networks.",
+                  arxiv_id="2511.20001", code_url="https://github.com/example-lab/snn",
+                  authors=("Ada Lovelace",), upvotes=3)
+    with parts.engine.begin() as conn:
+        upsert_papers(conn, [paper], "test", DAY1 - timedelta(hours=1))
+    deliver(parts, DAY1, None)
+    made = enqueued_message(parts.engine, parts.composer, ADA, DAY1.date(), DAY1)
+    assert isinstance(made, OutgoingEmail)
+    assert "Code: https://github.com/example-lab/snn" in made.text
+    assert 'href="https://github.com/example-lab/snn"' in made.html
+    assert "Ada Lovelace · 3 upvotes · arXiv:2511.20001" in made.text

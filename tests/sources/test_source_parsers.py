@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -47,6 +48,8 @@ def test_hf_api_items_become_papers_with_all_fields() -> None:
     assert lantern.link == "https://huggingface.co/papers/2601.10001"
     assert page.papers[2].authors == ("Ana Lucía Ortega",)
     assert page.papers[1].ai_summary is None and page.papers[1].ai_keywords == ()
+    assert lantern.code_url == "https://github.com/example-lab/lantern"
+    assert page.papers[1].code_url == ""  # a javascript: "repository" is dropped
 
 
 def test_hf_api_skips_an_item_without_abstract_and_says_why() -> None:
@@ -119,7 +122,8 @@ def test_hf_api_empty_day_is_an_empty_page() -> None:
 def test_hf_page_reads_daily_papers_from_data_props() -> None:
     page = hf_page.parse(read("hf_page_daily.html"), ctx("http://h/papers/date/2026-01-13"))
     api = hf_api.parse(read("hf_api_page1.json"), ctx())
-    assert page.papers == api.papers  # the same items, parsed by the same code
+    # the same items, parsed by the same code (only the API fixture names code repositories)
+    assert page.papers == tuple(replace(p, code_url="") for p in api.papers)
     assert page.papers[2].title.startswith("Decoding Imagined Shapes")
 
 
