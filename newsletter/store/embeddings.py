@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from newsletter.store.tables import embeddings
@@ -43,9 +44,10 @@ class StoreCache:
                 "dim": int(v.shape[0]),
                 "vector": np.asarray(v, dtype="<f4").tobytes(),
             }
-            for k, v in vectors.items()
+            for k, v in sorted(vectors.items(), key=lambda item: item[0])
             if k not in known
-        ]
-        if rows:
+        ]  # in key order: two processes inserting the same keys wait, never deadlock
+        if rows:  # two processes may compute the same vector at once: the first one stays
+            dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
             with self.engine.begin() as conn:
-                conn.execute(sa.insert(embeddings), rows)
+                conn.execute(dialect.insert(embeddings).on_conflict_do_nothing(), rows)
