@@ -120,7 +120,7 @@ def _enqueue_batch(
     # the write transaction: a long write lock held across it would stall SQLite.
     with parts.engine.connect() as conn:
         fresh = _not_yet_queued(conn, batch, report)
-        past = history(conn, [s for s, _ in fresh])
+        past = history(conn, [s for s, _ in fresh], now)
     chosen = pick(parts.matcher, [s for s, _ in fresh], pool, past)
     version, files, settings = parts.renderer.pin()
     rows, tried = [], False

@@ -39,13 +39,15 @@ def candidates(conn: Connection, now: datetime, days: int = CANDIDATE_DAYS) -> l
     return list_papers(conn, since=now - timedelta(days=days))
 
 
-def history(conn: Connection, subs: Sequence[Subscriber]) -> History:
+def history(conn: Connection, subs: Sequence[Subscriber], now: datetime | None = None) -> History:
     """Sent keys, feedback and liked/judged reference papers of ``subs``, in batched queries.
 
     Papers of an issue enqueued but not sent yet count as sent: the next issue leaves them out.
+    Given ``now``, only issues that can hold today's candidates are read (the last week's).
     """
     emails = [s.email for s in subs]
-    sent, judged = sent_keys_many(conn, emails), feedback_many(conn, emails)
+    since = (now - timedelta(days=CANDIDATE_DAYS + 1)).date() if now is not None else None
+    sent, judged = sent_keys_many(conn, emails, since), feedback_many(conn, emails)
     waiting = pending_picks(conn, emails)
     for email in emails:
         sent[email] |= waiting.get(addresses.key(email), set())

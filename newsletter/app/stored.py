@@ -25,7 +25,7 @@ from newsletter.models import Issue, IssueLinks, OutgoingEmail, Paper, Pick, Sub
 from newsletter.render import Renderer
 from newsletter.store import pins
 from newsletter.store.outbox import OutboxRow, QueuedIssue, issue_date, issue_keys, issue_row
-from newsletter.store.papers import papers_by_keys
+from newsletter.store.papers import moved_keys, papers_by_keys
 
 SHOWN_REASONS = 2  # the card shows the first two reasons; the rest are not kept
 
@@ -54,6 +54,16 @@ def queued(parts: Parts, sub: Subscriber, day: date, picks: Sequence[Pick],
         issue=snapshot(sub, day, picks),
         template_version=version,
     )
+
+
+def found_papers(conn: Connection, keys: Sequence[str]) -> dict[str, Paper]:
+    """The stored papers of ``keys``, also under a title key whose paper has since been
+    re-keyed by its arXiv id (rows keep the keys they were enqueued with)."""
+    papers = papers_by_keys(conn, keys)
+    moved = moved_keys(conn, [k for k in keys if k not in papers])
+    now_at = papers_by_keys(conn, sorted(set(moved.values()))) if moved else {}
+    papers.update((old, now_at[new]) for old, new in moved.items() if new in now_at)
+    return papers
 
 
 def restore(issue: Mapping[str, Any], papers: Mapping[str, Paper]) -> Issue | str:
@@ -87,7 +97,7 @@ class Builder:
                               "the links of each issue the sender renders")
         keys = sorted({k for r in rows if r.issue for k in issue_keys(r.issue)})
         with self.engine.connect() as conn:
-            papers = papers_by_keys(conn, keys)
+            papers = found_papers(conn, keys)
             for version in {r.template_version or "" for r in rows}:
                 if version not in self._renderers:
                     self._renderers[version] = self._load(conn, version)

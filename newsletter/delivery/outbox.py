@@ -7,7 +7,8 @@ rows that hold their whole message (confirmations) are claimed.
 Each result is written in its own small transaction the moment the mailer reports it (before
 the same connection starts its next message), so a killed sender leaves at most the message
 whose SMTP transaction was under way on each connection unrecorded; see docs/delivery.md.
-A paper counts as sent to a reader in the same transaction that marks its issue sent.
+A paper counts as sent to a reader once its issue row is marked sent (store/history.py reads
+the picks of sent rows).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from newsletter.delivery.base import Mailer
 from newsletter.delivery.smtp import share_pace
 from newsletter.models import OutgoingEmail, SendResult
 from newsletter.store import outbox as store
-from newsletter.store.history import record_sent_many
 from newsletter.store.outbox import CONFIRMATIONS, OutboxRow, enqueue
 
 __all__ = ["Build", "SendReport", "backoff", "default_owner", "enqueue", "send_due"]
@@ -233,11 +233,8 @@ class _Run:
         now = self.now()
         if result.status == "sent":
             keep = row.email if self.settings.keep_sent_messages_days else None
-            if store.mark_sent(conn, row.id, self.owner, provider_id=result.provider_id,
-                               now=now, subject=row.email.subject, keep=keep) and row.issue:
-                issue = row.issue
-                record_sent_many(conn, [(row.recipient, store.issue_keys(issue),
-                                         store.issue_date(issue))], now)
+            store.mark_sent(conn, row.id, self.owner, provider_id=result.provider_id, now=now,
+                            subject=row.email.subject, keep=keep)
             self.report.sent += 1
         elif result.status == "deferred":
             at = now + timedelta(seconds=self.settings.retry_base)

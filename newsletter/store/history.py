@@ -1,8 +1,12 @@
-"""What each subscriber was sent (never send a paper twice) and what they thought of it."""
+"""What each subscriber was sent (never send a paper twice) and what they thought of it.
+
+What was sent is read from the sent issue rows of the outbox (their picks), and from
+``sent_papers``, where sends were recorded before issue rows kept their picks (version 8).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -12,51 +16,42 @@ from newsletter import addresses
 from newsletter.errors import SubscriberError
 from newsletter.models import Paper, Subscriber
 from newsletter.store.library import resolve
-from newsletter.store.tables import feedback, sent_papers
+from newsletter.store.papers import moved_keys
+from newsletter.store.tables import feedback, outbox, sent_papers
 
 
-def sent_keys(conn: Connection, email: str) -> set[str]:
-    """Keys of every paper already sent to this subscriber, on any day."""
-    query = sa.select(sent_papers.c.paper_key).where(sent_papers.c.email == addresses.key(email))
-    return set(conn.execute(query).scalars())
+def sent_keys(conn: Connection, email: str, since: date | None = None) -> set[str]:
+    """Keys of every paper sent to this subscriber (in issues of ``since`` or later)."""
+    return sent_keys_many(conn, [email], since)[email]
 
 
-def sent_keys_many(conn: Connection, emails: Sequence[str]) -> dict[str, set[str]]:
-    """``sent_keys`` for many subscribers in few queries, keyed by the emails as given."""
+def sent_keys_many(
+    conn: Connection, emails: Sequence[str], since: date | None = None
+) -> dict[str, set[str]]:
+    """``sent_keys`` for many subscribers in few queries, keyed by the emails as given.
+
+    ``since`` bounds the read (matching only needs the last days: older papers are no longer
+    candidates); a paper sent under its title key counts under its arXiv key too."""
     out: dict[str, set[str]] = {e: set() for e in emails}
     by_address = {addresses.key(e): e for e in emails}
     for chunk in _chunks(list(by_address)):
         query = sa.select(sent_papers.c.email, sent_papers.c.paper_key).where(
             sent_papers.c.email.in_(chunk)
         )
+        if since is not None:
+            query = query.where(sent_papers.c.issue_date >= since)
         for email, key in conn.execute(query):
             out[by_address[email]].add(key)
+        rows = sa.select(outbox.c.recipient, outbox.c.issue).where(
+            outbox.c.recipient.in_(chunk), outbox.c.status == "sent", outbox.c.issue.is_not(None))
+        if since is not None:
+            rows = rows.where(outbox.c.issue_id >= since.isoformat())
+        for email, issue in conn.execute(rows):
+            out[by_address[email]].update(str(p[0]) for p in issue.get("picks", []))
+    moved = moved_keys(conn, sorted({k for keys in out.values() for k in keys}))
+    for keys in out.values():
+        keys.update(moved[k] for k in list(keys) if k in moved)
     return out
-
-
-def record_sent(
-    conn: Connection, email: str, keys: Iterable[str], issue_date: date, now: datetime
-) -> int:
-    """Remember papers as sent (keys already recorded are skipped); returns how many are new."""
-    return record_sent_many(conn, [(email, keys, issue_date)], now)
-
-
-def record_sent_many(
-    conn: Connection, sends: Sequence[tuple[str, Iterable[str], date]], now: datetime
-) -> int:
-    """``record_sent`` for many (email, paper keys, issue date) in two queries; how many new."""
-    known = sent_keys_many(conn, list(dict.fromkeys(addresses.key(e) for e, _, _ in sends)))
-    rows: list[dict[str, object]] = []
-    for email, keys, issue_date in sends:
-        seen = known[addresses.key(email)]
-        for key in dict.fromkeys(keys):
-            if key not in seen:
-                seen.add(key)
-                rows.append({"email": addresses.key(email), "paper_key": key,
-                             "issue_date": issue_date, "sent_at": now})
-    if rows:
-        conn.execute(sa.insert(sent_papers), rows)
-    return len(rows)
 
 
 def record_feedback(conn: Connection, email: str, key: str, judgment: int, now: datetime) -> None:

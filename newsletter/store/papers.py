@@ -116,6 +116,23 @@ def rekey(conn: Connection, old: str, new: str) -> None:
         conn.execute(sa.delete(table).where(table.c.paper_key == old))
 
 
+def moved_keys(conn: Connection, keys: Sequence[str]) -> dict[str, str]:
+    """For ``title:`` keys whose paper has since learned its arXiv id: old key -> new key.
+
+    Issue rows keep the keys they were enqueued with; this finds those papers again."""
+    titled = {k: k.removeprefix("title:")[:_TITLE_KEY_CHARS] for k in keys
+              if k.startswith("title:")}
+    if not titled:
+        return {}
+    found: dict[str, str] = {}
+    wanted = sorted(set(titled.values()))
+    for start in range(0, len(wanted), _CHUNK):
+        query = sa.select(papers.c.title_key, papers.c.key).where(
+            papers.c.title_key.in_(wanted[start : start + _CHUNK]), papers.c.arxiv_id.is_not(None))
+        found.update((title_key, key) for title_key, key in conn.execute(query))
+    return {old: found[t] for old, t in titled.items() if t in found and found[t] != old}
+
+
 def merge(old: Paper, new: Paper) -> Paper:
     """Keep what is known, fill what is missing, keep the highest upvote count ever seen.
 

@@ -15,13 +15,12 @@ from datetime import date, datetime
 from sqlalchemy.engine import Engine
 
 from newsletter import addresses, tokens
-from newsletter.app.stored import Builder
+from newsletter.app.stored import Builder, found_papers
 from newsletter.delivery.compose import Composer
 from newsletter.errors import NewsletterError
 from newsletter.models import Paper
 from newsletter.store.db import utc
 from newsletter.store.outbox import issue_date, issue_keys, issue_row, sent_issues
-from newsletter.store.papers import papers_by_keys
 
 MOST_LISTED = 400  # issues on the archive page (over a year of daily issues)
 FEED_ENTRIES = 50  # issues in the feed
@@ -75,7 +74,7 @@ class Archive:
             row = issue_row(conn, email, issue_id)
             if row is None or not row.issue:
                 raise NoSuchIssue("there is no such issue for this address")
-            papers = papers_by_keys(conn, issue_keys(row.issue))
+            papers = found_papers(conn, issue_keys(row.issue))
         made = self.builder.issue(row, papers)
         if isinstance(made, str):
             raise NoSuchIssue(f"this issue can no longer be shown: {made}")
@@ -90,7 +89,7 @@ class Archive:
         with self.engine.connect() as conn:
             rows = sent_issues(conn, email, limit=limit)
             keys = sorted({k for r in rows for k in issue_keys(r.issue or {})})
-            papers = papers_by_keys(conn, keys)
+            papers = found_papers(conn, keys)
         key, secret, now = addresses.key(email), self.composer.secret, self.clock()
         out = []
         for row in rows:

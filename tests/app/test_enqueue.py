@@ -18,7 +18,6 @@ from newsletter.store import open_engine
 from newsletter.store.outbox import outbox
 from newsletter.store.papers import upsert_papers
 from newsletter.store.profiles import iter_active, set_status, upsert_subscriber
-from newsletter.store.tables import sent_papers
 
 MORNING = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 TOPICS = ["large language models", "diffusion models for images", "robot learning",
@@ -41,8 +40,8 @@ def fill(engine: Engine, config: Config, seeds: list[str]) -> None:
 def outcome(engine: Engine) -> tuple[set[str], set[tuple[str, str]]]:
     with engine.connect() as conn:
         recipients = set(conn.execute(sa.select(outbox.c.recipient)).scalars())
-        sent = {(e, k) for e, k in conn.execute(sa.select(sent_papers.c.email,
-                                                          sent_papers.c.paper_key))}
+        rows = conn.execute(sa.select(outbox.c.recipient, outbox.c.issue))
+        sent = {(e, str(p[0])) for e, issue in rows for p in issue["picks"]}
     return recipients, sent
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from newsletter.app.readers import sync_folder
 from newsletter.config import MatchSettings
@@ -21,12 +21,11 @@ from newsletter.store.history import (
     feedback_for,
     feedback_many,
     record_feedback,
-    record_sent,
-    record_sent_many,
     reference_papers,
     sent_keys,
     sent_keys_many,
 )
+from newsletter.store.outbox import QueuedIssue, enqueue_issues
 from newsletter.store.papers import upsert_papers
 from newsletter.store.profiles import (
     active_subscribers,
@@ -35,6 +34,7 @@ from newsletter.store.profiles import (
     set_status,
     upsert_subscriber,
 )
+from newsletter.store.tables import outbox, sent_papers
 from tests.match.conftest import paper
 
 NOW = datetime(2026, 3, 11, 7, 0, tzinfo=UTC)
@@ -112,13 +112,8 @@ def test_no_repeat_across_two_runs(open_db: Callable[..., Engine]) -> None:
     profile = Subscriber(email="ada@example.org", topics=("spiking neural networks",))
     with engine.begin() as conn:
         first = matcher.match(profile, day_one, sent_keys(conn, profile.email))
-        assert (
-            record_sent(conn, profile.email, [p.paper.key for p in first], date(2026, 3, 11), NOW)
-            == 4
-        )
-        assert (
-            record_sent(conn, "ADA@example.org", [first[0].paper.key], date(2026, 3, 12), NOW) == 0
-        )
+        assert len(first) == 4
+        record_sent(conn, profile.email, [p.paper.key for p in first], date(2026, 3, 11))
     with engine.connect() as conn:
         second = matcher.match(profile, day_two, sent_keys(conn, profile.email))
     assert [p.paper.title for p in second] == ["Spiking neural networks on a new chip"]
@@ -153,11 +148,20 @@ def test_store_cache_round_trip(open_db: Callable[..., Engine]) -> None:
     assert cache.get(["arxiv:2401.00001"], "other-model") == {}
 
 
+def record_sent(conn: Connection, email: str, keys: list[str], day: date) -> None:
+    """An issue row holding ``keys``, marked sent (as the worker leaves it)."""
+    row = QueuedIssue(day.isoformat(), f"<{email}-{day}@x.org>", "d@x.org", email,
+                      {"date": day.isoformat(), "picks": [[k, 1.0, []] for k in keys]}, "v1")
+    enqueue_issues(conn, [row], now=NOW)
+    conn.execute(sa.update(outbox).where(outbox.c.message_id == row.message_id)
+                 .values(status="sent"))
+
+
 def test_bulk_history_for_a_batch(open_db: Callable[..., Engine]) -> None:
     engine = open_db()
     with engine.begin() as conn:
-        record_sent(conn, "ada@example.org", ["k1", "k2"], date(2026, 3, 11), NOW)
-        record_sent(conn, "bob@example.org", ["k2"], date(2026, 3, 11), NOW)
+        record_sent(conn, "ada@example.org", ["k1", "k2"], date(2026, 3, 11))
+        record_sent(conn, "bob@example.org", ["k2"], date(2026, 3, 11))
         record_feedback(conn, "bob@example.org", "k2", -1, NOW)
     with engine.connect() as conn:
         sent = sent_keys_many(conn, ["Ada@example.org", "bob@example.org", "cy@example.org"])
@@ -170,13 +174,20 @@ def test_bulk_history_for_a_batch(open_db: Callable[..., Engine]) -> None:
     assert judged == {"Ada@example.org": {}, "bob@example.org": {"k2": -1}}
 
 
-def test_record_sent_many_writes_each_new_paper_once(open_db: Callable[..., Engine]) -> None:
+def test_sent_history_comes_from_sent_issue_rows_and_the_old_table(
+    open_db: Callable[..., Engine],
+) -> None:
     with open_db().begin() as conn:
-        record_sent(conn, "ada@example.org", ["k1"], date(2026, 3, 11), NOW)
-        sends = [("Ada@Example.org", ["k1", "k2", "k2"], date(2026, 3, 12)),
-                 ("ada@example.org", ["k2", "k3"], date(2026, 3, 12)),
-                 ("bob@example.org", ["k1"], date(2026, 3, 12))]
-        assert record_sent_many(conn, sends, NOW) == 3
-        assert record_sent_many(conn, [], NOW) == 0
-        assert sent_keys(conn, "ada@example.org") == {"k1", "k2", "k3"}
-        assert sent_keys(conn, "bob@example.org") == {"k1"}
+        record_sent(conn, "ada@example.org", ["k1"], date(2026, 3, 1))
+        record_sent(conn, "Ada@Example.org", ["k2", "title:a paper later on arxiv"],
+                    date(2026, 3, 12))
+        queued = QueuedIssue("2026-03-13", "<q@x.org>", "d@x.org", "ada@example.org",
+                             {"date": "2026-03-13", "picks": [["k9", 1.0, []]]}, "v1")
+        enqueue_issues(conn, [queued], now=NOW)  # not sent: not in the sent history
+        conn.execute(sa.insert(sent_papers).values(  # sent before issue rows kept picks
+            email="ada@example.org", paper_key="k0", issue_date=date(2026, 2, 1), sent_at=NOW))
+        upsert_papers(conn, [paper("A paper later on arXiv", arxiv_id="2603.00001")], "t", NOW)
+        assert sent_keys(conn, "ada@example.org") == {
+            "k0", "k1", "k2", "title:a paper later on arxiv", "arxiv:2603.00001"}
+        assert sent_keys(conn, "ada@example.org", since=date(2026, 3, 10)) == {
+            "k2", "title:a paper later on arxiv", "arxiv:2603.00001"}
