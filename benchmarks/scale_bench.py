@@ -7,6 +7,9 @@ memory, the stored bytes per outbox row before and after sending and the databas
 Usage: python benchmarks/scale_bench.py [--subscribers 100000] [--papers 1000] [--db URL]
        [--processes N] (enqueue in N processes, each a shard of the subscribers)
        [--overlap] (workers send while the issue is still being enqueued, as in production)
+       [--semantic] (semantic matching with MiniLM; readers' topics drawn from tens of
+       thousands of distinct phrases; paper embeddings at fetch time, then the enqueue of day
+       one (phrase embeddings cold) and of day two (cached), each timed; nothing is sent)
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -35,9 +38,11 @@ from newsletter.app.enqueue import EnqueueReport, enqueue_all, enqueue_due
 from newsletter.app.parts import Parts
 from newsletter.config import Config, MatchSettings, config_from_dict
 from newsletter.match import Matcher, MemoryCache
+from newsletter.match.semantic import embed_papers
 from newsletter.models import Issue, IssueLinks, Paper
 from newsletter.render import RenderedIssue, Renderer
 from newsletter.store import open_engine
+from newsletter.store.embeddings import StoreCache
 from newsletter.store.outbox import outbox
 from newsletter.store.papers import upsert_papers
 from newsletter.store.profiles import iter_active
@@ -53,6 +58,39 @@ WORDS_TEXT = (
     "optimizer scaling law benchmark segmentation tracking molecule design theorem proof"
 )
 WORDS = WORDS_TEXT.split()
+# A research vocabulary for semantic runs: phrases of one to three of these terms.
+TERMS = (
+    "graph neural network, diffusion model, language model, reasoning, retrieval, protein "
+    "folding, speech recognition, vision transformer, sparse attention, robot policy, "
+    "reinforcement learning, quantum circuit, galaxy survey, climate forecast, causal "
+    "inference, differential privacy, federated learning, kernel method, generalization bound, "
+    "optimizer, scaling law, benchmark, semantic segmentation, object tracking, molecule "
+    "design, theorem proving, spiking neural network, neuromorphic hardware, point cloud, "
+    "neural radiance field, video generation, text to image, code generation, tool use, "
+    "agent, planning, world model, contrastive learning, self-supervised learning, "
+    "knowledge distillation, quantization, pruning, mixture of experts, long context, "
+    "in-context learning, chain of thought, instruction tuning, preference optimization, "
+    "reward model, hallucination, interpretability, mechanistic interpretability, "
+    "adversarial robustness, out-of-distribution detection, uncertainty estimation, "
+    "bayesian inference, gaussian process, variational inference, normalizing flow, "
+    "time series, anomaly detection, recommender system, information retrieval, question "
+    "answering, summarization, machine translation, low-resource languages, multilingual, "
+    "speech synthesis, music generation, audio, medical imaging, radiology report, "
+    "drug discovery, single-cell, genomics, materials science, weather prediction, "
+    "remote sensing, autonomous driving, motion planning, manipulation, legged locomotion, "
+    "simulation, sim-to-real, embodied AI, 3D reconstruction, depth estimation, optical "
+    "flow, image restoration, super-resolution, compression, federated optimization, "
+    "privacy attacks, membership inference, watermarking, fairness, ethics, human feedback, "
+    "human-computer interaction, education, evaluation, dataset, data curation, synthetic "
+    "data, tokenization, efficient inference, hardware accelerators, compilers, distributed "
+    "training, memory efficiency, state space model, recurrent network, attention mechanism, "
+    "positional encoding, graph transformer, knowledge graph, symbolic reasoning, program "
+    "synthesis, formal verification, mathematics, physics-informed learning, fluid dynamics, "
+    "epidemiology, economics, social networks, misinformation, vision-language model, "
+    "visual question answering, document understanding, table reasoning, OCR, video "
+    "understanding, action recognition, pose estimation, face recognition, gaze, emotion"
+)
+VOCAB = [t.strip() for t in TERMS.split(",")]
 TIMES: dict[str, float] = {"match": 0.0, "render": 0.0}
 WORKER_RSS: list[float] = [0.0]
 
@@ -76,8 +114,10 @@ class TimedRenderer(Renderer):
 
 
 def make_papers(n: int, rng: random.Random) -> list[Paper]:
+    words_of = VOCAB if PHRASES else WORDS
+
     def words(k: int) -> str:
-        return " ".join(rng.choices(WORDS, k=k))
+        return " ".join(rng.choices(words_of, k=k))
 
     return [
         Paper(
@@ -92,6 +132,28 @@ def make_papers(n: int, rng: random.Random) -> list[Paper]:
     ]
 
 
+def phrase_pool(n: int, rng: random.Random) -> list[str]:
+    """``n`` distinct topic phrases of one to three vocabulary terms ("graph neural network
+    for drug discovery", "speech recognition", ...)."""
+    joins = (" ", " for ", " in ", " and ")
+    pool: dict[str, None] = dict.fromkeys(VOCAB)
+    while len(pool) < n:
+        terms = rng.sample(VOCAB, rng.choice((2, 2, 3)))
+        pool[rng.choice(joins).join(terms)] = None
+    return list(pool)[:n]
+
+
+PHRASES: list[str] = []  # set by --semantic: readers' topics come from here (Zipf-like)
+
+
+def topics_of(rng: random.Random) -> list[str]:
+    if not PHRASES:
+        return [" ".join(rng.sample(WORDS, rng.randint(1, 2))) for _ in range(rng.randint(1, 5))]
+    k = rng.randint(1, 5)
+    # a few phrases are popular, most are rare: index ~ n * u^3
+    return [PHRASES[int(len(PHRASES) * rng.random() ** 3)] for _ in range(k)]
+
+
 def profile_row(i: int, rng: random.Random) -> dict[str, object]:
     """A stored subscriber with a varied profile, due at ``NOW`` in its own time zone."""
     zone = rng.choice(ZONES)
@@ -99,9 +161,7 @@ def profile_row(i: int, rng: random.Random) -> dict[str, object]:
     weekly = i % 7 == 0
     send_at = dtime(rng.randint(0, local.hour), rng.choice((0, 15, 30)))
     profile = {
-        "topics": [
-            " ".join(rng.sample(WORDS, rng.randint(1, 2))) for _ in range(rng.randint(1, 5))
-        ],
+        "topics": topics_of(rng),
         "exclude": [rng.choice(WORDS)] if i % 5 == 0 else [],
         "authors": [f"Author {rng.randint(1, 3000)}"] if i % 9 == 0 else [],
         "papers": [],
@@ -151,7 +211,7 @@ def bench_config(folder: Path, url: str, port: int) -> tuple[Config, Path]:
             "sender": "Digest <digest@bench.example.org>",
             "base_url": "https://bench.example.org",
         },
-        "match": {"semantic": False},
+        "match": {"semantic": bool(PHRASES)},
         "delivery": {"batch_size": 100},
         "mailers": {
             "default": {
@@ -400,6 +460,10 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=1, help="enqueue processes (shards)")
     ap.add_argument("--overlap", action="store_true",
                     help="start the workers with the enqueue, as a running service does")
+    ap.add_argument("--semantic", action="store_true",
+                    help="semantic matching, two days, no sending (see the top of this file)")
+    ap.add_argument("--phrases", type=int, default=40_000,
+                    help="distinct topic phrases readers draw from (--semantic)")
     ap.add_argument("--sink", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.sink:
@@ -415,7 +479,44 @@ def main() -> None:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
 
 
+def semantic_run(args: argparse.Namespace, url: str) -> None:
+    """Semantic matching at scale: paper embeddings at fetch time, then two days' enqueues."""
+    PHRASES[:] = phrase_pool(args.phrases, random.Random(7))
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; semantic matching "
+          f"(all-MiniLM-L6-v2), topics drawn from {len(PHRASES):,} phrases")
+    engine = open_engine(url)
+    papers = make_papers(args.papers, random.Random(1))
+    fill(engine, args.subscribers, papers)
+    with engine.connect() as conn:
+        profiles = conn.execute(sa.select(subscribers.c.profile)).scalars()
+        distinct = len({t for p in profiles for t in p["topics"]})
+    print(f"setup: {args.subscribers:,} subscribers with {distinct:,} distinct topic phrases, "
+          f"{len(papers):,} papers")
+    with tempfile.TemporaryDirectory() as tmp:
+        config, _ = bench_config(Path(tmp), url, 25)
+        parts = Parts.build(config, engine)
+        embedder = parts.matcher.embedder
+        assert embedder is not None, "semantic runs need the semantic extra"
+        start = time.perf_counter()
+        embed_papers(embedder, papers, StoreCache(engine))
+        print(f"paper embeddings at fetch time: {len(papers):,} papers in "
+              f"{time.perf_counter() - start:.1f} s (model load included)")
+        for label, now in (("day one, phrase embeddings cold", NOW),
+                           ("day two, phrase embeddings cached", NOW + timedelta(days=1))):
+            start = time.perf_counter()
+            report = enqueue_all(parts, now, args.processes, papers)
+            wall = time.perf_counter() - start
+            print(f"{label}: match + enqueue in {args.processes} processes {wall:.1f} s for "
+                  f"{args.subscribers:,} subscribers ({args.subscribers / wall:,.0f}/s); "
+                  f"{report.enqueued:,} enqueued, {report.quiet:,} with nothing matched")
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"peak RSS of one enqueue process: {peak:.0f} MB")
+    engine.dispose()
+
+
 def run(args: argparse.Namespace, url: str) -> None:
+    if args.semantic:
+        return semantic_run(args, url)
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; lexical matching")
     engine = open_engine(url)
     papers = make_papers(args.papers, random.Random(1))
@@ -440,6 +541,7 @@ def run(args: argparse.Namespace, url: str) -> None:
             start = time.perf_counter()
             enqueue_stage(config, engine, papers, args.subscribers, args.processes)
             whole = time.perf_counter() - start
+            storage(engine, "after the enqueue, before sending", baseline)
             whole += send_stage(engine, url, path, workers, args.sample)
         storage(engine, "after sending", baseline)
         print(f"sink received {stop_sink(sink, Path(tmp))} messages in all")
