@@ -6,6 +6,7 @@ path); vectors are unit length, so a dot product is a cosine. Cached vectors are
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -93,10 +94,11 @@ def _load(path: Path) -> Any:
 
 
 def load_embedder(model: str = "") -> Embedder | None:
-    """The configured model, or the packaged default; None when the extra is not installed."""
-    try:
-        import sentence_transformers  # noqa: F401
-    except ImportError:
+    """The configured model, or the packaged default; None when the extra is not installed.
+
+    Nothing heavy is imported here: PyTorch loads with the model, on the first text that has
+    no cached vector, so a process whose vectors are all cached stays small."""
+    if importlib.util.find_spec("sentence_transformers") is None:
         return None
     if model:
         path = Path(model).expanduser()
