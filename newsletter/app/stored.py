@@ -20,7 +20,7 @@ from newsletter.app.issue import archived_at, issue_links
 from newsletter.app.parts import Parts
 from newsletter.delivery.compose import Composer
 from newsletter.delivery.message import make_message_id
-from newsletter.errors import ConfigError
+from newsletter.errors import ConfigError, NewsletterError
 from newsletter.models import Issue, IssueLinks, OutgoingEmail, Paper, Pick, Subscriber
 from newsletter.render import Renderer
 from newsletter.store import pins
@@ -112,14 +112,18 @@ class Builder:
         if isinstance(made, str):
             return made
         renderer, issue, links = made
-        rendered = renderer.render(issue, links)
-        if rendered is None:
-            return "the pinned templates skip an issue with no papers"
-        return self.composer.compose(
-            to=row.email.to, subject=rendered.subject, text=rendered.text, html=rendered.html,
-            now=now, unsubscribe_url=links.unsubscribe, message_id=row.email.message_id,
-            sender=row.email.sender, extra_headers=archived_at(links),
-        )
+        try:  # this reader's data may break the pinned templates: this row fails, not the batch
+            rendered = renderer.render(issue, links)
+            if rendered is None:
+                return "the pinned templates skip an issue with no papers"
+            return self.composer.compose(
+                to=row.email.to, subject=rendered.subject, text=rendered.text,
+                html=rendered.html, now=now, unsubscribe_url=links.unsubscribe,
+                message_id=row.email.message_id, sender=row.email.sender,
+                extra_headers=archived_at(links),
+            )
+        except NewsletterError as exc:
+            return str(exc)
 
     def issue(
         self, row: OutboxRow, papers: Mapping[str, Paper]
@@ -136,7 +140,7 @@ class Builder:
             return issue
         signed_at = row.created_at or datetime.now(UTC)
         links = issue_links(self.composer, issue.subscriber.email, issue.picks, signed_at,
-                            issue.issue_date, row.id)
+                            issue.issue_date, (row.id, row.email.message_id))
         return renderer, issue, links
 
     def _load(self, conn: Connection, version: str) -> Renderer | str:

@@ -23,9 +23,12 @@ from newsletter.config import Config
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.delivery.outbox import send_due
 from newsletter.models import OutgoingEmail, Paper
-from newsletter.store import open_engine
+from newsletter.render import Renderer
+from newsletter.render.environment import template_dirs, template_sources
+from newsletter.store import open_engine, pins
 from newsletter.store.history import sent_keys
 from newsletter.store.migrate import available
+from newsletter.store.outbox import QueuedIssue, enqueue_issues
 from newsletter.store.papers import upsert_papers
 from newsletter.store.tables import outbox, template_versions
 from tests.app.conftest import add_papers, add_subscriber, memory_mailer, service_config
@@ -221,3 +224,35 @@ def test_a_card_shows_its_code_link_and_source_after_a_round_trip(parts: Parts) 
     assert "Code: https://github.com/example-lab/snn" in made.text
     assert 'href="https://github.com/example-lab/snn"' in made.html
     assert "Ada Lovelace · 3 upvotes · arXiv:2511.20001" in made.text
+
+
+def test_a_row_its_reader_breaks_fails_alone_and_the_batch_goes_on(parts: Parts) -> None:
+    files = template_sources(template_dirs(None)) | {"subject.txt": "{{ subscriber.name[5] }}"}
+    version, sources, settings = Renderer(parts.config.newsletter, parts.config.email,
+                                          files=files).pin()
+    picks = [["title:spiking neural networks for vision task 0", 1.0, ["matched"]]]
+    rows = [QueuedIssue("2026-11-23", f"<{name}@news.example.org>",
+                        "digest@news.example.org", f"{name.lower()}@example.org",
+                        {"date": "2026-11-23", "email": f"{name.lower()}@example.org",
+                         "name": name, "topics": ["vision"], "picks": picks}, version)
+            for name in ("Ada", "Bartholomew")]
+    with parts.engine.begin() as conn:
+        pins.save(conn, pins.Pin(version, sources, settings), now=DAY1)
+        enqueue_issues(conn, rows, now=DAY1)
+    mailer = memory_mailer(parts.config.base_dir)
+    send(parts, mailer, DAY1)
+    assert [m.subject for m in mailer.outbox] == ["o"]  # "Bartholomew"[5]
+    with parts.engine.connect() as conn:
+        failed = conn.execute(sa.select(outbox.c.recipient, outbox.c.last_error)
+                              .where(outbox.c.status == "failed")).one()
+    assert failed.recipient == "ada@example.org"
+    assert failed.last_error == "cannot render the issue: subject.txt: str object has no element 5"
+
+
+def test_prune_keeps_a_template_version_an_enqueue_used_lately(parts: Parts) -> None:
+    version, files, settings = parts.renderer.pin()
+    with parts.engine.begin() as conn:
+        pins.save(conn, pins.Pin(version, files, settings), now=DAY1)  # no row uses it yet
+    assert prune_old(parts.config, parts.engine, DAY1 + timedelta(days=1)).versions == 0
+    later = DAY1 + timedelta(days=parts.config.delivery.prune_after_days + 1)
+    assert prune_old(parts.config, parts.engine, later).versions == 1
