@@ -28,9 +28,12 @@ class Pin:
 
 
 def save(conn: Connection, pin: Pin, *, now: datetime) -> None:
-    """Store ``pin`` unless a version with its hash is already there (safe in parallel)."""
+    """Store ``pin``, or mark the stored version as used ``now`` (safe in parallel): ``prune``
+    only drops versions unused for a day, so never one an enqueue is pinning rows to."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(template_versions).on_conflict_do_nothing()
+    stmt = dialect.insert(template_versions)
+    stmt = stmt.on_conflict_do_update(index_elements=[template_versions.c.version],
+                                      set_={"created_at": stmt.excluded.created_at})
     conn.execute(stmt, {"version": pin.version, "files": pin.files, "settings": pin.settings,
                         "created_at": utc(now)})
 
@@ -45,8 +48,9 @@ def load(conn: Connection, version: str) -> Pin | None:
     return Pin(row["version"], dict(row["files"]), dict(row["settings"]))
 
 
-def drop_unused(conn: Connection) -> int:
-    """Delete the versions no outbox row refers to any more; how many."""
+def drop_unused(conn: Connection, before: datetime) -> int:
+    """Delete the versions no outbox row refers to and none saved since ``before``; how many."""
     used = sa.select(outbox.c.template_version).where(outbox.c.template_version.is_not(None))
-    stmt = sa.delete(template_versions).where(template_versions.c.version.not_in(used))
+    stmt = sa.delete(template_versions).where(template_versions.c.version.not_in(used),
+                                              template_versions.c.created_at < utc(before))
     return int(conn.execute(stmt).rowcount or 0)

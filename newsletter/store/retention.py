@@ -5,7 +5,8 @@ facts (when, which message id), which the archive and the per-reader history nee
 ``sent_papers`` rows that matching reads. Dropped once older than the configured age: rows
 that never went out (failed, suppressed) and confirmation messages; from sent issue rows,
 the provider's id and the last error; message bodies kept for audit; template versions no
-row refers to.
+row refers to and no enqueue used since. Sent rows queued before version 8 (whole messages,
+no picks) go too: what they sent stays in ``sent_papers``.
 """
 
 from __future__ import annotations
@@ -53,5 +54,5 @@ def prune(
         outbox.c.raw.is_not(None) | (outbox.c.text_body != ""))
     stmt = sa.update(outbox).where(kept).values(text_body="", html_body="", raw=None)
     report.bodies = int(conn.execute(stmt).rowcount or 0)
-    report.versions = pins.drop_unused(conn)
+    report.versions = pins.drop_unused(conn, details_before)
     return report
