@@ -81,16 +81,16 @@ def picks_for(
 
 def issue_links(
     composer: Composer, email: str, picks: Sequence[Pick], now: datetime,
-    issue_date: date | None = None, row_id: int | None = None,
+    issue_date: date | None = None, row: tuple[int, str] | None = None,
 ) -> IssueLinks:
     """The signed unsubscribe, preferences, feedback and read-only archive links of one issue
     (the issue id is ``issue_date``'s ISO date; no web copy without it). Feedback links are
-    short codes naming the outbox row when the issue has one (``row_id``)."""
+    short codes naming the outbox row when the issue has one (``row``: id, Message-ID)."""
     base, secret, key = composer.newsletter.base_url, composer.secret, addresses.key(email)
 
     def feedback(judgment: int) -> dict[str, str]:
-        if row_id is not None:
-            return {p.paper.key: shortlinks.url(base, secret, row_id, n, judgment)
+        if row is not None:
+            return {p.paper.key: shortlinks.url(base, secret, row[0], n, judgment, row[1])
                     for n, p in enumerate(picks)}
         return {
             p.paper.key: tokens.feedback_url(base, secret, key, p.paper.key, judgment, now=now)

@@ -55,7 +55,8 @@ class Archive:
         return self.composer.newsletter.base_url
 
     def reader(self, token: str, issue_id: str = "") -> str:
-        """The reader an archive token was signed for; a web-copy token opens only its issue."""
+        """The reader an archive token was signed for. A web-copy token opens its own issue
+        and no other; like the copy it leads to, it also opens the reader's archive and feed."""
         claims = tokens.verify(self.composer.secret, tokens.ARCHIVE, token, now=self.clock())
         named = claims.data.get("issue", "")
         if issue_id and named and named != issue_id:

@@ -211,12 +211,13 @@ class Site:
 
     def _short_feedback(self, text: str) -> tuple[str, str, int]:
         """The reader, paper key and judgment of a short link (see ``shortlinks``)."""
-        found = shortlinks.read(self.secret, text)
+        found = shortlinks.parse(text)
         with self.engine.connect() as conn:
             row = issue_row_by_id(conn, found.row_id)
         keys = issue_keys(row.issue) if row is not None and row.issue else []
         if row is None or found.index >= len(keys):
             raise TokenError("the link is not valid (no such issue)")
+        shortlinks.check(self.secret, found, row.email.message_id)
         expires = (row.created_at or self.clock()) + tokens.FEEDBACK_TTL
         if self.clock() >= expires:
             raise TokenError(f"the link expired on {expires:%Y-%m-%d}")

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import time, timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
@@ -20,6 +21,8 @@ from newsletter.delivery.memory import MemoryMailer
 from newsletter.delivery.outbox import send_due
 from newsletter.models import OutgoingEmail
 from newsletter.store.history import feedback_for
+from newsletter.store.outbox import QueuedIssue, enqueue_issues
+from newsletter.store.tables import outbox
 from newsletter.web.site import Site
 
 from .conftest import NOW, SECRET, Clock, csrf_of, subscribe_and_confirm
@@ -64,15 +67,15 @@ def test_a_forged_short_link_is_refused(
     tamper: str,
 ) -> None:
     issue = send_issue(client, mailer, engine, site, config)
-    found = shortlinks.read(SECRET, SHORT.findall(issue.text)[0].removeprefix("/f/"))
-    row, place, judgment = found.row_id, found.index, found.judgment
-    good = shortlinks.code(SECRET, row, place, judgment)
-    mac = good.rsplit(".", 1)[1]
+    found = shortlinks.parse(SHORT.findall(issue.text)[0].removeprefix("/f/"))
+    row, place, judgment, mac = found.row_id, found.index, found.judgment, found.mac
+    good = SHORT.findall(issue.text)[0].removeprefix("/f/")
     other = "m" if judgment == 1 else "p"
     forged = {
         "mac": good[:-2] + ("AA" if not good.endswith("AA") else "BB"),
-        "row": shortlinks.code(SECRET, row + 1, place, judgment).rsplit(".", 1)[0] + "." + mac,
-        "place": shortlinks.code("another-secret", row, place + 1, judgment),
+        "row": shortlinks.code(SECRET, row + 1, place, judgment, "x").rsplit(".", 1)[0]
+        + "." + mac,
+        "place": shortlinks.code("another-secret", row, place + 1, judgment, "x"),
         "judgment": good.rsplit(".", 2)[0] + f".{place}{other}." + mac,
     }[tamper]
     page = client.get(f"/f/{forged}")
@@ -87,7 +90,25 @@ def test_a_short_link_to_no_issue_or_past_its_time_is_refused(
 ) -> None:
     issue = send_issue(client, mailer, engine, site, config)
     path = SHORT.findall(issue.text)[0]
-    assert client.get(f"/f/{shortlinks.code(SECRET, 999_999, 0, 1)}").status_code == 400
+    assert client.get(f"/f/{shortlinks.code(SECRET, 999_999, 0, 1, 'x')}").status_code == 400
     clock.now = NOW + timedelta(days=91)
     page = client.get(path)
     assert page.status_code == 400 and "expired" in page.text
+
+
+def test_an_old_link_does_not_act_on_a_new_issue_that_reuses_its_row_id(
+    client: TestClient, mailer: MemoryMailer, engine: Engine, site: Site, config: Config
+) -> None:
+    issue = send_issue(client, mailer, engine, site, config)
+    path = SHORT.findall(issue.text)[0]
+    old = shortlinks.parse(path.removeprefix("/f/"))
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(outbox).where(outbox.c.id == old.row_id)).mappings().one()
+        conn.execute(sa.delete(outbox).where(outbox.c.id == old.row_id))
+        bob = QueuedIssue(row["issue_id"], "<bob@x.org>", row["sender"], "bob@example.org",
+                          dict(row["issue"], email="bob@example.org"), row["template_version"])
+        enqueue_issues(conn, [bob], now=NOW)
+        reused = conn.execute(sa.select(outbox.c.id).where(outbox.c.recipient == "bob@example.org"))
+        assert reused.scalar() == old.row_id  # SQLite hands the id out again
+    page = client.get(path)
+    assert page.status_code == 400 and "not valid" in page.text
