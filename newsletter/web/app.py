@@ -83,7 +83,7 @@ class Pages:
 
     async def posted(self, request: Request) -> Form:
         """The posted form after its CSRF check (CsrfError when forged or stale)."""
-        form = await read_form(request.stream())
+        form = await read_form(request.stream(), request.headers.get("content-type", ""))
         self.csrf.check(request, form.get("csrf"), self.site.clock())
         return form
 

@@ -16,6 +16,7 @@ from newsletter import library
 from newsletter.errors import NewsletterError, SubscriberError
 from newsletter.models import Subscriber
 from newsletter.profile import ProfileError, from_dict, to_data
+from newsletter.web import multipart
 
 MAX_BODY = 512 * 1024  # bytes of form data accepted in one request (a pasted library fits)
 MAX_FIELDS = 60
@@ -45,21 +46,30 @@ def _position(name: str) -> int:
 
 @dataclass(frozen=True)
 class Form:
-    """The decoded fields of one posted form (last value wins for repeated names)."""
+    """The decoded fields of one posted form (last value wins for repeated names), and its
+    uploaded files as (file name, bytes)."""
 
     fields: Mapping[str, str]
+    files: Mapping[str, tuple[str, bytes]] = field(default_factory=dict)
 
     def get(self, name: str, default: str = "") -> str:
         return self.fields.get(name, default)
 
 
-async def read_form(chunks: AsyncIterator[bytes]) -> Form:
-    """Decode an ``application/x-www-form-urlencoded`` body, refusing one that is too large."""
+async def read_form(chunks: AsyncIterator[bytes], content_type: str = "") -> Form:
+    """Decode an urlencoded or (with a file) ``multipart/form-data`` body, refusing one that
+    is too large."""
     body = bytearray()
     async for chunk in chunks:
         body += chunk
         if len(body) > MAX_BODY:
             raise FormTooLarge(f"the form is larger than {MAX_BODY // 1024} KB")
+    if content_type.lower().startswith("multipart/form-data"):
+        try:
+            fields, files = multipart.parse(bytes(body), content_type, MAX_FIELDS)
+        except multipart.NotMultipart as exc:
+            raise FormTooLarge(str(exc)) from None
+        return Form(fields, files)
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
     except (UnicodeDecodeError, ValueError):
@@ -97,16 +107,20 @@ def profile_data(form: Form, email: str, max_topics: int) -> Posted:
         if len(items) > max_topics:
             refused[name] = f"Give at most {max_topics} lines here (you gave {len(items)})."
         data[name] = items
-    pasted = form.get("library")
-    try:
-        found = library.read(pasted.encode(), "library").keys if pasted.strip() else ()
-    except SubscriberError as exc:
-        found = ()
-        refused["library"] = (
-            f"We could not read this list: {str(exc).removeprefix('library: ')}. Paste arXiv "
-            "ids, links or titles one per line, or a BibTeX, RIS or CSL-JSON export."
-        )
-    data["library"] = list(found)
+    found: list[str] = []
+    given = [("library", form.get("library").encode())]
+    if form.files.get("library_file", ("", b""))[1]:
+        given.append(form.files["library_file"])
+    for label, raw in given:
+        try:
+            found += library.read(raw, label).keys if raw.strip() else ()
+        except SubscriberError as exc:
+            refused["library"] = (
+                f"We could not read {'this list' if label == 'library' else repr(label)}: "
+                f"{str(exc).removeprefix(f'{label}: ')}. Give arXiv ids, links or titles one "
+                "per line, or a BibTeX, RIS or CSL-JSON export."
+            )
+    data["library"] = list(dict.fromkeys(found))
     max_papers = form.get("max_papers").strip()
     data["max_papers"] = int(max_papers) if max_papers.isdigit() else max_papers or 10
     return Posted(data, refused)

@@ -246,3 +246,36 @@ def test_feedback_is_seen_and_undone_on_the_preferences_page(
         assert feedback_for(conn, "ada@example.org") == {}
     forged = client.post("/feedback/undo", data={"csrf": "x", "token": token, "paper": "k"})
     assert forged.status_code == 403
+
+
+def test_preferences_take_an_uploaded_bibtex_file(
+    client: TestClient, mailer: MemoryMailer, engine: Engine
+) -> None:
+    subscribe_and_confirm(client, mailer)
+    html, token = prefs_page(client)
+    bib = (b"@article{a, title={Learning Delays in Spiking Networks}, eprint={2306.17670}}\n"
+           b"@article{b, title={Spiking Neural Networks on Chips}}\n")
+    data = edited(csrf_of(html), token) | {"topics": "", "library": "2401.00001"}
+    upload = {"library_file": ("My Library.bib", bib, "application/x-bibtex")}
+    saved = client.post("/preferences", data=data, files=upload)
+    assert saved.status_code == 200 and "Preferences saved" in saved.text
+    with engine.connect() as conn:
+        stored = get_subscriber(conn, "ada@example.org")
+    assert stored is not None
+    assert stored.subscriber.library == (  # the pasted entry, then the file's
+        "arxiv:2401.00001", "arxiv:2306.17670", "title:spiking neural networks on chips")
+
+
+def test_an_unreadable_upload_is_one_plain_error_next_to_the_field(
+    client: TestClient, mailer: MemoryMailer, engine: Engine
+) -> None:
+    subscribe_and_confirm(client, mailer)
+    html, token = prefs_page(client)
+    data = edited(csrf_of(html), token)
+    upload = {"library_file": ("papers.json", b'{"items": [', "application/json")}
+    refused = client.post("/preferences", data=data, files=upload)
+    assert refused.status_code == 400
+    assert "We could not read &#39;papers.json&#39;" in refused.text
+    with engine.connect() as conn:
+        stored = get_subscriber(conn, "ada@example.org")
+    assert stored is not None and stored.subscriber.library == ()
