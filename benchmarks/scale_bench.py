@@ -424,9 +424,17 @@ def storage(engine: sa.Engine, label: str, baseline: int = 0) -> int:
             conn.exec_driver_sql(f"SELECT pg_total_relation_size('{t}')").scalar() or 0
             for t in ("outbox", "sent_papers", "template_versions")
         )
+        parts = conn.exec_driver_sql(
+            "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relname IN "
+            "(SELECT indexname FROM pg_indexes WHERE tablename = 'outbox' "
+            "AND schemaname = current_schema()) OR (c.relname = 'outbox' "
+            "AND n.nspname = current_schema()) ORDER BY 2 DESC").all()
     grown = f", {(total - baseline) / 2**20:,.0f} MB more than before the issue" if baseline else ""
     print(f"{label}: {float(row or 0):,.0f} bytes per outbox row; outbox, sent_papers and "
           f"template_versions hold {total / 2**20:,.0f} MB{grown}")
+    print("  outbox heap and indexes (MB): "
+          + ", ".join(f"{name} {size / 2**20:,.0f}" for name, size in parts))
     return int(total)
 
 
