@@ -19,7 +19,6 @@ from newsletter.models import Issue, IssueLinks, OutgoingEmail, Paper, Pick, Sub
 from newsletter.render import RenderedIssue
 from newsletter.sources.ingest import load_papers
 from newsletter.store.history import feedback_many, reference_papers, sent_keys_many
-from newsletter.store.outbox import pending_picks
 from newsletter.store.papers import list_papers
 
 CANDIDATE_DAYS = 7  # an issue draws from the papers first seen in the last week
@@ -47,10 +46,8 @@ def history(conn: Connection, subs: Sequence[Subscriber], now: datetime | None =
     """
     emails = [s.email for s in subs]
     since = (now - timedelta(days=CANDIDATE_DAYS + 1)).date() if now is not None else None
-    sent, judged = sent_keys_many(conn, emails, since), feedback_many(conn, emails)
-    waiting = pending_picks(conn, emails)
-    for email in emails:
-        sent[email] |= waiting.get(addresses.key(email), set())
+    sent = sent_keys_many(conn, emails, since, waiting=True)
+    judged = feedback_many(conn, emails)
     refs: dict[str, Paper] = {}
     for s in subs:
         if s.papers or judged[s.email]:

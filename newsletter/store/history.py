@@ -16,6 +16,7 @@ from newsletter import addresses
 from newsletter.errors import SubscriberError
 from newsletter.models import Paper, Subscriber
 from newsletter.store.library import resolve
+from newsletter.store.outbox import UNSENT
 from newsletter.store.papers import moved_keys
 from newsletter.store.tables import feedback, outbox, sent_papers
 
@@ -26,12 +27,15 @@ def sent_keys(conn: Connection, email: str, since: date | None = None) -> set[st
 
 
 def sent_keys_many(
-    conn: Connection, emails: Sequence[str], since: date | None = None
+    conn: Connection, emails: Sequence[str], since: date | None = None, waiting: bool = False
 ) -> dict[str, set[str]]:
     """``sent_keys`` for many subscribers in few queries, keyed by the emails as given.
 
     ``since`` bounds the read (matching only needs the last days: older papers are no longer
-    candidates); a paper sent under its title key counts under its arXiv key too."""
+    candidates); ``waiting`` adds the picks of issues enqueued but not sent yet (taken: the
+    next issue leaves them out); a paper sent under its title key counts under its arXiv key
+    too."""
+    statuses = ("sent", *UNSENT) if waiting else ("sent",)
     out: dict[str, set[str]] = {e: set() for e in emails}
     by_address = {addresses.key(e): e for e in emails}
     for chunk in _chunks(list(by_address)):
@@ -43,7 +47,8 @@ def sent_keys_many(
         for email, key in conn.execute(query):
             out[by_address[email]].add(key)
         rows = sa.select(outbox.c.recipient, outbox.c.issue).where(
-            outbox.c.recipient.in_(chunk), outbox.c.status == "sent", outbox.c.issue.is_not(None))
+            outbox.c.recipient.in_(chunk), outbox.c.status.in_(statuses),
+            outbox.c.issue.is_not(None))
         if since is not None:
             rows = rows.where(outbox.c.issue_id >= since.isoformat())
         for email, issue in conn.execute(rows):

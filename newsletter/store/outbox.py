@@ -158,10 +158,8 @@ def claim_due(
 
 def issue_row(conn: Connection, email: str, issue_id: str) -> OutboxRow | None:
     """The outbox row of ``email``'s issue ``issue_id`` when it is an issue row (read-only)."""
-    query = sa.select(outbox).where(outbox.c.recipient == addresses.key(email),
-                                    outbox.c.issue_id == issue_id, outbox.c.issue.is_not(None))
-    row = conn.execute(query).mappings().first()
-    return None if row is None else _claimed(row)
+    return _one_issue(conn, outbox.c.recipient == addresses.key(email),
+                      outbox.c.issue_id == issue_id)
 
 
 def sent_issues(conn: Connection, email: str, *, limit: int) -> list[OutboxRow]:
@@ -175,7 +173,11 @@ def sent_issues(conn: Connection, email: str, *, limit: int) -> list[OutboxRow]:
 
 def issue_row_by_id(conn: Connection, row_id: int) -> OutboxRow | None:
     """The issue row ``row_id`` (read-only), or None when there is none."""
-    query = sa.select(outbox).where(outbox.c.id == row_id, outbox.c.issue.is_not(None))
+    return _one_issue(conn, outbox.c.id == row_id)
+
+
+def _one_issue(conn: Connection, *where: sa.ColumnElement[bool]) -> OutboxRow | None:
+    query = sa.select(outbox).where(*where, outbox.c.issue.is_not(None))
     row = conn.execute(query).mappings().first()
     return None if row is None else _claimed(row)
 
@@ -306,20 +308,6 @@ def extend_lease(conn: Connection, row_ids: Sequence[int], owner: str, until: da
     mine = outbox.c.id.in_(list(row_ids)) & (outbox.c.lease_owner == owner)
     stmt = sa.update(outbox).where(mine & (outbox.c.status == "sending"))
     conn.execute(stmt.values(lease_until=utc(until)))
-
-
-def pending_picks(conn: Connection, emails: Sequence[str]) -> dict[str, set[str]]:
-    """Paper keys of issues enqueued for ``emails`` but not sent yet, by address key: they
-    count as taken, so a second issue does not repeat them while the first waits."""
-    keys = sorted({addresses.key(e) for e in emails})
-    out: dict[str, set[str]] = {}
-    for start in range(0, len(keys), 500):
-        query = sa.select(outbox.c.recipient, outbox.c.issue).where(
-            outbox.c.recipient.in_(keys[start : start + 500]), outbox.c.status.in_(UNSENT),
-            outbox.c.issue.is_not(None))
-        for recipient, issue in conn.execute(query):
-            out.setdefault(recipient, set()).update(issue_keys(issue))
-    return out
 
 
 def issue_keys(issue: dict[str, Any]) -> list[str]:
