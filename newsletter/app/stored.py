@@ -129,10 +129,13 @@ class Builder:
         self, row: OutboxRow, papers: Mapping[str, Paper]
     ) -> tuple[Renderer, Issue, IssueLinks] | str:
         """The pinned renderer, the issue and its links (signed as of enqueue time)."""
-        renderer = self._renderers.get(row.template_version or "")
-        if renderer is None:
+        version = row.template_version or ""
+        renderer = self._renderers.get(version)
+        if renderer is None:  # a web copy, read outside a send batch: kept once it compiles
             with self.engine.connect() as conn:
-                renderer = self._load(conn, row.template_version or "")
+                renderer = self._load(conn, version)
+            if not isinstance(renderer, str):
+                self._renderers[version] = renderer
         if isinstance(renderer, str):
             return renderer
         issue = restore(row.issue or {}, papers)
