@@ -416,25 +416,30 @@ def requeue(engine: sa.Engine, count: int) -> None:
         )
 
 
+TABLES = ("outbox", "outbox_issues", "sent_papers", "template_versions")  # what an issue writes
+
+
 def storage(engine: sa.Engine, label: str, baseline: int = 0) -> int:
     """Print the stored bytes per outbox row and what the issue's tables hold on disk."""
     with engine.connect() as conn:
-        row = conn.exec_driver_sql("SELECT avg(pg_column_size(o.*)) FROM outbox o").scalar()
+        row = conn.exec_driver_sql(
+            "SELECT avg(pg_column_size(o.*) + coalesce(pg_column_size(i.*), 0)) FROM outbox o "
+            "LEFT JOIN outbox_issues i ON i.row_id = o.id").scalar()
         total = sum(
             conn.exec_driver_sql(f"SELECT pg_total_relation_size('{t}')").scalar() or 0
-            for t in ("outbox", "sent_papers", "template_versions")
+            for t in TABLES
         )
         parts = conn.exec_driver_sql(
             "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n "
-            "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relname IN "
-            "(SELECT indexname FROM pg_indexes WHERE tablename = 'outbox' "
-            "AND schemaname = current_schema()) OR (c.relname = 'outbox' "
-            "AND n.nspname = current_schema()) ORDER BY 2 DESC").all()
+            "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND (c.relname IN "
+            "(SELECT indexname FROM pg_indexes WHERE tablename IN ('outbox', 'outbox_issues') "
+            "AND schemaname = current_schema()) OR c.relname IN ('outbox', 'outbox_issues')) "
+            "ORDER BY 2 DESC").all()
     grown = f", {(total - baseline) / 2**20:,.0f} MB more than before the issue" if baseline else ""
-    print(f"{label}: {float(row or 0):,.0f} bytes per outbox row; outbox, sent_papers and "
-          f"template_versions hold {total / 2**20:,.0f} MB{grown}")
-    print("  outbox heap and indexes (MB): "
-          + ", ".join(f"{name} {size / 2**20:,.0f}" for name, size in parts))
+    print(f"{label}: {float(row or 0):,.0f} bytes per outbox row with its snapshot; "
+          f"{', '.join(TABLES)} hold {total / 2**20:,.0f} MB{grown}")
+    print("  outbox and outbox_issues heaps and indexes (MB): "
+          + ", ".join(f"{name} {size / 2**20:,.1f}" for name, size in parts))
     return int(total)
 
 
@@ -442,7 +447,7 @@ def compact(engine: sa.Engine) -> None:
     """Rewrite the issue's tables without the dead row versions that each status change left
     (in service, autovacuum makes their space reusable for the next issue)."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM FULL outbox, sent_papers, template_versions")
+        conn.exec_driver_sql(f"VACUUM FULL {', '.join(TABLES)}")
 
 
 def send_stage(

@@ -18,7 +18,7 @@ from newsletter.models import Paper, Subscriber
 from newsletter.store.library import resolve
 from newsletter.store.outbox import UNSENT
 from newsletter.store.papers import moved_keys
-from newsletter.store.tables import feedback, outbox, sent_papers
+from newsletter.store.tables import feedback, outbox, outbox_issues, sent_papers
 
 
 def sent_keys(conn: Connection, email: str, since: date | None = None) -> set[str]:
@@ -46,9 +46,9 @@ def sent_keys_many(
             query = query.where(sent_papers.c.issue_date >= since)
         for email, key in conn.execute(query):
             out[by_address[email]].add(key)
-        rows = sa.select(outbox.c.recipient, outbox.c.issue).where(
-            outbox.c.recipient.in_(chunk), outbox.c.status.in_(statuses),
-            outbox.c.issue.is_not(None))
+        rows = sa.select(outbox.c.recipient, outbox_issues.c.issue).join_from(
+            outbox, outbox_issues, outbox_issues.c.row_id == outbox.c.id).where(
+            outbox.c.recipient.in_(chunk), outbox.c.status.in_(statuses))
         if since is not None:
             rows = rows.where(outbox.c.issue_id >= since.isoformat())
         for email, issue in conn.execute(rows):

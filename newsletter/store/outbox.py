@@ -1,9 +1,10 @@
 """The outbox and suppression tables: enqueue once, claim with a lease, record each outcome.
 
-An issue row holds what the reader gets (``issue``: their name and topics, the picked paper
-keys in order with scores and reasons) and the template version it is pinned to; the worker
-renders it when it sends it. Other rows (confirmations, rows queued before version 8) hold
-their whole message. Once sent, a row keeps no message body (unless asked to, for audit).
+An issue row is pinned to a template version and has a snapshot of what the reader gets
+beside it (``outbox_issues``: their name and topics, the picked paper keys in order with
+scores and reasons); the worker renders it when it sends it. Other rows (confirmations, rows
+queued before version 8) hold their whole message. Once sent, a row keeps no message body
+(unless asked to, for audit).
 
 Every write that follows a send is its own small transaction guarded by the lease owner, so a
 worker whose lease was taken over can never overwrite the newer worker's result.
@@ -27,6 +28,7 @@ from newsletter.store.tables import (
     OUTBOX_STATUSES,
     SUPPRESSION_REASONS,
     outbox,
+    outbox_issues,
     subscribers,
     suppressions,
 )
@@ -92,7 +94,7 @@ def enqueue_many(
         }
         for email, issue_id in items
     ]
-    return _insert_new(conn, rows)
+    return set(_insert_new(conn, rows))
 
 
 def enqueue_issues(
@@ -108,22 +110,32 @@ def enqueue_issues(
             "recipient": addresses.key(item.to), "issue_id": item.issue_id, "status": "queued",
             "attempts": 0, "next_attempt_at": now, "message_id": item.message_id,
             "sender": item.sender, "to_header": item.to, "subject": "", "text_body": "",
-            "html_body": "", "headers": [], "raw": None, "issue": item.issue,
+            "html_body": "", "headers": [], "raw": None,
             "template_version": item.template_version, "created_at": now, "updated_at": now,
         }
         for item in items
     ]
-    return _insert_new(conn, rows)
+    added = _insert_new(conn, rows)
+    snapshots = {(addresses.key(item.to), item.issue_id): item.issue for item in items}
+    conn.execute(sa.insert(outbox_issues),
+                 [{"row_id": row_id, "issue": snapshots[pair]} for pair, row_id in added.items()])
+    return set(added)
 
 
-def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    """Insert the rows not there yet; the (recipient key, issue id) of each added, to its id."""
     dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
     if dialect is None:
         raise NotImplementedError(f"outbox does not support {conn.dialect.name}")
     stmt = dialect.insert(outbox).on_conflict_do_nothing()
     # RETURNING, not rowcount: psycopg reports -1 for a skipped ON CONFLICT insert.
-    added = conn.execute(stmt.returning(outbox.c.recipient, outbox.c.issue_id), rows)
-    return {(recipient, issue_id) for recipient, issue_id in added}
+    added = conn.execute(stmt.returning(outbox.c.recipient, outbox.c.issue_id, outbox.c.id), rows)
+    return {(recipient, issue_id): row_id for recipient, issue_id, row_id in added}
+
+
+# Outbox rows with their issue snapshot (None for rows that hold their whole message).
+WITH_ISSUE = sa.select(outbox, outbox_issues.c.issue).select_from(
+    outbox.outerjoin(outbox_issues, outbox_issues.c.row_id == outbox.c.id))
 
 
 def _due(now: datetime) -> sa.ColumnElement[bool]:
@@ -141,7 +153,7 @@ def claim_due(
     """Lease up to ``limit`` due rows (new, retry due, or abandoned by a dead worker);
     with ``issues`` False, only rows that hold their whole message (confirmations)."""
     now = utc(now)
-    due = _due(now) if issues else _due(now) & outbox.c.issue.is_(None)
+    due = _due(now) if issues else _due(now) & outbox.c.template_version.is_(None)
     pick = sa.select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id)
     ids = list(conn.execute(pick.limit(limit).with_for_update(skip_locked=True)).scalars())
     if not ids:
@@ -152,7 +164,7 @@ def claim_due(
             attempts=outbox.c.attempts + 1, updated_at=now,
         )
     )
-    rows = conn.execute(sa.select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id))
+    rows = conn.execute(WITH_ISSUE.where(outbox.c.id.in_(ids)).order_by(outbox.c.id))
     return [_claimed(row) for row in rows.mappings()]
 
 
@@ -165,8 +177,8 @@ def issue_row(conn: Connection, email: str, issue_id: str) -> OutboxRow | None:
 def sent_issues(conn: Connection, email: str, *, limit: int) -> list[OutboxRow]:
     """``email``'s sent issue rows, newest issue first, at most ``limit`` (read-only: the
     reader's archive and feed)."""
-    query = sa.select(outbox).where(outbox.c.recipient == addresses.key(email),
-                                    outbox.c.status == "sent", outbox.c.issue.is_not(None))
+    query = WITH_ISSUE.where(outbox.c.recipient == addresses.key(email),
+                             outbox.c.status == "sent", outbox_issues.c.issue.is_not(None))
     query = query.order_by(outbox.c.issue_id.desc(), outbox.c.id.desc()).limit(limit)
     return [_claimed(row) for row in conn.execute(query).mappings()]
 
@@ -177,7 +189,7 @@ def issue_row_by_id(conn: Connection, row_id: int) -> OutboxRow | None:
 
 
 def _one_issue(conn: Connection, *where: sa.ColumnElement[bool]) -> OutboxRow | None:
-    query = sa.select(outbox).where(*where, outbox.c.issue.is_not(None))
+    query = WITH_ISSUE.where(*where, outbox_issues.c.issue.is_not(None))
     row = conn.execute(query).mappings().first()
     return None if row is None else _claimed(row)
 

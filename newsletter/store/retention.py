@@ -44,7 +44,8 @@ def prune(
     report = PruneReport()
     old = outbox.c.updated_at < utc(details_before)
     done = old & ~outbox.c.status.in_(("queued", "sending", "retrying"))
-    gone = done & (outbox.c.issue.is_(None) | outbox.c.status.in_(("failed", "suppressed")))
+    unrendered = outbox.c.template_version.is_(None)  # confirmations, rows from before v0008
+    gone = done & (unrendered | outbox.c.status.in_(("failed", "suppressed")))
     report.rows = int(conn.execute(sa.delete(outbox).where(gone)).rowcount or 0)
     detail = done & (outbox.c.status == "sent") & (
         outbox.c.provider_id.is_not(None) | outbox.c.last_error.is_not(None))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from newsletter.store.packed import PackedJSON
+
 metadata = sa.MetaData()
 
 SUBSCRIBER_STATUSES = ("active", "paused", "unsubscribed")
@@ -126,10 +128,20 @@ outbox = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("sent_at", sa.DateTime(timezone=True)),
-    # An issue row: what the reader gets (see store/outbox.py); its message is rendered when
-    # sent, with the pinned templates. Other rows (confirmations) hold their whole message.
-    sa.Column("issue", sa.JSON),
+    # Set on issue rows: their message is rendered when sent, with these pinned templates,
+    # from the row's ``outbox_issues`` snapshot. Other rows (confirmations) hold their message.
     sa.Column("template_version", sa.String(64)),
+)
+
+# What one issue row's reader gets (see store/outbox.py), written once at enqueue. It lives
+# beside the outbox, not in it, so that the status changes of sending, which copy the whole
+# outbox row each time, do not copy it too.
+outbox_issues = sa.Table(
+    "outbox_issues",
+    metadata,
+    sa.Column("row_id", sa.Integer, sa.ForeignKey("outbox.id", ondelete="CASCADE"),
+              primary_key=True, autoincrement=False),
+    sa.Column("issue", PackedJSON, nullable=False),
 )
 
 # The templates and render settings an enqueued issue was pinned to, by content hash.

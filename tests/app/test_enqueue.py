@@ -15,9 +15,9 @@ from newsletter.config import Config
 from newsletter.models import Subscriber
 from newsletter.sources.ingest import load_papers
 from newsletter.store import open_engine
-from newsletter.store.outbox import outbox
 from newsletter.store.papers import upsert_papers
 from newsletter.store.profiles import iter_active, set_status, upsert_subscriber
+from newsletter.store.tables import outbox, outbox_issues
 
 MORNING = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 TOPICS = ["large language models", "diffusion models for images", "robot learning",
@@ -40,7 +40,8 @@ def fill(engine: Engine, config: Config, seeds: list[str]) -> None:
 def outcome(engine: Engine) -> tuple[set[str], set[tuple[str, str]]]:
     with engine.connect() as conn:
         recipients = set(conn.execute(sa.select(outbox.c.recipient)).scalars())
-        rows = conn.execute(sa.select(outbox.c.recipient, outbox.c.issue))
+        rows = conn.execute(sa.select(outbox.c.recipient, outbox_issues.c.issue).join_from(
+            outbox, outbox_issues, outbox_issues.c.row_id == outbox.c.id))
         sent = {(e, str(p[0])) for e, issue in rows for p in issue["picks"]}
     return recipients, sent
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from newsletter.app.parts import Parts
 from newsletter.app.run import deliver, prune_old
@@ -26,11 +26,11 @@ from newsletter.models import OutgoingEmail, Paper
 from newsletter.render import Renderer
 from newsletter.render.environment import template_dirs, template_sources
 from newsletter.store import open_engine, pins
-from newsletter.store.history import sent_keys
+from newsletter.store.history import sent_keys, sent_keys_many
 from newsletter.store.migrate import available
-from newsletter.store.outbox import QueuedIssue, enqueue_issues
+from newsletter.store.outbox import WITH_ISSUE, QueuedIssue, enqueue_issues, issue_row
 from newsletter.store.papers import upsert_papers
-from newsletter.store.tables import outbox, template_versions
+from newsletter.store.tables import outbox, outbox_issues, template_versions
 from tests.app.conftest import add_papers, add_subscriber, memory_mailer, service_config
 
 DAY1 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -68,7 +68,7 @@ def without_date(raw: bytes) -> bytes:
 
 def row(engine: Engine) -> dict[str, object]:
     with engine.connect() as conn:
-        return dict(conn.execute(sa.select(outbox)).mappings().one())
+        return dict(conn.execute(WITH_ISSUE).mappings().one())
 
 
 def test_the_sent_message_is_the_preview_of_the_enqueued_issue(parts: Parts) -> None:
@@ -131,7 +131,8 @@ def test_papers_count_as_sent_when_sent_and_come_back_when_the_issue_fails(parts
     second, _ = deliver(parts, DAY2, None)
     assert second.enqueued == 1
     with parts.engine.connect() as conn:
-        issues = [r.issue for r in conn.execute(sa.select(outbox.c.issue).order_by(outbox.c.id))]
+        query = sa.select(outbox_issues.c.issue).order_by(outbox_issues.c.row_id)
+        issues = list(conn.execute(query).scalars())
     assert issues[1]["picks"] == []  # quiet_day = send: an issue with nothing new
     mailer = memory_mailer(parts.config.base_dir)
     mailer.plan[ADA] = ["permanent", "sent"]
@@ -141,11 +142,57 @@ def test_papers_count_as_sent_when_sent_and_come_back_when_the_issue_fails(parts
     third, _ = deliver(parts, DAY2 + timedelta(days=1), None)
     assert third.enqueued == 1
     with parts.engine.connect() as conn:
-        last = conn.execute(sa.select(outbox.c.issue).order_by(outbox.c.id.desc())).scalar()
+        last = conn.execute(query.order_by(None).order_by(outbox_issues.c.row_id.desc())).scalar()
     assert [p[0] for p in last["picks"]] == [p[0] for p in issues[0]["picks"]]
     send(parts, mailer, DAY2 + timedelta(days=1))
     with parts.engine.connect() as conn:
         assert sent_keys(conn, ADA) == {p[0] for p in issues[0]["picks"]}
+
+
+def migrate_to(conn: Connection, version: int) -> None:
+    """Bring an empty database to an old schema version, as an older release left it."""
+    conn.exec_driver_sql("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for number, upgrade in available():
+        if number <= version:
+            upgrade(conn)
+            conn.exec_driver_sql(f"INSERT INTO schema_version VALUES ({number})")
+
+
+def test_version_11_moves_queued_snapshots_beside_the_outbox(database_url: str) -> None:
+    snapshot = {"date": "2026-11-22", "email": "Old@Example.org", "name": "Old Reader",
+                "topics": ["graph neural networks"],
+                "picks": [["arxiv:2611.00001", 0.83, ["title matches 'graph neural networks'"]]]}
+    engine = open_engine(database_url, upgrade=False)
+    try:
+        with engine.begin() as conn:
+            migrate_to(conn, 10)
+            insert = sa.text(
+                "INSERT INTO outbox (recipient, issue_id, status, attempts, next_attempt_at, "
+                "message_id, sender, to_header, subject, text_body, html_body, headers, "
+                "created_at, updated_at, issue, template_version) VALUES (:key, '2026-11-22', "
+                "'queued', 0, :t, :mid, 'digest@news.example.org', :to, '', '', '', '[]', "
+                ":t, :t, :issue, :version)")
+            conn.execute(insert, {"key": "old@example.org", "to": "Old <old@example.org>",
+                                  "t": DAY1, "mid": "<a@x.org>", "issue": json.dumps(snapshot),
+                                  "version": "v1"})
+            conn.execute(insert, {"key": "new@example.org", "to": "new@example.org", "t": DAY1,
+                                  "mid": "<b@x.org>", "issue": None, "version": None})
+    finally:
+        engine.dispose()
+    engine = open_engine(database_url)  # migrates to the latest version
+    try:
+        with engine.connect() as conn:
+            assert "issue" not in {c["name"] for c in sa.inspect(conn).get_columns("outbox")}
+            rows = {r["recipient"]: r for r in conn.execute(WITH_ISSUE).mappings()}
+            assert rows["old@example.org"]["issue"] == snapshot
+            assert rows["new@example.org"]["issue"] is None
+            moved = issue_row(conn, "old@example.org", "2026-11-22")
+            assert moved is not None and moved.issue == snapshot
+            assert moved.template_version == "v1"
+            assert sent_keys_many(conn, ["old@example.org"], waiting=True) == {
+                "old@example.org": {"arxiv:2611.00001"}}
+    finally:
+        engine.dispose()
 
 
 def test_a_row_queued_before_the_migration_is_sent_as_stored(
@@ -154,11 +201,7 @@ def test_a_row_queued_before_the_migration_is_sent_as_stored(
     engine = open_engine(database_url, upgrade=False)
     try:
         with engine.begin() as conn:
-            conn.exec_driver_sql("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-            for number, upgrade in available():
-                if number <= 7:
-                    upgrade(conn)
-                    conn.exec_driver_sql(f"INSERT INTO schema_version VALUES ({number})")
+            migrate_to(conn, 7)
             conn.execute(sa.text(
                 "INSERT INTO outbox (recipient, issue_id, status, attempts, next_attempt_at, "
                 "message_id, sender, to_header, subject, text_body, html_body, headers, raw, "

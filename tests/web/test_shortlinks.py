@@ -21,7 +21,7 @@ from newsletter.delivery.memory import MemoryMailer
 from newsletter.delivery.outbox import send_due
 from newsletter.models import OutgoingEmail
 from newsletter.store.history import feedback_for
-from newsletter.store.outbox import QueuedIssue, enqueue_issues
+from newsletter.store.outbox import WITH_ISSUE, QueuedIssue, enqueue_issues
 from newsletter.store.tables import outbox
 from newsletter.web.site import Site
 
@@ -103,7 +103,7 @@ def test_an_old_link_does_not_act_on_a_new_issue_that_reuses_its_row_id(
     path = SHORT.findall(issue.text)[0]
     old = shortlinks.parse(path.removeprefix("/f/"))
     with engine.begin() as conn:
-        row = conn.execute(sa.select(outbox).where(outbox.c.id == old.row_id)).mappings().one()
+        row = conn.execute(WITH_ISSUE.where(outbox.c.id == old.row_id)).mappings().one()
         conn.execute(sa.delete(outbox).where(outbox.c.id == old.row_id))
         bob = QueuedIssue(row["issue_id"], "<bob@x.org>", row["sender"], "bob@example.org",
                           dict(row["issue"], email="bob@example.org"), row["template_version"])
