@@ -1,5 +1,5 @@
 """One run of the newsletter, in order: fetch -> sync readers -> look up liked papers ->
-enqueue -> send.
+embed ahead -> enqueue -> send.
 
 ``newsletter run``, ``demo`` and every scheduler tick go through here, so adding a step to a
 run is one edit in this module.
@@ -18,6 +18,7 @@ from newsletter.app.library import LookupReport, look_up
 from newsletter.app.parts import Parts
 from newsletter.app.readers import sync_subscribers
 from newsletter.app.stored import Builder
+from newsletter.app.vectors import embed_ahead
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer
 from newsletter.delivery.outbox import SendReport, send_due
@@ -82,9 +83,12 @@ def deliver(
     if sync:
         sync_subscribers(config, engine, now)
     if readers is None:
+        embed_ahead(parts, now, iter_active(engine, BATCH))
         enqueued = enqueue_all(parts, now, config.schedule.enqueue_processes)
         locks.note_done(engine, ENQUEUED, now=now)  # for `status`: a pass over everyone ran
     else:
+        readers = list(readers)
+        embed_ahead(parts, now, readers)
         enqueued = enqueue_due(parts, readers, now)
     sent = None
     if mailer is not None:

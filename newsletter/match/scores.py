@@ -64,8 +64,7 @@ def score_batch(
     rows = {p: i for i, p in enumerate(phrases)}
     references = list({p.key: p for p in references}.values())
     index, known = _lexical_index(papers)
-    spelt = {p: e for p in phrases if (e := acronyms.expand(p, known))}
-    every = list(dict.fromkeys([*phrases, *spelt.values()]))
+    spelt, every = _spelt_out(phrases, known)
     fold = _folder(phrases, every, spelt)
     lexical = fold(fusion.lexical_part(index.score(every), cal))
     cosines = semantic = similar = None
@@ -93,6 +92,18 @@ def score_batch(
         by_author=_authors(papers),
         aliases=dict(aliases or {}),
     )
+
+
+def phrases_to_embed(papers: Sequence[Paper], phrases: Sequence[str]) -> list[str]:
+    """Every text ``score_batch`` embeds for ``phrases`` against ``papers``: the phrases and
+    their spelt-out forms (so vectors can be computed ahead, in a process of their own)."""
+    return _spelt_out(list(dict.fromkeys(phrases)), _lexical_index(list(papers))[1])[1]
+
+
+def _spelt_out(phrases: list[str], known: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The spelt-out form of each phrase holding a defined acronym, and every phrase to score."""
+    spelt = {p: e for p in phrases if (e := acronyms.expand(p, known))}
+    return spelt, list(dict.fromkeys([*phrases, *spelt.values()]))
 
 
 def _folder(

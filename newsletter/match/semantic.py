@@ -35,6 +35,9 @@ class VectorCache(Protocol):
 
     def get(self, keys: Sequence[str], model: str) -> dict[str, np.ndarray]: ...
 
+    def known(self, keys: Sequence[str], model: str) -> set[str]:
+        """Which of ``keys`` have a vector, without reading the vectors."""
+
     def put(self, vectors: Mapping[str, np.ndarray], model: str) -> None: ...
 
 
@@ -46,6 +49,9 @@ class MemoryCache:
 
     def get(self, keys: Sequence[str], model: str) -> dict[str, np.ndarray]:
         return {k: self._data[(model, k)] for k in keys if (model, k) in self._data}
+
+    def known(self, keys: Sequence[str], model: str) -> set[str]:
+        return {k for k in keys if (model, k) in self._data}
 
     def put(self, vectors: Mapping[str, np.ndarray], model: str) -> None:
         self._data.update({(model, k): v for k, v in vectors.items()})
@@ -133,15 +139,25 @@ def embed(
     return found
 
 
+def paper_texts(papers: Sequence[Paper]) -> dict[str, str]:
+    """Cache key -> text of each paper's vector."""
+    return {p.key: paper_text(p) for p in papers}
+
+
+def phrase_texts(phrases: Sequence[str]) -> dict[str, str]:
+    """Cache key -> text of each phrase's vector (phrases are cached under ``phrase:<text>``)."""
+    return {f"phrase:{p}": p for p in phrases}
+
+
 def embed_papers(embedder: Embedder, papers: Sequence[Paper], cache: VectorCache) -> np.ndarray:
     """A (papers x dim) matrix of unit vectors, one row per paper."""
-    vectors = embed(embedder, {p.key: paper_text(p) for p in papers}, cache)
+    vectors = embed(embedder, paper_texts(papers), cache)
     return np.stack([vectors[p.key] for p in papers]) if papers else np.zeros((0, 0), np.float32)
 
 
 def embed_phrases(embedder: Embedder, phrases: Sequence[str], cache: VectorCache) -> np.ndarray:
-    """A (phrases x dim) matrix; phrases are cached under ``phrase:<text>``."""
-    vectors = embed(embedder, {f"phrase:{p}": p for p in phrases}, cache)
+    """A (phrases x dim) matrix of unit vectors, one row per phrase."""
+    vectors = embed(embedder, phrase_texts(phrases), cache)
     if not phrases:
         return np.zeros((0, 0), dtype=np.float32)
-    return np.stack([vectors[f"phrase:{p}"] for p in phrases])
+    return np.stack([vectors[k] for k in phrase_texts(phrases)])

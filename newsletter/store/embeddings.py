@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -22,15 +23,23 @@ class StoreCache:
 
     def get(self, keys: Sequence[str], model: str) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
+        for key, blob in self._read(keys, model, embeddings.c.vector):
+            found[key] = np.frombuffer(blob, dtype="<f4").copy()
+        return found
+
+    def known(self, keys: Sequence[str], model: str) -> set[str]:
+        return {key for key, _ in self._read(keys, model, sa.null())}
+
+    def _read(
+        self, keys: Sequence[str], model: str, column: sa.ColumnElement[Any]
+    ) -> Iterator[tuple[str, Any]]:
         with self.engine.connect() as conn:
             for start in range(0, len(keys), _CHUNK):
                 chunk = list(keys[start : start + _CHUNK])
-                query = sa.select(embeddings.c.key, embeddings.c.vector).where(
+                query = sa.select(embeddings.c.key, column).where(
                     (embeddings.c.model == model) & embeddings.c.key.in_(chunk)
                 )
-                for key, blob in conn.execute(query):
-                    found[key] = np.frombuffer(blob, dtype="<f4").copy()
-        return found
+                yield from ((str(k), v) for k, v in conn.execute(query))
 
     def put(self, vectors: Mapping[str, np.ndarray], model: str) -> None:
         """Store vectors, skipping keys another process stored meanwhile."""

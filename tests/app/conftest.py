@@ -68,14 +68,8 @@ def engine(config: Config) -> Iterator[Engine]:
 
 def add_subscriber(engine: Engine, email: str, tz: str, at: str, **kw: Any) -> Subscriber:
     hh, mm = map(int, at.split(":"))
-    sub = Subscriber(
-        email=email,
-        topics=("spiking neural networks",),
-        timezone=tz,
-        send_at=time(hh, mm),
-        origin="web",
-        **kw,
-    )
+    kw.setdefault("topics", ("spiking neural networks",))
+    sub = Subscriber(email=email, timezone=tz, send_at=time(hh, mm), origin="web", **kw)
     with engine.begin() as conn:
         upsert_subscriber(conn, sub, datetime(2026, 1, 1, tzinfo=UTC))
     return sub
