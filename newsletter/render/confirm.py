@@ -18,7 +18,7 @@ from newsletter.render.environment import safe_url
 from newsletter.render.renderer import tidy
 from newsletter.render.templates import Templates
 from newsletter.render.text import one_line, squash
-from newsletter.wording import count
+from newsletter.wording import duration
 
 HTML_TEMPLATE = "confirm.mjml"
 TEXT_TEMPLATE = "confirm.txt"
@@ -65,13 +65,8 @@ class ConfirmRenderer:
             "authors": [squash(a) for a in sub.authors],
             "liked": len(sub.papers) + len(sub.library),
             "link": safe_url(link),
-            "valid_for": _duration(valid_for),
+            "valid_for": duration(valid_for),
             "subject": subject,
             "preheader": f"One click and your first issue of {newsletter.name} is on its way.",
         }
 
-
-def _duration(span: timedelta) -> str:
-    """``48 hours``, or minutes under an hour (rounded down: the link expires then)."""
-    minutes = int(span.total_seconds() // 60)
-    return count(minutes // 60, "hour") if minutes >= 60 else count(minutes, "minute")

@@ -25,7 +25,7 @@ from newsletter import addresses, tokens
 from newsletter.errors import TokenError
 from newsletter.profile import WEEKDAYS
 from newsletter.store.profiles import StoredSubscriber, from_file
-from newsletter.web.archive_pages import ArchivePages
+from newsletter.web.archive_pages import ArchivePages, kept_private
 from newsletter.web.forms import (
     Form,
     FormErrors,
@@ -37,6 +37,7 @@ from newsletter.web.forms import (
 )
 from newsletter.web.pages import HEADERS, Csrf, CsrfError, error_page, page, plain
 from newsletter.web.site import Site, UsedLink
+from newsletter.wording import duration
 
 Handler = Callable[[Request], Awaitable[Response]]
 ZONES = sorted(z for z in available_timezones() if "/" in z or z == "UTC")
@@ -110,7 +111,7 @@ class Pages:
         return page(
             "check_inbox",
             email=sub.email,
-            hours=int(web.confirm_hours),
+            valid_for=duration(timedelta(hours=web.confirm_hours)),
             newsletter=self.site.config.newsletter,
         )
 
@@ -249,7 +250,7 @@ def create_app(site: Site) -> Starlette:
         Route("/feedback", guarded(p.feedback), methods=["POST"]),
         Route("/feedback/undo", guarded(p.undo_feedback), methods=["POST"]),
         Route("/f/{code}", guarded(p.feedback_page), methods=["GET"]),  # short links
-        *(Route(path, guarded(handler), methods=["GET"])
+        *(Route(path, kept_private(guarded(handler)), methods=["GET"])
           for path, handler in ArchivePages(site).routes()),
         Route("/tz.js", p.script, methods=["GET"]),
         Route("/healthz", p.health, methods=["GET"]),

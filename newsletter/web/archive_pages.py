@@ -2,7 +2,7 @@
 "View in browser" link give), the reader's list of past issues and their private Atom feed.
 
 GET (and HEAD) only: an archive token reads, it never changes a subscription. The pages are
-private to the reader: not cached by shared caches, not indexed.
+private to the reader, their error pages too: not cached by shared caches, not indexed.
 """
 
 from __future__ import annotations
@@ -23,9 +23,15 @@ PRIVATE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex"}
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def private(response: Response) -> Response:
-    response.headers.update(PRIVATE)
-    return response
+def kept_private(handler: Handler) -> Handler:
+    """``handler`` with every response it gives, error pages included, marked private."""
+
+    async def run(request: Request) -> Response:
+        response = await handler(request)
+        response.headers.update(PRIVATE)
+        return response
+
+    return run
 
 
 def feed_link(url: str, title: str) -> str:
@@ -67,16 +73,16 @@ class ArchivePages:
         try:
             html = await run_in_threadpool(self._issue_html, token, issue_id)
         except NoSuchIssue as exc:
-            return private(error_page(404, "Issue not found", f"{exc}."))
-        return private(HTMLResponse(html, headers=HEADERS))
+            return error_page(404, "Issue not found", f"{exc}.")
+        return HTMLResponse(html, headers=HEADERS)
 
     async def listing(self, request: Request) -> Response:
         """The reader's sent issues, newest first, each linked to its web copy."""
         email = self.archive.reader(request.query_params.get("token", ""))
         issues = await run_in_threadpool(self.archive.past, email)
         archive, feed = self.archive.links(email)
-        return private(page("archive", issues=issues, email=email, feed=feed, archive=archive,
-                            feed_title=self.feed_title, newsletter=self.newsletter))
+        return page("archive", issues=issues, email=email, feed=feed, archive=archive,
+                    feed_title=self.feed_title, newsletter=self.newsletter)
 
     async def feed(self, request: Request) -> Response:
         """The reader's private Atom feed: one entry per sent issue with its papers."""
@@ -85,4 +91,4 @@ class ArchivePages:
         archive, feed = self.archive.links(email)
         body = atom_feed(self.newsletter.name, self.newsletter.base_url, email, issues,
                          self_url=feed, archive_url=archive, now=self.archive.clock())
-        return private(Response(body, media_type=MEDIA_TYPE, headers=HEADERS))
+        return Response(body, media_type=MEDIA_TYPE, headers=HEADERS)

@@ -45,7 +45,7 @@ from newsletter.store.profiles import (
     upsert_subscriber,
 )
 from newsletter.store.signups import add_signup, forget_before, get_signup, mark_confirmed
-from newsletter.web.forms import Posted, stored_profile, validate
+from newsletter.web.forms import FormErrors, Posted, stored_profile, validate
 from newsletter.web.ratelimit import RateLimiter
 
 CONFIRM = "confirm"
@@ -147,7 +147,11 @@ class Site:
             raise TokenError("the link does not match any sign-up")
         if pending.confirmed_at is not None:
             raise UsedLink("this confirmation link was already used")
-        return validate(pending.profile)
+        try:
+            return validate(pending.profile)
+        except FormErrors:  # the settings changed since (fewer topics allowed, say)
+            raise TokenError("this sign-up no longer fits the newsletter's settings: please "
+                             "sign up again") from None
 
     def confirm(self, token: str) -> Subscriber:
         """Activate the sign-up behind ``token``, once."""

@@ -141,6 +141,8 @@ def test_no_issue_and_a_bad_link_show_a_plain_page(
         for opened in (client.get, client.head):
             answer = opened(path)
             assert answer.status_code == status, path
+            assert answer.headers["cache-control"] == "private, no-store", path
+            assert answer.headers["x-robots-tag"] == "noindex", path
         text = client.get(path).text
         assert "Nothing was changed" in text and all(p.title not in text for p in papers)
     own = tokens.archive_url("http://testserver", SECRET, ADA, now=NOW)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -14,6 +15,8 @@ from newsletter.delivery.memory import MemoryMailer
 from newsletter.store.outbox import suppress
 from newsletter.store.profiles import get_subscriber, set_status
 from newsletter.store.signups import pending_signups
+from newsletter.web.app import create_app
+from newsletter.web.site import Site
 
 from .conftest import (
     NOW,
@@ -23,6 +26,7 @@ from .conftest import (
     csrf_of,
     subscribe,
     subscribe_and_confirm,
+    web_config,
 )
 
 
@@ -139,6 +143,36 @@ def test_expired_confirm_link_is_refused(
     assert page.status_code == 400 and "expired" in page.text and "Nothing was changed" in page.text
     with engine.connect() as conn:
         assert get_subscriber(conn, "ada@example.org") is None
+
+
+def test_a_sign_up_the_settings_no_longer_allow_is_refused_in_one_line(
+    client: TestClient, mailer: MemoryMailer, engine: Engine
+) -> None:
+    subscribe(client)
+    with engine.begin() as conn:  # stored under older settings, say, or edited by hand
+        [(nonce, profile)] = conn.execute(
+            sa.select(pending_signups.c.nonce, pending_signups.c.profile)).all()
+        conn.execute(sa.update(pending_signups).where(pending_signups.c.nonce == nonce)
+                     .values(profile=dict(profile, timezone="Mars/Olympus_Mons")))
+    page = client.get(confirm_link(mailer))
+    assert page.status_code == 400 and "sign up again" in page.text
+    posted = client.post(
+        "/confirm", data={"csrf": csrf_of(client.get("/").text), "token": confirm_token(mailer)}
+    )
+    assert posted.status_code == 400 and "sign up again" in posted.text
+    with engine.connect() as conn:
+        assert get_subscriber(conn, "ada@example.org") is None
+
+
+def test_check_your_inbox_says_how_long_the_link_lasts(
+    mailer: MemoryMailer, engine: Engine, clock: Clock, tmp_path: Path
+) -> None:
+    site = Site(web_config(tmp_path, confirm_hours=0.5), engine, lambda: mailer, clock=clock,
+                send_inline=True)
+    with TestClient(create_app(site), follow_redirects=False) as short:
+        page = subscribe(short)
+    assert "within 30 minutes" in page.text
+    assert "within 30 minutes" in mailer.outbox[-1].text
 
 
 def test_forged_and_altered_confirm_links_are_refused(
