@@ -20,15 +20,22 @@ class StoreCache:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Keys seen stored, per model: vectors are never changed or removed, so a service that
+        # asks every tick whether its readers' phrases are embedded asks the database once.
+        self._seen: dict[str, set[str]] = {}
 
     def get(self, keys: Sequence[str], model: str) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         for key, blob in self._read(keys, model, embeddings.c.vector):
             found[key] = np.frombuffer(blob, dtype="<f4").copy()
+        self._seen.setdefault(model, set()).update(found)
         return found
 
     def known(self, keys: Sequence[str], model: str) -> set[str]:
-        return {key for key, _ in self._read(keys, model, sa.null())}
+        seen = self._seen.setdefault(model, set())
+        seen.update(key for key, _ in self._read([k for k in keys if k not in seen], model,
+                                                 sa.null()))
+        return {k for k in keys if k in seen}
 
     def _read(
         self, keys: Sequence[str], model: str, column: sa.ColumnElement[Any]
@@ -45,7 +52,7 @@ class StoreCache:
         """Store vectors, skipping keys another process stored meanwhile."""
         if not vectors:
             return
-        known = self.get(list(vectors), model)
+        known = self.known(list(vectors), model)
         rows = [
             {
                 "key": k,
@@ -60,3 +67,4 @@ class StoreCache:
             dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
             with self.engine.begin() as conn:
                 conn.execute(dialect.insert(embeddings).on_conflict_do_nothing(), rows)
+        self._seen.setdefault(model, set()).update(vectors)

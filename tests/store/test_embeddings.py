@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 
 import numpy as np
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from newsletter.store.embeddings import StoreCache
@@ -39,3 +40,22 @@ def test_writers_storing_the_same_vectors_at_once_all_succeed(
     assert errors == []
     found = StoreCache(engine).get(keys, "m")
     assert len(found) == 300 and float(found["phrase:topic 7"][0]) == 7.0
+
+
+def test_known_keys_are_asked_of_the_database_once(open_db: Callable[..., Engine]) -> None:
+    engine = open_db()
+    keys = [f"phrase:topic {i}" for i in range(10)]
+    StoreCache(engine).put({k: np.ones(4, dtype=np.float32) for k in keys}, "m")
+    cache = StoreCache(engine)  # a new process: nothing seen yet
+    asked: list[object] = []
+
+    def note(_conn: object, _cursor: object, sql: str, params: object, *_: object) -> None:
+        if "embeddings" in sql:
+            asked.append(params)
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    assert cache.known([*keys, "phrase:new"], "m") == set(keys)
+    assert len(asked) == 1
+    assert cache.known([*keys, "phrase:new"], "m") == set(keys)
+    assert len(asked) == 2 and "phrase:topic 3" not in str(asked[1])  # only the unknown key
+    assert cache.known(keys, "other model") == set()
