@@ -116,6 +116,7 @@ def catch_up(parts: Parts, missed: Sequence[tuple[datetime, list[Subscriber]]]) 
     """Enqueue the issues of readers whose day ended at each missed moment, oldest first."""
     total = EnqueueReport()
     for moment, readers in sorted(missed, key=lambda item: item[0]):
+        embed_ahead(parts, moment, readers)
         total = total + enqueue_due(parts, readers, moment)
     return total
 

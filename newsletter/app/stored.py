@@ -138,7 +138,9 @@ class Builder:
                 self._renderers[version] = renderer
         if isinstance(renderer, str):
             return renderer
-        issue = restore(row.issue or {}, papers)
+        if not row.issue:
+            return "its snapshot of what to send is missing"
+        issue = restore(row.issue, papers)
         if isinstance(issue, str):
             return issue
         signed_at = row.created_at or datetime.now(UTC)

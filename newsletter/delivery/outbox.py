@@ -168,7 +168,7 @@ class _Run:
 
     def _built(self, rows: list[OutboxRow]) -> list[OutboxRow]:
         """Issue rows rendered (those that cannot be fail at once), other rows as they are."""
-        issues = [r for r in rows if r.issue is not None]
+        issues = [r for r in rows if r.template_version is not None]
         if not issues or self.build is None:
             return rows
         try:
@@ -179,7 +179,7 @@ class _Run:
             raise
         ready: list[OutboxRow] = []
         for row in rows:
-            email = made.get(row.id, "not rendered") if row.issue is not None else row.email
+            email = made.get(row.id, "not rendered") if row.template_version else row.email
             if isinstance(email, str):
                 self._fail(row, f"cannot render the issue: {email}")
             else:

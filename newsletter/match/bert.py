@@ -68,6 +68,11 @@ def _settings(path: Path) -> tuple[dict[str, Any], str, int, bool]:
     modes = [k for k, v in pooling.items() if k.startswith("pooling_mode") and v is True]
     if len(modes) != 1 or modes[0] not in _POOLINGS:
         raise _error(path, f"{pooling_dir}/config.json pooling_mode={modes} is not supported")
+    if (path / "config_sentence_transformers.json").is_file():
+        prompt = _json(path, "config_sentence_transformers.json").get("default_prompt_name")
+        if prompt:  # sentence-transformers would prepend it to every text
+            raise _error(path, f"config_sentence_transformers.json default_prompt_name="
+                               f"{prompt!r} is not supported")
     has_st = (path / "sentence_bert_config.json").is_file()
     st = _json(path, "sentence_bert_config.json") if has_st else {}
     limit = int(config.get("max_position_embeddings", 512))
@@ -168,15 +173,28 @@ class NumpyEncoder:
         self._w: dict[str, F32] = {}
 
     @staticmethod
-    def supports(path: Path) -> bool:
-        """Whether ``path`` holds a model this encoder runs (BERT, mean or CLS pooling)."""
+    def unsupported(path: Path) -> str | None:
+        """Why ``path`` is not a model this encoder runs (BERT, mean or CLS pooling), or None."""
         try:
             _settings(path)
-        except MatchError:
-            return False
-        return True
+        except MatchError as exc:
+            return str(exc)
+        return None
+
+    @staticmethod
+    def supports(path: Path) -> bool:
+        return NumpyEncoder.unsupported(path) is None
 
     def _load(self) -> None:
+        try:
+            self._read_model()
+        except MatchError:
+            raise
+        except Exception as exc:  # tokenizers and safetensors raise their own error types
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise _error(self.path, f"cannot load the model: {first}") from None
+
+    def _read_model(self) -> None:
         from tokenizers import Tokenizer
 
         config, self._pooling, max_len, self._lower = _settings(self.path)
@@ -233,6 +251,6 @@ class NumpyEncoder:
             pooled = tokens[:, 0]
         else:
             pooled = np.einsum("bnh,bn->bh", tokens, mask.astype(np.float32))
-            pooled /= lengths[:, None].astype(np.float32)
+            pooled /= np.maximum(lengths, 1)[:, None].astype(np.float32)
         unit: F32 = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         return unit

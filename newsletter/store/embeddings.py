@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from newsletter.store.tables import embeddings
 
 _CHUNK = 500
+_SEEN_MAX = 500_000  # keys remembered per model before the memory starts over
 
 
 class StoreCache:
@@ -33,6 +34,8 @@ class StoreCache:
 
     def known(self, keys: Sequence[str], model: str) -> set[str]:
         seen = self._seen.setdefault(model, set())
+        if len(seen) > _SEEN_MAX:  # a long-lived service: bounded, at the cost of a re-read
+            seen.clear()
         seen.update(key for key, _ in self._read([k for k in keys if k not in seen], model,
                                                  sa.null()))
         return {k for k in keys if k in seen}

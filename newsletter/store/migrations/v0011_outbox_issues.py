@@ -4,6 +4,10 @@ Every status change of a row (queued, sending, sent) writes a new copy of the wh
 a snapshot kept in the outbox was stored three times per issue; beside it, once. Snapshots
 are compact JSON, zlib-compressed. Existing rows are moved in batches and the column dropped;
 a row is an issue row when it has a ``template_version``, as before.
+
+On PostgreSQL the dropped column's data stays on disk until the outbox is rewritten (``VACUUM
+FULL outbox``, once, at a quiet time); SQLite rewrites the table here and shrinks the file at
+the next ``VACUUM``.
 """
 
 from __future__ import annotations
@@ -35,11 +39,15 @@ def upgrade(conn: Connection) -> None:
         rows = conn.execute(_OLD, {"last": last, "n": BATCH}).all()
         if not rows:
             break
-        conn.execute(sa.insert(issues), [{"row_id": i, "issue": _pack(doc)} for i, doc in rows])
+        moved = [{"row_id": i, "issue": _pack(doc)} for i, doc in rows]
+        if moved := [m for m in moved if m["issue"] is not None]:  # a JSON null moves as none
+            conn.execute(sa.insert(issues), moved)
         last = rows[-1][0]
     conn.exec_driver_sql("ALTER TABLE outbox DROP COLUMN issue")
 
 
-def _pack(doc: object) -> bytes:
+def _pack(doc: object) -> bytes | None:
     value = json.loads(doc) if isinstance(doc, str | bytes) else doc
+    if value is None:
+        return None
     return zlib.compress(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
