@@ -45,7 +45,7 @@ from newsletter.config import Config, MatchSettings, config_from_dict
 from newsletter.match import Matcher, MemoryCache
 from newsletter.match.semantic import embed_papers
 from newsletter.models import Issue, IssueLinks, Paper
-from newsletter.render import RenderedIssue, Renderer
+from newsletter.render import RenderedEmail, Renderer
 from newsletter.store import open_engine
 from newsletter.store.embeddings import StoreCache
 from newsletter.store.outbox import outbox
@@ -110,7 +110,7 @@ class TimedMatcher(Matcher):
 
 
 class TimedRenderer(Renderer):
-    def render(self, issue: Issue, links: IssueLinks) -> RenderedIssue | None:
+    def render(self, issue: Issue, links: IssueLinks) -> RenderedEmail | None:
         start = time.perf_counter()
         try:
             return super().render(issue, links)

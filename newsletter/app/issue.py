@@ -16,7 +16,7 @@ from newsletter.app.readers import find_subscriber
 from newsletter.delivery.compose import Composer
 from newsletter.match import Matcher
 from newsletter.models import Issue, IssueLinks, OutgoingEmail, Paper, Pick, Subscriber
-from newsletter.render import RenderedIssue
+from newsletter.render import RenderedEmail
 from newsletter.sources.ingest import load_papers
 from newsletter.store.history import feedback_many, reference_papers, sent_keys_many
 from newsletter.store.papers import list_papers
@@ -112,7 +112,7 @@ def archived_at(links: IssueLinks) -> tuple[tuple[str, str], ...]:
 
 def compose(
     parts: Parts, sub: Subscriber, issue_date: date, picks: Sequence[Pick], now: datetime
-) -> tuple[Issue, RenderedIssue | None, OutgoingEmail | None]:
+) -> tuple[Issue, RenderedEmail | None, OutgoingEmail | None]:
     """Render one subscriber's issue and wrap it into a message (None on a skipped quiet day)."""
     issue = Issue(sub, issue_date, tuple(picks))
     links = issue_links(parts.composer, sub.email, picks, now, issue_date)

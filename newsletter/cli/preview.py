@@ -28,12 +28,12 @@ from newsletter.config import Config, Secrets
 from newsletter.delivery.compose import composer_from_config
 from newsletter.errors import NewsletterError, SubscriberError
 from newsletter.models import Issue, IssueLinks
-from newsletter.render import RenderedIssue, Renderer
+from newsletter.render import RenderedEmail, Renderer
 from newsletter.store.profiles import active_subscribers
 from newsletter.subscribers import load_dir
 from newsletter.web.preview import IssueMaker, PreviewSite, make_server, server_url
 
-MimeMaker = Callable[[Issue, RenderedIssue, IssueLinks], bytes]
+MimeMaker = Callable[[Issue, RenderedEmail, IssueLinks], bytes]
 SERVE_DAYS = 7  # the page offers the chosen date and the days before it
 
 
@@ -81,7 +81,7 @@ def mime_maker(config: Config, now: Callable[[], datetime]) -> MimeMaker:
     """Build the message exactly as delivery would (headers, list headers, DKIM when set)."""
     composer = composer_from_config(config)
 
-    def build(issue: Issue, rendered: RenderedIssue, links: IssueLinks) -> bytes:
+    def build(issue: Issue, rendered: RenderedEmail, links: IssueLinks) -> bytes:
         sub = issue.subscriber
         message = composer.compose(
             to=f"{sub.name} <{sub.email}>" if sub.name else sub.email,

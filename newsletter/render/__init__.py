@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from newsletter.render.renderer import RenderedIssue, Renderer
+from newsletter.render.renderer import RenderedEmail, Renderer
 
-__all__ = ["RenderedIssue", "Renderer"]
+__all__ = ["RenderedEmail", "Renderer"]

@@ -6,7 +6,6 @@ pass, which shows the reader the topics, exclusions and authors they asked for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,23 +14,13 @@ from newsletter.config import NewsletterSettings
 from newsletter.models import Subscriber
 from newsletter.render.context import Context, newsletter_view
 from newsletter.render.environment import safe_url
-from newsletter.render.renderer import tidy
+from newsletter.render.renderer import RenderedEmail, tidy
 from newsletter.render.templates import Templates
 from newsletter.render.text import one_line, squash
 from newsletter.wording import duration
 
 HTML_TEMPLATE = "confirm.mjml"
 TEXT_TEMPLATE = "confirm.txt"
-
-
-@dataclass(frozen=True, slots=True)
-class RenderedConfirmation:
-    """A confirmation email's parts, ready to be put into a MIME message."""
-
-    subject: str
-    preheader: str
-    html: str
-    text: str
 
 
 class ConfirmRenderer:
@@ -43,10 +32,10 @@ class ConfirmRenderer:
         self._html = self.templates.mjml(HTML_TEMPLATE)
         self._text = self.templates.text(TEXT_TEMPLATE)
 
-    def render(self, sub: Subscriber, link: str, valid_for: timedelta) -> RenderedConfirmation:
+    def render(self, sub: Subscriber, link: str, valid_for: timedelta) -> RenderedEmail:
         """The email asking ``sub`` to open ``link`` (valid for ``valid_for``) to confirm."""
         ctx = self.context(sub, link, valid_for)
-        return RenderedConfirmation(
+        return RenderedEmail(
             subject=ctx["subject"],
             preheader=ctx["preheader"],
             html=self.templates.render(self._html, ctx),

@@ -21,8 +21,8 @@ CONFIG_SUBJECT = "<config email.subject>"
 
 
 @dataclass(frozen=True, slots=True)
-class RenderedIssue:
-    """One subscriber's issue, ready to be put into a MIME message."""
+class RenderedEmail:
+    """An email's parts (an issue, or a sign-up confirmation), ready to be put into MIME."""
 
     subject: str
     preheader: str
@@ -82,7 +82,7 @@ class Renderer:
         changed, self.version = version != self.version, version
         return changed
 
-    def render(self, issue: Issue, links: IssueLinks) -> RenderedIssue | None:
+    def render(self, issue: Issue, links: IssueLinks) -> RenderedEmail | None:
         """The issue's subject, preheader, HTML and text; None on a quiet day set to skip."""
         if not issue.picks and self.email.quiet_day == "skip":
             return None
@@ -92,7 +92,7 @@ class Renderer:
         ctx["subject"] = subject
         html = run(self._html, ctx)
         text = tidy(run(self._text, ctx))
-        return RenderedIssue(subject=subject, preheader=ctx["preheader"], html=html, text=text)
+        return RenderedEmail(subject=subject, preheader=ctx["preheader"], html=html, text=text)
 
     @property
     def template_files(self) -> list[Path]:

@@ -19,7 +19,7 @@ import jinja2
 
 from newsletter.errors import NewsletterError
 from newsletter.models import Issue, IssueLinks
-from newsletter.render import RenderedIssue, Renderer
+from newsletter.render import RenderedEmail, Renderer
 
 IssueMaker = Callable[[str, date], tuple[Issue, IssueLinks]]
 PAGES = Path(__file__).resolve().parent / "templates"
@@ -72,7 +72,7 @@ class PreviewSite:
             parts.append(f"{path}|{info.st_mtime_ns}|{info.st_size}")
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
-    def render(self, subscriber: str, day: date) -> RenderedIssue | None:
+    def render(self, subscriber: str, day: date) -> RenderedEmail | None:
         """The issue as the subscriber would get it (None on a skipped quiet day)."""
         key = (subscriber, day)
         if key not in self._issues:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.config import EmailSettings
-from newsletter.render import RenderedIssue, Renderer
+from newsletter.render import RenderedEmail, Renderer
 
 from .render_samples import HOSTILE, NEWSLETTER, RTL, make_issue, make_links
 
@@ -25,7 +25,7 @@ CASES = {
 }
 
 
-def rendered(case: str) -> RenderedIssue:
+def rendered(case: str) -> RenderedEmail:
     count, extra = CASES[case]
     renderer = Renderer(NEWSLETTER, EmailSettings(quiet_day="send"), None)
     issue = make_issue(count, extra)
@@ -34,7 +34,7 @@ def rendered(case: str) -> RenderedIssue:
     return out
 
 
-def parts(out: RenderedIssue) -> dict[str, str]:
+def parts(out: RenderedEmail) -> dict[str, str]:
     return {
         "html": out.html,
         "txt": out.text,
