@@ -179,7 +179,7 @@ class _Run:
             raise
         ready: list[OutboxRow] = []
         for row in rows:
-            email = made.get(row.id, "not rendered") if row.template_version else row.email
+            email = row.email if row.template_version is None else made.get(row.id, "not rendered")
             if isinstance(email, str):
                 self._fail(row, f"cannot render the issue: {email}")
             else:

@@ -160,9 +160,14 @@ def paper_texts(papers: Sequence[Paper]) -> dict[str, str]:
     return {p.key: paper_text(p) for p in papers}
 
 
+def phrase_key(phrase: str) -> str:
+    """The cache key of a phrase's vector: ``phrase:<text>``."""
+    return f"phrase:{phrase}"
+
+
 def phrase_texts(phrases: Sequence[str]) -> dict[str, str]:
-    """Cache key -> text of each phrase's vector (phrases are cached under ``phrase:<text>``)."""
-    return {f"phrase:{p}": p for p in phrases}
+    """Cache key -> text of each phrase's vector."""
+    return {phrase_key(p): p for p in phrases}
 
 
 def embed_papers(embedder: Embedder, papers: Sequence[Paper], cache: VectorCache) -> np.ndarray:
@@ -176,4 +181,4 @@ def embed_phrases(embedder: Embedder, phrases: Sequence[str], cache: VectorCache
     vectors = embed(embedder, phrase_texts(phrases), cache)
     if not phrases:
         return np.zeros((0, 0), dtype=np.float32)
-    return np.stack([vectors[k] for k in phrase_texts(phrases)])
+    return np.stack([vectors[phrase_key(p)] for p in phrases])  # a row per phrase, repeats too
