@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from newsletter.config import MatchSettings
-from newsletter.match import Matcher, MemoryCache, load_embedder
+from newsletter.match import Matcher, MemoryCache, fields, load_embedder
 from newsletter.match import fuse as fusion
 from newsletter.match.evaluate import Graded, Quality, judge, judge_graded, mean_of, mean_quality
 from newsletter.models import Paper, Subscriber, normalize_title
@@ -195,6 +195,8 @@ def cv_families() -> dict[str, list[Config]]:
       better (no cut: nDCG@10 0.749-0.770 against 0.777); it only lifts scores past the bar.
       A cut at a share (0.4-0.6) of the reader's best paper: best on all dev 0.729 / 0.745 /
       0.749, 2-fold 0.688 / 0.774 / 0.699, leave-one-style-out 0.701 / 0.723 / 0.717.
+
+    Kept: field terms (``field-weight``, ``field-gate``; see tests/data/relevance/README.md).
     """
     base, cal = MatchSettings(), fusion.DEFAULT
     thresholds = (0.2, 0.25, 0.3, 0.35, 0.4)
@@ -217,6 +219,25 @@ def cv_families() -> dict[str, list[Config]]:
             )
             for t in thresholds
             for w in (0.3, 0.4, 0.5, 0.6)
+        ],
+        "field-weight": [
+            (
+                named(threshold=t, field_weight=f),
+                replace(base, threshold=t),
+                replace(cal, field_weight=f),
+            )
+            for t in thresholds
+            for f in (0.0, 0.6, 0.7, 0.8, 0.9, 1.0)
+        ],
+        "field-gate": [
+            (
+                named(threshold=t, field_weight=f, gate=g),
+                replace(base, threshold=t),
+                replace(cal, field_weight=f, field_gate_low=g, field_gate_high=g + 0.15),
+            )
+            for t in thresholds
+            for f in (0.7, 0.8, 0.9)
+            for g in (-1.0, 0.0, 0.05, 0.1, 0.15, 0.2)
         ],
     }
 
@@ -311,11 +332,15 @@ def synthetic(
         for i, p in ((i, papers[i % len(papers)]) for i in range(n_papers))
     ]
     vocabulary = sorted({w for p in papers for w in p.title.lower().split() if len(w) > 4})
+    # A fifth of the readers also name a field, so the fields' terms are scored as well.
+    named_fields = sorted(fields.vocabulary())
     subs = []
     for i in range(n_subs):
         topics = tuple(
             " ".join(rng.sample(vocabulary, rng.randint(1, 3))) for _ in range(rng.randint(2, 5))
         )
+        if i % 5 == 0:
+            topics += (rng.choice(named_fields),)
         subs.append(
             Subscriber(
                 email=f"s{i}@example.org",

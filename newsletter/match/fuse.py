@@ -37,6 +37,9 @@ class Calibration:
     like_high: float = 0.75
     dislike_penalty: float = 0.4  # times the closeness to a disliked paper
     second_topic: float = 0.1  # bonus, times the second-best topic's score: papers at a crossing
+    field_weight: float = 0.7  # a topic naming a field scores this share of its best field term
+    field_gate_low: float = 0.1  # ... times a ramp on the paper's closeness to the field's name
+    field_gate_high: float = 0.25
 
 
 DEFAULT = Calibration()

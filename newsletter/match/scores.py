@@ -3,17 +3,18 @@
 Subscribers share phrases, so each distinct topic or exclude phrase is scored once; the
 semantic side is one matrix product of phrase vectors by paper vectors. A phrase holding an
 acronym that today's papers define ("SNN", "deep RL") is also scored spelt out, and keeps the
-better of the two scores.
+better of the two scores. A topic that names a field ("astronomy") is also scored by that field's
+terms (``fields``), each calibrated on its own, at a discount.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from newsletter.match import acronyms
+from newsletter.match import acronyms, fields
 from newsletter.match import fuse as fusion
 from newsletter.match.lexical import LexicalIndex
 from newsletter.match.semantic import Embedder, VectorCache, embed_papers, embed_phrases
@@ -40,6 +41,9 @@ class BatchScores:
     upvotes: np.ndarray  # per paper, unknown counted as 0
     by_author: dict[str, list[int]]  # normalised author name -> columns
     aliases: dict[str, str]  # another key a reference is known by (title:...) -> its key
+    field_terms: dict[str, tuple[str, ...]]  # topic naming a field -> the field's terms
+    term_rows: dict[str, int]  # field term -> row in ``term_fused``
+    term_fused: np.ndarray  # field terms x papers, each term's own fused score
 
     @property
     def semantic(self) -> bool:
@@ -60,21 +64,35 @@ def score_batch(
 ) -> BatchScores:
     """Build the score matrices for ``papers`` against all ``phrases`` and ``references``."""
     papers = list(papers)
+    topics = list(dict.fromkeys(phrases))
     phrases = list(dict.fromkeys([*phrases, *excludes]))
     rows = {p: i for i, p in enumerate(phrases)}
     references = list({p.key: p for p in references}.values())
     index, known = _lexical_index(papers)
-    spelt, every = _spelt_out(phrases, known)
-    fold = _folder(phrases, every, spelt)
-    lexical = fold(fusion.lexical_part(index.score(every), cal))
-    cosines = semantic = similar = None
+    forms = _variants(phrases, topics, known)
+    lexical_every = fusion.lexical_part(index.score(forms.every), cal)
+    lexical = forms.fold(lexical_every)
+    cosines = semantic = similar = raw = None
     if embedder is not None and papers:
-        raw, similar = _semantic(embedder, papers, every, references, cache, cal)
-        cosines = fold(raw)
+        raw, similar = _semantic(embedder, papers, forms.every, references, cache, cal)
+        cosines = forms.fold(raw)
         semantic = fusion.semantic_part(cosines, cal)
     if similar is None:
         # Without embeddings a reference's title serves as one more phrase.
         similar = fusion.lexical_part(index.score([r.title for r in references]), cal)
+    # ``mix`` gives a new matrix; without embeddings, copy before a field widens a row.
+    fused = fusion.mix(lexical, semantic, lexical_weight) if semantic is not None else lexical
+    by_term = forms.term_scores(lexical_every, raw, lexical_weight, cal)
+    if forms.terms and cal.field_weight > 0:
+        # A field term counts only on papers at least loosely close to the field's name.
+        gate = (
+            None
+            if cosines is None
+            else fusion.ramp(cosines, cal.field_gate_low, cal.field_gate_high)
+        )
+        fused = forms.widen(
+            fused if gate is not None else fused.copy(), by_term, cal.field_weight, gate
+        )
     return BatchScores(
         papers=papers,
         index=index,
@@ -82,7 +100,7 @@ def score_batch(
         lexical=lexical,
         cosines=cosines,
         semantic_parts=semantic,
-        fused=lexical if semantic is None else fusion.mix(lexical, semantic, lexical_weight),
+        fused=fused,
         refs={r.key: i for i, r in enumerate(references)},
         similar=similar,
         ref_titles={r.key: r.title for r in references},
@@ -91,36 +109,80 @@ def score_batch(
         upvotes=np.array([p.upvotes or 0 for p in papers], dtype=np.int64),
         by_author=_authors(papers),
         aliases=dict(aliases or {}),
+        field_terms=forms.terms,
+        term_rows={t: i for i, t in enumerate(forms.term_list)},
+        term_fused=by_term,
     )
 
 
 def phrases_to_embed(papers: Sequence[Paper], phrases: Sequence[str]) -> list[str]:
-    """Every text ``score_batch`` embeds for ``phrases`` against ``papers``: the phrases and
-    their spelt-out forms (so vectors can be computed ahead, in a process of their own)."""
-    return _spelt_out(list(dict.fromkeys(phrases)), _lexical_index(list(papers))[1])[1]
+    """Every text ``score_batch`` embeds for ``phrases`` against ``papers``: the phrases, their
+    spelt-out forms and their fields' terms (so vectors can be computed ahead, in a process of
+    their own)."""
+    phrases = list(dict.fromkeys(phrases))
+    return _variants(phrases, phrases, _lexical_index(list(papers))[1]).every
 
 
-def _spelt_out(phrases: list[str], known: dict[str, str]) -> tuple[dict[str, str], list[str]]:
-    """The spelt-out form of each phrase holding a defined acronym, and every phrase to score."""
+@dataclass(frozen=True)
+class _Variants:
+    """The texts scored for each phrase: itself, its acronyms spelt out, its field's terms."""
+
+    phrases: list[str]
+    spelt: dict[str, str]  # phrase -> the same with known acronyms spelt out
+    terms: dict[str, tuple[str, ...]]  # topic naming a field -> that field's terms
+    every: list[str]  # every text to score, phrases first
+
+    @property
+    def term_list(self) -> list[str]:
+        return list(dict.fromkeys(t for ts in self.terms.values() for t in ts))
+
+    def fold(self, matrix: np.ndarray) -> np.ndarray:
+        """A matrix over ``every`` text -> one over ``phrases``, each row the better of the
+        phrase and its spelt-out form."""
+        plain = matrix[: len(self.phrases)]
+        if not self.spelt:
+            return plain
+        at = {p: i for i, p in enumerate(self.every)}
+        other = np.array([at[self.spelt.get(p, p)] for p in self.phrases], dtype=np.int64)
+        return np.asarray(np.maximum(plain, matrix[other]))
+
+    def term_scores(
+        self,
+        lexical: np.ndarray,
+        cosines: np.ndarray | None,
+        lexical_weight: float,
+        cal: fusion.Calibration,
+    ) -> np.ndarray:
+        """The fused score of every field term (terms x papers), each term calibrated alone."""
+        at = {p: i for i, p in enumerate(self.every)}
+        rows = np.array([at[t] for t in self.term_list], dtype=np.int64)
+        lex = lexical[rows]
+        if cosines is None:
+            return lex
+        return fusion.mix(lex, fusion.semantic_part(cosines[rows], cal), lexical_weight)
+
+    def widen(
+        self, fused: np.ndarray, by_term: np.ndarray, weight: float, gate: np.ndarray | None
+    ) -> np.ndarray:
+        """Each field-naming topic's row raised, in place, to ``weight`` times its best
+        term's score."""
+        at = {t: i for i, t in enumerate(self.term_list)}
+        row_of = {p: i for i, p in enumerate(self.phrases)}
+        for phrase, terms in self.terms.items():
+            row = row_of[phrase]
+            best = weight * by_term[[at[t] for t in terms]].max(axis=0)
+            if gate is not None:
+                best *= gate[row]
+            np.maximum(fused[row], best, out=fused[row])
+        return fused
+
+
+def _variants(phrases: list[str], topics: list[str], known: dict[str, str]) -> _Variants:
+    """The variants of ``phrases``; only ``topics`` (not excludes) widen to their field."""
     spelt = {p: e for p in phrases if (e := acronyms.expand(p, known))}
-    return spelt, list(dict.fromkeys([*phrases, *spelt.values()]))
-
-
-def _folder(
-    phrases: list[str], every: list[str], spelt: dict[str, str]
-) -> Callable[[np.ndarray], np.ndarray]:
-    """Turn a matrix over ``every`` phrase (acronyms spelt out added) into one over ``phrases``,
-    each row the better of the phrase and its spelt-out form."""
-    at = {p: i for i, p in enumerate(every)}
-    plain = np.array([at[p] for p in phrases], dtype=np.int64)
-    other = np.array([at[spelt.get(p, p)] for p in phrases], dtype=np.int64)
-
-    def fold(matrix: np.ndarray) -> np.ndarray:
-        if not spelt:
-            return matrix
-        return np.asarray(np.maximum(matrix[plain], matrix[other]))
-
-    return fold
+    terms = {p: ts for p in topics if (ts := fields.terms(p))}
+    every = [*phrases, *spelt.values(), *(t for ts in terms.values() for t in ts)]
+    return _Variants(phrases, spelt, terms, list(dict.fromkeys(every)))
 
 
 def _semantic(

@@ -181,4 +181,18 @@ def _topic_reasons(scores: BatchScores, topic: str, i: int) -> list[str]:
     parts = scores.semantic_parts
     if parts is not None and parts[row, i] >= REASON_PART:
         out.append(f"close in meaning to '{topic}'")
+    if not any(out) and topic in scores.field_terms:
+        out.append(_field_reason(scores, topic, i))
     return [r for r in out if r]
+
+
+def _field_reason(scores: BatchScores, topic: str, i: int) -> str:
+    """Why a paper belongs to the field ``topic`` names: the field term it matches best."""
+    terms = scores.field_terms[topic]
+    values = [scores.term_fused[scores.term_rows[t], i] for t in terms]
+    best = int(np.argmax(values))
+    if values[best] < REASON_PART:
+        return ""
+    term = terms[best]
+    found = scores.index.explain(term, i) or f"close in meaning to '{term}'"
+    return f"{found}, part of '{topic}'"
