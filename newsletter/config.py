@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -93,6 +93,7 @@ class MatchSettings:
     lexical_weight: float = 0.5
     model: str = ""  # a local sentence-transformers model folder; "" = packaged all-MiniLM-L6-v2
     arxiv_api: str = "https://export.arxiv.org/api/query"  # looks up liked ids no source brought
+    fields: str = ""  # a JSON file of fields added to the packaged ones (relative to this file)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
@@ -279,6 +280,9 @@ def config_from_dict(
     sections: dict[str, Any] = {
         n: build(c, data.get(n, {}), n, origin) for n, c in SECTIONS.items()
     }
+    if sections["match"].fields:
+        resolved = str((base_dir / sections["match"].fields).resolve())
+        sections["match"] = replace(sections["match"], fields=resolved)
     return Config(
         base_dir=base_dir,
         origin=origin,

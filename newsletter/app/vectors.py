@@ -37,9 +37,14 @@ def embed_ahead(
             papers = candidates(conn, now)
     if not papers:
         return 0
-    due = (sub for sub in readers if due_date(sub, now) is not None)
-    phrases = list(dict.fromkeys(p for sub in due for p in (*sub.topics, *sub.exclude)))
-    texts = paper_texts(papers) | phrase_texts(phrases_to_embed(papers, phrases))
+    topics: dict[str, None] = {}
+    excludes: dict[str, None] = {}
+    for sub in readers:  # read once: ``readers`` may stream from the database
+        if due_date(sub, now) is not None:
+            topics.update(dict.fromkeys(sub.topics))
+            excludes.update(dict.fromkeys(sub.exclude))
+    phrases = phrases_to_embed(papers, list(topics), list(excludes), matcher.vocabulary)
+    texts = paper_texts(papers) | phrase_texts(phrases)
     cached = matcher.cache.known(list(texts), matcher.embedder.name)
     missing = [(k, t) for k, t in texts.items() if k not in cached]
     for start in range(0, len(missing), CHUNK):  # each chunk stored as soon as it is computed

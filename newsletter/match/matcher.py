@@ -6,6 +6,7 @@ import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from newsletter.config import MatchSettings
+from newsletter.match import fields
 from newsletter.match import fuse as fusion
 from newsletter.match.scores import BatchScores, score_batch
 from newsletter.match.select import Selection, disliked_keys, liked_keys, select
@@ -30,6 +31,7 @@ class Matcher:
         self.embedder = embedder
         self.cache: VectorCache = cache if cache is not None else MemoryCache()
         self.cal = cal
+        self.vocabulary = fields.vocabulary(settings.fields)
 
     @classmethod
     def from_settings(cls, settings: MatchSettings, cache: VectorCache | None = None) -> Matcher:
@@ -117,6 +119,7 @@ class Matcher:
             cache=self.cache,
             lexical_weight=self.settings.lexical_weight,
             cal=self.cal,
+            vocabulary=self.vocabulary,
         )
 
 

@@ -61,15 +61,17 @@ def score_batch(
     cache: VectorCache,
     lexical_weight: float,
     cal: fusion.Calibration = fusion.DEFAULT,
+    vocabulary: fields.Vocabulary | None = None,
 ) -> BatchScores:
-    """Build the score matrices for ``papers`` against all ``phrases`` and ``references``."""
+    """Build the score matrices for ``papers`` against all ``phrases`` and ``references``;
+    topics naming a field of ``vocabulary`` (default: the packaged one) widen to its terms."""
     papers = list(papers)
     topics = list(dict.fromkeys(phrases))
     phrases = list(dict.fromkeys([*phrases, *excludes]))
     rows = {p: i for i, p in enumerate(phrases)}
     references = list({p.key: p for p in references}.values())
     index, known = _lexical_index(papers)
-    forms = _variants(phrases, topics, known)
+    forms = _variants(phrases, topics, known, vocabulary)
     lexical_every = fusion.lexical_part(index.score(forms.every), cal)
     lexical = forms.fold(lexical_every)
     cosines = semantic = similar = raw = None
@@ -115,12 +117,18 @@ def score_batch(
     )
 
 
-def phrases_to_embed(papers: Sequence[Paper], phrases: Sequence[str]) -> list[str]:
-    """Every text ``score_batch`` embeds for ``phrases`` against ``papers``: the phrases, their
-    spelt-out forms and their fields' terms (so vectors can be computed ahead, in a process of
-    their own)."""
-    phrases = list(dict.fromkeys(phrases))
-    return _variants(phrases, phrases, _lexical_index(list(papers))[1]).every
+def phrases_to_embed(
+    papers: Sequence[Paper],
+    topics: Sequence[str],
+    excludes: Sequence[str] = (),
+    vocabulary: fields.Vocabulary | None = None,
+) -> list[str]:
+    """Every text ``score_batch`` embeds for ``topics`` and ``excludes`` against ``papers``:
+    the phrases, their spelt-out forms and the terms of the fields that topics name (so vectors
+    can be computed ahead, in a process of their own)."""
+    topics = list(dict.fromkeys(topics))
+    phrases = list(dict.fromkeys([*topics, *excludes]))
+    return _variants(phrases, topics, _lexical_index(list(papers))[1], vocabulary).every
 
 
 @dataclass(frozen=True)
@@ -177,10 +185,15 @@ class _Variants:
         return fused
 
 
-def _variants(phrases: list[str], topics: list[str], known: dict[str, str]) -> _Variants:
+def _variants(
+    phrases: list[str],
+    topics: list[str],
+    known: dict[str, str],
+    vocabulary: fields.Vocabulary | None,
+) -> _Variants:
     """The variants of ``phrases``; only ``topics`` (not excludes) widen to their field."""
     spelt = {p: e for p in phrases if (e := acronyms.expand(p, known))}
-    terms = {p: ts for p in topics if (ts := fields.terms(p))}
+    terms = {p: ts for p in topics if (ts := fields.terms(p, vocabulary))}
     every = [*phrases, *spelt.values(), *(t for ts in terms.values() for t in ts)]
     return _Variants(phrases, spelt, terms, list(dict.fromkeys(every)))
 

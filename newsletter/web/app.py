@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newsletter import addresses, tokens
 from newsletter.errors import TokenError
+from newsletter.match import fields
 from newsletter.profile import WEEKDAYS
 from newsletter.store.profiles import StoredSubscriber, from_file
 from newsletter.web.archive_pages import ArchivePages, kept_private
@@ -189,7 +190,10 @@ class Pages:
                 judged=await run_in_threadpool(self.site.given_feedback, email),
                 unsubscribe=self.site.unsubscribe_link(email),
             )
-        return page("saved", sub=sub, paused=paused, newsletter=self.site.config.newsletter)
+        widened = fields.named(sub.topics, fields.vocabulary(self.site.config.match.fields))
+        return page(
+            "saved", sub=sub, paused=paused, widened=widened, newsletter=self.site.config.newsletter
+        )
 
     async def unsubscribe_page(self, request: Request) -> Response:
         token = request.query_params.get("token", "")
@@ -216,7 +220,10 @@ class Pages:
             self.site.feedback, form.get("token"), judgment
         )
         return page(
-            "feedback", judgment=judged, paper=paper, preferences=prefs,
+            "feedback",
+            judgment=judged,
+            paper=paper,
+            preferences=prefs,
             newsletter=self.site.config.newsletter,
         )
 
@@ -250,8 +257,10 @@ def create_app(site: Site) -> Starlette:
         Route("/feedback", guarded(p.feedback), methods=["POST"]),
         Route("/feedback/undo", guarded(p.undo_feedback), methods=["POST"]),
         Route("/f/{code}", guarded(p.feedback_page), methods=["GET"]),  # short links
-        *(Route(path, kept_private(guarded(handler)), methods=["GET"])
-          for path, handler in ArchivePages(site).routes()),
+        *(
+            Route(path, kept_private(guarded(handler)), methods=["GET"])
+            for path, handler in ArchivePages(site).routes()
+        ),
         Route("/tz.js", p.script, methods=["GET"]),
         Route("/healthz", p.health, methods=["GET"]),
     ]

@@ -17,7 +17,7 @@ from newsletter.app.parts import Parts
 from newsletter.app.run import deliver
 from newsletter.app.vectors import embed_ahead
 from newsletter.config import Config, MatchSettings
-from newsletter.match import Matcher
+from newsletter.match import Matcher, fields
 from newsletter.store.embeddings import StoreCache
 from newsletter.store.profiles import iter_active
 from tests.app.conftest import add_papers, add_subscriber
@@ -63,6 +63,9 @@ def test_a_run_embeds_ahead_and_the_enqueue_never_asks_the_model(
     assert enqueued.enqueued == 1  # Ada; Bob's issue is due in the evening
     assert recorder.during_enqueue == []
     assert {"spiking neural networks", "robot arms"} <= set(recorder.ahead)
+    # the topic names a field: its terms, which the enqueue scores too, were embedded ahead
+    terms = set(fields.terms("spiking neural networks"))
+    assert terms and terms <= set(recorder.ahead)
     assert sum(t.startswith("Spiking neural networks for vision") for t in recorder.ahead) == 4
     assert "quantum annealing" not in recorder.ahead  # not due yet: embedded on its day
     # the next run has nothing new to embed

@@ -2,33 +2,45 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from newsletter.config import MatchSettings
+from newsletter.config import Config, MatchSettings
+from newsletter.errors import ConfigError
 from newsletter.match import Matcher, fields
 from newsletter.match import fuse as fusion
 from newsletter.match.scores import phrases_to_embed
 from newsletter.models import Subscriber
 from tests.match.conftest import paper
 
-LEXICAL = MatchSettings(semantic=False)
-FIELDS = {
-    fields.key("astronomy"): ("exoplanet", "galaxy cluster", "stellar evolution"),
-    fields.key("robotics"): ("grasping", "legged locomotion"),
+OURS = {
+    "fields": [
+        {"names": ["astronomy", "astro"], "terms": ["exoplanet", "galaxy cluster"]},
+        {"names": ["tissue mechanics"], "terms": ["traction force", "focal adhesion"]},
+    ]
 }
 PAPERS = [
     paper("Mass-radius relationships for solid exoplanets"),
     paper("Weak lensing masses of galaxy clusters"),
-    paper("Grasping transparent objects from depth images"),
+    paper("Traction force microscopy of migrating cells"),
     paper("Transformers for protein folding"),
 ]
 
 
 @pytest.fixture
-def vocabulary(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fields, "vocabulary", lambda: FIELDS)
+def ours(tmp_path: Path) -> MatchSettings:
+    """Words-only matching with an operator's field file."""
+    path = tmp_path / "fields.json"
+    path.write_text(json.dumps(OURS), encoding="utf-8")
+    return MatchSettings(semantic=False, fields=str(path))
+
+
+def reader(*topics: str, **more: object) -> Subscriber:
+    return Subscriber(email="a@example.org", topics=topics, **more)  # type: ignore[arg-type]
 
 
 def titles(picks: list) -> list[str]:  # type: ignore[type-arg]
@@ -36,19 +48,17 @@ def titles(picks: list) -> list[str]:  # type: ignore[type-arg]
 
 
 def test_the_packaged_vocabulary_is_well_formed() -> None:
-    fields.vocabulary.cache_clear()
-    known = fields.vocabulary()
-    assert len(known) >= 200
-    assert all(terms and all(t.strip() for t in terms) for terms in known.values())
+    known = fields.packaged()
+    assert len(known) >= 300
+    assert all(0 < len(terms) <= fields.MAX_TERMS for terms in known.values())
     # Names are folded: case, plurals and hyphens do not matter; an unknown phrase has none.
     assert fields.terms("Astronomy") == fields.terms("astronomy") != ()
     assert fields.terms("NLP") == fields.terms("natural language processing") != ()
     assert fields.terms("spiking neural networks for keyword spotting") == ()
 
 
-@pytest.mark.usefixtures("vocabulary")
-def test_a_field_named_in_one_word_finds_papers_that_never_say_it() -> None:
-    picks = Matcher(LEXICAL).match(Subscriber(email="a@example.org", topics=("astronomy",)), PAPERS)
+def test_a_field_named_in_one_word_finds_papers_that_never_say_it(ours: MatchSettings) -> None:
+    picks = Matcher(ours).match(reader("astronomy"), PAPERS)
     assert titles(picks) == [
         "Mass-radius relationships for solid exoplanets",
         "Weak lensing masses of galaxy clusters",
@@ -59,24 +69,74 @@ def test_a_field_named_in_one_word_finds_papers_that_never_say_it() -> None:
     assert picks[0].score == pytest.approx(fusion.DEFAULT.field_weight)
 
 
-@pytest.mark.usefixtures("vocabulary")
-def test_a_field_weight_of_zero_turns_fields_off() -> None:
-    cal = replace(fusion.DEFAULT, field_weight=0.0)
-    matcher = Matcher(LEXICAL, cal=cal)
-    assert matcher.match(Subscriber(email="a@example.org", topics=("astronomy",)), PAPERS) == []
+def test_the_operator_adds_fields_and_replaces_packaged_ones(ours: MatchSettings) -> None:
+    matcher = Matcher(ours)
+    assert matcher.vocabulary[fields.key("astro")] == ("exoplanet", "galaxy cluster")
+    assert fields.key("robotics") in matcher.vocabulary  # the packaged fields stay
+    picks = matcher.match(reader("tissue mechanics"), PAPERS)
+    assert titles(picks) == ["Traction force microscopy of migrating cells"]
 
 
-@pytest.mark.usefixtures("vocabulary")
-def test_an_exclude_that_names_a_field_drops_only_its_own_words() -> None:
-    reader = Subscriber(
-        email="a@example.org", topics=("exoplanets", "grasping"), exclude=("robotics",)
-    )
-    picks = Matcher(LEXICAL).match(reader, PAPERS)
-    assert "Grasping transparent objects from depth images" in titles(picks)
+def test_a_field_weight_of_zero_turns_fields_off(ours: MatchSettings) -> None:
+    matcher = Matcher(ours, cal=replace(fusion.DEFAULT, field_weight=0.0))
+    assert matcher.match(reader("astronomy"), PAPERS) == []
 
 
-@pytest.mark.usefixtures("vocabulary")
-def test_field_terms_are_embedded_ahead_with_the_phrases() -> None:
-    texts = phrases_to_embed(PAPERS, ["robotics", "protein folding"])
-    assert texts[:2] == ["robotics", "protein folding"]
-    assert set(texts[2:]) == {"grasping", "legged locomotion"}
+def test_an_exclude_that_names_a_field_drops_only_its_own_words(ours: MatchSettings) -> None:
+    picks = Matcher(ours).match(reader("exoplanets", "galaxy clusters", exclude=("astro",)), PAPERS)
+    assert len(picks) == 2
+
+
+def test_field_terms_are_embedded_ahead_with_the_phrases(ours: MatchSettings) -> None:
+    vocabulary = Matcher(ours).vocabulary
+    texts = phrases_to_embed(PAPERS, ["astronomy", "protein folding"], ["astro"], vocabulary)
+    assert texts == ["astronomy", "protein folding", "astro", "exoplanet", "galaxy cluster"]
+    # An exclude is never widened, so its field's terms are not embedded for it.
+    assert phrases_to_embed(PAPERS, ["protein folding"], ["astro"], vocabulary)[-1] == "astro"
+
+
+def test_the_file_is_found_next_to_the_config(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    (tmp_path / "ours.json").write_text(json.dumps(OURS), encoding="utf-8")
+    config = make_config({"match": {"fields": "ours.json", "semantic": False}})
+    assert config.match.fields == str(tmp_path / "ours.json")
+    assert fields.key("tissue mechanics") in Matcher(config.match).vocabulary
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"{not json", "invalid JSON"),
+        (b"\xff\xfe", "not UTF-8 text"),
+        (b'{"fields": {}}', 'needs a list under "fields"'),
+        (b'{"fields": [{"names": ["x"]}]}', "fields[0].terms must be a non-empty list"),
+        (b'{"fields": [{"names": ["x"], "terms": ["a", 3]}]}', "fields[0].terms holds an empty"),
+        (b'{"fields": [{"names": [" "], "terms": ["a"]}]}', "fields[0].names holds an empty"),
+        (
+            b'{"fields": [{"names": ["Geology"], "terms": ["rock"]}, '
+            b'{"names": ["geologies"], "terms": ["fault"]}]}',
+            "fields[1]: name 'geologies' is given twice",
+        ),
+        (
+            json.dumps({"fields": [{"names": ["x"], "terms": [f"t{i}" for i in range(51)]}]}),
+            "fields[0].terms has more than 50 terms",
+        ),
+    ],
+)
+def test_a_bad_file_is_one_line_naming_it(
+    tmp_path: Path, content: bytes | str, problem: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(ConfigError) as caught:
+        Matcher(MatchSettings(semantic=False, fields=str(path)))
+    message = str(caught.value)
+    assert message.startswith(f"match.fields {str(path)!r}: ") and problem in message
+    assert "\n" not in message
+
+
+def test_a_missing_file_is_one_line_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere.json"
+    with pytest.raises(ConfigError, match=r"nowhere\.json'?: file not found$"):
+        Matcher(MatchSettings(semantic=False, fields=str(path)))

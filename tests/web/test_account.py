@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from newsletter import tokens
 from newsletter.delivery.memory import MemoryMailer
+from newsletter.match import fields
 from newsletter.models import Subscriber
 from newsletter.store.history import feedback_for
 from newsletter.store.outbox import suppressed
@@ -63,6 +64,10 @@ def test_preferences_show_and_change_everything_plus_pause(
     assert 'value="Europe/Paris"' in html and 'value="07:30"' in html
     saved = client.post("/preferences", data=edited(csrf_of(html), token))
     assert saved.status_code == 200 and "Preferences saved" in saved.text
+    # "neuromorphic computing" names a field: the page says which of its papers come too
+    terms = fields.terms("neuromorphic computing")
+    assert terms and f"<strong>neuromorphic computing</strong>: {terms[0]}" in saved.text
+    assert "<strong>keyword spotting</strong>" not in saved.text
     with engine.connect() as conn:
         stored = get_subscriber(conn, "ada@example.org")
     assert stored is not None and stored.status == "active"
