@@ -196,6 +196,10 @@ def cv_families() -> dict[str, list[Config]]:
       A cut at a share (0.4-0.6) of the reader's best paper: best on all dev 0.729 / 0.745 /
       0.749, 2-fold 0.688 / 0.774 / 0.699, leave-one-style-out 0.701 / 0.723 / 0.717.
 
+      With field terms on: the "more like this" ramp (like_low 0.4-0.6, like_high 0.7-0.85,
+      crossed with the threshold): 2-fold 0.744 / 0.763 / 0.792, leave-one-style-out 0.741 /
+      0.786 / 0.792, against "cut" 0.754 / 0.752 / 0.792 and 0.748 / 0.795 / 0.792.
+
     Kept: field terms (``field-weight``, ``field-gate``; see tests/data/relevance/README.md).
     """
     base, cal = MatchSettings(), fusion.DEFAULT
