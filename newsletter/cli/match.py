@@ -16,7 +16,7 @@ from newsletter.app.library import liked_ids, look_up
 from newsletter.app.readers import find_subscriber
 from newsletter.cli.common import App, pass_app
 from newsletter.cli.progress import EmbeddingProgress
-from newsletter.match import Matcher, MemoryCache
+from newsletter.match import Matcher, MemoryCache, fields
 from newsletter.match.semantic import VectorCache
 from newsletter.models import Paper, Pick, Subscriber, normalize_title
 from newsletter.sources.http import Fetcher
@@ -82,7 +82,20 @@ def match(
     picks = pick(matcher, [sub], papers, past)[sub.email]
     already = len({p.key for p in papers} & past.sent.get(sub.email, set())) if past else 0
     _print(app, sub, picks, (len(papers), already), matcher.semantic, as_json)
+    if not as_json:
+        _say_fields(app, sub, matcher.vocabulary)
     _say_unresolved(app, sub, papers, past)
+
+
+def _say_fields(app: App, sub: Subscriber, vocabulary: fields.Vocabulary) -> None:
+    """A line per topic that names a field: its papers also match by the field's terms."""
+    for topic, shown in fields.named(sub.topics, vocabulary).items():
+        many = len(fields.terms(topic, vocabulary))
+        app.err.print(
+            f"'{topic}' names a field: its papers also match by {count(many, 'term')} "
+            f"({', '.join(shown)}, ...)",
+            markup=False,
+        )
 
 
 def _say_unresolved(app: App, sub: Subscriber, papers: list[Paper], past: History | None) -> None:

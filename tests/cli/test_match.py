@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from newsletter.cli import cli
+from newsletter.match import fields
 
 REPO = Path(__file__).resolve().parents[2]
 SPIKES = """Get trending papers in your email inbox!
@@ -73,6 +74,18 @@ def test_match_text_by_email_from_the_folder(site: Path) -> None:
     assert "vera@example.org: 1 of 2 papers (words only)" in result.output
     assert "Mass-Radius Relationships for Solid Exoplanets" in result.output
     assert "why: title matches 'exoplanets'" in result.output
+
+
+def test_match_text_says_which_topics_name_a_field(site: Path) -> None:
+    result = run(
+        site, "match", "--subscriber", "ada@example.org", "--source", str(site / "page.txt")
+    )
+    assert result.exit_code == 0, result.output
+    terms = fields.terms("spiking neural networks")
+    assert (
+        f"'spiking neural networks' names a field: its papers also match by {len(terms)} terms "
+        f"({terms[0]}, " in result.output
+    )
 
 
 def test_match_uses_stored_papers_and_records_nothing(site: Path) -> None:
