@@ -89,11 +89,11 @@ def match(
 
 def _say_fields(app: App, sub: Subscriber, vocabulary: fields.Vocabulary) -> None:
     """A line per topic that names a field: its papers also match by the field's terms."""
-    for topic, shown in fields.named(sub.topics, vocabulary).items():
-        many = len(fields.terms(topic, vocabulary))
+    for topic, (shown, total) in fields.named(sub.topics, vocabulary).items():
+        more = ", ..." if total > len(shown) else ""
         app.err.print(
-            f"'{topic}' names a field: its papers also match by {count(many, 'term')} "
-            f"({', '.join(shown)}, ...)",
+            f"'{topic}' names a field: its papers also match by {count(total, 'term')} "
+            f"({', '.join(shown)}{more})",
             markup=False,
         )
 

@@ -11,22 +11,32 @@ adds or replaces fields with a file of the same shape (``[match] fields``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from newsletter.errors import ConfigError
-from newsletter.match.tokens import phrase_words
+from newsletter.match.tokens import fold
 
 Vocabulary = Mapping[str, tuple[str, ...]]  # folded field name -> the field's terms
 MAX_TERMS = 50  # per field: each term is one more phrase scored for every reader naming it
+MAX_BYTES = 5_000_000  # an operator's file; the packaged one is about 160 kB
+_TOKEN = re.compile(r"[a-z0-9]+")
 
 
 def key(phrase: str) -> str:
-    """A name folded for lookup: case, accents, plurals, hyphens and stopwords."""
-    return " ".join(phrase_words(phrase))
+    """A name folded for lookup: case, accents, punctuation and plurals. Words are not stemmed
+    and stopwords stay, so that "sensing" is not "sense" and "OR/MS" is not "MS"."""
+    return " ".join(_singular(w) for w in _TOKEN.findall(fold(phrase)) if w != "s")
+
+
+def _singular(word: str) -> str:
+    if len(word) <= 3 or not word.endswith("s") or word.endswith(("ss", "us", "is")):
+        return word
+    return word[:-3] + "y" if word.endswith("ies") else word[:-1]
 
 
 @cache
@@ -36,20 +46,33 @@ def packaged() -> Vocabulary:
     return parse(text, "newsletter/match/fields.json")
 
 
-@cache
 def vocabulary(path: str = "") -> Vocabulary:
-    """The packaged vocabulary, with the fields of the operator's file at ``path`` added (a
-    name given there replaces the packaged field of that name)."""
+    """The packaged vocabulary, with the fields of the operator's file at ``path`` added: a
+    name given there replaces that name's terms (the field's other names keep theirs). A
+    changed file is read again by the next call (a Matcher keeps what it was built with)."""
     if not path:
         return packaged()
+    where = f"match.fields {path!r}"
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        stat = Path(path).stat()
     except FileNotFoundError:
-        raise ConfigError(f"match.fields {path!r}: file not found") from None
+        raise ConfigError(f"{where}: file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read: {exc.strerror}") from None
+    if stat.st_size > MAX_BYTES:
+        raise ConfigError(f"{where}: larger than {MAX_BYTES:,} bytes")
+    return _operator(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _operator(path: str, mtime_ns: int, size: int) -> Vocabulary:
+    where = f"match.fields {path!r}"
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark is allowed
     except (OSError, UnicodeDecodeError) as exc:
         problem = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc.strerror
-        raise ConfigError(f"match.fields {path!r}: cannot read: {problem}") from None
-    return {**packaged(), **parse(text, f"match.fields {path!r}")}
+        raise ConfigError(f"{where}: cannot read: {problem}") from None
+    return {**packaged(), **parse(text, where)}
 
 
 def terms(phrase: str, known: Vocabulary | None = None) -> tuple[str, ...]:
@@ -57,9 +80,12 @@ def terms(phrase: str, known: Vocabulary | None = None) -> tuple[str, ...]:
     return (packaged() if known is None else known).get(key(phrase), ())
 
 
-def named(topics: Sequence[str], known: Vocabulary, shown: int = 5) -> dict[str, tuple[str, ...]]:
-    """The topics that name a field -> a few of its terms (to tell the reader what comes)."""
-    return {t: found[:shown] for t in topics if (found := terms(t, known))}
+def named(
+    topics: Sequence[str], known: Vocabulary, shown: int = 5
+) -> dict[str, tuple[tuple[str, ...], int]]:
+    """The topics that name a field -> a few of its terms and how many it has (to tell the
+    reader what else comes)."""
+    return {t: (found[:shown], len(found)) for t in topics if (found := terms(t, known))}
 
 
 def parse(text: str, origin: str) -> dict[str, tuple[str, ...]]:
@@ -68,6 +94,8 @@ def parse(text: str, origin: str) -> dict[str, tuple[str, ...]]:
         data = json.loads(text)
     except ValueError as exc:
         raise ConfigError(f"{origin}: invalid JSON: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{origin}: invalid JSON: nested too deeply") from None
     fields = data.get("fields") if isinstance(data, dict) else None
     if not isinstance(fields, list):
         raise ConfigError(f'{origin}: needs a list under "fields"')
@@ -89,6 +117,8 @@ def _strings(field: Any, name: str, where: str) -> tuple[str, ...]:
     values = field.get(name) if isinstance(field, dict) else None
     if not isinstance(values, list) or not values:
         raise ConfigError(f"{where}.{name} must be a non-empty list of strings")
-    if not all(isinstance(v, str) and key(v) for v in values):
-        raise ConfigError(f"{where}.{name} holds an empty or non-string entry")
+    if not all(isinstance(v, str) for v in values):
+        raise ConfigError(f"{where}.{name} holds an entry that is not a string")
+    if not all(key(v) for v in values):
+        raise ConfigError(f"{where}.{name} holds an entry with no letters or digits")
     return tuple(dict.fromkeys(v.strip() for v in values))

@@ -44,6 +44,7 @@ class BatchScores:
     field_terms: dict[str, tuple[str, ...]]  # topic naming a field -> the field's terms
     term_rows: dict[str, int]  # field term -> row in ``term_fused``
     term_fused: np.ndarray  # field terms x papers, each term's own fused score
+    field_lift: dict[str, np.ndarray]  # topic naming a field -> what the field adds per paper
 
     @property
     def semantic(self) -> bool:
@@ -82,19 +83,13 @@ def score_batch(
     if similar is None:
         # Without embeddings a reference's title serves as one more phrase.
         similar = fusion.lexical_part(index.score([r.title for r in references]), cal)
-    # ``mix`` gives a new matrix; without embeddings, copy before a field widens a row.
     fused = fusion.mix(lexical, semantic, lexical_weight) if semantic is not None else lexical
     by_term = forms.term_scores(lexical_every, raw, lexical_weight, cal)
-    if forms.terms and cal.field_weight > 0:
-        # A field term counts only on papers at least loosely close to the field's name.
-        gate = (
-            None
-            if cosines is None
-            else fusion.ramp(cosines, cal.field_gate_low, cal.field_gate_high)
-        )
-        fused = forms.widen(
-            fused if gate is not None else fused.copy(), by_term, cal.field_weight, gate
-        )
+    lifts = forms.lifts(by_term, cosines, cal)
+    if lifts and semantic is None:
+        fused = fused.copy()  # ``mix`` made a new matrix; this one is ``lexical`` itself
+    for phrase, lift in lifts.items():
+        np.maximum(fused[rows[phrase]], lift, out=fused[rows[phrase]])
     return BatchScores(
         papers=papers,
         index=index,
@@ -114,6 +109,7 @@ def score_batch(
         field_terms=forms.terms,
         term_rows={t: i for i, t in enumerate(forms.term_list)},
         term_fused=by_term,
+        field_lift=lifts,
     )
 
 
@@ -169,20 +165,25 @@ class _Variants:
             return lex
         return fusion.mix(lex, fusion.semantic_part(cosines[rows], cal), lexical_weight)
 
-    def widen(
-        self, fused: np.ndarray, by_term: np.ndarray, weight: float, gate: np.ndarray | None
-    ) -> np.ndarray:
-        """Each field-naming topic's row raised, in place, to ``weight`` times its best
-        term's score."""
+    def lifts(
+        self, by_term: np.ndarray, cosines: np.ndarray | None, cal: fusion.Calibration
+    ) -> dict[str, np.ndarray]:
+        """What each field-naming topic's field adds, per paper: ``field_weight`` times its
+        best term's score, counted (with embeddings) only on papers at least loosely close
+        in meaning to the field's name."""
+        if cal.field_weight <= 0:
+            return {}
         at = {t: i for i, t in enumerate(self.term_list)}
         row_of = {p: i for i, p in enumerate(self.phrases)}
+        out = {}
         for phrase, terms in self.terms.items():
-            row = row_of[phrase]
-            best = weight * by_term[[at[t] for t in terms]].max(axis=0)
-            if gate is not None:
-                best *= gate[row]
-            np.maximum(fused[row], best, out=fused[row])
-        return fused
+            lift = cal.field_weight * by_term[[at[t] for t in terms]].max(axis=0)
+            if cosines is not None:
+                lift *= fusion.ramp(
+                    cosines[row_of[phrase]], cal.field_gate_low, cal.field_gate_high
+                )
+            out[phrase] = lift
+        return out
 
 
 def _variants(

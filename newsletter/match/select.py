@@ -187,12 +187,14 @@ def _topic_reasons(scores: BatchScores, topic: str, i: int) -> list[str]:
 
 
 def _field_reason(scores: BatchScores, topic: str, i: int) -> str:
-    """Why a paper belongs to the field ``topic`` names: the field term it matches best."""
+    """Why a paper belongs to the field ``topic`` names: the field term it matches best; none
+    when the field is not what gave the topic its score (gated out, weighted to 0, or beaten
+    by the topic's own evidence)."""
+    lift = scores.field_lift.get(topic)
+    if lift is None or lift[i] <= 0 or lift[i] < scores.fused[scores.rows[topic], i]:
+        return ""
     terms = scores.field_terms[topic]
     values = [scores.term_fused[scores.term_rows[t], i] for t in terms]
-    best = int(np.argmax(values))
-    if values[best] < REASON_PART:
-        return ""
-    term = terms[best]
+    term = terms[int(np.argmax(values))]
     found = scores.index.explain(term, i) or f"close in meaning to '{term}'"
     return f"{found}, part of '{topic}'"

@@ -190,7 +190,7 @@ class Pages:
                 judged=await run_in_threadpool(self.site.given_feedback, email),
                 unsubscribe=self.site.unsubscribe_link(email),
             )
-        widened = fields.named(sub.topics, fields.vocabulary(self.site.config.match.fields))
+        widened = fields.named(sub.topics, self.site.vocabulary)
         return page(
             "saved", sub=sub, paused=paused, widened=widened, newsletter=self.site.config.newsletter
         )
@@ -220,10 +220,7 @@ class Pages:
             self.site.feedback, form.get("token"), judgment
         )
         return page(
-            "feedback",
-            judgment=judged,
-            paper=paper,
-            preferences=prefs,
+            "feedback", judgment=judged, paper=paper, preferences=prefs,
             newsletter=self.site.config.newsletter,
         )
 
@@ -257,10 +254,8 @@ def create_app(site: Site) -> Starlette:
         Route("/feedback", guarded(p.feedback), methods=["POST"]),
         Route("/feedback/undo", guarded(p.undo_feedback), methods=["POST"]),
         Route("/f/{code}", guarded(p.feedback_page), methods=["GET"]),  # short links
-        *(
-            Route(path, kept_private(guarded(handler)), methods=["GET"])
-            for path, handler in ArchivePages(site).routes()
-        ),
+        *(Route(path, kept_private(guarded(handler)), methods=["GET"])
+          for path, handler in ArchivePages(site).routes()),
         Route("/tz.js", p.script, methods=["GET"]),
         Route("/healthz", p.health, methods=["GET"]),
     ]

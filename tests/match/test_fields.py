@@ -11,10 +11,11 @@ import pytest
 
 from newsletter.config import Config, MatchSettings
 from newsletter.errors import ConfigError
-from newsletter.match import Matcher, fields
+from newsletter.match import Matcher, MemoryCache, fields
 from newsletter.match import fuse as fusion
 from newsletter.match.scores import phrases_to_embed
-from newsletter.models import Subscriber
+from newsletter.match.semantic import Embedder
+from newsletter.models import Paper, Subscriber
 from tests.match.conftest import paper
 
 OURS = {
@@ -71,6 +72,8 @@ def test_a_field_named_in_one_word_finds_papers_that_never_say_it(ours: MatchSet
 
 def test_the_operator_adds_fields_and_replaces_packaged_ones(ours: MatchSettings) -> None:
     matcher = Matcher(ours)
+    assert fields.terms("astronomy") != ("exoplanet", "galaxy cluster")  # packaged
+    assert matcher.vocabulary[fields.key("astronomy")] == ("exoplanet", "galaxy cluster")
     assert matcher.vocabulary[fields.key("astro")] == ("exoplanet", "galaxy cluster")
     assert fields.key("robotics") in matcher.vocabulary  # the packaged fields stay
     picks = matcher.match(reader("tissue mechanics"), PAPERS)
@@ -80,6 +83,17 @@ def test_the_operator_adds_fields_and_replaces_packaged_ones(ours: MatchSettings
 def test_a_field_weight_of_zero_turns_fields_off(ours: MatchSettings) -> None:
     matcher = Matcher(ours, cal=replace(fusion.DEFAULT, field_weight=0.0))
     assert matcher.match(reader("astronomy"), PAPERS) == []
+    # nor is a field named as the reason for a paper another topic brought
+    picks = matcher.match(reader("astronomy", "exoplanets"), PAPERS)
+    assert [p.tags for p in picks] == [("exoplanets",)]
+    assert not any("part of 'astronomy'" in r for p in picks for r in p.reasons)
+
+
+def test_names_are_folded_without_stemming() -> None:
+    assert fields.key("Spiking Neural Networks") == fields.key("spiking-neural network")
+    assert fields.key("LLMs") == fields.key("LLM") and fields.key("OR/MS") == "or ms"
+    assert fields.key("sensing") != fields.key("sense")
+    assert fields.terms("MS") == () and fields.terms("networks") == ()
 
 
 def test_an_exclude_that_names_a_field_drops_only_its_own_words(ours: MatchSettings) -> None:
@@ -111,8 +125,8 @@ def test_the_file_is_found_next_to_the_config(
         (b"\xff\xfe", "not UTF-8 text"),
         (b'{"fields": {}}', 'needs a list under "fields"'),
         (b'{"fields": [{"names": ["x"]}]}', "fields[0].terms must be a non-empty list"),
-        (b'{"fields": [{"names": ["x"], "terms": ["a", 3]}]}', "fields[0].terms holds an empty"),
-        (b'{"fields": [{"names": [" "], "terms": ["a"]}]}', "fields[0].names holds an empty"),
+        (b'{"fields": [{"names": ["x"], "terms": ["a", 3]}]}', "fields[0].terms holds an entry"),
+        (b'{"fields": [{"names": [" "], "terms": ["a"]}]}', "fields[0].names holds an entry"),
         (
             b'{"fields": [{"names": ["Geology"], "terms": ["rock"]}, '
             b'{"names": ["geologies"], "terms": ["fault"]}]}',
@@ -122,6 +136,9 @@ def test_the_file_is_found_next_to_the_config(
             json.dumps({"fields": [{"names": ["x"], "terms": [f"t{i}" for i in range(51)]}]}),
             "fields[0].terms has more than 50 terms",
         ),
+        (b"[" * 100_000, "nested too deeply"),
+        (b"x" * (fields.MAX_BYTES + 1), "larger than 5,000,000 bytes"),
+        (b'{"fields": [{"names": ["--"], "terms": ["a"]}]}', "no letters or digits"),
     ],
 )
 def test_a_bad_file_is_one_line_naming_it(
@@ -136,7 +153,39 @@ def test_a_bad_file_is_one_line_naming_it(
     assert "\n" not in message
 
 
-def test_a_missing_file_is_one_line_naming_it(tmp_path: Path) -> None:
+def test_a_missing_file_or_a_folder_is_one_line_naming_it(tmp_path: Path) -> None:
     path = tmp_path / "nowhere.json"
     with pytest.raises(ConfigError, match=r"nowhere\.json'?: file not found$"):
         Matcher(MatchSettings(semantic=False, fields=str(path)))
+    with pytest.raises(ConfigError, match=r"cannot read: Is a directory$"):
+        Matcher(MatchSettings(semantic=False, fields=str(tmp_path)))
+
+
+def test_a_byte_order_mark_is_allowed_and_an_edited_file_is_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "fields.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(OURS).encode())
+    assert fields.vocabulary(str(path))[fields.key("tissue mechanics")] == (
+        "traction force",
+        "focal adhesion",
+    )
+    edited = {"fields": [{"names": ["tissue mechanics"], "terms": ["cell migration"]}]}
+    path.write_text(json.dumps(edited), encoding="utf-8")
+    assert fields.vocabulary(str(path))[fields.key("tissue mechanics")] == ("cell migration",)
+
+
+def test_one_readers_field_is_not_another_readers_exclude(
+    embedder: Embedder, seed_papers: list[Paper]
+) -> None:
+    """With meaning on, in one batch: Ada's topic "astronomy" widens, Bob's exclude of it
+    does not, and each gets what they would get alone."""
+    matcher = Matcher(MatchSettings(), embedder, MemoryCache())
+    ada = Subscriber(email="ada@example.org", topics=("astronomy",))
+    bob = Subscriber(
+        email="bob@example.org",
+        topics=("stellar spectroscopy", "exoplanets"),
+        exclude=("astronomy",),
+    )
+    both = matcher.match_many([ada, bob], seed_papers)
+    assert both[ada.email] == matcher.match(ada, seed_papers)
+    assert both[bob.email] == matcher.match(bob, seed_papers)
+    assert any("part of 'astronomy'" in r for p in both[ada.email] for r in p.reasons)
