@@ -107,7 +107,7 @@ def score_batch(
         by_author=_authors(papers),
         aliases=dict(aliases or {}),
         field_terms=forms.terms,
-        term_rows={t: i for i, t in enumerate(forms.term_list)},
+        term_rows=forms.term_rows,
         term_fused=by_term,
         field_lift=lifts,
     )
@@ -134,11 +134,9 @@ class _Variants:
     phrases: list[str]
     spelt: dict[str, str]  # phrase -> the same with known acronyms spelt out
     terms: dict[str, tuple[str, ...]]  # topic naming a field -> that field's terms
-    every: list[str]  # every text to score, phrases first
-
-    @property
-    def term_list(self) -> list[str]:
-        return list(dict.fromkeys(t for ts in self.terms.values() for t in ts))
+    every: list[str]  # every text to score, phrases first (so a phrase's row is the same)
+    at: dict[str, int]  # text -> its row in matrices over ``every``
+    term_rows: dict[str, int]  # field term -> its row in matrices over the terms
 
     def fold(self, matrix: np.ndarray) -> np.ndarray:
         """A matrix over ``every`` text -> one over ``phrases``, each row the better of the
@@ -146,8 +144,7 @@ class _Variants:
         plain = matrix[: len(self.phrases)]
         if not self.spelt:
             return plain
-        at = {p: i for i, p in enumerate(self.every)}
-        other = np.array([at[self.spelt.get(p, p)] for p in self.phrases], dtype=np.int64)
+        other = np.array([self.at[self.spelt.get(p, p)] for p in self.phrases], dtype=np.int64)
         return np.asarray(np.maximum(plain, matrix[other]))
 
     def term_scores(
@@ -158,8 +155,7 @@ class _Variants:
         cal: fusion.Calibration,
     ) -> np.ndarray:
         """The fused score of every field term (terms x papers), each term calibrated alone."""
-        at = {p: i for i, p in enumerate(self.every)}
-        rows = np.array([at[t] for t in self.term_list], dtype=np.int64)
+        rows = np.array([self.at[t] for t in self.term_rows], dtype=np.int64)
         lex = lexical[rows]
         if cosines is None:
             return lex
@@ -170,18 +166,15 @@ class _Variants:
     ) -> dict[str, np.ndarray]:
         """What each field-naming topic's field adds, per paper: ``field_weight`` times its
         best term's score, counted (with embeddings) only on papers at least loosely close
-        in meaning to the field's name."""
+        in meaning to the field's name (``cosines`` over ``phrases``)."""
         if cal.field_weight <= 0:
             return {}
-        at = {t: i for i, t in enumerate(self.term_list)}
-        row_of = {p: i for i, p in enumerate(self.phrases)}
         out = {}
         for phrase, terms in self.terms.items():
-            lift = cal.field_weight * by_term[[at[t] for t in terms]].max(axis=0)
+            lift = cal.field_weight * by_term[[self.term_rows[t] for t in terms]].max(axis=0)
             if cosines is not None:
-                lift *= fusion.ramp(
-                    cosines[row_of[phrase]], cal.field_gate_low, cal.field_gate_high
-                )
+                closeness = cosines[self.at[phrase]]
+                lift *= fusion.ramp(closeness, cal.field_gate_low, cal.field_gate_high)
             out[phrase] = lift
         return out
 
@@ -195,8 +188,16 @@ def _variants(
     """The variants of ``phrases``; only ``topics`` (not excludes) widen to their field."""
     spelt = {p: e for p in phrases if (e := acronyms.expand(p, known))}
     terms = {p: ts for p in topics if (ts := fields.terms(p, vocabulary))}
-    every = [*phrases, *spelt.values(), *(t for ts in terms.values() for t in ts)]
-    return _Variants(phrases, spelt, terms, list(dict.fromkeys(every)))
+    term_list = list(dict.fromkeys(t for ts in terms.values() for t in ts))
+    every = list(dict.fromkeys([*phrases, *spelt.values(), *term_list]))
+    return _Variants(
+        phrases,
+        spelt,
+        terms,
+        every,
+        at={t: i for i, t in enumerate(every)},
+        term_rows={t: i for i, t in enumerate(term_list)},
+    )
 
 
 def _semantic(
