@@ -42,9 +42,8 @@ class BatchScores:
     by_author: dict[str, list[int]]  # normalised author name -> columns
     aliases: dict[str, str]  # another key a reference is known by (title:...) -> its key
     field_terms: dict[str, tuple[str, ...]]  # topic naming a field -> the field's terms
-    term_rows: dict[str, int]  # field term -> row in ``term_fused``
-    term_fused: np.ndarray  # field terms x papers, each term's own fused score
     field_lift: dict[str, np.ndarray]  # topic naming a field -> what the field adds per paper
+    field_best: dict[str, np.ndarray]  # ... -> per paper, which of its terms matched best
 
     @property
     def semantic(self) -> bool:
@@ -85,7 +84,7 @@ def score_batch(
         similar = fusion.lexical_part(index.score([r.title for r in references]), cal)
     fused = fusion.mix(lexical, semantic, lexical_weight) if semantic is not None else lexical
     by_term = forms.term_scores(lexical_every, raw, lexical_weight, cal)
-    lifts = forms.lifts(by_term, cosines, cal)
+    lifts, best = forms.lifts(by_term, cosines, cal)
     if lifts and semantic is None:
         fused = fused.copy()  # ``mix`` made a new matrix; this one is ``lexical`` itself
     for phrase, lift in lifts.items():
@@ -107,9 +106,8 @@ def score_batch(
         by_author=_authors(papers),
         aliases=dict(aliases or {}),
         field_terms=forms.terms,
-        term_rows=forms.term_rows,
-        term_fused=by_term,
         field_lift=lifts,
+        field_best=best,
     )
 
 
@@ -163,20 +161,24 @@ class _Variants:
 
     def lifts(
         self, by_term: np.ndarray, cosines: np.ndarray | None, cal: fusion.Calibration
-    ) -> dict[str, np.ndarray]:
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """What each field-naming topic's field adds, per paper: ``field_weight`` times its
         best term's score, counted (with embeddings) only on papers at least loosely close
-        in meaning to the field's name (``cosines`` over ``phrases``)."""
+        in meaning to the field's name (``cosines`` over ``phrases``); and which term that
+        was (an index into the topic's terms)."""
+        lifts: dict[str, np.ndarray] = {}
+        best: dict[str, np.ndarray] = {}
         if cal.field_weight <= 0:
-            return {}
-        out = {}
+            return lifts, best
         for phrase, terms in self.terms.items():
-            lift = cal.field_weight * by_term[[self.term_rows[t] for t in terms]].max(axis=0)
+            scores = by_term[[self.term_rows[t] for t in terms]]
+            best[phrase] = scores.argmax(axis=0)
+            lift = cal.field_weight * scores.max(axis=0)
             if cosines is not None:
                 closeness = cosines[self.at[phrase]]
                 lift *= fusion.ramp(closeness, cal.field_gate_low, cal.field_gate_high)
-            out[phrase] = lift
-        return out
+            lifts[phrase] = lift
+        return lifts, best
 
 
 def _variants(

@@ -193,8 +193,6 @@ def _field_reason(scores: BatchScores, topic: str, i: int) -> str:
     lift = scores.field_lift.get(topic)
     if lift is None or lift[i] <= 0 or lift[i] < scores.fused[scores.rows[topic], i]:
         return ""
-    terms = scores.field_terms[topic]
-    values = [scores.term_fused[scores.term_rows[t], i] for t in terms]
-    term = terms[int(np.argmax(values))]
+    term = scores.field_terms[topic][int(scores.field_best[topic][i])]
     found = scores.index.explain(term, i) or f"close in meaning to '{term}'"
     return f"{found}, part of '{topic}'"
