@@ -124,9 +124,7 @@ def judge_heldout(matcher: Matcher, by_title: dict[str, Paper], profile: dict[st
     )
     liked = {by_title[k].key: by_title[k] for k in profile["liked"]}
     picks = matcher.match(sub, list(by_title.values()), (), dict.fromkeys(liked, 1), liked)
-    # The matcher never delivers a liked paper (the reader has it), so liked papers are not graded.
-    grades = {k: g for k, g in profile["judgments"].items() if k not in profile["liked"]}
-    return judge_graded([normalize_title(p.paper.title) for p in picks], grades)
+    return judge_graded([normalize_title(p.paper.title) for p in picks], grades(profile))
 
 
 def show(x: float | None) -> str:
@@ -268,6 +266,26 @@ def objective(results: Sequence[Graded]) -> float:
     return (ndcg + precision + recall) / 3
 
 
+def readers(
+    group: list[dict[str, Any]], by_title: dict[str, Paper]
+) -> tuple[list[Subscriber], dict[str, dict[str, int]], dict[str, Paper]]:
+    """The held-out profiles as subscribers, their liked papers as +1 feedback and references."""
+    subs = [
+        Subscriber(
+            email=f"{p['id']}@example.org", topics=tuple(p["topics"]), exclude=tuple(p["exclude"])
+        )
+        for p in group
+    ]
+    liked = [{by_title[k].key: by_title[k] for k in p["liked"]} for p in group]
+    feedback = {s.email: dict.fromkeys(lk, 1) for s, lk in zip(subs, liked, strict=True)}
+    return subs, feedback, {k: v for lk in liked for k, v in lk.items()}
+
+
+def grades(profile: dict[str, Any]) -> dict[str, float]:
+    """A held-out profile's grades; liked papers are not graded (the reader has them)."""
+    return {k: g for k, g in profile["judgments"].items() if k not in profile["liked"]}
+
+
 def run_cv(split: str) -> None:
     """Nested choice: in each fold the best config of a family on the other folds is judged on
     the held-out fold; the held-out profiles' results are pooled over folds."""
@@ -284,26 +302,15 @@ def run_cv(split: str) -> None:
         sys.exit("--cv needs the [semantic] extra")
     cache = MemoryCache()
     papers = list(by_title.values())
-    subs = [
-        Subscriber(
-            email=f"{p['id']}@example.org", topics=tuple(p["topics"]), exclude=tuple(p["exclude"])
-        )
-        for p in group
-    ]
-    liked = [{by_title[k].key: by_title[k] for k in p["liked"]} for p in group]
-    feedback = {s.email: dict.fromkeys(lk, 1) for s, lk in zip(subs, liked, strict=True)}
-    references = {k: v for lk in liked for k, v in lk.items()}
+    subs, feedback, references = readers(group, by_title)
 
     def evaluate(config: Config) -> list[Graded]:
         matcher = Matcher(config[1], embedder, cache, config[2])
         picks = matcher.match_many(subs, papers, None, feedback, references)
-        out = []
-        for p, s in zip(group, subs, strict=True):
-            grades = {k: g for k, g in p["judgments"].items() if k not in p["liked"]}
-            out.append(
-                judge_graded([normalize_title(x.paper.title) for x in picks[s.email]], grades)
-            )
-        return out
+        return [
+            judge_graded([normalize_title(x.paper.title) for x in picks[s.email]], grades(p))
+            for p, s in zip(group, subs, strict=True)
+        ]
 
     results: dict[str, list[Graded]] = {}
     for family, configs in cv_families().items():
