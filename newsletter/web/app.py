@@ -190,7 +190,7 @@ class Pages:
                 judged=await run_in_threadpool(self.site.given_feedback, email),
                 unsubscribe=self.site.unsubscribe_link(email),
             )
-        widened = fields.named(sub.topics, self.site.vocabulary)
+        widened = fields.named(sub.topics, self.site.vocabulary.current())
         return page(
             "saved", sub=sub, paused=paused, widened=widened, newsletter=self.site.config.newsletter
         )

@@ -69,7 +69,7 @@ class Site:
     confirmations: ConfirmRenderer = field(init=False)  # the confirmation email's templates
     send_inline: bool = False  # tests: send in the request's thread, to look at the result
     parts: Parts | None = None  # built on first use: the matcher may load a model
-    vocabulary: fields.Vocabulary = field(init=False)  # the fields topics may name
+    vocabulary: fields.Live = field(init=False)  # the fields topics may name
 
     @property
     def secret(self) -> str:
@@ -81,7 +81,7 @@ class Site:
         # compiled now, so that a broken confirm.mjml stops the start, not the first sign-up
         n = self.config.newsletter
         self.confirmations = ConfirmRenderer(n, self.config.path(n.templates_dir))
-        self.vocabulary = fields.vocabulary(self.config.match.fields)  # a bad file stops the start
+        self.vocabulary = fields.Live(self.config.match.fields)  # a bad file stops the start
 
     @cached_property
     def composer(self) -> Composer:

@@ -189,3 +189,24 @@ def test_one_readers_field_is_not_another_readers_exclude(
     assert both[ada.email] == matcher.match(ada, seed_papers)
     assert both[bob.email] == matcher.match(bob, seed_papers)
     assert any("part of 'astronomy'" in r for p in both[ada.email] for r in p.reasons)
+
+
+def test_a_running_matcher_sees_an_edited_file_and_keeps_the_last_good_one(
+    ours: MatchSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A long-running ``serve`` needs no restart for an edit, and a broken edit does not stop
+    its runs: the fields read before stay, with one warning until the file is fixed."""
+    matcher = Matcher(ours)
+    tissue = reader("tissue mechanics")
+    assert titles(matcher.match(tissue, PAPERS)) == ["Traction force microscopy of migrating cells"]
+    path = Path(ours.fields)
+    edited = {"fields": [{"names": ["tissue mechanics"], "terms": ["protein folding"]}]}
+    path.write_text(json.dumps(edited), encoding="utf-8")
+    assert titles(matcher.match(tissue, PAPERS)) == ["Transformers for protein folding"]
+    path.write_text('{"fields": [', encoding="utf-8")
+    with caplog.at_level("WARNING", logger="newsletter.match.fields"):
+        assert titles(matcher.match(tissue, PAPERS)) == ["Transformers for protein folding"]
+        assert titles(matcher.match(tissue, PAPERS)) == ["Transformers for protein folding"]
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "keeping the fields read before" in warnings[0]
+    assert warnings[0].startswith(f"match.fields {str(path)!r}: invalid JSON")
