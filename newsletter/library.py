@@ -1,15 +1,20 @@
 """A reader's library as liked papers: Zotero exports (BibTeX, RIS, CSL-JSON) or a list of
 arXiv ids, links or titles, one a line.
 
-Each entry becomes a reference key the matcher understands: ``arxiv:<id>`` when an arXiv id
-is found anywhere in it (eprint, URL, note, an arXiv DOI), else ``title:<normalised title>``.
-Reading never fails on one bad entry: entries without a title or an id are counted, not kept.
+Each entry becomes one reference key the matcher understands: ``arxiv:<id>`` when an arXiv id
+is found anywhere in it (eprint, URL, note, an arXiv DOI), ``title:<normalised title>`` when
+it has a title, and both joined by ``|`` when it has both
+(``arxiv:2306.17670|title:learning delays in spiking neural networks``), so that a paper a
+source stored without its arXiv id is still found by its title. Reading never fails on one
+bad entry: entries without a title or an id are counted, not kept; a file with no usable
+entry, or one that is not text, is refused in one line.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,11 +23,14 @@ from newsletter.models import normalize_title
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ENTRIES = 20_000
+MAX_KEY = 400  # characters of one entry's key: an id and a long title
+ALSO = "|"  # joins the keys of one entry; never in an arXiv id or a normalised title
 ARXIV = re.compile(
     r"(?:arxiv\.org/(?:abs|pdf)/|arxiv[:.\s]\s*|10\.48550/arxiv\.|^)"
     r"(\d{4}\.\d{4,5})(?:v\d+)?(?![\d.])",
     re.IGNORECASE | re.MULTILINE,
 )
+STORED = re.compile(r"arxiv:\d{4}\.\d{4,5}\|title:\S")
 _TEX_COMMAND = re.compile(r"\\[a-zA-Z]+\*?\s*|\\.")
 
 
@@ -38,23 +46,51 @@ def read(body: bytes, name: str) -> Library:
     """Parse a library file's bytes; the format follows the name's suffix, else the content."""
     if len(body) > MAX_BYTES:
         raise SubscriberError(f"{name}: larger than {MAX_BYTES // 2**20} MB")
+    if body.startswith(b"%PDF"):
+        raise SubscriberError(f"{name}: a PDF, not a library export")
     text = _decode(body)
+    if not _is_text(text):
+        raise SubscriberError(f"{name}: not a text file")
     kind = _kind(name, text)
     entries = {"bib": _bibtex, "ris": _ris, "json": _csl_json, "txt": _lines}[kind](text, name)
     if len(entries) > MAX_ENTRIES:
         raise SubscriberError(f"{name}: more than {MAX_ENTRIES} entries ({len(entries)})")
     keys = [key for entry in entries if (key := entry_key(entry))]
+    if text.strip() and not keys:
+        raise SubscriberError(f"{name}: no entry with an arXiv id or a title")
     return Library(tuple(dict.fromkeys(keys)), len(entries) - len(keys))
 
 
 def entry_key(fields: dict[str, str]) -> str | None:
-    """``arxiv:<id>`` from any field that names one, else ``title:<normalised>``, else None."""
+    """``arxiv:<id>`` from any field that names one and ``title:<normalised>``, joined by
+    ``ALSO`` when the entry has both; None when it has neither."""
+    keys = []
     for name in ("eprint", "arxiv", "number", "doi", "url", "note", "journal", "id", "line"):
         found = ARXIV.search(fields.get(name, "")) if name != "number" else _number(fields)
         if found:
-            return f"arxiv:{found.group(1)}"
+            keys.append(f"arxiv:{found.group(1)}")
+            break
     title = normalize_title(_untex(fields.get("title", "")))
-    return f"title:{title}" if title else None
+    if title:
+        keys.append(f"title:{title}")
+    return ALSO.join(keys) or None
+
+
+def alternatives(key: str) -> tuple[str, ...]:
+    """The keys one library entry is known by: ``arxiv:1|title:t`` -> (``arxiv:1``, ``title:t``)."""
+    return tuple(key.split(ALSO))
+
+
+def expand(keys: Iterable[str]) -> list[str]:
+    """Every key the entries ``keys`` are known by, each once, in order."""
+    return list(dict.fromkeys(k for key in keys for k in alternatives(key)))
+
+
+def _is_text(text: str) -> bool:
+    """No NUL and few control characters: a library export, not an image or an archive."""
+    head = text[:65536]
+    controls = sum(1 for c in head if c < " " and c not in "\t\n\r\f")
+    return "\x00" not in head and controls <= len(head) // 100
 
 
 def _number(fields: dict[str, str]) -> re.Match[str] | None:
@@ -63,6 +99,8 @@ def _number(fields: dict[str, str]) -> re.Match[str] | None:
 
 
 def _decode(body: bytes) -> str:
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" in body[:200]:
+        return body.decode("utf-16", errors="replace")  # "Unicode" exports on Windows
     try:
         return body.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -127,7 +165,8 @@ def _bib_value(body: str, i: int) -> str:
     if i >= len(body):
         return ""
     if body[i] == "{":
-        return body[i + 1 : _closing(body, i + 1) - 1]
+        end = _closing(body, i + 1)
+        return body[i + 1 : end - 1 if body[end - 1] == "}" else end]  # unclosed: to the end
     if body[i] == '"':
         end = body.find('"', i + 1)
         return body[i + 1 : end if end != -1 else len(body)]
@@ -186,7 +225,10 @@ def _lines(text: str, name: str) -> list[dict[str, str]]:
     """One entry a line: an arXiv id or link, else a title (three words or more)."""
     entries: list[dict[str, str]] = []
     for line in (raw.strip() for raw in text.splitlines()):
-        if ARXIV.search(line):
+        if STORED.match(line):  # a key as the preferences page shows it: "arxiv:1|title:t"
+            line, _, title = line.partition(ALSO)
+            entries.append({"line": line, "title": title.removeprefix("title:")})
+        elif ARXIV.search(line):
             entries.append({"line": line})
         elif line.startswith("title:") or len(line.split()) >= 3:
             entries.append({"title": line.removeprefix("title:")})

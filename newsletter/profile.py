@@ -267,7 +267,10 @@ def _library(f: Field, raw: Any, origin: str) -> tuple[str, ...]:
     keys = []
     for item in dict.fromkeys(x.strip() for x in raw if x.strip()):
         key = f"arxiv:{item}" if ARXIV_ID.match(item) else item
-        if not key.startswith(("arxiv:", "title:")) or len(key) > MAX_KEY:
+        known_as = library.alternatives(key)
+        if len(key) > library.MAX_KEY or not all(
+            k.startswith(("arxiv:", "title:")) and len(k) <= MAX_KEY for k in known_as
+        ):
             raise FieldError(
                 origin, f.name, f"not an arXiv id or a title key: {item!r}",
                 f"Give arXiv ids, links or titles of at most {MAX_KEY} characters.",
@@ -285,8 +288,8 @@ def _library_file(f: Field, raw: str, origin: str) -> tuple[str, ...]:
     path = Path(origin).parent / raw.strip()
     try:
         if not path.is_file():
-            problem, reader = f"{path}: no such file", "The library file is missing."
-            raise FieldError(origin, f.name, problem, reader)
+            what = "a folder, not a library file" if path.is_dir() else "no such file"
+            raise FieldError(origin, f.name, f"{path}: {what}", "The library file is missing.")
         with path.open("rb") as handle:
             body = handle.read(library.MAX_BYTES + 1)
     except OSError as exc:
@@ -298,7 +301,7 @@ def _library_file(f: Field, raw: str, origin: str) -> tuple[str, ...]:
     except SubscriberError as exc:
         reader = "The library file is not BibTeX, RIS, CSL-JSON or a list of arXiv ids."
         raise FieldError(origin, f.name, str(exc), reader) from None
-    return tuple(k for k in found.keys if len(k) <= MAX_KEY)
+    return tuple(k for k in found.keys if len(k) <= library.MAX_KEY)
 
 
 def _int(f: Field, raw: Any, origin: str) -> int:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsletter.errors import SubscriberError
-from newsletter.library import MAX_ENTRIES, read
+from newsletter.library import MAX_ENTRIES, alternatives, expand, read
 from newsletter.profile import from_dict
 from newsletter.subscribers import load_file
 
@@ -22,25 +22,48 @@ def keys(name: str) -> tuple[str, ...]:
     return read((DATA / name).read_bytes(), name).keys
 
 
-def test_bibtex_ids_from_eprint_doi_and_note_else_the_title() -> None:
+DELAYS_TITLE = (
+    "title:learning delays in spiking neural networks using dilated convolutions with"
+    " learnable spacings"
+)
+
+
+def test_bibtex_entries_are_known_by_their_arxiv_id_and_by_their_title() -> None:
+    """An id (from eprint, an arXiv DOI or a note) and the title, in one key: a source that
+    stored the paper without its id (a text snapshot) still finds it by title."""
     found = read((DATA / "zotero.bib").read_bytes(), "zotero.bib")
     assert found.keys == (
-        DELAYS,
+        f"{DELAYS}|{DELAYS_TITLE}",
         "title:hebbian learning based orthogonal projection for continual learning of spiking"
         " neural networks",
-        "arxiv:1706.03762",
+        "arxiv:1706.03762|title:an old style paper",
     )
     assert found.unreadable == 0
+    assert alternatives(found.keys[0]) == (DELAYS, DELAYS_TITLE)
+    assert expand(found.keys)[:3] == [DELAYS, DELAYS_TITLE, found.keys[1]]
 
 
 def test_ris_and_csl_json_and_plain_ids() -> None:
-    assert keys("zotero.ris") == ("arxiv:2308.10873", "title:a title only entry")
+    assert keys("zotero.ris") == (
+        "arxiv:2308.10873|title:unleashing the potential of spiking neural networks by dynamic"
+        " confidence",
+        "title:a title only entry",
+    )
     assert read((DATA / "zotero.ris").read_bytes(), "zotero.ris").unreadable == 1
-    assert keys("zotero.json") == (DELAYS, "title:some journal paper", "arxiv:2401.01234")
+    assert keys("zotero.json") == (
+        f"{DELAYS}|title:learning delays in spiking neural networks",
+        "title:some journal paper",
+        "arxiv:2401.01234",
+    )
     assert keys("ids.txt") == (
         DELAYS, "arxiv:2308.10873", "arxiv:2401.01234", "arxiv:2312.00001", "title:a paper title"
     )
     assert read((DATA / "ids.txt").read_bytes(), "ids.txt").unreadable == 1  # "junk"
+
+
+def test_keys_as_the_preferences_page_shows_them_read_back_the_same() -> None:
+    shown = "\n".join(keys("zotero.bib")).encode()
+    assert read(shown, "library").keys == keys("zotero.bib")
 
 
 def test_the_format_is_recognised_without_a_suffix() -> None:
@@ -49,21 +72,40 @@ def test_the_format_is_recognised_without_a_suffix() -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "expected"),
     [
-        b"\xff\xfe@article{x, title={Caf\xe9 society}}",  # not UTF-8: read as Windows-1252
-        b"@article{unclosed, title = {no end",
-        b"@article{x, title = }",
-        b"@@@{{{}}}",
-        b"TY  - JOUR\nTI  - \nER  -\n",
-        b"\x00\x01\x02 binary",
-        b"",
-        "@misc{u, title={\u00fcber \ud800 lone surrogate}}".encode("utf-8", "surrogatepass"),
+        (b"\xff\xfe@article{x, title={Caf\xe9 society}}", "title:cafe society"),  # cp1252
+        (b"@article{unclosed, title = {no end", "title:no end"),
+        ("\ufeff@misc{w, title={Windows export}}".encode("utf-16"), "title:windows export"),
+        (b"", None),
     ],
 )
-def test_hostile_bodies_give_keys_or_nothing_never_a_crash(body: bytes) -> None:
-    found = read(body, "library.bib")
-    assert all(k.startswith(("arxiv:", "title:")) for k in found.keys)
+def test_hostile_bodies_that_still_hold_an_entry(body: bytes, expected: str | None) -> None:
+    assert read(body, "library.bib").keys == ((expected,) if expected else ())
+
+
+def test_invalid_utf8_falls_back_to_windows_1252_for_the_whole_file() -> None:
+    body = "@misc{u, title={\u00fcber \ud800 lone surrogate}}".encode("utf-8", "surrogatepass")
+    (key,) = read(body, "library.bib").keys
+    assert key.startswith("title:") and key.endswith("lone surrogate")
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"@article{x, title = }", "no entry with an arXiv id or a title"),
+        (b"@@@{{{}}}", "no entry with an arXiv id or a title"),
+        (b"TY  - JOUR\nTI  - \nER  -\n", "no entry with an arXiv id or a title"),
+        (b"\x00\x01\x02 binary", "not a text file"),
+        (bytes(range(256)) * 8, "not a text file"),
+        (b"%PDF-1.4\n1 0 obj\nendobj\n", "a PDF, not a library export"),
+    ],
+)
+def test_a_file_with_no_paper_in_it_is_refused_in_one_line(body: bytes, problem: str) -> None:
+    """Not silently an empty library (which would replace a reader's good one)."""
+    with pytest.raises(SubscriberError) as caught:
+        read(body, "library.bib")
+    assert str(caught.value) == f"library.bib: {problem}"
 
 
 def test_broken_csl_json_is_one_line_naming_the_file() -> None:
@@ -96,7 +138,7 @@ def test_a_subscriber_file_names_its_library_relative_to_itself(tmp_path: Path) 
     profile = tmp_path / "ada.toml"
     profile.write_text('email = "ada@example.org"\nlibrary = "libs/mine.bib"\n')
     sub = load_file(profile)
-    assert sub.topics == () and DELAYS in sub.library
+    assert sub.topics == () and f"{DELAYS}|{DELAYS_TITLE}" in sub.library
     again = from_dict({"email": "ada@example.org", "library": list(sub.library)}, "stored")
     assert again.library == sub.library
 
@@ -105,12 +147,16 @@ def test_a_subscriber_file_names_its_library_relative_to_itself(tmp_path: Path) 
     ("value", "problem"),
     [
         ('"missing.bib"', r"field 'library': .*missing\.bib: no such file"),
-        ('"."', r"field 'library': .*: no such file"),
+        ('"."', r"field 'library': .*: a folder, not a library file"),
+        ('"lib.pdf"', r"field 'library': lib\.pdf: a PDF, not a library export"),
+        ('"lib.bib"', r"field 'library': lib\.bib: not a text file"),
         ('["doi:10.1/x"]', r"field 'library': not an arXiv id or a title key"),
         ("3", r"field 'library': must be a file name or a list of arXiv ids"),
     ],
 )
 def test_library_errors_are_one_line(tmp_path: Path, value: str, problem: str) -> None:
+    (tmp_path / "lib.pdf").write_bytes(b"%PDF-1.4\n1 0 obj\nendobj\n")
+    (tmp_path / "lib.bib").write_bytes(bytes(range(256)) * 4)
     profile = tmp_path / "ada.toml"
     profile.write_text(f'email = "ada@example.org"\nlibrary = {value}\n')
     with pytest.raises(SubscriberError, match=rf"^{tmp_path / 'ada.toml'}: {problem}") as info:

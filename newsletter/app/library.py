@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from sqlalchemy.engine import Engine
 
 from newsletter.errors import SourceError
+from newsletter.library import expand
 from newsletter.models import Subscriber
 from newsletter.sources import feed
 from newsletter.sources.base import ParseContext, ParseError
@@ -38,7 +39,7 @@ class LookupReport:
 def liked_ids(subs: Iterable[Subscriber]) -> list[str]:
     """Every ``arxiv:`` key the readers like by id (their ``papers`` and their libraries)."""
     keys = [f"arxiv:{p}" for s in subs for p in s.papers if not p.startswith("title:")]
-    keys += [k for s in subs for k in s.library if k.startswith("arxiv:")]
+    keys += [k for s in subs for k in expand(s.library) if k.startswith("arxiv:")]
     return list(dict.fromkeys(keys))
 
 
@@ -55,6 +56,7 @@ def look_up(
         chunk = missing[start : start + PER_REQUEST]
         ids = ",".join(k.removeprefix("arxiv:") for k in chunk)
         url = f"{api}?{urlencode({'id_list': ids, 'max_results': len(chunk)})}"
+        report.asked += len(chunk)  # asked, whether or not an answer comes
         try:
             body = fetcher.get(url, SOURCE).body
             page = feed.parse(body, ParseContext(origin=url, today=now.date()))
@@ -68,5 +70,4 @@ def look_up(
         found = [p for p in page.papers if p.key in asked]
         with engine.begin() as conn:
             report.found += remember(conn, found, chunk, now)
-        report.asked += len(chunk)
     return report

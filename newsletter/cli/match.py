@@ -16,6 +16,7 @@ from newsletter.app.library import liked_ids, look_up
 from newsletter.app.readers import find_subscriber
 from newsletter.cli.common import App, pass_app
 from newsletter.cli.progress import EmbeddingProgress
+from newsletter.library import alternatives
 from newsletter.match import Matcher, MemoryCache, fields
 from newsletter.match.semantic import VectorCache
 from newsletter.models import Paper, Pick, Subscriber, normalize_title
@@ -100,12 +101,12 @@ def _say_fields(app: App, sub: Subscriber, vocabulary: fields.Vocabulary) -> Non
 
 def _say_unresolved(app: App, sub: Subscriber, papers: list[Paper], past: History | None) -> None:
     """One line on the liked papers (``papers`` and ``library``) that no paper stands for."""
-    liked = list(dict.fromkeys([f"arxiv:{p}" for p in sub.papers] + list(sub.library)))
+    liked = [(f"arxiv:{p}",) for p in sub.papers] + [alternatives(k) for k in sub.library]
     if not liked:
         return
     found = set(past.references or {}) if past else set()
     found |= {p.key for p in papers} | {f"title:{normalize_title(p.title)}" for p in papers}
-    missing = sum(1 for key in liked if key not in found)
+    missing = sum(1 for keys in liked if not found.intersection(keys))
     app.err.print(
         f"liked papers: {len(liked) - missing} of {len(liked)} found; {missing} could not be "
         "resolved (not stored, not found on arXiv, or a title no stored paper has)",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from newsletter import library
 from newsletter.match import fuse as fusion
 from newsletter.match.scores import BatchScores, author_name
 from newsletter.models import Pick, Subscriber
@@ -37,7 +38,7 @@ def liked_keys(subscriber: Subscriber, feedback: Mapping[str, int] | None) -> li
     keys = [
         f"arxiv:{p}" if not p.startswith(("arxiv:", "title:")) else p for p in subscriber.papers
     ]
-    keys += subscriber.library
+    keys += library.expand(subscriber.library)
     keys += [k for k, v in (feedback or {}).items() if v > 0]
     return list(dict.fromkeys(keys))
 

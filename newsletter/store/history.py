@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from newsletter import addresses
 from newsletter.errors import SubscriberError
+from newsletter.library import expand
 from newsletter.models import Paper, Subscriber
 from newsletter.store.library import resolve
 from newsletter.store.outbox import UNSENT
@@ -109,5 +110,5 @@ def reference_papers(
 ) -> dict[str, Paper]:
     """The papers the matcher compares against (liked, disliked, "more like these", the
     library), by the key the profile names them with: stored or fetched for a library."""
-    keys = [f"arxiv:{p}" for p in subscriber.papers] + list(subscriber.library) + list(judgments)
+    keys = [f"arxiv:{p}" for p in subscriber.papers] + expand(subscriber.library) + list(judgments)
     return resolve(conn, keys)

@@ -215,7 +215,9 @@ class Pages:
 
     async def feedback(self, request: Request) -> Response:
         form = await self.posted(request)
-        judgment = 1 if form.get("j") == "1" else -1
+        if form.get("j") not in ("1", "-1"):  # the page's two buttons send nothing else
+            return error_page(400, "Nothing recorded", "Choose more or less like this paper.")
+        judgment = int(form.get("j"))
         judged, paper, prefs = await run_in_threadpool(
             self.site.feedback, form.get("token"), judgment
         )

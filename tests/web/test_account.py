@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
@@ -97,16 +98,17 @@ def test_preferences_take_a_pasted_library_and_show_it_again(
         stored = get_subscriber(conn, "ada@example.org")
     assert stored is not None
     assert stored.subscriber.topics == ()  # a library alone is a profile
-    assert stored.subscriber.library == ("arxiv:2306.17670", "title:a paper without an id")
+    kept = (
+        "arxiv:2306.17670|title:learning delays in spiking networks",
+        "title:a paper without an id",
+    )
+    assert stored.subscriber.library == kept
     html, token = prefs_page(client)
     shown = html.split('name="library">')[1].split("</textarea>")[0]
     again = edited(csrf_of(html), token) | {"library": shown, "topics": ""}
     client.post("/preferences", data=again)
     with engine.connect() as conn:
-        assert get_subscriber(conn, "ada@example.org").subscriber.library == (  # type: ignore[union-attr]
-            "arxiv:2306.17670",
-            "title:a paper without an id",
-        )
+        assert get_subscriber(conn, "ada@example.org").subscriber.library == kept  # type: ignore[union-attr]
 
 
 def test_bad_preferences_change_nothing(
@@ -218,6 +220,21 @@ def test_feedback_links_record_and_thank(
     assert "arxiv:2606.00001" not in reasons  # less like this: gone from the next issue
 
 
+def test_feedback_without_a_choice_records_nothing(
+    client: TestClient, mailer: MemoryMailer, engine: Engine
+) -> None:
+    """A hand-made post with no button's value is not a "less like this"."""
+    subscribe_and_confirm(client, mailer)
+    token = signed(tokens.FEEDBACK, paper="arxiv:2606.00002", j="1")
+    page = client.get("/feedback", params={"token": token})
+    for choice in ({}, {"j": "5"}, {"j": "abc"}, {"j": ""}):
+        posted = {"csrf": csrf_of(page.text), "token": token} | choice
+        refused = client.post("/feedback", data=posted)
+        assert refused.status_code == 400 and "Nothing recorded" in refused.text
+    with engine.connect() as conn:
+        assert feedback_for(conn, "ada@example.org") == {}
+
+
 def test_forged_feedback_records_nothing(client: TestClient, engine: Engine) -> None:
     token = signed(tokens.FEEDBACK, paper="arxiv:2606.00002", j="1")
     body, _, mac = token.partition(".")
@@ -267,20 +284,32 @@ def test_preferences_take_an_uploaded_bibtex_file(
     with engine.connect() as conn:
         stored = get_subscriber(conn, "ada@example.org")
     assert stored is not None
-    assert stored.subscriber.library == (  # the pasted entry, then the file's
-        "arxiv:2401.00001", "arxiv:2306.17670", "title:spiking neural networks on chips")
+    assert stored.subscriber.library == (  # the pasted entry, then the file's (id and title)
+        "arxiv:2401.00001", "arxiv:2306.17670|title:learning delays in spiking networks",
+        "title:spiking neural networks on chips")
 
 
-def test_an_unreadable_upload_is_one_plain_error_next_to_the_field(
-    client: TestClient, mailer: MemoryMailer, engine: Engine
+@pytest.mark.parametrize(
+    ("name", "body", "problem"),
+    [
+        ("papers.json", b'{"items": [', "not valid CSL-JSON"),
+        ("photo.bib", bytes(range(256)) * 4, "not a text file"),
+        ("paper.pdf", b"%PDF-1.4\n1 0 obj\nendobj\n", "a PDF, not a library export"),
+        ("empty.bib", b"@article{x, title = }", "no entry with an arXiv id or a title"),
+    ],
+)
+def test_an_unreadable_upload_is_one_plain_error_and_keeps_the_library(
+    client: TestClient, mailer: MemoryMailer, engine: Engine, name: str, body: bytes, problem: str
 ) -> None:
     subscribe_and_confirm(client, mailer)
     html, token = prefs_page(client)
-    data = edited(csrf_of(html), token)
-    upload = {"library_file": ("papers.json", b'{"items": [', "application/json")}
+    client.post("/preferences", data=edited(csrf_of(html), token) | {"library": "2401.00001"})
+    html, token = prefs_page(client)
+    upload = {"library_file": (name, body, "application/octet-stream")}
+    data = edited(csrf_of(html), token) | {"library": ""}
     refused = client.post("/preferences", data=data, files=upload)
     assert refused.status_code == 400
-    assert "We could not read &#39;papers.json&#39;" in refused.text
+    assert f"We could not read &#39;{name}&#39;: {problem}" in refused.text
     with engine.connect() as conn:
         stored = get_subscriber(conn, "ada@example.org")
-    assert stored is not None and stored.subscriber.library == ()
+    assert stored is not None and stored.subscriber.library == ("arxiv:2401.00001",)
