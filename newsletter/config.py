@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from newsletter import addresses
 from newsletter.errors import ConfigError
@@ -38,6 +39,12 @@ class NewsletterSettings:
         for key, value in (("sender", self.sender), ("reply_to", self.reply_to)):
             if value and not addresses.is_mailbox(value):
                 raise ValueError(f"key 'newsletter.{key}' is not an email address: {value!r}")
+        base = urlsplit(self.base_url)
+        if base.scheme not in ("http", "https") or not base.hostname or base.query:
+            raise ValueError(
+                "key 'newsletter.base_url' must be an http:// or https:// address with a host "
+                f"(links in every email start with it): {self.base_url!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -260,7 +267,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except UnicodeDecodeError:

@@ -17,7 +17,7 @@ from newsletter.profile import from_dict
 def load_file(path: Path) -> Subscriber:
     """Read and validate one subscriber file."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise SubscriberError(f"{path}: file not found") from None
     except UnicodeDecodeError:

@@ -73,6 +73,9 @@ host = "127.0.0.1"
         ("[web]\nconfirm_hours = -48\n", "key 'web.confirm_hours' must be from 0.1 to 720"),
         ("[[sources]]\nkind = 'rss'\nurl = 'https://x'\n", "key 'sources[0].kind' must be one of"),
         ("[newsletter]\nsender = 'not an email'\n", "key 'newsletter.sender' is not an email"),
+        ("[newsletter]\nbase_url = 'digest.example.org'\n", "key 'newsletter.base_url' must be"),
+        ("[newsletter]\nbase_url = 'ftp://example.org'\n", "key 'newsletter.base_url' must be"),
+        ("[newsletter]\nbase_url = 'https://'\n", "key 'newsletter.base_url' must be"),
         ("[fetch]\nretries = true\n", "key 'fetch.retries' must be an integer"),
         ("[email]\nquiet_day = 'maybe'\n", "key 'email.quiet_day' must be one of"),
         ("[newsleter]\nname = 'x'\n", "unknown key 'newsleter'"),
@@ -127,3 +130,10 @@ def test_a_database_file_that_is_not_sqlite_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"^cannot open database sqlite:///.*news\.db: ") as info:
         open_engine(f"sqlite:///{tmp_path / 'news.db'}")
     assert "\n" not in str(info.value)
+
+
+def test_a_byte_order_mark_is_allowed(tmp_path: Path) -> None:
+    """Windows editors save one; it is not a TOML statement."""
+    path = tmp_path / "newsletter.toml"
+    path.write_bytes(b"\xef\xbb\xbf[newsletter]\nname = 'BOM Digest'\n")
+    assert load_config(path, env={}).newsletter.name == "BOM Digest"

@@ -31,11 +31,27 @@ def init(app: App, folder: Path, force: bool) -> None:
     existing = [str(p) for p in plan if p.exists()]
     if existing and not force:
         raise ConfigError(f"{existing[0]}: already exists (use --force to overwrite)")
-    for target, source in plan.items():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+    _write(plan)
     app.console.print(f"wrote {len(plan)} files into {folder.resolve()}")
     app.console.print(f"next: edit {folder / CONFIG_NAME}, then `newsletter fetch`")
+
+
+def _write(plan: dict[Path, Path]) -> None:
+    """Copy every file of ``plan`` or, on the first failure, remove the new ones and say why
+    in one line naming the path."""
+    written: list[Path] = []
+    target = next(iter(plan))
+    try:
+        for target, source in plan.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.exists():
+                written.append(target)
+            shutil.copyfile(source, target)
+    except OSError as exc:
+        for path in written:
+            path.unlink(missing_ok=True)
+        where = exc.filename or target
+        raise ConfigError(f"{where}: cannot write: {exc.strerror or exc}") from None
 
 
 commands = [init]

@@ -114,6 +114,27 @@ def test_init_writes_a_valid_config_subscriber_and_templates(tmp_path: Path) -> 
     assert code != 0
 
 
+def test_init_where_nothing_can_be_written_is_one_line_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    def init(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "newsletter", "init", *args]
+        return subprocess.run(command, capture_output=True, text=True)
+
+    (tmp_path / "afile").write_text("not a folder")
+    done = init(str(tmp_path / "afile" / "nl"))
+    assert done.returncode == 2
+    assert done.stderr == f"error: {tmp_path / 'afile' / 'nl'}: cannot write: Not a directory\n"
+    taken = tmp_path / "taken"
+    (taken / "templates" / "email.mjml").mkdir(parents=True)  # a folder where a file goes
+    done = init("--force", str(taken))
+    assert done.returncode == 2
+    where = taken / "templates" / "email.mjml"
+    assert done.stderr == f"error: {where}: cannot write: Is a directory\n"
+    written = [p for p in taken.rglob("*") if p.is_file()]
+    assert written == []  # the config and subscriber it wrote first are removed again
+
+
 def test_demo_runs_the_whole_pipeline(tmp_path: Path) -> None:
     code, out = invoke("demo", "--dir", str(tmp_path / "demo"))
     assert code == 0, out
