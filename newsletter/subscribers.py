@@ -28,16 +28,33 @@ def load_file(path: Path) -> Subscriber:
 
 
 def load_dir(folder: Path) -> list[Subscriber]:
-    """Every ``*.toml`` in ``folder``, sorted by file name; two files may not share an email."""
+    """Every ``*.toml`` in ``folder``, sorted by file name; two files may not share an email.
+    The first bad file is an error."""
+    subs, problems = read_dir(folder)
+    if problems:
+        raise next(iter(problems.values()))
+    return subs
+
+
+def read_dir(folder: Path) -> tuple[list[Subscriber], dict[Path, SubscriberError]]:
+    """The good files of ``folder`` and, apart, what is wrong with each bad one (a file that
+    repeats an earlier file's email is a bad one)."""
     if not folder.is_dir():
         raise SubscriberError(f"{folder}: subscribers folder not found")
-    subs = [load_file(p) for p in sorted(folder.glob("*.toml"))]
+    subs: list[Subscriber] = []
+    problems: dict[Path, SubscriberError] = {}
     seen: dict[str, str] = {}
-    for sub in subs:
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            sub = load_file(path)
+        except SubscriberError as exc:
+            problems[path] = exc
+            continue
         key = addresses.key(sub.email)
         if key in seen:
-            raise SubscriberError(
-                f"{sub.origin}: field 'email': {sub.email} is also in {seen[key]}"
-            )
+            message = f"{sub.origin}: field 'email': {sub.email} is also in {seen[key]}"
+            problems[path] = SubscriberError(message)
+            continue
         seen[key] = sub.origin
-    return subs
+        subs.append(sub)
+    return subs, problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from newsletter.config import Config
 from newsletter.errors import SubscriberError
 from newsletter.models import Subscriber
 from newsletter.store.profiles import SyncReport, active_subscribers, get_subscriber, sync_profiles
-from newsletter.subscribers import load_dir, load_file
+from newsletter.subscribers import load_dir, load_file, read_dir
+
+log = logging.getLogger(__name__)
 
 
 def sync_folder(engine: Engine, folder: Path, now: datetime) -> SyncReport:
@@ -23,9 +26,17 @@ def sync_folder(engine: Engine, folder: Path, now: datetime) -> SyncReport:
 
 
 def sync_subscribers(config: Config, engine: Engine, now: datetime) -> SyncReport | None:
-    """Sync the configured subscribers folder (when there is one) into the store."""
+    """Sync the configured subscribers folder (when there is one) into the store, for a run:
+    a bad file is skipped and logged, and the profile it held before stays as it was, so one
+    reader's typo holds up nobody else's issue."""
     folder = config.path(config.newsletter.subscribers_dir)
-    return sync_folder(engine, folder, now) if folder.is_dir() else None
+    if not folder.is_dir():
+        return None
+    subs, problems = read_dir(folder)
+    for problem in problems.values():
+        log.warning("%s; this file is skipped until it is fixed", problem)
+    with engine.begin() as conn:
+        return sync_profiles(conn, subs, str(folder), now, keep=[str(p) for p in problems])
 
 
 def load_subscribers(config: Config, engine: Engine, now: datetime) -> list[Subscriber]:

@@ -6,7 +6,7 @@ subscriber who unsubscribed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -124,9 +124,14 @@ def from_row(row: Any) -> StoredSubscriber:
 
 
 def sync_profiles(
-    conn: Connection, subs: Iterable[Subscriber], folder_of: str, now: datetime
+    conn: Connection,
+    subs: Iterable[Subscriber],
+    folder_of: str,
+    now: datetime,
+    keep: Collection[str] = (),
 ) -> SyncReport:
-    """Make the stored profiles that came from folder ``folder_of`` match ``subs``.
+    """Make the stored profiles that came from folder ``folder_of`` match ``subs``; those
+    from the files ``keep`` (that could not be read this time) stay as they are.
 
     Profiles from other folders and from the web are left alone.
     """
@@ -135,22 +140,33 @@ def sync_profiles(
     for sub in subs:
         outcome[upsert_subscriber(conn, sub, now)].append(sub.email)
         present.add(addresses.key(sub.email))
-    removed = _drop_missing(conn, folder_of, present)
+    removed = _drop_missing(conn, folder_of, present, {_resolved(p) for p in keep})
     return SyncReport(
         tuple(outcome["added"]), tuple(outcome["updated"]), tuple(outcome["unchanged"]), removed
     )
 
 
-def _drop_missing(conn: Connection, folder: str, present: set[str]) -> tuple[str, ...]:
-    """Forget profiles synced from ``folder`` whose file is gone (web profiles stay)."""
+def _drop_missing(
+    conn: Connection, folder: str, present: set[str], kept: set[str]
+) -> tuple[str, ...]:
+    """Forget profiles synced from ``folder`` whose file is gone (web profiles stay, and
+    those of the ``kept`` files)."""
     gone = []
     for stored in list_subscribers(conn):
         sub = stored.subscriber
         from_folder = from_file(sub) and _inside(sub.origin, folder)
-        if from_folder and addresses.key(sub.email) not in present:
+        missing = from_folder and addresses.key(sub.email) not in present
+        if missing and _resolved(sub.origin) not in kept:
             delete_subscriber(conn, sub.email)
             gone.append(sub.email)
     return tuple(gone)
+
+
+def _resolved(path: str) -> str:
+    try:
+        return str(Path(path).resolve())
+    except (OSError, ValueError):
+        return path
 
 
 def _inside(origin: str, folder: str) -> bool:
