@@ -21,6 +21,7 @@ K1 = 1.2
 B = 0.75
 TITLE_WEIGHT = 3.0
 MIN_IDF = 0.05
+QUOTE_LIMIT = 60  # characters of a topic quoted in a reason
 _CHUNK = 20_000  # gathered term rows per block: bounds memory for 10k-subscriber batches
 
 
@@ -85,12 +86,12 @@ class LexicalIndex:
         for field, where in ((doc.title, "title matches"), (doc.abstract, "abstract mentions")):
             run = longest_run(phrase, field)
             if run == phrase or len(run.split()) >= 2:
-                return f"{where} '{run}'"
+                return f"{where} '{quoted(run)}'"
         have = set(doc.title) | set(doc.abstract)
         written = dict.fromkeys(m.group() for m in surface(phrase))
         shown = [w for w in written if set(phrase_words(w)) & have]
         if shown:
-            return f"shares words with '{phrase}': {', '.join(shown)}"
+            return f"shares words with '{quoted(phrase)}': {', '.join(shown[:6])}"
         return ""
 
     def containing(self, phrase: str) -> np.ndarray:
@@ -100,6 +101,14 @@ class LexicalIndex:
         if bags:
             out[sorted(set.intersection(*bags))] = True
         return out
+
+
+def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """A phrase as a reason quotes it: a long sentence cut at a word, with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "\u2026"
 
 
 def longest_run(phrase: str, field: list[str]) -> str:

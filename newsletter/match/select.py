@@ -15,6 +15,7 @@ import numpy as np
 
 from newsletter import library
 from newsletter.match import fuse as fusion
+from newsletter.match.lexical import quoted
 from newsletter.match.scores import BatchScores, author_name
 from newsletter.models import Pick, Subscriber
 
@@ -145,11 +146,12 @@ def _pick(
         best = max(
             (k for k in liked if k in scores.refs), key=lambda k: scores.similar[scores.refs[k], i]
         )
-        reasons.append(f"similar to a paper you liked: '{scores.ref_titles[best]}'")
+        title = quoted(scores.ref_titles[best], 90)
+        reasons.append(f"similar to a paper you liked: '{title}'")
     if not tags and not reasons and subscriber.topics:
         t = int(np.argmax(topic_scores))
         topic = subscriber.topics[t]
-        reasons.append(scores.index.explain(topic, i) or f"related to '{topic}'")
+        reasons.append(scores.index.explain(topic, i) or f"related to '{quoted(topic)}'")
         tags.append(topic)
     return Pick(
         paper=paper, score=round(score, 4), reasons=tuple(dict.fromkeys(reasons)), tags=tuple(tags)
@@ -181,7 +183,7 @@ def _topic_reasons(scores: BatchScores, topic: str, i: int) -> list[str]:
         out.append(scores.index.explain(topic, i))
     parts = scores.semantic_parts
     if parts is not None and parts[row, i] >= REASON_PART:
-        out.append(f"close in meaning to '{topic}'")
+        out.append(f"close in meaning to '{quoted(topic)}'")
     if not any(out) and topic in scores.field_terms:
         out.append(_field_reason(scores, topic, i))
     return [r for r in out if r]
@@ -196,4 +198,4 @@ def _field_reason(scores: BatchScores, topic: str, i: int) -> str:
         return ""
     term = scores.field_terms[topic][int(scores.field_best[topic][i])]
     found = scores.index.explain(term, i) or f"close in meaning to '{term}'"
-    return f"{found}, part of '{topic}'"
+    return f"{found}, part of '{quoted(topic)}'"

@@ -55,6 +55,21 @@ def test_ranks_title_matches_first_and_explains(matcher: Matcher) -> None:
     assert [p.score for p in picks] == sorted((p.score for p in picks), reverse=True)
 
 
+def test_a_long_sentence_topic_is_quoted_short_in_reasons() -> None:
+    """A reason quotes at most 60 characters of a topic, cut at a word; the tag keeps it all."""
+    matcher = Matcher(MatchSettings(semantic=False, threshold=0.001))  # words only: faint
+    long = (
+        "spiking models whose delays are learned, measured over many audio and vision "
+        "benchmarks across several years of published work"
+    )
+    picks = matcher.match(sub(long), PAPERS)
+    assert picks and picks[0].tags == (long,)
+    quoted = [r.split("'")[1] for p in picks for r in p.reasons if "'" in r]
+    assert quoted and all(len(q) <= 60 for q in quoted)
+    cut = "spiking models whose delays are learned, measured over\u2026"
+    assert any(r.startswith(f"shares words with '{cut}': ") for p in picks for r in p.reasons)
+
+
 def test_threshold_gives_a_short_list_not_padding(matcher: Matcher) -> None:
     picks = matcher.match(sub("exoplanets", max_papers=10), PAPERS)
     assert titles(picks) == ["Mass-radius relationships for solid exoplanets"]
