@@ -140,10 +140,12 @@ class Pages:
         email = self.site.who(tokens.PREFERENCES, token)
         stored = await run_in_threadpool(self.site.stored, email)
         refusal = self.refuse_preferences(stored, email)
-        if refusal is not None:
+        if refusal is not None and not (stored and stored.status != "unsubscribed"):
             return refusal
         assert stored is not None  # refused above
         judged = await run_in_threadpool(self.site.given_feedback, email)
+        if refusal is not None:  # the operator keeps the profile: the feedback is the reader's
+            return self.form(request, "managed", email=email, judged=judged, token=token)
         return self.form(
             request,
             "preferences",

@@ -146,6 +146,30 @@ def test_preferences_of_unknown_or_file_managed_subscribers(
     assert "kept by the people who run" in html and "<form" not in html
 
 
+def test_a_file_managed_reader_sees_and_undoes_their_feedback(
+    client: TestClient, engine: Engine
+) -> None:
+    """The thank-you page after a click links to the preferences page; for a reader whose
+    profile the operator keeps, that page lists the feedback with its undo buttons."""
+    sub = Subscriber(email="file@example.org", topics=("x",), origin="/etc/subs/file.toml")
+    with engine.begin() as conn:
+        upsert_subscriber(conn, sub, NOW)
+    less = signed(tokens.FEEDBACK, "file@example.org", paper="arxiv:2606.00001", j="-1")
+    page = client.get("/feedback", params={"token": less})
+    client.post("/feedback", data={"csrf": csrf_of(page.text), "token": less, "j": "-1"})
+    html, token = prefs_page(client, "file@example.org")
+    assert "kept by the people who run" in html and 'name="topics"' not in html
+    assert "Your feedback" in html and "Less like" in html
+    undone = client.post(
+        "/feedback/undo",
+        data={"csrf": csrf_of(html), "token": token, "paper": "arxiv:2606.00001"},
+    )
+    assert undone.status_code == 200 and "kept by the people who run" in undone.text
+    assert "Your feedback" not in undone.text
+    with engine.connect() as conn:
+        assert feedback_for(conn, "file@example.org") == {}
+
+
 def test_unsubscribe_get_shows_one_button_and_changes_nothing(
     client: TestClient, mailer: MemoryMailer, engine: Engine
 ) -> None:
