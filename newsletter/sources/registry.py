@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import cast
+from urllib.parse import urlsplit
 
 from newsletter.config import SourceKindName, SourceSettings
 from newsletter.errors import SourceError
@@ -34,11 +36,16 @@ def settings_for(location: str) -> SourceSettings:
 
 
 def kind_for_url(url: str) -> SourceKindName:
-    """Guess a URL's kind: the HF daily papers API, an HF papers page, else a feed."""
+    """Guess a URL's kind: the HF daily papers API, an HF papers page, a file whose suffix
+    names a kind (``.txt``: a text snapshot), else a feed."""
     if "/api/daily_papers" in url:
         return "hf-api"
     if "huggingface.co/papers" in url or url.rstrip("/").endswith("/papers"):
         return "hf-page"
+    suffix = PurePosixPath(urlsplit(url).path).suffix.lower()
+    for kind in KINDS.values():
+        if suffix and suffix in kind.suffixes:
+            return cast(SourceKindName, kind.name)
     return "feed"
 
 

@@ -13,7 +13,7 @@ import pytest
 from newsletter.config import SourceSettings
 from newsletter.sources import feed, hf_api, hf_page
 from newsletter.sources.base import ParseContext, ParseError
-from newsletter.sources.registry import detect_kind
+from newsletter.sources.registry import detect_kind, kind_for_url
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sources"
 TODAY = date(2026, 1, 13)
@@ -276,3 +276,16 @@ def test_local_files_are_detected_by_suffix(name: str, kind: str) -> None:
 ])
 def test_local_files_without_suffix_are_sniffed(name: str, kind: str, tmp_path: Path) -> None:
     assert detect_kind(tmp_path / "download", read(name)) == kind
+
+
+@pytest.mark.parametrize(("url", "kind"), [
+    ("https://huggingface.co/api/daily_papers?date=2026-12-01", "hf-api"),
+    ("https://huggingface.co/papers", "hf-page"),
+    ("http://127.0.0.1:8765/2026-12-01_daily.txt", "text"),  # a snapshot on a web server
+    ("https://example.org/digest.TXT?v=2", "text"),
+    ("https://example.org/papers.json", "hf-api"),
+    ("https://export.arxiv.org/rss/cs.LG", "feed"),
+    ("https://example.org/feed.xml", "feed"),
+])
+def test_a_url_given_on_the_command_line_finds_its_kind(url: str, kind: str) -> None:
+    assert kind_for_url(url) == kind
