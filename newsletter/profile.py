@@ -28,12 +28,15 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 SEND_AT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 MAX_PHRASE = 200
 MAX_KEY = 300  # a stored paper key's length
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # tab and newline aside
+# C0 and C1 controls (tab and newline aside), and the bidirectional overrides and isolates
+# that make a name or topic display as other text than it holds (the joiners that scripts
+# and emoji need stay allowed).
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
 
 def _unsafe(text: str) -> bool:
-    """True for control characters (tab and newline aside) or lone surrogates, which no
-    database or mail header can carry."""
+    """True for control characters (tab and newline aside), bidirectional overrides or lone
+    surrogates, which no database or mail header should carry."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

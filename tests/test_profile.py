@@ -64,6 +64,8 @@ def test_every_field_is_read(tmp_path: Path) -> None:
         ('papers = ["not-an-id"]\n', "papers", "not an arXiv id"),
         ('frequency = "weekly"\n', "weekday", "a weekly issue needs its day"),
         ("exclude = [1, 2]\n", "exclude", "list of strings"),
+        ('authors = ["Mei \\u202eneh\\u202c"]\n', "authors", "control characters"),  # bidi
+        ('exclude = ["clinical\\u0085trials"]\n', "exclude", "control characters"),  # C1
     ],
 )
 def test_bad_field_names_file_and_field(
