@@ -24,6 +24,7 @@ from newsletter.delivery.outbox import SendReport, send_due
 from newsletter.schedule import due_date, local_now, why_not_due
 from newsletter.store import locks
 from newsletter.store import outbox as store
+from newsletter.store.db import utc
 from newsletter.store.profiles import StoredSubscriber, list_subscribers
 
 TEMPFAIL = 75  # sysexits.h EX_TEMPFAIL: try again later (the relay failed, nothing was lost)
@@ -134,9 +135,11 @@ def _reason(
     if day is None:
         return why_not_due(sub, now)
     due_since = datetime.combine(day, sub.send_at, ZoneInfo(sub.timezone))
-    if last_pass is not None and last_pass >= due_since:
+    # A pass since the issue fell due, that saw this profile as it is now, queued nothing.
+    changed = utc(entry.updated_at) if entry.updated_at else due_since
+    if last_pass is not None and last_pass >= max(due_since, changed):
         return "nothing matched (no issue queued)"
-    return f"due since {sub.send_at:%H:%M} {sub.timezone}, not yet enqueued"
+    return f"due since {sub.send_at:%H:%M} {sub.timezone}, not yet enqueued (next pass)"
 
 
 commands = [send, status]

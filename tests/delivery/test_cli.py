@@ -111,14 +111,20 @@ def test_status_explains_each_subscriber(engine: Engine) -> None:
         "sent@example.com": "sent", "queued@example.com": "queued",
         "gone@example.com": "unsubscribed", "bounce@example.com": "bounced (suppressed)",
         "late@example.com": "not due until 18:00 UTC", "weekly@example.com": "weekly, not today",
-        "quiet@example.com": "due since 07:00 UTC, not yet enqueued",  # no pass ran today
+        "quiet@example.com": "due since 07:00 UTC, not yet enqueued (next pass)",  # no pass yet
         "paused@example.com": "paused",
     }
     locks.note_done(engine, ENQUEUED, now=now - timedelta(hours=3))  # yesterday's pass
     with engine.connect() as conn:
         lines = {e: state for e, _, state in explain_today(conn, list_subscribers(conn), now)}
-    assert lines["quiet@example.com"] == "due since 07:00 UTC, not yet enqueued"
+    assert lines["quiet@example.com"] == "due since 07:00 UTC, not yet enqueued (next pass)"
     locks.note_done(engine, ENQUEUED, now=now)  # a pass over everyone found nothing for them
     with engine.connect() as conn:
         lines = {e: state for e, _, state in explain_today(conn, list_subscribers(conn), now)}
     assert lines["quiet@example.com"] == "nothing matched (no issue queued)"
+    later = now + timedelta(minutes=5)  # a reader confirmed (or edited) after that pass
+    with engine.begin() as conn:
+        upsert_subscriber(conn, Subscriber(email="quiet@example.com", topics=("minds",)), later)
+    with engine.connect() as conn:
+        lines = {e: state for e, _, state in explain_today(conn, list_subscribers(conn), later)}
+    assert lines["quiet@example.com"] == "due since 07:00 UTC, not yet enqueued (next pass)"
