@@ -226,7 +226,10 @@ def _phrases(f: Field, raw: Any, origin: str) -> tuple[str, ...]:
         raise FieldError(origin, f.name, "must be a list of strings", "Write one entry per line.")
     if any(_unsafe(x) for x in raw):
         raise _garbled(origin, f)
-    items = tuple(dict.fromkeys(" ".join(x.split()) for x in raw if x.strip()))
+    first: dict[str, str] = {}  # "NLP" and "nlp" are one topic: the first spelling is kept
+    for x in raw:
+        first.setdefault(" ".join(x.split()).casefold(), " ".join(x.split()))
+    items = tuple(x for x in first.values() if x)
     if any(len(x) > MAX_PHRASE for x in items):
         raise FieldError(
             origin, f.name, f"a phrase is longer than {MAX_PHRASE} characters",

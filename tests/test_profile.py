@@ -127,3 +127,9 @@ def test_example_subscribers_validate() -> None:
     subs = load_dir(REPO / "subscribers")
     assert len(subs) >= 3
     assert all(s.topics for s in subs)
+
+
+def test_a_phrase_given_twice_in_other_case_or_spacing_is_kept_once(tmp_path: Path) -> None:
+    path = write(tmp_path, "ada.toml", 'email = "ada@example.org"\n'
+                 'topics = ["NLP", "nlp", " spiking  networks", "Spiking Networks", ""]\n')
+    assert load_file(path).topics == ("NLP", "spiking networks")

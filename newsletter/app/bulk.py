@@ -74,14 +74,14 @@ def read_rows(path: Path, label: str | None = None) -> list[Row]:
     kind = path.suffix.lower().lstrip(".")
     if kind not in FORMATS:
         raise SubscriberError(f"{label}: unknown format; name the file .csv or .json")
-    text = _text(path, label)
+    text = _text(path, label, kind)
     if not text.strip():
         expected = "a header row such as 'email,name,topics'" if kind == "csv" else "a JSON list"
         raise SubscriberError(f"{label}: empty file; expected {expected}")
     return _csv_rows(text, label) if kind == "csv" else _json_rows(text, label)
 
 
-def _text(path: Path, label: str) -> str:
+def _text(path: Path, label: str, kind: str) -> str:
     try:
         with path.open("rb") as handle:
             body = handle.read(MAX_BYTES + 1)
@@ -97,7 +97,7 @@ def _text(path: Path, label: str) -> str:
         byte = body[exc.start]
         raise SubscriberError(
             f"{label}: not UTF-8 text (byte 0x{byte:02x} at offset {exc.start}); "
-            'save it as "CSV UTF-8"'
+            + ('save it as "CSV UTF-8"' if kind == "csv" else "save it as UTF-8")
         ) from None
 
 

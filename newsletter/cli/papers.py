@@ -56,7 +56,7 @@ def paper_json(p: Paper) -> dict[str, Any]:
 def _authors(p: Paper) -> str:
     if p.authors:
         return p.authors[0] + (" et al." if len(p.authors) > 1 else "")
-    return f"{p.author_count} authors" if p.author_count else ""
+    return count(p.author_count, "author") if p.author_count else ""
 
 
 def _date(d: date | None) -> str:

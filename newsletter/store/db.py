@@ -14,10 +14,15 @@ from newsletter.store.migrate import migrate
 
 def open_engine(url: str, *, upgrade: bool = True) -> Engine:
     """Create an engine (SQLite tuned for concurrent readers) and migrate it unless told not to."""
+    if not url.startswith(("sqlite", "postgresql")):
+        raise StoreError(
+            f"key 'newsletter.database_url' {_safe(url)}: not supported "
+            "(use sqlite:///FILE or postgresql://USER@HOST/DATABASE)"
+        )
     try:
         engine = _create(url)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ModuleNotFoundError) as exc:
-        raise StoreError(f"database_url {_safe(url)}: {exc}") from None
+        raise StoreError(f"key 'newsletter.database_url' {_safe(url)}: {exc}") from None
     if upgrade:
         try:
             migrate(engine)

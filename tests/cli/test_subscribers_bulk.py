@@ -402,6 +402,11 @@ def test_a_row_with_more_cells_than_the_header_is_refused(run: Run, site: Path) 
             'latin1.csv: not UTF-8 text (byte 0xe9 at offset 24); save it as "CSV UTF-8"',
         ),
         (
+            "latin1.json",
+            b'[{"email": "a@x.org", "topics": ["caf\xe9"]}]',
+            "latin1.json: not UTF-8 text (byte 0xe9 at offset 37); save it as UTF-8",
+        ),
+        (
             "noemail.csv",
             b"name,topics\nAda,robots\n",
             "noemail.csv: no 'email' column in the header row (it has name, topics)",

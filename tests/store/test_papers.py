@@ -126,10 +126,13 @@ def test_title_identity_ignores_case_accents_and_punctuation(
     assert counts.new == 0
 
 
-def test_bad_url_is_one_line() -> None:
+@pytest.mark.parametrize("url", ["nosuchdb://x/y", "mysql://u:secretpw@y/z", "sqlite+nope:///x"])
+def test_bad_url_is_one_line_naming_the_key(url: str) -> None:
     with pytest.raises(StoreError) as info:
-        open_engine("nosuchdb://x/y")
-    assert "\n" not in str(info.value)
+        open_engine(url)
+    message = str(info.value)
+    assert message.startswith("key 'newsletter.database_url' ")
+    assert "\n" not in message and "secretpw" not in message
 
 
 def test_unreachable_postgres_is_one_line_without_password() -> None:
