@@ -90,6 +90,7 @@ FIELDS: tuple[Field, ...] = (
         "Your library as liked papers: a Zotero export (BibTeX, RIS, CSL-JSON) or a file of "
         "arXiv ids, relative to the subscriber file.",
         high=library.MAX_ENTRIES,
+        flag="library",
     ),
     Field("max_papers", "int", 10, "Most papers in one issue.", 1, 100, flag="max-papers"),
     Field("min_upvotes", "int", 0, "Skip papers with fewer upvotes.", 0, 1_000_000),

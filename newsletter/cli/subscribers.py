@@ -40,7 +40,10 @@ def profile_options(command: Callable[..., None]) -> Callable[..., None]:
             continue
         kw: dict[str, Any] = {"help": f.help}
         if f.kind in ("phrases", "arxiv"):
-            kw |= {"multiple": True, "required": f.name == "topics"}
+            kw["multiple"] = True  # topics, papers or a library: the profile checks there is one
+        elif f.kind == "library":
+            kw |= {"type": click.Path(dir_okay=False), "help": "A Zotero export or a file of "
+                   "arXiv ids (BibTeX, RIS, CSL-JSON, text), read once into the profile."}
         elif f.kind == "email":
             kw["required"] = True
         else:
@@ -108,6 +111,10 @@ def add(app: App, /, **fields: object) -> None:
     email = str(fields["email"])
     target = folder / f"{_slug(email)}.toml"
     data = {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
+    if data.get("library"):  # a path from here, where the profile reads it from its own folder
+        data["library"] = str(Path(str(data["library"])).resolve())
+    else:
+        data.pop("library", None)
     sub = from_dict(data, str(target))  # validate before anything is written
     if target.exists():
         raise SubscriberError(f"{target}: file already exists; edit it and run 'subscribers sync'")

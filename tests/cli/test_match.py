@@ -130,6 +130,20 @@ def test_subscribers_sync_list_add_show_remove(site: Path) -> None:
     assert "2 subscribers" in run(site, "subscribers", "list").output
 
 
+def test_subscribers_add_takes_a_library_without_topics(site: Path, tmp_path: Path) -> None:
+    """A library alone is a profile; its path is taken from where the command runs."""
+    bib = tmp_path / "elsewhere" / "mine.bib"
+    bib.parent.mkdir()
+    bib.write_text("@article{a, title={Learning Delays in Spiking Neural Networks}}\n")
+    added = run(site, "subscribers", "add", "--email", "lib@example.org", "--library", str(bib))
+    assert added.exit_code == 0, added.output
+    shown = run(site, "subscribers", "show", "lib@example.org").output
+    assert "learning delays in spiking neural networks" in shown.lower()
+    nothing = run(site, "subscribers", "add", "--email", "none@example.org")
+    assert nothing.exit_code != 0
+    assert not (site / "subscribers" / "none-example-org.toml").exists()
+
+
 def newsletter(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "newsletter", "--config", str(site / "newsletter.toml")]
     return subprocess.run([*command, *args], capture_output=True, text=True, cwd=site, check=False)
