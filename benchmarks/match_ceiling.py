@@ -79,7 +79,7 @@ def main(split: str, models: list[str]) -> None:
     ranked: list[list[str]] = []
     for label, settings in (
         ("delivered", MatchSettings()),
-        ("no cut", replace(MatchSettings(), threshold=0.0)),
+        ("no cut", replace(MatchSettings(), threshold=0.0, relative=0.0)),
     ):
         picks = Matcher(settings, embedder, cache).match_many(
             subs, papers, None, feedback, references

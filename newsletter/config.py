@@ -40,7 +40,7 @@ class NewsletterSettings:
             if value and not addresses.is_mailbox(value):
                 raise ValueError(f"key 'newsletter.{key}' is not an email address: {value!r}")
         base = urlsplit(self.base_url)
-        if base.scheme not in ("http", "https") or not base.hostname or base.query:
+        if base.scheme not in ("http", "https") or not base.hostname or base.query or base.fragment:
             raise ValueError(
                 "key 'newsletter.base_url' must be an http:// or https:// address with a host "
                 f"(links in every email start with it): {self.base_url!r}"

@@ -23,7 +23,8 @@ from newsletter.models import normalize_title
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ENTRIES = 20_000
-MAX_KEY = 400  # characters of one entry's key: an id and a long title
+MAX_PART = 300  # characters of one key (``arxiv:<id>`` or ``title:<...>``); longer titles are cut
+MAX_KEY = 2 * MAX_PART + 1  # an entry's key: its id and its title
 ALSO = "|"  # joins the keys of one entry; never in an arXiv id or a normalised title
 ARXIV = re.compile(
     r"(?:arxiv\.org/(?:abs|pdf)/|arxiv[:.\s]\s*|10\.48550/arxiv\.|^)"
@@ -56,9 +57,12 @@ def read(body: bytes, name: str) -> Library:
     if len(entries) > MAX_ENTRIES:
         raise SubscriberError(f"{name}: more than {MAX_ENTRIES} entries ({len(entries)})")
     keys = [key for entry in entries if (key := entry_key(entry))]
-    if text.strip() and not keys:
+    # An empty export (a new collection: "[]", a .bib of comments) is an empty library.
+    bare = kind == "json" or (kind == "bib" and "@" in text)
+    empty = not text.strip() or (not entries and bare)
+    if not keys and not empty:
         raise SubscriberError(f"{name}: no entry with an arXiv id or a title")
-    return Library(tuple(dict.fromkeys(keys)), len(entries) - len(keys))
+    return Library(unique(keys), len(entries) - len(keys))
 
 
 def entry_key(fields: dict[str, str]) -> str | None:
@@ -70,15 +74,26 @@ def entry_key(fields: dict[str, str]) -> str | None:
         if found:
             keys.append(f"arxiv:{found.group(1)}")
             break
-    title = normalize_title(_untex(fields.get("title", "")))
+    title = normalize_title(_untex(fields.get("title", "")))[: MAX_PART - len("title:")]
     if title:
-        keys.append(f"title:{title}")
+        keys.append(f"title:{title.rstrip()}")
     return ALSO.join(keys) or None
 
 
 def alternatives(key: str) -> tuple[str, ...]:
     """The keys one library entry is known by: ``arxiv:1|title:t`` -> (``arxiv:1``, ``title:t``)."""
     return tuple(key.split(ALSO))
+
+
+def unique(keys: Iterable[str]) -> tuple[str, ...]:
+    """``keys`` with each paper once: entries are the same paper when they share their first
+    key (the arXiv id, or the title when there is none); the one that also has a title wins."""
+    out: dict[str, str] = {}
+    for key in keys:
+        first = alternatives(key)[0]
+        if first not in out or (ALSO in key and ALSO not in out[first]):
+            out[first] = key
+    return tuple(out.values())
 
 
 def expand(keys: Iterable[str]) -> list[str]:
@@ -89,8 +104,8 @@ def expand(keys: Iterable[str]) -> list[str]:
 def _is_text(text: str) -> bool:
     """No NUL and few control characters: a library export, not an image or an archive."""
     head = text[:65536]
-    controls = sum(1 for c in head if c < " " and c not in "\t\n\r\f")
-    return "\x00" not in head and controls <= len(head) // 100
+    controls = sum(1 for c in head if c < " " and c not in "\t\n\r\f\v\x1a")
+    return "\x00" not in head and controls <= max(2, len(head) // 100)
 
 
 def _number(fields: dict[str, str]) -> re.Match[str] | None:

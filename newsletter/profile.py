@@ -27,7 +27,6 @@ Kind = Literal[
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SEND_AT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 MAX_PHRASE = 200
-MAX_KEY = 300  # a stored paper key's length
 # C0 and C1 controls (tab and newline aside), and the bidirectional overrides and isolates
 # that make a name or topic display as other text than it holds (the joiners that scripts
 # and emoji need stay allowed).
@@ -275,12 +274,12 @@ def _library(f: Field, raw: Any, origin: str) -> tuple[str, ...]:
     for item in dict.fromkeys(x.strip() for x in raw if x.strip()):
         key = f"arxiv:{item}" if ARXIV_ID.match(item) else item
         known_as = library.alternatives(key)
-        if len(key) > library.MAX_KEY or not all(
-            k.startswith(("arxiv:", "title:")) and len(k) <= MAX_KEY for k in known_as
+        if len(known_as) > 2 or not all(
+            k.startswith(("arxiv:", "title:")) and len(k) <= library.MAX_PART for k in known_as
         ):
             raise FieldError(
-                origin, f.name, f"not an arXiv id or a title key: {item!r}",
-                f"Give arXiv ids, links or titles of at most {MAX_KEY} characters.",
+                origin, f.name, f"not an arXiv id or a title key: {item[:80]!r}",
+                f"Give arXiv ids, links or titles of at most {library.MAX_PART} characters.",
             )
         keys.append(key)
     return tuple(keys)
@@ -308,7 +307,7 @@ def _library_file(f: Field, raw: str, origin: str) -> tuple[str, ...]:
     except SubscriberError as exc:
         reader = "The library file is not BibTeX, RIS, CSL-JSON or a list of arXiv ids."
         raise FieldError(origin, f.name, str(exc), reader) from None
-    return tuple(k for k in found.keys if len(k) <= library.MAX_KEY)
+    return found.keys
 
 
 def _int(f: Field, raw: Any, origin: str) -> int:

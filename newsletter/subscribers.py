@@ -20,6 +20,8 @@ def load_file(path: Path) -> Subscriber:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise SubscriberError(f"{path}: file not found") from None
+    except OSError as exc:  # a folder named *.toml, no permission
+        raise SubscriberError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise SubscriberError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
@@ -37,24 +39,27 @@ def load_dir(folder: Path) -> list[Subscriber]:
 
 
 def read_dir(folder: Path) -> tuple[list[Subscriber], dict[Path, SubscriberError]]:
-    """The good files of ``folder`` and, apart, what is wrong with each bad one (a file that
-    repeats an earlier file's email is a bad one)."""
+    """The good files of ``folder`` and, apart, what is wrong with each bad one. Files that
+    share an email are all bad: which one is meant is the operator's call."""
     if not folder.is_dir():
         raise SubscriberError(f"{folder}: subscribers folder not found")
-    subs: list[Subscriber] = []
     problems: dict[Path, SubscriberError] = {}
-    seen: dict[str, str] = {}
+    by_email: dict[str, list[tuple[Path, Subscriber]]] = {}
     for path in sorted(folder.glob("*.toml")):
         try:
             sub = load_file(path)
         except SubscriberError as exc:
             problems[path] = exc
             continue
-        key = addresses.key(sub.email)
-        if key in seen:
-            message = f"{sub.origin}: field 'email': {sub.email} is also in {seen[key]}"
-            problems[path] = SubscriberError(message)
+        by_email.setdefault(addresses.key(sub.email), []).append((path, sub))
+    subs = []
+    for same in by_email.values():
+        if len(same) == 1:
+            subs.append(same[0][1])
             continue
-        seen[key] = sub.origin
-        subs.append(sub)
-    return subs, problems
+        for path, sub in same:
+            others = ", ".join(str(p) for p, _ in same if p != path)
+            message = f"{path}: field 'email': {sub.email} is also in {others}"
+            problems[path] = SubscriberError(message)
+    problems = dict(sorted(problems.items()))
+    return sorted(subs, key=lambda s: s.origin), problems

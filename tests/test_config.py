@@ -76,6 +76,7 @@ host = "127.0.0.1"
         ("[newsletter]\nbase_url = 'digest.example.org'\n", "key 'newsletter.base_url' must be"),
         ("[newsletter]\nbase_url = 'ftp://example.org'\n", "key 'newsletter.base_url' must be"),
         ("[newsletter]\nbase_url = 'https://'\n", "key 'newsletter.base_url' must be"),
+        ("[newsletter]\nbase_url = 'https://x.org/#top'\n", "key 'newsletter.base_url' must be"),
         ("[fetch]\nretries = true\n", "key 'fetch.retries' must be an integer"),
         ("[email]\nquiet_day = 'maybe'\n", "key 'email.quiet_day' must be one of"),
         ("[newsleter]\nname = 'x'\n", "unknown key 'newsleter'"),

@@ -94,7 +94,7 @@ def test_invalid_utf8_falls_back_to_windows_1252_for_the_whole_file() -> None:
     ("body", "problem"),
     [
         (b"@article{x, title = }", "no entry with an arXiv id or a title"),
-        (b"@@@{{{}}}", "no entry with an arXiv id or a title"),
+        (b"just some notes\n", "no entry with an arXiv id or a title"),
         (b"TY  - JOUR\nTI  - \nER  -\n", "no entry with an arXiv id or a title"),
         (b"\x00\x01\x02 binary", "not a text file"),
         (bytes(range(256)) * 8, "not a text file"),
@@ -162,3 +162,32 @@ def test_library_errors_are_one_line(tmp_path: Path, value: str, problem: str) -
     with pytest.raises(SubscriberError, match=rf"^{tmp_path / 'ada.toml'}: {problem}") as info:
         load_file(profile)
     assert "\n" not in str(info.value)
+
+
+def test_a_very_long_title_is_cut_and_its_id_kept() -> None:
+    """Every key part fits what a profile stores (300 characters), so the entry is neither
+    dropped when read from a file nor refused when read back from the stored profile."""
+    title = " ".join(["word"] * 200)
+    (key,) = read(f"@article{{a, eprint={{2306.17670}}, title={{{title}}}}}".encode(), "l.bib").keys
+    assert key.startswith(f"{DELAYS}|title:word word") and len(alternatives(key)[1]) <= 300
+    again = from_dict({"email": "ada@example.org", "library": [key]}, "stored")
+    assert again.library == (key,)
+
+
+def test_one_paper_given_twice_is_kept_once_with_its_title() -> None:
+    body = b"2306.17670\n@article{a, eprint={2306.17670}, title={Learning Delays}}\n"
+    assert read(body, "mixed.bib").keys == (f"{DELAYS}|title:learning delays",)
+    body = b"https://arxiv.org/abs/2306.17670\n2306.17670v2\n"
+    assert read(body, "ids.txt").keys == (DELAYS,)
+
+
+@pytest.mark.parametrize("body", [b"[]", b"@comment{jabref-meta: databaseType:bibtex;}\n"])
+def test_an_empty_export_is_an_empty_library(body: bytes) -> None:
+    """A new, empty Zotero collection is not an error (the reader has liked nothing yet)."""
+    name = "lib.json" if body == b"[]" else "lib.bib"
+    assert read(body, name).keys == ()
+
+
+def test_a_short_list_with_a_stray_control_character_is_still_text() -> None:
+    """Word's soft line break and a DOS end-of-file mark are not binary."""
+    assert read(b"2306.17670\x0b\n\x1a", "ids.txt").keys == (DELAYS,)

@@ -108,10 +108,10 @@ def test_missing_email_unknown_key_and_bad_toml(tmp_path: Path) -> None:
 def test_two_files_with_one_email(tmp_path: Path) -> None:
     write(tmp_path, "a.toml", GOOD)
     write(tmp_path, "b.toml", GOOD.replace("ada@", "ADA@"))
-    with pytest.raises(
-        SubscriberError, match=r"b\.toml: field 'email': ADA@example.org is also in"
-    ):
+    with pytest.raises(SubscriberError) as caught:
         load_dir(tmp_path)
+    first, other = tmp_path / "a.toml", tmp_path / "b.toml"
+    assert str(caught.value) == f"{first}: field 'email': ada@example.org is also in {other}"
 
 
 def test_toml_round_trip(tmp_path: Path) -> None:

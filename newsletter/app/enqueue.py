@@ -23,10 +23,12 @@ from newsletter.app.issue import candidates, compose, history, pick
 from newsletter.app.parts import Parts
 from newsletter.app.stored import queued
 from newsletter.config import Config
+from newsletter.match import Matcher
 from newsletter.models import Paper, Subscriber
 from newsletter.schedule import due_date
 from newsletter.store import open_engine, pins
 from newsletter.store.db import is_sqlite
+from newsletter.store.embeddings import StoreCache
 from newsletter.store.outbox import enqueue_issues, rows_for
 from newsletter.store.profiles import Shard, iter_active
 from newsletter.wording import count
@@ -169,20 +171,29 @@ def enqueue_all(
     pool_papers = list(papers) if papers is not None else None
     # spawn, not fork: the parent may hold database connections, threads and a loaded model.
     context = multiprocessing.get_context("spawn")
+    fields_now = dict(parts.matcher.vocabulary)
     with ProcessPoolExecutor(processes, mp_context=context) as pool:
         futures = [
-            pool.submit(_enqueue_shard, parts.config, now, (k, processes), pool_papers)
+            pool.submit(
+                _enqueue_shard, parts.config, now, (k, processes), pool_papers, fields_now
+            )
             for k in range(processes)
         ]
         return sum((future.result() for future in futures), EnqueueReport())
 
 
 def _enqueue_shard(
-    config: Config, now: datetime, shard: Shard, papers: list[Paper] | None
+    config: Config,
+    now: datetime,
+    shard: Shard,
+    papers: list[Paper] | None,
+    vocabulary: dict[str, tuple[str, ...]],
 ) -> EnqueueReport:
     engine = open_engine(config.database_url, upgrade=False)
     try:
-        parts = Parts.build(config, engine)
+        # the parent's fields: a shard matches as embed-ahead did, even if the file broke since
+        matcher = Matcher.from_settings(config.match, StoreCache(engine), vocabulary)
+        parts = Parts.build(config, engine, matcher)
         return enqueue_due(parts, iter_active(engine, BATCH, shard), now, papers)
     finally:
         engine.dispose()

@@ -50,7 +50,7 @@ def history(conn: Connection, subs: Sequence[Subscriber], now: datetime | None =
     judged = feedback_many(conn, emails)
     refs: dict[str, Paper] = {}
     for s in subs:
-        if s.papers or judged[s.email]:
+        if s.papers or s.library or judged[s.email]:
             refs |= reference_papers(conn, s, judged[s.email])
     return History(sent, judged, refs or None)
 

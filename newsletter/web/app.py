@@ -192,7 +192,8 @@ class Pages:
                 judged=await run_in_threadpool(self.site.given_feedback, email),
                 unsubscribe=self.site.unsubscribe_link(email),
             )
-        widened = fields.named(sub.topics, self.site.vocabulary.current())
+        known = await run_in_threadpool(self.site.vocabulary.current)  # may read the file
+        widened = fields.named(sub.topics, known)
         return page(
             "saved", sub=sub, paused=paused, widened=widened, newsletter=self.site.config.newsletter
         )

@@ -120,7 +120,7 @@ def profile_data(form: Form, email: str, max_topics: int) -> Posted:
                 f"{str(exc).removeprefix(f'{label}: ')}. Give arXiv ids, links or titles one "
                 "per line, or a BibTeX, RIS or CSL-JSON export."
             )
-    data["library"] = list(dict.fromkeys(found))
+    data["library"] = list(library.unique(found))
     max_papers = form.get("max_papers").strip()
     data["max_papers"] = int(max_papers) if max_papers.isdigit() else max_papers or 10
     return Posted(data, refused)

@@ -11,11 +11,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy.engine import Engine
 
+from newsletter.app.issue import history
 from newsletter.app.library import look_up
 from newsletter.config import FetchSettings
-from newsletter.models import Subscriber
+from newsletter.models import Paper, Subscriber, normalize_title
 from newsletter.sources.http import Fetcher
 from newsletter.store.history import reference_papers
+from newsletter.store.papers import upsert_papers
 from tests.sources.http_site import Reply, Site, serve
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -111,6 +113,22 @@ def test_a_failing_api_is_one_line_and_asked_again_next_time(
     second = look_up(engine, fetcher, url, [reader("2306.17670")], NOW)
     fetcher.close()
     assert (second.asked, second.found, second.error) == (1, 1, "")
+
+
+def test_a_library_only_readers_history_holds_their_stored_papers(
+    open_db: Callable[..., Engine],
+) -> None:
+    """A run matches today's candidates against the reader's library as stored (papers of
+    earlier days, papers fetched from the arXiv API), not only against today's candidates."""
+    engine = open_db()
+    old = Paper("Learning Delays in Spiking Neural Networks", "Spiking networks learn delays.")
+    with engine.begin() as conn:
+        upsert_papers(conn, [old], "an earlier page", NOW)
+    ada = reader(library=(f"arxiv:2306.17670|title:{normalize_title(old.title)}",))
+    with engine.connect() as conn:
+        past = history(conn, [ada], NOW)
+    assert past.references is not None
+    assert [p.title for p in past.references.values()] == [old.title]
 
 
 def test_a_library_only_reader_gets_papers_like_their_library(

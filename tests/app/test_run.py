@@ -98,24 +98,25 @@ def test_a_broken_subscriber_file_holds_up_nobody_else(
 ) -> None:
     """One reader's typo (here the day after their file was first synced) is skipped and
     logged; everyone else's issue goes out, and the typo's reader keeps the profile they had
-    instead of being dropped as if their file were gone."""
+    instead of being dropped as if their file were gone. Two files with one email are both
+    skipped: the reader keeps the profile stored before, whichever file sorts first."""
     config, parts = setup
     folder = tmp_path / "subscribers"
     write_sub(folder, "other@example.org", ["spiking neural networks"])
     run(config, parts, MORNING)
     (folder / "other.toml").write_text('email = "other@example.org"\ntopics = ["x"\n')
-    (folder / "zz-copy.toml").write_text(
-        (folder / "spikes.toml").read_text(encoding="utf-8"), encoding="utf-8"
-    )
+    copy = (folder / "spikes.toml").read_text(encoding="utf-8").replace("Jo", "Copy")
+    (folder / "aa-copy.toml").write_text(copy, encoding="utf-8")
     with caplog.at_level("WARNING", logger="newsletter.app.readers"):
         mailer, _ = run(config, parts, MORNING + timedelta(days=1))
     assert sorted(m.to for m in mailer.outbox) == [
         "Reader, Jo <other@example.org>", "Reader, Jo <spikes@example.org>"
     ]
     warned = sorted(r.getMessage() for r in caplog.records)
-    assert len(warned) == 2 and all("skipped until it is fixed" in w for w in warned)
-    assert warned[0].startswith(f"{folder / 'other.toml'}: invalid TOML")
-    assert warned[1].startswith(f"{folder / 'zz-copy.toml'}: field 'email'")
+    assert len(warned) == 3 and all("skipped until it is fixed" in w for w in warned)
+    assert warned[0].startswith(f"{folder / 'aa-copy.toml'}: field 'email'")
+    assert warned[1].startswith(f"{folder / 'other.toml'}: invalid TOML")
+    assert warned[2].startswith(f"{folder / 'spikes.toml'}: field 'email'")
 
 
 def test_a_second_run_the_same_day_sends_nothing(setup: tuple[Config, Parts]) -> None:

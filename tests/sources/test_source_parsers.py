@@ -283,7 +283,7 @@ def test_local_files_without_suffix_are_sniffed(name: str, kind: str, tmp_path: 
     ("https://huggingface.co/papers", "hf-page"),
     ("http://127.0.0.1:8765/2026-12-01_daily.txt", "text"),  # a snapshot on a web server
     ("https://example.org/digest.TXT?v=2", "text"),
-    ("https://example.org/papers.json", "hf-api"),
+    ("https://example.org/feed.json", "feed"),  # a JSON Feed, not the HF API
     ("https://export.arxiv.org/rss/cs.LG", "feed"),
     ("https://example.org/feed.xml", "feed"),
 ])
