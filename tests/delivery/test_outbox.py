@@ -211,14 +211,16 @@ class _Slow(MemoryMailer):
     ) -> list[SendResult]:
         results = []
         for email in batch:
-            time.sleep(0.04)
+            time.sleep(0.1)
             results += super().send_messages([email], on_result)
         return results
 
 
 def test_lease_is_renewed_while_a_slow_batch_is_sent(db: Engine) -> None:
     fill(db, 16)
-    settings = DeliverySettings(batch_size=8, lease_seconds=0.15)
+    # A batch takes 0.8 s, longer than the lease: it is kept only by renewing it. The margin
+    # (renewed from half the lease) holds on a loaded 2-core machine; 0.15 s did not.
+    settings = DeliverySettings(batch_size=8, lease_seconds=0.6)
     env = MailerEnv(Secrets({}), Path("."))
     mailers = [_Slow("slow", MemoryMailer.options_type(), env) for _ in range(2)]
     workers = [threading.Thread(target=send_due, args=(db, m, settings)) for m in mailers]
