@@ -139,13 +139,15 @@ class Pages:
     async def preferences_view(self, request: Request, token: str) -> Response:
         email = self.site.who(tokens.PREFERENCES, token)
         stored = await run_in_threadpool(self.site.stored, email)
+        if stored and stored.status != "unsubscribed" and from_file(stored.subscriber):
+            # the operator keeps the profile; the feedback is the reader's to see and undo
+            judged = await run_in_threadpool(self.site.given_feedback, email)
+            return self.form(request, "managed", email=email, judged=judged, token=token)
         refusal = self.refuse_preferences(stored, email)
-        if refusal is not None and not (stored and stored.status != "unsubscribed"):
+        if refusal is not None:
             return refusal
         assert stored is not None  # refused above
         judged = await run_in_threadpool(self.site.given_feedback, email)
-        if refusal is not None:  # the operator keeps the profile: the feedback is the reader's
-            return self.form(request, "managed", email=email, judged=judged, token=token)
         return self.form(
             request,
             "preferences",
