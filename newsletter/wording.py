@@ -1,8 +1,19 @@
-"""Small helpers for the words people read: counts with the right plural, spans of time."""
+"""Small helpers for the words people read: counts with the right plural, spans of time, text
+clipped at a word."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+
+ELLIPSIS = "\u2026"
+
+
+def clip(text: str, limit: int, trim: str = "") -> str:
+    """``text`` within ``limit`` characters: else cut at a word, the characters in ``trim``
+    dropped from the cut end, and an ellipsis added."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(trim) + ELLIPSIS
 
 
 def count(n: int, word: str, plural: str = "") -> str:

@@ -16,6 +16,7 @@ import numpy as np
 
 from newsletter.match.tokens import contains_phrase, phrase_words, surface, terms, words
 from newsletter.models import Paper
+from newsletter.wording import clip
 
 K1 = 1.2
 B = 0.75
@@ -105,10 +106,7 @@ class LexicalIndex:
 
 def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
     """A phrase as a reason quotes it: a long sentence cut at a word, with an ellipsis."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "\u2026"
+    return clip(" ".join(text.split()), limit, ",;:")
 
 
 def longest_run(phrase: str, field: list[str]) -> str:

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from datetime import date
 from functools import lru_cache
 
-ELLIPSIS = "\u2026"
+from newsletter.wording import clip
+
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # A sentence ends at . ? or ! (optionally closed by a quote or bracket) followed by a space.
@@ -62,8 +63,7 @@ def trim_abstract(text: str, limit: int = 400) -> str:
     cut = _sentence_cut(text, limit)
     if cut >= limit // 2:
         return text[:cut]
-    words = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:-")
-    return words + ELLIPSIS
+    return clip(text, limit, " ,;:-")
 
 
 def _sentence_cut(text: str, limit: int) -> int:
@@ -105,10 +105,7 @@ def long_date_label(day: date) -> str:
 
 def one_line(text: str, limit: int = 200) -> str:
     """A header-safe line: no control characters or line breaks, spaces collapsed, bounded."""
-    line = squash(text)
-    if len(line) > limit:
-        line = line[: limit - 1].rsplit(" ", 1)[0] + ELLIPSIS
-    return line
+    return clip(squash(text), limit)
 
 
 def preheader(titles: Sequence[str], topics: Sequence[str], limit: int = 90) -> str:

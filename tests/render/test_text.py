@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 from newsletter.render.text import (
-    ELLIPSIS,
     authors_label,
     date_label,
     long_date_label,
@@ -14,6 +13,7 @@ from newsletter.render.text import (
     trim_abstract,
     wrap,
 )
+from newsletter.wording import ELLIPSIS
 
 
 def test_short_abstract_is_kept_whole_with_spaces_collapsed() -> None:
