@@ -40,6 +40,16 @@ def prefs_page(client: TestClient, email: str = "ada@example.org") -> tuple[str,
     return page.text, url.split("token=")[1]
 
 
+def click(client: TestClient, token: str, judgment: str) -> str:
+    """What a reader does with a feedback link: open the page, press a button; the page
+    that answers."""
+    page = client.get("/feedback", params={"token": token})
+    form = {"csrf": csrf_of(page.text), "token": token, "j": judgment}
+    done = client.post("/feedback", data=form)
+    assert done.status_code == 200, done.text
+    return done.text
+
+
 def edited(csrf: str, token: str, **fields: str) -> dict[str, str]:
     base = {
         "csrf": csrf,
@@ -155,8 +165,7 @@ def test_a_file_managed_reader_sees_and_undoes_their_feedback(
     with engine.begin() as conn:
         upsert_subscriber(conn, sub, NOW)
     less = signed(tokens.FEEDBACK, "file@example.org", paper="arxiv:2606.00001", j="-1")
-    page = client.get("/feedback", params={"token": less})
-    client.post("/feedback", data={"csrf": csrf_of(page.text), "token": less, "j": "-1"})
+    click(client, less, "-1")
     html, token = prefs_page(client, "file@example.org")
     assert "kept by the people who run" in html and 'name="topics"' not in html
     assert "Your feedback" in html and "Less like" in html
@@ -230,9 +239,7 @@ def test_feedback_links_record_and_thank(
     done = client.post("/feedback", data={"csrf": csrf_of(page.text), "token": liked, "j": "1"})
     assert done.status_code == 200 and "more papers like <a href=" in done.text  # the space
     less = signed(tokens.FEEDBACK, paper="arxiv:2606.00001", j="-1")
-    page = client.get("/feedback", params={"token": less})
-    done = client.post("/feedback", data={"csrf": csrf_of(page.text), "token": less, "j": "-1"})
-    assert "fewer papers like" in done.text
+    assert "fewer papers like" in click(client, less, "-1")
     with engine.connect() as conn:
         assert feedback_for(conn, "ada@example.org") == {
             "arxiv:2606.00002": 1,
@@ -279,8 +286,7 @@ def test_feedback_is_seen_and_undone_on_the_preferences_page(
 ) -> None:
     subscribe_and_confirm(client, mailer)
     liked = signed(tokens.FEEDBACK, paper="arxiv:2606.00002", j="1")
-    page = client.get("/feedback", params={"token": liked})
-    client.post("/feedback", data={"csrf": csrf_of(page.text), "token": liked, "j": "-1"})
+    click(client, liked, "-1")
     html, token = prefs_page(client)
     assert "Your feedback" in html and "Less like" in html and "Unsubscribe</a>" in html
     undone = client.post(
