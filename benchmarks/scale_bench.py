@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from newsletter.app.enqueue import EnqueueReport, enqueue_all, enqueue_due
-from newsletter.app.parts import Parts
+from newsletter.app.stages import Stages
 from newsletter.app.vectors import embed_ahead
 from newsletter.config import Config, MatchSettings, config_from_dict
 from newsletter.match import Matcher, MemoryCache
@@ -256,9 +256,9 @@ def enqueue_stage(
     if processes > 1:
         return sharded_enqueue(config, engine, papers, n, processes)
     matcher = TimedMatcher(MatchSettings(semantic=False), None, MemoryCache())
-    base = Parts.build(config, engine, matcher)
+    base = Stages.build(config, engine, matcher)
     renderer = TimedRenderer(config.newsletter, config.email, config.path("templates"))
-    parts = Parts(config, engine, matcher, renderer, base.composer)
+    stages = Stages(config, engine, matcher, renderer, base.composer)
     marks: list[tuple[int, float]] = []
 
     def on_batch(report: EnqueueReport) -> None:
@@ -267,7 +267,7 @@ def enqueue_stage(
             marks.append((done, rss_mb()))
 
     start = time.perf_counter()
-    report = enqueue_due(parts, iter_active(engine, 500), NOW, papers, on_batch)
+    report = enqueue_due(stages, iter_active(engine, 500), NOW, papers, on_batch)
     wall = time.perf_counter() - start
     other = wall - TIMES["match"] - TIMES["render"]
     print(
@@ -295,7 +295,7 @@ def sharded_enqueue(
 ) -> None:
     """The enqueue stage as ``newsletter run`` does it with ``schedule.enqueue_processes``."""
     start = time.perf_counter()
-    report = enqueue_all(Parts.build(config, engine), NOW, processes, papers)
+    report = enqueue_all(Stages.build(config, engine), NOW, processes, papers)
     wall = time.perf_counter() - start
     print(
         f"match + enqueue in {processes} processes: {wall:.1f} s wall for {n:,} "
@@ -433,7 +433,7 @@ def storage(engine: sa.Engine, label: str, baseline: int = 0) -> int:
             conn.exec_driver_sql(f"SELECT pg_total_relation_size('{t}')").scalar() or 0
             for t in TABLES
         )
-        parts = conn.exec_driver_sql(
+        stages = conn.exec_driver_sql(
             "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n "
             "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND (c.relname IN "
             "(SELECT indexname FROM pg_indexes WHERE tablename IN ('outbox', 'outbox_issues') "
@@ -443,7 +443,7 @@ def storage(engine: sa.Engine, label: str, baseline: int = 0) -> int:
     print(f"{label}: {float(row or 0):,.0f} bytes per outbox row with its snapshot; "
           f"{', '.join(TABLES)} hold {total / 2**20:,.0f} MB{grown}")
     print("  outbox and outbox_issues heaps and indexes (MB): "
-          + ", ".join(f"{name} {size / 2**20:,.1f}" for name, size in parts))
+          + ", ".join(f"{name} {size / 2**20:,.1f}" for name, size in stages))
     return int(total)
 
 
@@ -544,8 +544,8 @@ def semantic_run(args: argparse.Namespace, url: str) -> None:
           f"{len(papers):,} papers")
     with tempfile.TemporaryDirectory() as tmp:
         config, _ = bench_config(Path(tmp), url, 25)
-        parts = Parts.build(config, engine)
-        assert parts.matcher.embedder is not None, "semantic runs need the semantic extra"
+        stages = Stages.build(config, engine)
+        assert stages.matcher.embedder is not None, "semantic runs need the semantic extra"
         spawn = multiprocessing.get_context("spawn")
         for day, (label, now) in enumerate((("day one, phrase embeddings cold", NOW),
                                             ("day two, phrase embeddings cached",
@@ -560,7 +560,7 @@ def semantic_run(args: argparse.Namespace, url: str) -> None:
                   f"process {ahead['rss']:.0f} MB")
             start = time.perf_counter()
             with ChildrenRss() as rss:
-                report = enqueue_all(parts, now, args.processes, papers)
+                report = enqueue_all(stages, now, args.processes, papers)
             wall = time.perf_counter() - start
             print(f"  match + enqueue in {args.processes} processes {wall:.1f} s for "
                   f"{args.subscribers:,} subscribers ({args.subscribers / wall:,.0f}/s); "
@@ -574,13 +574,13 @@ def embed_step(config: Config, papers: list[Paper], now: datetime, fetch: bool) 
     (when ``fetch``), then what a run embeds ahead of its enqueue."""
     engine = open_engine(config.database_url, upgrade=False)
     try:
-        parts = Parts.build(config, engine)
-        assert parts.matcher.embedder is not None
+        stages = Stages.build(config, engine)
+        assert stages.matcher.embedder is not None
         start = time.perf_counter()
         if fetch:
-            embed_papers(parts.matcher.embedder, papers, StoreCache(engine))
+            embed_papers(stages.matcher.embedder, papers, StoreCache(engine))
         middle = time.perf_counter()
-        new = embed_ahead(parts, now, iter_active(engine), papers)
+        new = embed_ahead(stages, now, iter_active(engine), papers)
         return {"papers": middle - start, "phrases": new, "seconds": time.perf_counter() - middle,
                 "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     finally:

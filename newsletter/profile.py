@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from newsletter import addresses, library
+from newsletter import addresses, library_files
 from newsletter.errors import SubscriberError
 from newsletter.models import ARXIV_ID, Subscriber
 
@@ -88,7 +88,7 @@ FIELDS: tuple[Field, ...] = (
         (),
         "Your library as liked papers: a Zotero export (BibTeX, RIS, CSL-JSON) or a file of "
         "arXiv ids, relative to the subscriber file.",
-        high=library.MAX_ENTRIES,
+        high=library_files.MAX_ENTRIES,
         flag="library",
     ),
     Field("max_papers", "int", 10, "Most papers in one issue.", 1, 100, flag="max-papers"),
@@ -273,13 +273,14 @@ def _library(f: Field, raw: Any, origin: str) -> tuple[str, ...]:
     keys = []
     for item in dict.fromkeys(x.strip() for x in raw if x.strip()):
         key = f"arxiv:{item}" if ARXIV_ID.match(item) else item
-        known_as = library.alternatives(key)
+        known_as = library_files.alternatives(key)
         if len(known_as) > 2 or not all(
-            k.startswith(("arxiv:", "title:")) and len(k) <= library.MAX_PART for k in known_as
+            k.startswith(("arxiv:", "title:")) and len(k) <= library_files.MAX_PART
+            for k in known_as
         ):
             raise FieldError(
                 origin, f.name, f"not an arXiv id or a title key: {item[:80]!r}",
-                f"Give arXiv ids, links or titles of at most {library.MAX_PART} characters.",
+                f"Give arXiv ids, links or titles of at most {library_files.MAX_PART} characters.",
             )
         keys.append(key)
     return tuple(keys)
@@ -297,13 +298,13 @@ def _library_file(f: Field, raw: str, origin: str) -> tuple[str, ...]:
             what = "a folder, not a library file" if path.is_dir() else "no such file"
             raise FieldError(origin, f.name, f"{path}: {what}", "The library file is missing.")
         with path.open("rb") as handle:
-            body = handle.read(library.MAX_BYTES + 1)
+            body = handle.read(library_files.MAX_BYTES + 1)
     except OSError as exc:
         raise FieldError(
             origin, f.name, f"{path}: {exc.strerror}", "The library file cannot be read."
         ) from None
     try:
-        found = library.read(body, path.name)
+        found = library_files.read(body, path.name)
     except SubscriberError as exc:
         reader = "The library file is not BibTeX, RIS, CSL-JSON or a list of arXiv ids."
         raise FieldError(origin, f.name, str(exc), reader) from None

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from newsletter.errors import TokenError
-from newsletter.tokens import PREVIEW_KEY_PREFIX
+from newsletter.signed_links import PREVIEW_KEY_PREFIX
 
 _VERSION = b"newsletter-feedback-v3"
 _CODE = re.compile(r"^([0-9a-z]{1,13})\.([0-9a-z]{1,3})([pm])\.([A-Za-z0-9_-]{12})$")

@@ -10,7 +10,7 @@ import pytest
 
 from newsletter.errors import SubscriberError
 from newsletter.profile import from_dict, to_toml
-from newsletter.subscribers import load_dir, load_file
+from newsletter.subscriber_files import load_dir, load_file
 
 REPO = Path(__file__).resolve().parents[1]
 GOOD = 'email = "ada@example.org"\ntopics = ["spiking neural networks"]\n'

@@ -1,7 +1,7 @@
 """Enqueue today's issue for every due reader: match, and store what each one gets.
 
 A row holds the picks and the pinned template version, not a message: the worker renders it
-when it sends it (``app/stored.py``). One issue per batch is rendered here all the same, so a
+when it sends it (``app/queued_issue.py``). One issue per batch is rendered here all the same, so a
 template that fails at render time stops the enqueue instead of every send.
 
 Readers are handled in bounded batches so memory does not grow with their number; the heavy
@@ -20,8 +20,8 @@ from sqlalchemy.engine import Connection
 
 from newsletter import addresses
 from newsletter.app.issue import candidates, compose, history, pick
-from newsletter.app.parts import Parts
-from newsletter.app.stored import queued
+from newsletter.app.queued_issue import queued
+from newsletter.app.stages import Stages
 from newsletter.config import Config
 from newsletter.match import Matcher
 from newsletter.models import Paper, Subscriber
@@ -68,7 +68,7 @@ class EnqueueReport:
 
 
 def enqueue_due(
-    parts: Parts,
+    stages: Stages,
     subscribers: Iterable[Subscriber],
     now: datetime,
     papers: Sequence[Paper] | None = None,
@@ -76,11 +76,11 @@ def enqueue_due(
 ) -> EnqueueReport:
     """Match, render and enqueue today's issue for every due subscriber, batch by batch."""
     report = EnqueueReport()
-    with parts.engine.connect() as conn:
+    with stages.engine.connect() as conn:
         pool = list(papers) if papers is not None else candidates(conn, now)
     report.papers = len(pool)
     for batch in _batches(_due(subscribers, now, report), BATCH):
-        _enqueue_batch(parts, batch, pool, now, report)
+        _enqueue_batch(stages, batch, pool, now, report)
         if on_batch:
             on_batch(report)
     return report
@@ -112,7 +112,7 @@ def _batches(
 
 
 def _enqueue_batch(
-    parts: Parts,
+    stages: Stages,
     batch: list[tuple[Subscriber, date]],
     pool: Sequence[Paper],
     now: datetime,
@@ -120,23 +120,23 @@ def _enqueue_batch(
 ) -> None:
     # Matching reads (and may cache embeddings) on connections of its own, so it runs before
     # the write transaction: a long write lock held across it would stall SQLite.
-    with parts.engine.connect() as conn:
+    with stages.engine.connect() as conn:
         fresh = _not_yet_queued(conn, batch, report)
         past = history(conn, [s for s, _ in fresh], now)
-    chosen = pick(parts.matcher, [s for s, _ in fresh], pool, past)
-    version, files, settings = parts.renderer.pin()
+    chosen = pick(stages.matcher, [s for s, _ in fresh], pool, past)
+    version, files, settings = stages.renderer.pin()
     rows, tried = [], False
     for sub, day in fresh:
         picks = chosen.get(sub.email, [])
-        if not picks and parts.config.email.quiet_day == "skip":
+        if not picks and stages.config.email.quiet_day == "skip":
             report.quiet += 1
             report.skipped[sub.email] = "nothing matched"
             continue
         if not tried:  # a template error shows here, once, not at every send
-            compose(parts, sub, day, picks, now)
+            compose(stages, sub, day, picks, now)
             tried = True
-        rows.append(queued(parts, sub, day, picks, version))
-    with parts.engine.begin() as conn:
+        rows.append(queued(stages, sub, day, picks, version))
+    with stages.engine.begin() as conn:
         if rows:
             pins.save(conn, pins.Pin(version, files, settings), now=now)
         report.enqueued += len(enqueue_issues(conn, rows, now=now))
@@ -163,19 +163,19 @@ def _not_yet_queued(
 
 
 def enqueue_all(
-    parts: Parts, now: datetime, processes: int, papers: Sequence[Paper] | None = None
+    stages: Stages, now: datetime, processes: int, papers: Sequence[Paper] | None = None
 ) -> EnqueueReport:
     """Enqueue today's issue for every due active subscriber with up to ``processes``."""
-    if processes <= 1 or is_sqlite(parts.engine):
-        return enqueue_due(parts, iter_active(parts.engine, BATCH), now, papers)
+    if processes <= 1 or is_sqlite(stages.engine):
+        return enqueue_due(stages, iter_active(stages.engine, BATCH), now, papers)
     pool_papers = list(papers) if papers is not None else None
     # spawn, not fork: the parent may hold database connections, threads and a loaded model.
     context = multiprocessing.get_context("spawn")
-    fields_now = dict(parts.matcher.vocabulary)
+    fields_now = dict(stages.matcher.vocabulary)
     with ProcessPoolExecutor(processes, mp_context=context) as pool:
         futures = [
             pool.submit(
-                _enqueue_shard, parts.config, now, (k, processes), pool_papers, fields_now
+                _enqueue_shard, stages.config, now, (k, processes), pool_papers, fields_now
             )
             for k in range(processes)
         ]
@@ -193,7 +193,7 @@ def _enqueue_shard(
     try:
         # the parent's fields: a shard matches as embed-ahead did, even if the file broke since
         matcher = Matcher.from_settings(config.match, StoreCache(engine), vocabulary)
-        parts = Parts.build(config, engine, matcher)
-        return enqueue_due(parts, iter_active(engine, BATCH, shard), now, papers)
+        stages = Stages.build(config, engine, matcher)
+        return enqueue_due(stages, iter_active(engine, BATCH, shard), now, papers)
     finally:
         engine.dispose()

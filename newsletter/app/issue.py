@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.engine import Connection, Engine
 
-from newsletter import addresses, shortlinks, tokens
-from newsletter.app.parts import Parts
+from newsletter import addresses, shortlinks, signed_links
 from newsletter.app.readers import find_subscriber
+from newsletter.app.stages import Stages
 from newsletter.delivery.compose import Composer
 from newsletter.match import Matcher
 from newsletter.models import Issue, IssueLinks, OutgoingEmail, Paper, Pick, Subscriber
@@ -90,17 +90,19 @@ def issue_links(
             return {p.paper.key: shortlinks.url(base, secret, row[0], n, judgment, row[1])
                     for n, p in enumerate(picks)}
         return {
-            p.paper.key: tokens.feedback_url(base, secret, key, p.paper.key, judgment, now=now)
+            p.paper.key: signed_links.feedback_url(
+                base, secret, key, p.paper.key, judgment, now=now
+            )
             for p in picks
         }
 
     return IssueLinks(
         unsubscribe=composer.unsubscribe_url(email, now=now),
-        preferences=tokens.preferences_url(base, secret, key, now=now),
+        preferences=signed_links.preferences_url(base, secret, key, now=now),
         more_like=feedback(1),
         less_like=feedback(-1),
-        archive=tokens.archive_url(base, secret, key, now=now),
-        web_copy=tokens.web_copy_url(base, secret, key, issue_date.isoformat(), now=now)
+        archive=signed_links.archive_url(base, secret, key, now=now),
+        web_copy=signed_links.web_copy_url(base, secret, key, issue_date.isoformat(), now=now)
         if issue_date else "",
     )
 
@@ -111,15 +113,15 @@ def archived_at(links: IssueLinks) -> tuple[tuple[str, str], ...]:
 
 
 def compose(
-    parts: Parts, sub: Subscriber, issue_date: date, picks: Sequence[Pick], now: datetime
+    stages: Stages, sub: Subscriber, issue_date: date, picks: Sequence[Pick], now: datetime
 ) -> tuple[Issue, RenderedEmail | None, OutgoingEmail | None]:
     """Render one subscriber's issue and wrap it into a message (None on a skipped quiet day)."""
     issue = Issue(sub, issue_date, tuple(picks))
-    links = issue_links(parts.composer, sub.email, picks, now, issue_date)
-    rendered = parts.renderer.render(issue, links)
+    links = issue_links(stages.composer, sub.email, picks, now, issue_date)
+    rendered = stages.renderer.render(issue, links)
     if rendered is None:
         return issue, None, None
-    message = parts.composer.compose(
+    message = stages.composer.compose(
         to=addresses.display(sub.name, sub.email),
         subject=rendered.subject,
         text=rendered.text,
@@ -132,7 +134,7 @@ def compose(
 
 
 def reader_issue(
-    parts: Parts, sub: Subscriber, issue_date: date, papers: Sequence[Paper] | None = None
+    stages: Stages, sub: Subscriber, issue_date: date, papers: Sequence[Paper] | None = None
 ) -> tuple[Issue, IssueLinks]:
     """Read-only: the issue ``sub`` would get on ``issue_date`` and its signed links.
 
@@ -141,20 +143,20 @@ def reader_issue(
     """
     if papers is None:
         end = datetime.combine(issue_date, time.max, UTC)
-        with parts.engine.connect() as conn:
+        with stages.engine.connect() as conn:
             papers = candidates(conn, end)
-    picks = picks_for(parts.engine, parts.matcher, [sub], papers)[sub.email]
-    links = issue_links(parts.composer, sub.email, picks, datetime.now(UTC), issue_date)
+    picks = picks_for(stages.engine, stages.matcher, [sub], papers)[sub.email]
+    links = issue_links(stages.composer, sub.email, picks, datetime.now(UTC), issue_date)
     return Issue(sub, issue_date, tuple(picks)), links
 
 
 def preview_issue(
-    parts: Parts, ref: str, issue_date: date, sources: Sequence[str] = ()
+    stages: Stages, ref: str, issue_date: date, sources: Sequence[str] = ()
 ) -> tuple[Issue, IssueLinks]:
     """The issue of reader ``ref`` (a file or an address) on ``issue_date``, read-only.
 
     Papers come from ``sources`` (pages or files, read now) when given, else from the store.
     """
-    sub = find_subscriber(parts.config, parts.engine, ref)
-    papers = load_papers(list(sources), parts.config, issue_date) if sources else None
-    return reader_issue(parts, sub, issue_date, papers)
+    sub = find_subscriber(stages.config, stages.engine, ref)
+    papers = load_papers(list(sources), stages.config, issue_date) if sources else None
+    return reader_issue(stages, sub, issue_date, papers)

@@ -13,7 +13,7 @@ from newsletter.config import Config
 from newsletter.errors import SubscriberError
 from newsletter.models import Subscriber
 from newsletter.store.profiles import SyncReport, active_subscribers, get_subscriber, sync_profiles
-from newsletter.subscribers import load_dir, load_file, read_dir
+from newsletter.subscriber_files import load_dir, load_file, read_dir
 
 log = logging.getLogger(__name__)
 _said: dict[str, str] = {}  # the subscriber files skipped by the last sync, and why

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
+from newsletter.app.arxiv_lookup import LookupReport, look_up
 from newsletter.app.enqueue import BATCH, EnqueueReport, enqueue_all, enqueue_due
-from newsletter.app.library import LookupReport, look_up
-from newsletter.app.parts import Parts
+from newsletter.app.queued_issue import Builder
 from newsletter.app.readers import sync_subscribers
-from newsletter.app.stored import Builder
+from newsletter.app.stages import Stages
 from newsletter.app.vectors import embed_ahead
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer
@@ -56,21 +56,21 @@ class RunReport:
 
 
 def fetch(
-    parts: Parts, fetcher: Fetcher, now: datetime, on_source: OnSource | None = None
+    stages: Stages, fetcher: Fetcher, now: datetime, on_source: OnSource | None = None
 ) -> list[SourceReport]:
     """Pull every enabled source into the store; one report per source, failures included."""
-    specs = [s for s in parts.config.sources if s.enabled]
-    return ingest(parts.engine, parts.config, specs, fetcher, now, on_source)
+    specs = [s for s in stages.config.sources if s.enabled]
+    return ingest(stages.engine, stages.config, specs, fetcher, now, on_source)
 
 
-def look_up_liked(parts: Parts, fetcher: Fetcher, now: datetime) -> LookupReport:
+def look_up_liked(stages: Stages, fetcher: Fetcher, now: datetime) -> LookupReport:
     """Fetch, once, the liked papers of active readers that no source brought."""
-    readers = iter_active(parts.engine, BATCH)
-    return look_up(parts.engine, fetcher, parts.config.match.arxiv_api, readers, now)
+    readers = iter_active(stages.engine, BATCH)
+    return look_up(stages.engine, fetcher, stages.config.match.arxiv_api, readers, now)
 
 
 def deliver(
-    parts: Parts,
+    stages: Stages,
     now: datetime,
     mailer: Mailer | None,
     readers: Iterable[Subscriber] | None = None,
@@ -79,45 +79,45 @@ def deliver(
 ) -> tuple[EnqueueReport, SendReport | None]:
     """Sync the readers (unless told not to), enqueue what is due (for ``readers`` when given,
     else every active reader) and, given a mailer, send what is due in the outbox."""
-    config, engine = parts.config, parts.engine
+    config, engine = stages.config, stages.engine
     if sync:
         sync_subscribers(config, engine, now)
     if readers is None:
-        embed_ahead(parts, now, iter_active(engine, BATCH))
-        enqueued = enqueue_all(parts, now, config.schedule.enqueue_processes)
+        embed_ahead(stages, now, iter_active(engine, BATCH))
+        enqueued = enqueue_all(stages, now, config.schedule.enqueue_processes)
         locks.note_done(engine, ENQUEUED, now=now)  # for `status`: a pass over everyone ran
     else:
         readers = list(readers)
-        embed_ahead(parts, now, readers)
-        enqueued = enqueue_due(parts, readers, now)
+        embed_ahead(stages, now, readers)
+        enqueued = enqueue_due(stages, readers, now)
     sent = None
     if mailer is not None:
-        build = Builder(engine, parts.composer)
+        build = Builder(engine, stages.composer)
         sent = send_due(engine, mailer, config.delivery, now=now, owner=owner, build=build)
     return enqueued, sent
 
 
 def run_once(
-    parts: Parts,
+    stages: Stages,
     now: datetime,
     fetcher: Fetcher,
     mailer: Mailer | None,
     on_source: OnSource | None = None,
 ) -> RunReport:
     """Fetch every configured source, then enqueue and (given a mailer) send what is due."""
-    fetched = fetch(parts, fetcher, now, on_source)
-    sync_subscribers(parts.config, parts.engine, now)
-    liked = look_up_liked(parts, fetcher, now)
-    enqueued, sent = deliver(parts, now, mailer, sync=False)
+    fetched = fetch(stages, fetcher, now, on_source)
+    sync_subscribers(stages.config, stages.engine, now)
+    liked = look_up_liked(stages, fetcher, now)
+    enqueued, sent = deliver(stages, now, mailer, sync=False)
     return RunReport(fetched, liked, enqueued, sent)
 
 
-def catch_up(parts: Parts, missed: Sequence[tuple[datetime, list[Subscriber]]]) -> EnqueueReport:
+def catch_up(stages: Stages, missed: Sequence[tuple[datetime, list[Subscriber]]]) -> EnqueueReport:
     """Enqueue the issues of readers whose day ended at each missed moment, oldest first."""
     total = EnqueueReport()
     for moment, readers in sorted(missed, key=lambda item: item[0]):
-        embed_ahead(parts, moment, readers)
-        total = total + enqueue_due(parts, readers, moment)
+        embed_ahead(stages, moment, readers)
+        total = total + enqueue_due(stages, readers, moment)
     return total
 
 

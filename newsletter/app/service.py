@@ -22,9 +22,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
 from newsletter.app.enqueue import BATCH, EnqueueReport
-from newsletter.app.parts import Parts
 from newsletter.app.readers import sync_subscribers
 from newsletter.app.run import catch_up, deliver, fetch, look_up_liked, prune_old
+from newsletter.app.stages import Stages
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer
 from newsletter.delivery.outbox import SendReport, default_owner
@@ -59,25 +59,25 @@ class Service:
 
     def __init__(
         self,
-        parts: Parts,
+        stages: Stages,
         mailer: Callable[[], Mailer],
         fetcher: Callable[[], Fetcher] | None = None,
         clock: Clock = utcnow,
         owner: str | None = None,
     ) -> None:
-        self.parts = parts
+        self.stages = stages
         self.mailer = mailer
-        self.fetcher = fetcher or (lambda: Fetcher(parts.config.fetch))
+        self.fetcher = fetcher or (lambda: Fetcher(stages.config.fetch))
         self.clock = clock
         self.owner = owner or default_owner()
 
     @property
     def config(self) -> Config:
-        return self.parts.config
+        return self.stages.config
 
     @property
     def engine(self) -> Engine:
-        return self.parts.engine
+        return self.stages.engine
 
     def lead(self, job: str) -> bool:
         """Take or renew the database lease; log and return False when another process has it."""
@@ -109,7 +109,7 @@ class Service:
         last = locks.last_done(self.engine, LEASE)
         sync_subscribers(self.config, self.engine, now)
         caught_up = self._catch_up(iter_active(self.engine, BATCH), last, now) if last else 0
-        report, sent = deliver(self.parts, now, self.mailer(), owner=self.owner, sync=False)
+        report, sent = deliver(self.stages, now, self.mailer(), owner=self.owner, sync=False)
         locks.mark_done(self.engine, LEASE, self.owner, now=now)
         result = TickReport(report, caught_up, sent or SendReport())
         log.info("tick: %s", describe_tick(result), extra={"job": "tick"})
@@ -125,7 +125,7 @@ class Service:
         for sub in subs:
             for end in day_ends(sub.timezone, gap_from, now):
                 moments.setdefault(end, []).append(sub)
-        enqueued = catch_up(self.parts, list(moments.items())).enqueued
+        enqueued = catch_up(self.stages, list(moments.items())).enqueued
         if enqueued:
             log.info(
                 "tick: caught up %d issues missed since %s",
@@ -147,8 +147,8 @@ class Service:
 
     def _fetch(self) -> list[SourceReport]:
         with self.fetcher() as fetcher:
-            reports = fetch(self.parts, fetcher, self.clock())
-            liked = look_up_liked(self.parts, fetcher, self.clock())
+            reports = fetch(self.stages, fetcher, self.clock())
+            liked = look_up_liked(self.stages, fetcher, self.clock())
         if liked.asked or liked.error:
             log.info("fetch: %s", liked.describe(), extra={"job": "fetch"})
         new = sum(r.counts.new for r in reports)

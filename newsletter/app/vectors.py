@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from newsletter.app.issue import candidates
-from newsletter.app.parts import Parts
+from newsletter.app.stages import Stages
 from newsletter.match.scores import phrases_to_embed
 from newsletter.match.semantic import embed, paper_texts, phrase_texts
 from newsletter.models import Paper, Subscriber
@@ -22,18 +22,18 @@ CHUNK = 4000  # texts embedded at a time
 
 
 def embed_ahead(
-    parts: Parts,
+    stages: Stages,
     now: datetime,
     readers: Iterable[Subscriber],
     papers: Sequence[Paper] | None = None,
 ) -> int:
     """Compute and cache the vectors today's matching of ``readers`` will ask for; returns how
     many were not cached yet (0, and nothing loaded, without semantic matching)."""
-    matcher = parts.matcher
+    matcher = stages.matcher
     if matcher.embedder is None:
         return 0
     if papers is None:
-        with parts.engine.connect() as conn:
+        with stages.engine.connect() as conn:
             papers = candidates(conn, now)
     if not papers:
         return 0

@@ -11,9 +11,9 @@ from pathlib import Path
 import click
 
 from newsletter.app.issue import candidates, compose, picks_for
-from newsletter.app.parts import Parts
 from newsletter.app.readers import load_subscribers
 from newsletter.app.run import deliver, fetch
+from newsletter.app.stages import Stages
 from newsletter.cli.common import App, pass_app
 from newsletter.cli.fetch import describe
 from newsletter.cli.progress import show_embedding_progress
@@ -63,18 +63,18 @@ def demo(app: App, folder: Path) -> None:
     engine = open_engine(config.database_url)
     now = datetime.now(UTC)
     say = app.console.print
-    parts = show_embedding_progress(Parts.build(config, engine), app.err)
+    stages = show_embedding_progress(Stages.build(config, engine), app.err)
     say(f"[bold]1. fetch[/bold]: the sample digest pages in {DATA}")
     with Fetcher(config.fetch) as fetcher:
-        fetch(parts, fetcher, now, lambda r: say("   " + describe(r)))
+        fetch(stages, fetcher, now, lambda r: say("   " + describe(r)))
     # Everyone is due now in the demo, whatever their usual send time and weekday.
     subs = [
         replace(s, send_at=time(0, 0), frequency="daily")
         for s in load_subscribers(config, engine, now)
     ]
     say(f"[bold]2. match[/bold]: {len(subs)} sample subscribers")
-    _show_picks(app, parts, subs, now, folder.resolve() / "preview")
-    report, sent = deliver(parts, now, mailer_from_config(config), readers=subs, sync=False)
+    _show_picks(app, stages, subs, now, folder.resolve() / "preview")
+    report, sent = deliver(stages, now, mailer_from_config(config), readers=subs, sync=False)
     written = sent.sent if sent else 0
     say(f"[bold]3. send[/bold]: {report.enqueued} emails enqueued, {written} written as .eml")
     _where(app, config, folder)
@@ -97,12 +97,12 @@ def _fresh_config(app: App, root: Path) -> Config:
     return load_config(root / "newsletter.toml", env=env)
 
 
-def _show_picks(app: App, parts: Parts, subs: list[Subscriber], now: datetime, out: Path) -> None:
+def _show_picks(app: App, stages: Stages, subs: list[Subscriber], now: datetime, out: Path) -> None:
     """Print each subscriber's picks with reasons and write an HTML + text preview."""
     out.mkdir(parents=True, exist_ok=True)
-    with parts.engine.connect() as conn:
+    with stages.engine.connect() as conn:
         pool = candidates(conn, now)
-    chosen = picks_for(parts.engine, parts.matcher, subs, pool)
+    chosen = picks_for(stages.engine, stages.matcher, subs, pool)
     for sub in subs:
         picks = chosen.get(sub.email, [])
         shown = f" (first {SHOWN} shown)" if len(picks) > SHOWN else ""
@@ -111,7 +111,7 @@ def _show_picks(app: App, parts: Parts, subs: list[Subscriber], now: datetime, o
         for pick in picks[:SHOWN]:
             app.console.print(f"     - {pick.paper.title}", markup=False)
             app.console.print(f"       why: {'; '.join(pick.reasons)}", markup=False)
-        _, rendered, _ = compose(parts, sub, now.date(), picks, now)
+        _, rendered, _ = compose(stages, sub, now.date(), picks, now)
         if rendered is not None:
             stem = sub.email.split("@")[0]
             (out / f"{stem}.html").write_text(rendered.html, encoding="utf-8")

@@ -11,12 +11,12 @@ from typing import Any
 import click
 from sqlalchemy.engine import make_url
 
+from newsletter.app.arxiv_lookup import liked_ids, look_up
 from newsletter.app.issue import History, history, pick
-from newsletter.app.library import liked_ids, look_up
 from newsletter.app.readers import find_subscriber
 from newsletter.cli.common import App, pass_app
 from newsletter.cli.progress import EmbeddingProgress
-from newsletter.library import alternatives, unique
+from newsletter.library_files import alternatives, unique
 from newsletter.match import Matcher, MemoryCache, fields
 from newsletter.match.semantic import VectorCache
 from newsletter.models import Paper, Pick, Subscriber, normalize_title

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import click
 
-from newsletter import tokens
+from newsletter import signed_links
 from newsletter.app import issue
-from newsletter.app.parts import Parts
+from newsletter.app.queued_issue import enqueued_message
 from newsletter.app.readers import find_subscriber
-from newsletter.app.stored import enqueued_message
+from newsletter.app.stages import Stages
 from newsletter.cli.common import App, pass_app
 from newsletter.cli.progress import show_embedding_progress
 from newsletter.config import Config, Secrets
@@ -30,7 +30,7 @@ from newsletter.errors import NewsletterError, SubscriberError
 from newsletter.models import Issue, IssueLinks
 from newsletter.render import RenderedEmail, Renderer
 from newsletter.store.profiles import active_subscribers
-from newsletter.subscribers import load_dir
+from newsletter.subscriber_files import load_dir
 from newsletter.web.preview import IssueMaker, PreviewSite, make_server, server_url
 
 MimeMaker = Callable[[Issue, RenderedEmail, IssueLinks], bytes]
@@ -102,11 +102,11 @@ def issue_maker(app: App, sources: list[str]) -> IssueMaker:
     The stage objects are built on first use and kept, so a preview server loads the model
     once.
     """
-    built: list[Parts] = []
+    built: list[Stages] = []
 
     def make(subscriber: str, day: date) -> tuple[Issue, IssueLinks]:
         if not built:
-            built.append(show_embedding_progress(Parts.build(app.config, app.engine), app.err))
+            built.append(show_embedding_progress(Stages.build(app.config, app.engine), app.err))
         return issue.preview_issue(built[0], subscriber, day, sources)
 
     return make
@@ -202,7 +202,7 @@ def _with_a_signing_key(app: App) -> Config:
         "key and marked preview=1; they will not work on the live site",
         markup=False,
     )
-    throwaway = tokens.PREVIEW_KEY_PREFIX + secrets.token_urlsafe(24)
+    throwaway = signed_links.PREVIEW_KEY_PREFIX + secrets.token_urlsafe(24)
     env = app.env | {"NEWSLETTER_SECRET_KEY": throwaway}
     app.config = replace(app.config, secrets=Secrets(env))
     return app.config

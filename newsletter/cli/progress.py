@@ -9,7 +9,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from newsletter.app.parts import Parts
+from newsletter.app.stages import Stages
 from newsletter.match.semantic import Embedder
 from newsletter.wording import count
 
@@ -30,25 +30,25 @@ class EmbeddingProgress:
         if len(texts) < WORTH_SHOWING:
             return self.inner.encode(texts)
         started = time.monotonic()
-        parts: list[np.ndarray] = []
+        stages: list[np.ndarray] = []
         if self.console.is_terminal:
             columns = (TextColumn("embedding"), BarColumn(), MofNCompleteColumn(),
                        TimeRemainingColumn())
             with Progress(*columns, console=self.console, transient=True) as bar:
                 task = bar.add_task("embedding", total=len(texts))
                 for start in range(0, len(texts), CHUNK):
-                    parts.append(self.inner.encode(texts[start : start + CHUNK]))
-                    bar.advance(task, len(parts[-1]))
+                    stages.append(self.inner.encode(texts[start : start + CHUNK]))
+                    bar.advance(task, len(stages[-1]))
         else:
-            parts = [self.inner.encode(texts[s : s + CHUNK]) for s in range(0, len(texts), CHUNK)]
+            stages = [self.inner.encode(texts[s : s + CHUNK]) for s in range(0, len(texts), CHUNK)]
         seconds = time.monotonic() - started
         self.console.print(f"embedded {count(len(texts), 'text')} in {seconds:.1f} s", markup=False)
-        return np.vstack(parts)
+        return np.vstack(stages)
 
 
-def show_embedding_progress(parts: Parts, console: Console) -> Parts:
-    """The same parts, their matcher reporting long embedding work on ``console``."""
-    matcher = parts.matcher
+def show_embedding_progress(stages: Stages, console: Console) -> Stages:
+    """The same stages, their matcher reporting long embedding work on ``console``."""
+    matcher = stages.matcher
     if matcher.embedder is not None and not isinstance(matcher.embedder, EmbeddingProgress):
         matcher.embedder = EmbeddingProgress(matcher.embedder, console)
-    return parts
+    return stages

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import click
 
-from newsletter.app.parts import Parts
 from newsletter.app.run import run_once
+from newsletter.app.stages import Stages
 from newsletter.cli.common import App, pass_app, sending_mailer
 from newsletter.cli.fetch import describe
 from newsletter.cli.progress import show_embedding_progress
@@ -20,11 +20,11 @@ from newsletter.sources.http import Fetcher
 @pass_app
 def run(app: App, no_send: bool) -> None:
     """Run the whole pipeline once for every subscriber who is due now."""
-    parts = show_embedding_progress(Parts.build(app.config, app.engine), app.err)
+    stages = show_embedding_progress(Stages.build(app.config, app.engine), app.err)
     mailer = None if no_send else sending_mailer(app.config)
     with Fetcher(app.config.fetch) as fetcher:
         report = run_once(
-            parts,
+            stages,
             datetime.now(UTC),
             fetcher,
             mailer,

@@ -16,8 +16,8 @@ from rich.table import Table
 from sqlalchemy.engine import Connection
 
 from newsletter import addresses
+from newsletter.app.queued_issue import Builder
 from newsletter.app.run import ENQUEUED
-from newsletter.app.stored import Builder
 from newsletter.cli.common import App, pass_app, sending_mailer
 from newsletter.delivery.compose import composer_from_config
 from newsletter.delivery.outbox import SendReport, send_due

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 import click
 import uvicorn
 
-from newsletter.app.parts import Parts
 from newsletter.app.service import Service, build_scheduler
+from newsletter.app.stages import Stages
 from newsletter.cli.common import App, pass_app, sending_mailer
 from newsletter.errors import ConfigError
 from newsletter.web.app import create_app
@@ -73,9 +73,9 @@ def serve(app: App, host: str | None, port: int | None, no_scheduler: bool, log_
         raise ConfigError("environment variable NEWSLETTER_SECRET_KEY is not set (it signs links)")
     setup_logging(log_json or config.web.log_json)
     sending_mailer(config)  # a bad mailer setting stops the start, not the first tick
-    parts = Parts.build(config, app.engine)
-    service = Service(parts, lambda: sending_mailer(config))
-    site = Site(config, app.engine, lambda: sending_mailer(config), parts=parts)
+    stages = Stages.build(config, app.engine)
+    service = Service(stages, lambda: sending_mailer(config))
+    site = Site(config, app.engine, lambda: sending_mailer(config), stages=stages)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(site),

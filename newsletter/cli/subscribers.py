@@ -28,7 +28,7 @@ from newsletter.store.profiles import (
     upsert_subscriber,
 )
 from newsletter.store.tables import SUBSCRIBER_STATUSES as STATUSES
-from newsletter.subscribers import load_file
+from newsletter.subscriber_files import load_file
 from newsletter.wording import count
 
 

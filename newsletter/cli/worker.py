@@ -12,7 +12,7 @@ from types import FrameType
 
 import click
 
-from newsletter.app.stored import Builder
+from newsletter.app.queued_issue import Builder
 from newsletter.cli.common import App, pass_app, sending_mailer
 from newsletter.delivery.base import Mailer
 from newsletter.delivery.compose import composer_from_config

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from newsletter import addresses, tokens
+from newsletter import addresses, signed_links
 from newsletter.config import Config, DeliverySettings, NewsletterSettings
 from newsletter.delivery.dkim import dkim_signer
 from newsletter.delivery.message import domain_of, list_headers, list_id, make_message_id, render
@@ -28,8 +28,9 @@ class Composer:
 
     def unsubscribe_url(self, to: str, *, now: datetime) -> str:
         """The signed one-click unsubscribe link for ``to`` (also shown in the footer)."""
-        return tokens.unsubscribe_url(self.newsletter.base_url, self.secret, addresses.key(to),
-                                      now=now)
+        return signed_links.unsubscribe_url(
+            self.newsletter.base_url, self.secret, addresses.key(to), now=now
+        )
 
     def compose(
         self, *, to: str, subject: str, text: str, html: str, now: datetime,

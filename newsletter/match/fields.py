@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.errors import ConfigError
-from newsletter.match.tokens import fold
+from newsletter.match.words import fold
 
 log = logging.getLogger(__name__)
 Vocabulary = Mapping[str, tuple[str, ...]]  # folded field name -> the field's terms

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from newsletter.match.tokens import contains_phrase, phrase_words, surface, terms, words
+from newsletter.match.words import contains_phrase, phrase_words, surface, terms, words
 from newsletter.models import Paper
 from newsletter.wording import clip
 

@@ -18,7 +18,7 @@ from newsletter.match import acronyms, fields
 from newsletter.match import fuse as fusion
 from newsletter.match.lexical import LexicalIndex
 from newsletter.match.semantic import Embedder, VectorCache, embed_papers, embed_phrases
-from newsletter.match.tokens import fold
+from newsletter.match.words import fold
 from newsletter.models import Paper
 
 

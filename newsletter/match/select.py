@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from newsletter import library
+from newsletter import library_files
 from newsletter.match import fuse as fusion
 from newsletter.match.lexical import quoted
 from newsletter.match.scores import BatchScores, author_name
@@ -39,7 +39,7 @@ def liked_keys(subscriber: Subscriber, feedback: Mapping[str, int] | None) -> li
     keys = [
         f"arxiv:{p}" if not p.startswith(("arxiv:", "title:")) else p for p in subscriber.papers
     ]
-    keys += library.expand(subscriber.library)
+    keys += library_files.expand(subscriber.library)
     keys += [k for k, v in (feedback or {}).items() if v > 0]
     return list(dict.fromkeys(keys))
 

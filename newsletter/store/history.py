@@ -14,9 +14,9 @@ from sqlalchemy.engine import Connection
 
 from newsletter import addresses
 from newsletter.errors import SubscriberError
-from newsletter.library import expand
+from newsletter.library_files import expand
 from newsletter.models import Paper, Subscriber
-from newsletter.store.library import resolve
+from newsletter.store.library_papers import resolve
 from newsletter.store.outbox import UNSENT
 from newsletter.store.papers import moved_keys
 from newsletter.store.tables import feedback, outbox, outbox_issues, sent_papers

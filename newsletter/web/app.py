@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from newsletter import addresses, tokens
+from newsletter import addresses, signed_links
 from newsletter.errors import TokenError
 from newsletter.match import fields
 from newsletter.profile import WEEKDAYS
@@ -126,7 +126,7 @@ class Pages:
         sub = await run_in_threadpool(self.site.confirm, form.get("token"))
         picks = await run_in_threadpool(self.site.preview, sub)
         now, site = self.site.clock(), self.site
-        prefs = tokens.preferences_url(
+        prefs = signed_links.preferences_url(
             site.config.newsletter.base_url, site.secret, addresses.key(sub.email), now=now
         )
         return page(
@@ -137,7 +137,7 @@ class Pages:
         return await self.preferences_view(request, request.query_params.get("token", ""))
 
     async def preferences_view(self, request: Request, token: str) -> Response:
-        email = self.site.who(tokens.PREFERENCES, token)
+        email = self.site.who(signed_links.PREFERENCES, token)
         stored = await run_in_threadpool(self.site.stored, email)
         if stored and stored.status != "unsubscribed" and from_file(stored.subscriber):
             # the operator keeps the profile; the feedback is the reader's to see and undo
@@ -172,7 +172,7 @@ class Pages:
     async def preferences(self, request: Request) -> Response:
         form = await self.posted(request)
         token = form.get("token")
-        email = self.site.who(tokens.PREFERENCES, token)
+        email = self.site.who(signed_links.PREFERENCES, token)
         stored = await run_in_threadpool(self.site.stored, email)
         refusal = self.refuse_preferences(stored, email)
         if refusal is not None:
@@ -202,7 +202,7 @@ class Pages:
 
     async def unsubscribe_page(self, request: Request) -> Response:
         token = request.query_params.get("token", "")
-        email = self.site.who(tokens.UNSUBSCRIBE, token)  # GET checks, never unsubscribes
+        email = self.site.who(signed_links.UNSUBSCRIBE, token)  # GET checks, never unsubscribes
         return page("unsubscribe", email=email, token=token, newsletter=self.site.config.newsletter)
 
     async def unsubscribe(self, request: Request) -> Response:
@@ -234,7 +234,7 @@ class Pages:
     async def undo_feedback(self, request: Request) -> Response:
         form = await self.posted(request)
         token = form.get("token")
-        email = self.site.who(tokens.PREFERENCES, token)
+        email = self.site.who(signed_links.PREFERENCES, token)
         await run_in_threadpool(self.site.undo_feedback, email, form.get("paper"))
         return await self.preferences_view(request, token)
 

@@ -14,8 +14,8 @@ from datetime import date, datetime
 
 from sqlalchemy.engine import Engine
 
-from newsletter import addresses, tokens
-from newsletter.app.stored import Builder, found_papers
+from newsletter import addresses, signed_links
+from newsletter.app.queued_issue import Builder, found_papers
 from newsletter.delivery.compose import Composer
 from newsletter.errors import NewsletterError
 from newsletter.models import Paper
@@ -57,7 +57,9 @@ class Archive:
     def reader(self, token: str, issue_id: str = "") -> str:
         """The reader an archive token was signed for. A web-copy token opens its own issue
         and no other; like the copy it leads to, it also opens the reader's archive and feed."""
-        claims = tokens.verify(self.composer.secret, tokens.ARCHIVE, token, now=self.clock())
+        claims = signed_links.verify(
+            self.composer.secret, signed_links.ARCHIVE, token, now=self.clock()
+        )
         named = claims.data.get("issue", "")
         if issue_id and named and named != issue_id:
             raise NoSuchIssue("this link is for another issue")
@@ -66,8 +68,8 @@ class Archive:
     def links(self, email: str) -> tuple[str, str]:
         """The reader's archive page and feed URLs, signed now."""
         key, secret, now = addresses.key(email), self.composer.secret, self.clock()
-        return (tokens.archive_url(self.base, secret, key, now=now),
-                tokens.feed_url(self.base, secret, key, now=now))
+        return (signed_links.archive_url(self.base, secret, key, now=now),
+                signed_links.feed_url(self.base, secret, key, now=now))
 
     def web_copy(self, email: str, issue_id: str) -> str:
         """The HTML part of ``email``'s issue ``issue_id`` exactly as it was (or is) sent."""
@@ -102,7 +104,7 @@ class Archive:
                 day=day,
                 subject=row.email.subject or f"{name}, {day:%d %B %Y}",
                 sent_at=utc(row.sent_at or row.created_at or now),
-                url=tokens.web_copy_url(self.base, secret, key, row.issue_id, now=now),
+                url=signed_links.web_copy_url(self.base, secret, key, row.issue_id, now=now),
                 count=len(issue_keys(issue)),
                 papers=tuple(papers[k] for k in issue_keys(issue) if k in papers),
             ))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from newsletter import library
+from newsletter import library_files
 from newsletter.errors import NewsletterError, SubscriberError
 from newsletter.models import Subscriber
 from newsletter.profile import ProfileError, from_dict, to_data
@@ -113,14 +113,14 @@ def profile_data(form: Form, email: str, max_topics: int) -> Posted:
         given.append(form.files["library_file"])
     for label, raw in given:
         try:
-            found += library.read(raw, label).keys if raw.strip() else ()
+            found += library_files.read(raw, label).keys if raw.strip() else ()
         except SubscriberError as exc:
             refused["library"] = (
                 f"We could not read {'this list' if label == 'library' else repr(label)}: "
                 f"{str(exc).removeprefix(f'{label}: ')}. Give arXiv ids, links or titles one "
                 "per line, or a BibTeX, RIS or CSL-JSON export."
             )
-    data["library"] = list(library.unique(found))
+    data["library"] = list(library_files.unique(found))
     max_papers = form.get("max_papers").strip()
     data["max_papers"] = int(max_papers) if max_papers.isdigit() else max_papers or 10
     return Posted(data, refused)

@@ -1,4 +1,4 @@
-"""Page rendering for the subscriber site: Jinja templates, security headers, CSRF tokens.
+"""Page rendering for the subscriber site: Jinja templates, security headers, CSRF signed_links.
 
 CSRF uses a signed double submit: a random cookie, and a hidden field holding an HMAC-signed
 token whose subject is that cookie's value; a post is accepted only when the two agree.
@@ -16,7 +16,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from newsletter import tokens
+from newsletter import signed_links
 from newsletter.errors import TokenError
 from newsletter.models import Paper
 from newsletter.render.context import search_url
@@ -94,7 +94,7 @@ class Csrf:
         return {own, self.public_origin}
 
     def token(self, cookie: str, now: datetime) -> str:
-        return tokens.sign(self.secret, CSRF, cookie, now=now, ttl=CSRF_TTL)
+        return signed_links.sign(self.secret, CSRF, cookie, now=now, ttl=CSRF_TTL)
 
     def check(self, request: Request, given: str, now: datetime) -> None:
         """CsrfError unless ``given`` was issued for this browser's cookie and is fresh."""
@@ -105,7 +105,7 @@ class Csrf:
         if origin != "null" and origin not in self.origins(request):
             raise CsrfError(f"the form was posted from another site ({origin})")
         try:
-            claims = tokens.verify(self.secret, CSRF, given, now=now)
+            claims = signed_links.verify(self.secret, CSRF, given, now=now)
         except TokenError as exc:
             raise CsrfError(f"the form's security token is not valid ({exc})") from None
         if not cookie or not hmac.compare_digest(claims.subject, cookie):

@@ -16,10 +16,10 @@ from urllib.parse import quote, urlencode
 
 from sqlalchemy.engine import Engine
 
-from newsletter import addresses, shortlinks, tokens
+from newsletter import addresses, shortlinks, signed_links
+from newsletter.app.background_send import SendNow, SendSoon
 from newsletter.app.issue import candidates, picks_for
-from newsletter.app.parts import Parts
-from newsletter.app.soon import SendNow, SendSoon
+from newsletter.app.stages import Stages
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer
 from newsletter.delivery.compose import Composer, composer_from_config
@@ -68,7 +68,7 @@ class Site:
     sender: SendSoon = field(init=False)  # sends queued confirmations off the request's thread
     confirmations: ConfirmRenderer = field(init=False)  # the confirmation email's templates
     send_inline: bool = False  # tests: send in the request's thread, to look at the result
-    parts: Parts | None = None  # built on first use: the matcher may load a model
+    stages: Stages | None = None  # built on first use: the matcher may load a model
     vocabulary: fields.Live = field(init=False)  # the fields topics may name
 
     @property
@@ -93,10 +93,10 @@ class Site:
         them; in this process on SQLite."""
         return shared_window(self.engine) or RateLimiter()
 
-    def pipeline(self) -> Parts:
-        if self.parts is None:
-            self.parts = Parts.build(self.config, self.engine)
-        return self.parts
+    def pipeline(self) -> Stages:
+        if self.stages is None:
+            self.stages = Stages.build(self.config, self.engine)
+        return self.stages
 
     def url(self, path: str, token: str) -> str:
         base = self.config.newsletter.base_url.rstrip("/")
@@ -133,7 +133,7 @@ class Site:
     def _confirmation(
         self, sub: Subscriber, nonce: str, ttl: timedelta, now: datetime
     ) -> OutgoingEmail:
-        token = tokens.sign(
+        token = signed_links.sign(
             self.secret, CONFIRM, addresses.key(sub.email), now=now, ttl=ttl, data={"n": nonce}
         )
         message = self.confirmations.render(sub, self.url("confirm", token), ttl)
@@ -143,7 +143,7 @@ class Site:
 
     def check_confirm(self, token: str) -> Subscriber:
         """The profile a confirmation link would activate (TokenError or UsedLink otherwise)."""
-        claims = tokens.verify(self.secret, CONFIRM, token, now=self.clock())
+        claims = signed_links.verify(self.secret, CONFIRM, token, now=self.clock())
         with self.engine.connect() as conn:
             pending = get_signup(conn, claims.data.get("n", ""))
         if pending is None or pending.email != claims.subject:
@@ -159,7 +159,7 @@ class Site:
     def confirm(self, token: str) -> Subscriber:
         """Activate the sign-up behind ``token``, once."""
         sub = self.check_confirm(token)
-        claims = tokens.verify(self.secret, CONFIRM, token, now=self.clock())
+        claims = signed_links.verify(self.secret, CONFIRM, token, now=self.clock())
         now = self.clock()
         with self.engine.begin() as conn:
             if not mark_confirmed(conn, claims.data["n"], now):
@@ -171,14 +171,14 @@ class Site:
 
     def preview(self, sub: Subscriber) -> list[Pick]:
         """The papers the next issue would hold from what is stored now."""
-        parts = self.pipeline()
+        stages = self.pipeline()
         with self.engine.connect() as conn:
             pool = candidates(conn, self.clock())
-        return picks_for(self.engine, parts.matcher, [sub], pool).get(sub.email, [])
+        return picks_for(self.engine, stages.matcher, [sub], pool).get(sub.email, [])
 
     def who(self, purpose: str, token: str) -> str:
         """The address a ``purpose`` token was signed for."""
-        return tokens.verify(self.secret, purpose, token, now=self.clock()).subject
+        return signed_links.verify(self.secret, purpose, token, now=self.clock()).subject
 
     def stored(self, email: str) -> StoredSubscriber | None:
         with self.engine.connect() as conn:
@@ -195,7 +195,7 @@ class Site:
 
     def unsubscribe(self, token: str) -> str:
         """Stop every email to the token's address at once; safe to repeat."""
-        email = self.who(tokens.UNSUBSCRIBE, token)
+        email = self.who(signed_links.UNSUBSCRIBE, token)
         now = self.clock()
         with self.engine.begin() as conn:
             set_status(conn, email, "unsubscribed", now)
@@ -209,7 +209,9 @@ class Site:
         if shortlinks.looks_short(token):
             email, key, judgment = self._short_feedback(token)
         else:
-            claims = tokens.verify(self.secret, tokens.FEEDBACK, token, now=self.clock())
+            claims = signed_links.verify(
+                self.secret, signed_links.FEEDBACK, token, now=self.clock()
+            )
             email, key = claims.subject, claims.data.get("paper", "")
             judgment = int(claims.data.get("j", "0"))
         with self.engine.connect() as conn:
@@ -225,7 +227,7 @@ class Site:
         if row is None or found.index >= len(keys):
             raise TokenError("the link is not valid (no such issue)")
         shortlinks.check(self.secret, found, row.email.message_id)
-        expires = (row.created_at or self.clock()) + tokens.FEEDBACK_TTL
+        expires = (row.created_at or self.clock()) + signed_links.FEEDBACK_TTL
         if self.clock() >= expires:
             raise TokenError(f"the link expired on {expires:%Y-%m-%d}")
         return row.recipient, keys[found.index], found.judgment
@@ -240,7 +242,8 @@ class Site:
 
     def preferences_link(self, email: str) -> str:
         base = self.config.newsletter.base_url
-        return tokens.preferences_url(base, self.secret, addresses.key(email), now=self.clock())
+        key, now = addresses.key(email), self.clock()
+        return signed_links.preferences_url(base, self.secret, key, now=now)
 
     def unsubscribe_link(self, email: str) -> str:
         return self.composer.unsubscribe_url(addresses.key(email), now=self.clock())

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from newsletter.app.parts import Parts
 from newsletter.app.service import Service
+from newsletter.app.stages import Stages
 from newsletter.config import Config, Secrets, config_from_dict
 from newsletter.delivery.base import MailerEnv, NoOptions
 from newsletter.delivery.memory import MemoryMailer
@@ -90,4 +90,4 @@ def add_papers(engine: Engine, now: datetime, tag: str, n: int = 3) -> None:
 def make_service(
     config: Config, engine: Engine, mailer: MemoryMailer, clock: Clock, owner: str = "test-owner"
 ) -> Service:
-    return Service(Parts.build(config, engine), lambda: mailer, clock=clock, owner=owner)
+    return Service(Stages.build(config, engine), lambda: mailer, clock=clock, owner=owner)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from newsletter.app.enqueue import BATCH, enqueue_all, enqueue_due
-from newsletter.app.parts import Parts
+from newsletter.app.stages import Stages
 from newsletter.config import Config
 from newsletter.models import Subscriber
 from newsletter.sources.ingest import load_papers
@@ -67,17 +67,17 @@ def test_two_processes_enqueue_each_due_subscriber_exactly_once(
         engines[name] = open_engine(url)
         fill(engines[name], configs[name], seeds)
 
-    parts = {name: Parts.build(configs[name], engines[name]) for name in configs}
+    stages = {name: Stages.build(configs[name], engines[name]) for name in configs}
     ours.write_text('{"fields": [')  # an edit half saved
-    sharded = enqueue_all(parts["pg"], MORNING, 2)
-    single = enqueue_due(parts["lite"], iter_active(engines["lite"], BATCH), MORNING)
+    sharded = enqueue_all(stages["pg"], MORNING, 2)
+    single = enqueue_due(stages["lite"], iter_active(engines["lite"], BATCH), MORNING)
 
     assert sharded.enqueued + sharded.quiet == 89  # every active subscriber, once
     assert (sharded.enqueued, sharded.quiet) == (single.enqueued, single.quiet)
     assert sharded.enqueued > 60
     assert outcome(engines["pg"]) == outcome(engines["lite"])
     assert "reader007@example.org" not in outcome(engines["pg"])[0]
-    again = enqueue_all(parts["pg"], MORNING, 2)
+    again = enqueue_all(stages["pg"], MORNING, 2)
     assert (again.enqueued, again.already) == (0, sharded.enqueued)
     for engine in engines.values():
         engine.dispose()

@@ -109,7 +109,7 @@ def test_scheduler_runs_the_start_up_tick(config: Config, engine: Engine, tmp_pa
     add_subscriber(engine, "ada@example.org", "UTC", "00:00")
     mailer = memory_mailer(tmp_path)
     done = threading.Event()
-    service = Service(make_service(config, engine, mailer, Clock(NOW)).parts, lambda: mailer)
+    service = Service(make_service(config, engine, mailer, Clock(NOW)).stages, lambda: mailer)
     original = service.tick
 
     def tick() -> object:

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from newsletter.app.enqueue import enqueue_due
-from newsletter.app.parts import Parts
 from newsletter.app.run import deliver
+from newsletter.app.stages import Stages
 from newsletter.app.vectors import embed_ahead
 from newsletter.config import Config, MatchSettings
 from newsletter.match import Matcher, fields
@@ -48,18 +48,18 @@ def recorder() -> Recorder:
 
 
 @pytest.fixture
-def parts(config: Config, engine: Engine, recorder: Recorder) -> Parts:
+def stages(config: Config, engine: Engine, recorder: Recorder) -> Stages:
     add_subscriber(engine, "ada@example.org", "UTC", "08:00", exclude=("robot arms",))
     add_subscriber(engine, "bob@example.org", "UTC", "20:00", topics=("quantum annealing",))
     add_papers(engine, DAY1 - timedelta(hours=1), "vision", n=4)
     matcher = Matcher(MatchSettings(), recorder, StoreCache(engine))
-    return Parts.build(config, engine, matcher)
+    return Stages.build(config, engine, matcher)
 
 
 def test_a_run_embeds_ahead_and_the_enqueue_never_asks_the_model(
-    parts: Parts, recorder: Recorder
+    stages: Stages, recorder: Recorder
 ) -> None:
-    enqueued, _ = deliver(parts, DAY1, None)
+    enqueued, _ = deliver(stages, DAY1, None)
     assert enqueued.enqueued == 1  # Ada; Bob's issue is due in the evening
     assert recorder.during_enqueue == []
     assert {"spiking neural networks", "robot arms"} <= set(recorder.ahead)
@@ -70,14 +70,14 @@ def test_a_run_embeds_ahead_and_the_enqueue_never_asks_the_model(
     assert "quantum annealing" not in recorder.ahead  # not due yet: embedded on its day
     # the next run has nothing new to embed
     before = len(recorder.ahead)
-    assert embed_ahead(parts, DAY1, iter_active(parts.engine)) == 0
+    assert embed_ahead(stages, DAY1, iter_active(stages.engine)) == 0
     assert len(recorder.ahead) == before
 
 
 def test_without_embedding_ahead_the_enqueue_would_load_the_model(
-    parts: Parts, recorder: Recorder
+    stages: Stages, recorder: Recorder
 ) -> None:
-    enqueue_due(parts, iter_active(parts.engine), DAY1)  # the check above can fail
+    enqueue_due(stages, iter_active(stages.engine), DAY1)  # the check above can fail
     assert "spiking neural networks" in recorder.during_enqueue
 
 
@@ -86,6 +86,6 @@ def test_embedding_ahead_does_nothing_without_semantic_matching(
 ) -> None:
     add_subscriber(engine, "ada@example.org", "UTC", "08:00")
     add_papers(engine, DAY1 - timedelta(hours=1), "vision")
-    parts = Parts.build(config, engine)  # the test config turns semantic matching off
-    assert parts.matcher.embedder is None
-    assert embed_ahead(parts, DAY1, iter_active(engine)) == 0
+    stages = Stages.build(config, engine)  # the test config turns semantic matching off
+    assert stages.matcher.embedder is None
+    assert embed_ahead(stages, DAY1, iter_active(engine)) == 0

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsletter import addresses, tokens
+from newsletter import addresses, signed_links
 from newsletter.config import DeliverySettings
 from newsletter.delivery.compose import Composer
 from newsletter.delivery.dkim import dkim_signer
@@ -63,7 +63,7 @@ def test_composed_message_has_every_required_header() -> None:
     url = https.strip("<>")
     assert url.startswith("https://news.example.org/unsubscribe?token=")
     token = url.split("token=")[1]
-    assert tokens.verify(SECRET, "unsubscribe", token, now=NOW).subject == "ada@example.com"
+    assert signed_links.verify(SECRET, "unsubscribe", token, now=NOW).subject == "ada@example.com"
 
 
 def test_control_characters_never_reach_a_header() -> None:

@@ -12,7 +12,7 @@ import newsletter
 from newsletter.config import Config, SourceSettings
 from newsletter.sources.http import Fetcher
 from newsletter.sources.ingest import ingest
-from newsletter.subscribers import load_dir
+from newsletter.subscriber_files import load_dir
 
 DEMO = Path(newsletter.__file__).resolve().parent / "demo" / "data"
 PAGES = ("digest.txt", "daily_papers.json", "arxiv_feed.xml")

@@ -14,10 +14,10 @@ import feedparser
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
-from newsletter import tokens
+from newsletter import signed_links
 from newsletter.app.enqueue import enqueue_due
-from newsletter.app.parts import Parts
-from newsletter.app.stored import Builder
+from newsletter.app.queued_issue import Builder
+from newsletter.app.stages import Stages
 from newsletter.config import Config
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.delivery.outbox import send_due
@@ -40,9 +40,9 @@ def send_an_issue(
     stored = site.stored(ADA)
     assert stored is not None
     reader = replace(stored.subscriber, send_at=time(0, 0))
-    parts = Parts.build(config, engine)
-    enqueue_due(parts, [reader], NOW)
-    send_due(engine, mailer, config.delivery, now=NOW, build=Builder(engine, parts.composer))
+    stages = Stages.build(config, engine)
+    enqueue_due(stages, [reader], NOW)
+    send_due(engine, mailer, config.delivery, now=NOW, build=Builder(engine, stages.composer))
     message = mailer.outbox[-1]
     with engine.connect() as conn:
         row = issue_row(conn, ADA, NOW.date().isoformat())
@@ -126,9 +126,10 @@ def test_no_issue_and_a_bad_link_show_a_plain_page(
     url = link_path(archived_at(message))
     day = NOW.date().isoformat()
     other_day = (NOW.date() - timedelta(days=1)).isoformat()
-    grace = tokens.archive_url("http://testserver", SECRET, "grace@example.org", now=NOW)
+    grace = signed_links.archive_url("http://testserver", SECRET, "grace@example.org", now=NOW)
     token = url.split("token=", 1)[1]
-    prefs = tokens.preferences_url("http://testserver", SECRET, ADA, now=NOW).split("token=")[1]
+    prefs = signed_links.preferences_url("http://testserver", SECRET, ADA, now=NOW)
+    prefs = prefs.split("token=")[1]
     refused = {
         f"/issues/{day}?token={token[:-4]}AAAA": 400,  # forged signature
         f"/issues/{day}?token={prefs}": 400,  # a preferences token is no archive token
@@ -145,10 +146,10 @@ def test_no_issue_and_a_bad_link_show_a_plain_page(
             assert answer.headers["x-robots-tag"] == "noindex", path
         text = client.get(path).text
         assert "Nothing was changed" in text and all(p.title not in text for p in papers)
-    own = tokens.archive_url("http://testserver", SECRET, ADA, now=NOW)
+    own = signed_links.archive_url("http://testserver", SECRET, ADA, now=NOW)
     page = client.get(link_path(own).replace("/archive?", f"/issues/{other_day}?"))
     assert page.status_code == 404 and "no such issue" in page.text
-    clock.now = NOW + tokens.ARCHIVE_TTL + timedelta(days=1)
+    clock.now = NOW + signed_links.ARCHIVE_TTL + timedelta(days=1)
     expired = client.get(url)
     assert expired.status_code == 400 and "expired" in expired.text
     assert all(p.title not in expired.text for p in papers)

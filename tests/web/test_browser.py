@@ -23,9 +23,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.engine import Engine
 
 from newsletter.app.enqueue import enqueue_due
-from newsletter.app.parts import Parts
+from newsletter.app.queued_issue import Builder
 from newsletter.app.readers import load_subscribers
-from newsletter.app.stored import Builder
+from newsletter.app.stages import Stages
 from newsletter.config import Config, config_from_dict
 from newsletter.delivery.base import mailer_from_config
 from newsletter.delivery.outbox import send_due
@@ -158,10 +158,10 @@ def served(tmp_path: Path, inbox: tuple[Inbox, int]) -> Iterator[tuple[Config, E
 def send_issue(config: Config, engine: Engine) -> None:
     """What the scheduler's tick does, once, now."""
     now = datetime.now(UTC)
-    parts = Parts.build(config, engine)
-    report = enqueue_due(parts, load_subscribers(config, engine, now), now)
+    stages = Stages.build(config, engine)
+    report = enqueue_due(stages, load_subscribers(config, engine, now), now)
     assert report.enqueued == 1, report.skipped
-    build = Builder(engine, parts.composer)
+    build = Builder(engine, stages.composer)
     assert send_due(engine, mailer_from_config(config), config.delivery, now=now,
                     build=build).sent == 1
 

@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
 from newsletter.app.enqueue import enqueue_due
-from newsletter.app.parts import Parts
-from newsletter.app.stored import Builder
+from newsletter.app.queued_issue import Builder
+from newsletter.app.stages import Stages
 from newsletter.config import Config
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.delivery.outbox import send_due
@@ -49,9 +49,9 @@ def test_opening_every_link_of_an_issue_changes_nothing(
     reader = replace(stored.subscriber, send_at=time(0, 0))
     sent = [p.paper.key for p in site.preview(reader)]
     assert sent  # an issue worth scanning
-    parts = Parts.build(config, engine)
-    enqueue_due(parts, [reader], NOW)
-    send_due(engine, mailer, config.delivery, now=NOW, build=Builder(engine, parts.composer))
+    stages = Stages.build(config, engine)
+    enqueue_due(stages, [reader], NOW)
+    send_due(engine, mailer, config.delivery, now=NOW, build=Builder(engine, stages.composer))
     issue = mailer.outbox[-1]
     with engine.begin() as conn:  # tomorrow's papers, which a recorded dislike would reorder
         upsert_papers(conn, TOMORROW, "test", NOW)

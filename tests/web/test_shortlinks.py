@@ -14,8 +14,8 @@ from starlette.testclient import TestClient
 
 from newsletter import shortlinks
 from newsletter.app.enqueue import enqueue_due
-from newsletter.app.parts import Parts
-from newsletter.app.stored import Builder
+from newsletter.app.queued_issue import Builder
+from newsletter.app.stages import Stages
 from newsletter.config import Config
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.delivery.outbox import send_due
@@ -35,9 +35,9 @@ def send_issue(client: TestClient, mailer: MemoryMailer, engine: Engine, site: S
     subscribe_and_confirm(client, mailer)
     stored = site.stored("ada@example.org")
     assert stored is not None
-    parts = Parts.build(config, engine)
-    enqueue_due(parts, [replace(stored.subscriber, send_at=time(0, 0))], NOW)
-    send_due(engine, mailer, config.delivery, now=NOW, build=Builder(engine, parts.composer))
+    stages = Stages.build(config, engine)
+    enqueue_due(stages, [replace(stored.subscriber, send_at=time(0, 0))], NOW)
+    send_due(engine, mailer, config.delivery, now=NOW, build=Builder(engine, stages.composer))
     return mailer.outbox[-1]
 
 

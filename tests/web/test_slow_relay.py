@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
-from newsletter import tokens
+from newsletter import signed_links
 from newsletter.config import Config, config_from_dict
 from newsletter.delivery.base import mailer_from_config
 from newsletter.delivery.outbox import send_due
@@ -88,7 +88,7 @@ def test_sign_up_answers_at_once_while_the_relay_stalls_at_data(
     answered = time.monotonic() - started
     assert page.status_code == 200 and "Check your inbox" in page.text
     assert answered < 0.2, answered  # the stall happens in the sender's thread
-    url = tokens.unsubscribe_url("http://testserver", SECRET, "bob@example.org", now=NOW)
+    url = signed_links.unsubscribe_url("http://testserver", SECRET, "bob@example.org", now=NOW)
     for ask in (
         lambda: subscribe(client, email="carl@example.org"),
         lambda: client.post(

@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy.engine import Engine
 
+from newsletter.app.arxiv_lookup import look_up
 from newsletter.app.issue import history
-from newsletter.app.library import look_up
 from newsletter.config import FetchSettings
 from newsletter.models import Paper, Subscriber, normalize_title
 from newsletter.sources.http import Fetcher

@@ -12,12 +12,12 @@ from urllib.parse import urlencode
 from sqlalchemy.engine import Engine
 
 from newsletter.errors import SourceError
-from newsletter.library import expand
+from newsletter.library_files import expand
 from newsletter.models import Subscriber
 from newsletter.sources import feed
 from newsletter.sources.base import ParseContext, ParseError
 from newsletter.sources.http import Fetcher
-from newsletter.store.library import known, remember
+from newsletter.store.library_papers import known, remember
 
 PER_REQUEST = 50  # ids asked in one arXiv API call
 SOURCE = "arXiv API"

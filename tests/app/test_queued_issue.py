@@ -16,9 +16,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from newsletter.app.parts import Parts
+from newsletter.app.queued_issue import Builder, enqueued_message
 from newsletter.app.run import deliver, prune_old
-from newsletter.app.stored import Builder, enqueued_message
+from newsletter.app.stages import Stages
 from newsletter.config import Config
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.delivery.outbox import send_due
@@ -51,15 +51,15 @@ def engine(config: Config) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def parts(config: Config, engine: Engine) -> Parts:
+def stages(config: Config, engine: Engine) -> Stages:
     add_subscriber(engine, ADA, "UTC", "08:00", name="Ada Lovelace")
     add_papers(engine, DAY1 - timedelta(hours=1), "vision", n=4)
-    return Parts.build(config, engine)
+    return Stages.build(config, engine)
 
 
-def send(parts: Parts, mailer: MemoryMailer, now: datetime) -> None:
-    build = Builder(parts.engine, parts.composer)
-    send_due(parts.engine, mailer, parts.config.delivery, now=now, build=build)
+def send(stages: Stages, mailer: MemoryMailer, now: datetime) -> None:
+    build = Builder(stages.engine, stages.composer)
+    send_due(stages.engine, mailer, stages.config.delivery, now=now, build=build)
 
 
 def without_date(raw: bytes) -> bytes:
@@ -71,103 +71,103 @@ def row(engine: Engine) -> dict[str, object]:
         return dict(conn.execute(WITH_ISSUE).mappings().one())
 
 
-def test_the_sent_message_is_the_preview_of_the_enqueued_issue(parts: Parts) -> None:
-    enqueued, _ = deliver(parts, DAY1, None)
+def test_the_sent_message_is_the_preview_of_the_enqueued_issue(stages: Stages) -> None:
+    enqueued, _ = deliver(stages, DAY1, None)
     assert enqueued.enqueued == 1
-    stored = row(parts.engine)
+    stored = row(stages.engine)
     assert stored["text_body"] == "" and stored["raw"] is None and stored["subject"] == ""
     issue = stored["issue"]
     assert isinstance(issue, dict) and len(issue["picks"]) == 4
-    preview = enqueued_message(parts.engine, parts.composer, ADA, DAY1.date(), DAY1)
+    preview = enqueued_message(stages.engine, stages.composer, ADA, DAY1.date(), DAY1)
     assert isinstance(preview, OutgoingEmail) and preview.raw
-    mailer = memory_mailer(parts.config.base_dir)
-    send(parts, mailer, DAY1 + timedelta(minutes=5))
+    mailer = memory_mailer(stages.config.base_dir)
+    send(stages, mailer, DAY1 + timedelta(minutes=5))
     [sent] = mailer.outbox
     assert sent.raw and without_date(sent.raw) == without_date(preview.raw)
     assert sent.raw != preview.raw  # the Date differs: sent five minutes later
     message = email.message_from_bytes(sent.raw, policy=email.policy.default)
     assert message["To"] == "Ada Lovelace <ada@example.org>"
     assert "Spiking neural networks for vision task 0" in message.get_body(("plain",)).get_content()
-    after = row(parts.engine)
+    after = row(stages.engine)
     assert after["status"] == "sent" and after["subject"] == sent.subject
     assert after["text_body"] == "" and after["html_body"] == "" and after["raw"] is None
     assert after["issue"] == issue  # the picks stay, for the archive
 
 
-def test_a_template_edited_after_enqueue_does_not_change_the_issue(parts: Parts) -> None:
-    deliver(parts, DAY1, None)
-    folder = parts.config.path(parts.config.newsletter.templates_dir)
+def test_a_template_edited_after_enqueue_does_not_change_the_issue(stages: Stages) -> None:
+    deliver(stages, DAY1, None)
+    folder = stages.config.path(stages.config.newsletter.templates_dir)
     folder.mkdir(exist_ok=True)
     (folder / "subject.txt").write_text("EDITED {{ count }}\n", encoding="utf-8")
-    mailer = memory_mailer(parts.config.base_dir)
-    send(parts, mailer, DAY1)
+    mailer = memory_mailer(stages.config.base_dir)
+    send(stages, mailer, DAY1)
     [sent] = mailer.outbox
     assert "EDITED" not in sent.subject and "EDITED" not in sent.text
     # the next issue is rendered with the edited template
-    add_papers(parts.engine, DAY2 - timedelta(hours=1), "audio", n=2)
-    deliver(Parts.build(parts.config, parts.engine), DAY2, None)
-    send(parts, mailer, DAY2)
+    add_papers(stages.engine, DAY2 - timedelta(hours=1), "audio", n=2)
+    deliver(Stages.build(stages.config, stages.engine), DAY2, None)
+    send(stages, mailer, DAY2)
     assert mailer.outbox[-1].subject == "EDITED 2"
 
 
-def test_a_row_whose_template_version_is_gone_fails_with_a_clear_error(parts: Parts) -> None:
-    deliver(parts, DAY1, None)
-    with parts.engine.begin() as conn:
+def test_a_row_whose_template_version_is_gone_fails_with_a_clear_error(stages: Stages) -> None:
+    deliver(stages, DAY1, None)
+    with stages.engine.begin() as conn:
         conn.execute(sa.delete(template_versions))
-    mailer = memory_mailer(parts.config.base_dir)
-    send(parts, mailer, DAY1)
+    mailer = memory_mailer(stages.config.base_dir)
+    send(stages, mailer, DAY1)
     assert mailer.outbox == []
-    failed = row(parts.engine)
+    failed = row(stages.engine)
     assert failed["status"] == "failed"
     assert "cannot render the issue: template version" in str(failed["last_error"])
     assert "is gone from the database" in str(failed["last_error"])
 
 
-def test_papers_count_as_sent_when_sent_and_come_back_when_the_issue_fails(parts: Parts) -> None:
-    deliver(parts, DAY1, None)
-    with parts.engine.connect() as conn:
+def test_papers_count_as_sent_when_sent_and_come_back_when_the_issue_fails(stages: Stages) -> None:
+    deliver(stages, DAY1, None)
+    with stages.engine.connect() as conn:
         assert sent_keys(conn, ADA) == set()  # enqueued is not sent
     # a second issue while the first waits does not repeat its papers
-    second, _ = deliver(parts, DAY2, None)
+    second, _ = deliver(stages, DAY2, None)
     assert second.enqueued == 1
-    with parts.engine.connect() as conn:
+    with stages.engine.connect() as conn:
         query = sa.select(outbox_issues.c.issue).order_by(outbox_issues.c.row_id)
         issues = list(conn.execute(query).scalars())
     assert issues[1]["picks"] == []  # quiet_day = send: an issue with nothing new
-    mailer = memory_mailer(parts.config.base_dir)
+    mailer = memory_mailer(stages.config.base_dir)
     mailer.plan[ADA] = ["permanent", "sent"]
-    send(parts, mailer, DAY2)
-    with parts.engine.connect() as conn:
+    send(stages, mailer, DAY2)
+    with stages.engine.connect() as conn:
         assert sent_keys(conn, ADA) == set()  # the failed issue's papers are back in the pool
-    third, _ = deliver(parts, DAY2 + timedelta(days=1), None)
+    third, _ = deliver(stages, DAY2 + timedelta(days=1), None)
     assert third.enqueued == 1
-    with parts.engine.connect() as conn:
+    with stages.engine.connect() as conn:
         last = conn.execute(query.order_by(None).order_by(outbox_issues.c.row_id.desc())).scalar()
     assert [p[0] for p in last["picks"]] == [p[0] for p in issues[0]["picks"]]
-    send(parts, mailer, DAY2 + timedelta(days=1))
-    with parts.engine.connect() as conn:
+    send(stages, mailer, DAY2 + timedelta(days=1))
+    with stages.engine.connect() as conn:
         assert sent_keys(conn, ADA) == {p[0] for p in issues[0]["picks"]}
 
 
-def test_enqueueing_an_issue_already_queued_adds_nothing(parts: Parts) -> None:
-    deliver(parts, DAY1, None)  # another run queued Ada's issue meanwhile
-    stored = row(parts.engine)
+def test_enqueueing_an_issue_already_queued_adds_nothing(stages: Stages) -> None:
+    deliver(stages, DAY1, None)  # another run queued Ada's issue meanwhile
+    stored = row(stages.engine)
     again = QueuedIssue(str(stored["issue_id"]), "<again@news.example.org>",
                         str(stored["sender"]), ADA, dict(stored["issue"]),  # type: ignore[arg-type]
                         str(stored["template_version"]))
-    with parts.engine.begin() as conn:
+    with stages.engine.begin() as conn:
         assert enqueue_issues(conn, [again], now=DAY1) == set()
-    assert row(parts.engine)["message_id"] == stored["message_id"]  # one row, the first
+    assert row(stages.engine)["message_id"] == stored["message_id"]  # one row, the first
 
 
-def test_an_issue_row_without_its_snapshot_fails_and_sends_nothing(parts: Parts) -> None:
-    deliver(parts, DAY1, None)
-    with parts.engine.begin() as conn:
+def test_an_issue_row_without_its_snapshot_fails_and_sends_nothing(stages: Stages) -> None:
+    deliver(stages, DAY1, None)
+    with stages.engine.begin() as conn:
         conn.execute(sa.delete(outbox_issues))  # by hand, say: nothing else leaves this state
-    mailer = memory_mailer(parts.config.base_dir)
-    send(parts, mailer, DAY1)
+    mailer = memory_mailer(stages.config.base_dir)
+    send(stages, mailer, DAY1)
     assert mailer.outbox == []
-    failed = row(parts.engine)
+    failed = row(stages.engine)
     assert failed["status"] == "failed" and "snapshot" in str(failed["last_error"])
 
 
@@ -237,7 +237,7 @@ def test_a_row_queued_before_the_migration_is_sent_as_stored(
     engine = open_engine(database_url)  # migrates to the latest version
     try:
         mailer = memory_mailer(tmp_path)
-        send(Parts.build(config, engine), mailer, DAY1)
+        send(Stages.build(config, engine), mailer, DAY1)
         [sent] = mailer.outbox
         assert sent.subject == "Old issue" and sent.raw == b"Subject: Old issue\r\n\r\nold text\r\n"
         assert row(engine)["status"] == "sent" and row(engine)["raw"] is None
@@ -245,55 +245,55 @@ def test_a_row_queued_before_the_migration_is_sent_as_stored(
         engine.dispose()
 
 
-def test_prune_drops_old_details_and_keeps_the_history(parts: Parts) -> None:
-    add_subscriber(parts.engine, "bob@example.org", "UTC", "08:00")
-    deliver(parts, DAY1, None)
-    mailer = memory_mailer(parts.config.base_dir)
+def test_prune_drops_old_details_and_keeps_the_history(stages: Stages) -> None:
+    add_subscriber(stages.engine, "bob@example.org", "UTC", "08:00")
+    deliver(stages, DAY1, None)
+    mailer = memory_mailer(stages.config.base_dir)
     mailer.plan["bob@example.org"] = ["permanent"]
-    send(parts, mailer, DAY1)
-    later = DAY1 + timedelta(days=parts.config.delivery.prune_after_days + 1)
-    report = prune_old(parts.config, parts.engine, later)
+    send(stages, mailer, DAY1)
+    later = DAY1 + timedelta(days=stages.config.delivery.prune_after_days + 1)
+    report = prune_old(stages.config, stages.engine, later)
     assert (report.rows, report.details, report.versions) == (1, 1, 0)
-    kept = row(parts.engine)  # Ada's sent issue: its picks stay, the provider id goes
+    kept = row(stages.engine)  # Ada's sent issue: its picks stay, the provider id goes
     assert kept["recipient"] == ADA and kept["issue"] and kept["provider_id"] is None
-    with parts.engine.connect() as conn:
+    with stages.engine.connect() as conn:
         assert len(sent_keys(conn, ADA)) == 4
         assert conn.execute(sa.select(sa.func.count()).select_from(template_versions)).scalar()
 
 
-def test_an_issue_row_stays_small(parts: Parts) -> None:
+def test_an_issue_row_stays_small(stages: Stages) -> None:
     papers = [
         Paper(title=f"Spiking neural networks that learn delays for keyword spotting, part {i}",
               abstract="We train spiking neural networks with learnable axonal delays.",
               arxiv_id=f"2511.{10000 + i}")
         for i in range(10)
     ]
-    with parts.engine.begin() as conn:
+    with stages.engine.begin() as conn:
         upsert_papers(conn, papers, "test", DAY1 - timedelta(hours=1))
-    deliver(parts, DAY1, None)
-    stored = row(parts.engine)
+    deliver(stages, DAY1, None)
+    stored = row(stages.engine)
     assert len(stored["issue"]["picks"]) == 10  # type: ignore[index]
     size = sum(len(json.dumps(v, default=str)) for v in stored.values() if v is not None)
     assert size < 2048  # the goal for a row of a 10-paper issue (issue 16)
 
 
-def test_a_card_shows_its_code_link_and_source_after_a_round_trip(parts: Parts) -> None:
+def test_a_card_shows_its_code_link_and_source_after_a_round_trip(stages: Stages) -> None:
     paper = Paper(title="Spiking neural networks with code", abstract="Spiking neural networks.",
                   arxiv_id="2511.20001", code_url="https://github.com/example-lab/snn",
                   authors=("Ada Lovelace",), upvotes=3)
-    with parts.engine.begin() as conn:
+    with stages.engine.begin() as conn:
         upsert_papers(conn, [paper], "test", DAY1 - timedelta(hours=1))
-    deliver(parts, DAY1, None)
-    made = enqueued_message(parts.engine, parts.composer, ADA, DAY1.date(), DAY1)
+    deliver(stages, DAY1, None)
+    made = enqueued_message(stages.engine, stages.composer, ADA, DAY1.date(), DAY1)
     assert isinstance(made, OutgoingEmail)
     assert "Code: https://github.com/example-lab/snn" in made.text
     assert 'href="https://github.com/example-lab/snn"' in made.html
     assert "Ada Lovelace · 3 upvotes · arXiv:2511.20001" in made.text
 
 
-def test_a_row_its_reader_breaks_fails_alone_and_the_batch_goes_on(parts: Parts) -> None:
+def test_a_row_its_reader_breaks_fails_alone_and_the_batch_goes_on(stages: Stages) -> None:
     files = template_sources(template_dirs(None)) | {"subject.txt": "{{ subscriber.name[5] }}"}
-    version, sources, settings = Renderer(parts.config.newsletter, parts.config.email,
+    version, sources, settings = Renderer(stages.config.newsletter, stages.config.email,
                                           files=files).pin()
     picks = [["title:spiking neural networks for vision task 0", 1.0, ["matched"]]]
     rows = [QueuedIssue("2026-11-23", f"<{name}@news.example.org>",
@@ -301,23 +301,23 @@ def test_a_row_its_reader_breaks_fails_alone_and_the_batch_goes_on(parts: Parts)
                         {"date": "2026-11-23", "email": f"{name.lower()}@example.org",
                          "name": name, "topics": ["vision"], "picks": picks}, version)
             for name in ("Ada", "Bartholomew")]
-    with parts.engine.begin() as conn:
+    with stages.engine.begin() as conn:
         pins.save(conn, pins.Pin(version, sources, settings), now=DAY1)
         enqueue_issues(conn, rows, now=DAY1)
-    mailer = memory_mailer(parts.config.base_dir)
-    send(parts, mailer, DAY1)
+    mailer = memory_mailer(stages.config.base_dir)
+    send(stages, mailer, DAY1)
     assert [m.subject for m in mailer.outbox] == ["o"]  # "Bartholomew"[5]
-    with parts.engine.connect() as conn:
+    with stages.engine.connect() as conn:
         failed = conn.execute(sa.select(outbox.c.recipient, outbox.c.last_error)
                               .where(outbox.c.status == "failed")).one()
     assert failed.recipient == "ada@example.org"
     assert failed.last_error == "cannot render the issue: subject.txt: str object has no element 5"
 
 
-def test_prune_keeps_a_template_version_an_enqueue_used_lately(parts: Parts) -> None:
-    version, files, settings = parts.renderer.pin()
-    with parts.engine.begin() as conn:
+def test_prune_keeps_a_template_version_an_enqueue_used_lately(stages: Stages) -> None:
+    version, files, settings = stages.renderer.pin()
+    with stages.engine.begin() as conn:
         pins.save(conn, pins.Pin(version, files, settings), now=DAY1)  # no row uses it yet
-    assert prune_old(parts.config, parts.engine, DAY1 + timedelta(days=1)).versions == 0
-    later = DAY1 + timedelta(days=parts.config.delivery.prune_after_days + 1)
-    assert prune_old(parts.config, parts.engine, later).versions == 1
+    assert prune_old(stages.config, stages.engine, DAY1 + timedelta(days=1)).versions == 0
+    later = DAY1 + timedelta(days=stages.config.delivery.prune_after_days + 1)
+    assert prune_old(stages.config, stages.engine, later).versions == 1

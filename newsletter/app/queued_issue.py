@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from newsletter import addresses
 from newsletter.app.issue import archived_at, issue_links
-from newsletter.app.parts import Parts
+from newsletter.app.stages import Stages
 from newsletter.delivery.compose import Composer
 from newsletter.delivery.message import make_message_id
 from newsletter.errors import ConfigError, NewsletterError
@@ -42,10 +42,10 @@ def snapshot(sub: Subscriber, day: date, picks: Sequence[Pick]) -> dict[str, Any
     }
 
 
-def queued(parts: Parts, sub: Subscriber, day: date, picks: Sequence[Pick],
+def queued(stages: Stages, sub: Subscriber, day: date, picks: Sequence[Pick],
            version: str) -> QueuedIssue:
     """The outbox row of one reader's issue: the envelope and the snapshot."""
-    sender = parts.config.newsletter.sender
+    sender = stages.config.newsletter.sender
     return QueuedIssue(
         issue_id=day.isoformat(),
         message_id=make_message_id(sender),

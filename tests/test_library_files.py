@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsletter.errors import SubscriberError
-from newsletter.library import MAX_ENTRIES, alternatives, expand, read
+from newsletter.library_files import MAX_ENTRIES, alternatives, expand, read
 from newsletter.profile import from_dict
-from newsletter.subscribers import load_file
+from newsletter.subscriber_files import load_file
 
 DATA = Path(__file__).resolve().parent / "data" / "library"
 DELAYS = "arxiv:2306.17670"

@@ -14,7 +14,7 @@ from newsletter.store.embeddings import StoreCache
 
 
 @dataclass(frozen=True)
-class Parts:
+class Stages:
     """What every run needs besides the clock: settings, database and the stage objects.
 
     Build it once per process and keep it: the matcher may hold a loaded model.
@@ -27,7 +27,7 @@ class Parts:
     composer: Composer
 
     @classmethod
-    def build(cls, config: Config, engine: Engine, matcher: Matcher | None = None) -> Parts:
+    def build(cls, config: Config, engine: Engine, matcher: Matcher | None = None) -> Stages:
         user_templates = config.path(config.newsletter.templates_dir)
         return cls(
             config,
