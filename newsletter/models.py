@@ -7,9 +7,14 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Literal
+from typing import Any, Literal
 
 ARXIV_ID = re.compile(r"^\d{4}\.\d{4,5}$")
+# The most characters a paper's key, arXiv id and folded title may hold: sources fit their
+# papers to these, and the store's columns are declared with them.
+KEY_CHARS = 300
+ARXIV_ID_CHARS = 32
+TITLE_KEY_CHARS = 300
 
 
 def normalize_title(title: str) -> str:
@@ -54,6 +59,36 @@ class Paper:
         if self.arxiv_id:
             return f"https://huggingface.co/papers/{self.arxiv_id}"
         return ""
+
+
+def merge_papers(old: Paper, new: Paper) -> Paper:
+    """One paper seen twice: keep what is known, fill what is missing, keep the longer
+    abstract and author list, and the highest upvote count ever seen.
+
+    Sources disagree on upvotes (one page says 12, another 3): the highest count is kept so a
+    paper seen again on both is not rewritten on every fetch.
+    """
+
+    def pick(a: Any, b: Any) -> Any:
+        return a if a not in (None, "", ()) else b
+
+    return Paper(
+        title=pick(old.title, new.title),
+        abstract=old.abstract if len(old.abstract) >= len(new.abstract) else new.abstract,
+        arxiv_id=pick(old.arxiv_id, new.arxiv_id),
+        url=pick(old.url, new.url),
+        authors=old.authors if len(old.authors) >= len(new.authors) else new.authors,
+        author_count=pick(old.author_count, new.author_count),
+        published=pick(old.published, new.published),
+        upvotes=_most(old.upvotes, new.upvotes),
+        ai_summary=pick(new.ai_summary, old.ai_summary),
+        ai_keywords=pick(new.ai_keywords, old.ai_keywords),
+        code_url=pick(new.code_url, old.code_url),
+    )
+
+
+def _most(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
 @dataclass(frozen=True, slots=True)

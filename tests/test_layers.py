@@ -38,7 +38,7 @@ def test_only_the_application_layer_chains_ingest_and_send() -> None:
         module
         for module, path in _modules().items()
         if _layer(module) != "app"
-        and any(i.startswith("newsletter.sources.ingest.ingest") for i in _imports(path))
+        and any(i.startswith("newsletter.app.ingest.ingest") for i in _imports(path))
         and any(i.startswith("newsletter.delivery.outbox.send_due") for i in _imports(path))
     ]
     assert both == []

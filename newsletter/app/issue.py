@@ -17,7 +17,7 @@ from newsletter.delivery.compose import Composer
 from newsletter.match import Matcher
 from newsletter.models import Issue, IssueLinks, OutgoingEmail, Paper, Pick, Subscriber
 from newsletter.render import RenderedEmail
-from newsletter.sources.ingest import load_papers
+from newsletter.sources.reading import load_papers
 from newsletter.store.history import feedback_many, reference_papers, sent_keys_many
 from newsletter.store.papers import list_papers
 

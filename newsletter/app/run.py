@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from newsletter.app.arxiv_lookup import LookupReport, look_up
 from newsletter.app.enqueue import BATCH, EnqueueReport, enqueue_all, enqueue_due
+from newsletter.app.ingest import SourceReport, ingest
 from newsletter.app.queued_issue import Builder
 from newsletter.app.readers import sync_subscribers
 from newsletter.app.stages import Stages
@@ -24,7 +25,6 @@ from newsletter.delivery.base import Mailer
 from newsletter.delivery.outbox import SendReport, send_due
 from newsletter.models import Subscriber
 from newsletter.sources.http import Fetcher
-from newsletter.sources.ingest import SourceReport, ingest
 from newsletter.store import locks
 from newsletter.store.profiles import iter_active
 from newsletter.store.retention import PruneReport, prune

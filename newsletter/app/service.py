@@ -22,6 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
 from newsletter.app.enqueue import BATCH, EnqueueReport
+from newsletter.app.ingest import SourceReport
 from newsletter.app.readers import sync_subscribers
 from newsletter.app.run import catch_up, deliver, fetch, look_up_liked, prune_old
 from newsletter.app.stages import Stages
@@ -31,7 +32,6 @@ from newsletter.delivery.outbox import SendReport, default_owner
 from newsletter.errors import ConfigError, NewsletterError
 from newsletter.models import Subscriber
 from newsletter.sources.http import Fetcher
-from newsletter.sources.ingest import SourceReport
 from newsletter.store import locks
 from newsletter.store.profiles import iter_active
 

@@ -8,13 +8,8 @@ import click
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
+from newsletter.app.ingest import SourceReport, chosen_sources, ingest, open_fetcher
 from newsletter.cli.common import App, pass_app
-from newsletter.config import SourceSettings
-from newsletter.errors import ConfigError
-from newsletter.sources.folders import expand
-from newsletter.sources.http import Fetcher
-from newsletter.sources.ingest import SourceReport, ingest
-from newsletter.sources.registry import settings_for
 
 
 @click.command()
@@ -29,8 +24,8 @@ from newsletter.sources.registry import settings_for
 @pass_app
 def fetch(app: App, sources: tuple[str, ...]) -> None:
     """Fetch and parse digest pages, storing new papers; exit 1 if any source failed."""
-    specs = expand(chosen_sources(app, sources), app.config)
-    fetcher = Fetcher(app.config.fetch, on_retry=lambda line: _warn(app, line))
+    specs = chosen_sources(app.config, sources)
+    fetcher = open_fetcher(app.config.fetch, on_retry=lambda line: _warn(app, line))
     with fetcher, _progress(app, len(specs)) as progress:
         task = progress.add_task("fetching", total=len(specs))
 
@@ -43,15 +38,6 @@ def fetch(app: App, sources: tuple[str, ...]) -> None:
     app.console.print(summary(reports))
     if failed:
         raise SystemExit(1)
-
-
-def chosen_sources(app: App, locations: tuple[str, ...]) -> list[SourceSettings]:
-    if locations:
-        return [settings_for(loc) for loc in locations]
-    specs = [s for s in app.config.sources if s.enabled]
-    if not specs:
-        raise ConfigError(f"{app.config.origin}: no [[sources]] configured; use --source")
-    return specs
 
 
 def _warn(app: App, line: str) -> None:

@@ -21,7 +21,7 @@ from newsletter.match import Matcher, MemoryCache, fields
 from newsletter.match.semantic import VectorCache
 from newsletter.models import Paper, Pick, Subscriber, normalize_title
 from newsletter.sources.http import Fetcher
-from newsletter.sources.ingest import load_papers
+from newsletter.sources.reading import load_papers
 from newsletter.store.embeddings import StoreCache
 from newsletter.store.papers import list_papers
 from newsletter.wording import count

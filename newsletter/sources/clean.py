@@ -9,11 +9,12 @@ paper (title, abstract, authors, URL, AI summary and keywords, arXiv id):
 - the text is put in Unicode NFC and stripped; one-line fields (all but the abstract and the
   AI summary) have their runs of white space folded to one space.
 
-Then the paper must fit the store's columns (``store.tables.papers``): a title whose key
-(``title:`` and the normalized title) is longer than ``papers.key`` is cut after a word and
-ends in "…", the same way on every sighting so the paper keeps one identity; an arXiv id must
-be one (ASCII ``NNNN.NNNNN``); counts must fit a 32-bit integer column (else unknown). A paper
-left without a title or an abstract, or with a bad arXiv id, is skipped with a one-line reason.
+Then the paper must fit the sizes the store's columns are declared with (``models``): a
+title whose key (``title:`` and the normalized title) is longer than ``KEY_CHARS`` is cut
+after a word and ends in "…", the same way on every sighting so the paper keeps one
+identity; an arXiv id must be one (ASCII ``NNNN.NNNNN``); counts must fit a 32-bit integer
+column (else unknown). A paper left without a title or an abstract, or with a bad arXiv id, is
+skipped with a one-line reason.
 """
 
 from __future__ import annotations
@@ -23,9 +24,8 @@ import re
 import unicodedata
 from dataclasses import replace
 
-from newsletter.models import Paper, normalize_title, paper_key
+from newsletter.models import KEY_CHARS, Paper, normalize_title, paper_key
 from newsletter.sources.base import Page
-from newsletter.store.papers import KEY_CHARS
 
 MAX_INT = 2**31 - 1  # an SQL INTEGER column
 ARXIV_ID = re.compile(r"[0-9]{4}\.[0-9]{4,5}")

@@ -8,7 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from newsletter.models import Validators
+from newsletter.store.papers import column_length
 from newsletter.store.tables import fetch_state
+
+SOURCE_CHARS = column_length(fetch_state.c.source)  # the most characters of a source's name
 
 
 def load_validators(conn: Connection, source: str) -> Validators | None:

@@ -10,7 +10,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from newsletter.models import Paper, normalize_title
+from newsletter.models import (
+    ARXIV_ID_CHARS,
+    KEY_CHARS,
+    TITLE_KEY_CHARS,
+    Paper,
+    merge_papers,
+    normalize_title,
+)
 from newsletter.store.tables import feedback, papers, sent_papers
 
 _CHUNK = 500
@@ -22,10 +29,7 @@ def column_length(column: sa.Column[Any]) -> int:
     return column.type.length
 
 
-KEY_CHARS = column_length(papers.c.key)
-ARXIV_ID_CHARS = column_length(papers.c.arxiv_id)
 _SOURCE_CHARS = column_length(papers.c.source)  # the name of the source that first brought it
-_TITLE_KEY_CHARS = column_length(papers.c.title_key)
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ def upsert_papers(
     """Insert unknown papers and merge new facts into known ones, in the caller's transaction."""
     merged: dict[str, Paper] = {}
     for paper in items:  # the same paper twice in one page counts once
-        merged[paper.key] = merge(merged[paper.key], paper) if paper.key in merged else paper
+        merged[paper.key] = merge_papers(merged[paper.key], paper) if paper.key in merged else paper
     counts = UpsertCounts()
     keys = list(merged)
     for start in range(0, len(keys), _CHUNK):
@@ -72,7 +76,7 @@ def _upsert_chunk(
         conn.execute(sa.insert(papers), new)
     updated = 0
     for key, old in known.items():
-        combined = merge(old, chunk[key])
+        combined = merge_papers(old, chunk[key])
         if combined != old:
             updated += 1
             values = to_row(combined) | {"updated_at": now}
@@ -120,7 +124,7 @@ def moved_keys(conn: Connection, keys: Sequence[str]) -> dict[str, str]:
     """For ``title:`` keys whose paper has since learned its arXiv id: old key -> new key.
 
     Issue rows keep the keys they were enqueued with; this finds those papers again."""
-    titled = {k: k.removeprefix("title:")[:_TITLE_KEY_CHARS] for k in keys
+    titled = {k: k.removeprefix("title:")[:TITLE_KEY_CHARS] for k in keys
               if k.startswith("title:")}
     if not titled:
         return {}
@@ -131,35 +135,6 @@ def moved_keys(conn: Connection, keys: Sequence[str]) -> dict[str, str]:
             papers.c.title_key.in_(wanted[start : start + _CHUNK]), papers.c.arxiv_id.is_not(None))
         found.update((title_key, key) for title_key, key in conn.execute(query))
     return {old: found[t] for old, t in titled.items() if t in found and found[t] != old}
-
-
-def merge(old: Paper, new: Paper) -> Paper:
-    """Keep what is known, fill what is missing, keep the highest upvote count ever seen.
-
-    Sources disagree on upvotes (one page says 12, another 3): the highest count is kept so a
-    paper seen again on both is not rewritten on every fetch.
-    """
-
-    def pick(a: Any, b: Any) -> Any:
-        return a if a not in (None, "", ()) else b
-
-    return Paper(
-        title=pick(old.title, new.title),
-        abstract=old.abstract if len(old.abstract) >= len(new.abstract) else new.abstract,
-        arxiv_id=pick(old.arxiv_id, new.arxiv_id),
-        url=pick(old.url, new.url),
-        authors=old.authors if len(old.authors) >= len(new.authors) else new.authors,
-        author_count=pick(old.author_count, new.author_count),
-        published=pick(old.published, new.published),
-        upvotes=_most(old.upvotes, new.upvotes),
-        ai_summary=pick(new.ai_summary, old.ai_summary),
-        ai_keywords=pick(new.ai_keywords, old.ai_keywords),
-        code_url=pick(new.code_url, old.code_url),
-    )
-
-
-def _most(a: int | None, b: int | None) -> int | None:
-    return b if a is None else a if b is None else max(a, b)
 
 
 def to_row(p: Paper) -> dict[str, Any]:
@@ -185,7 +160,7 @@ def to_row(p: Paper) -> dict[str, Any]:
 
 
 def _title_key(p: Paper) -> str:
-    return normalize_title(p.title)[:_TITLE_KEY_CHARS]
+    return normalize_title(p.title)[:TITLE_KEY_CHARS]
 
 
 def row_to_paper(row: Any) -> Paper:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from newsletter.models import ARXIV_ID_CHARS, KEY_CHARS, TITLE_KEY_CHARS
 from newsletter.store.packed import PackedJSON
 
 metadata = sa.MetaData()
@@ -19,8 +20,8 @@ papers = sa.Table(
     "papers",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("key", sa.String(300), nullable=False, unique=True),
-    sa.Column("arxiv_id", sa.String(32)),
+    sa.Column("key", sa.String(KEY_CHARS), nullable=False, unique=True),
+    sa.Column("arxiv_id", sa.String(ARXIV_ID_CHARS)),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("abstract", sa.Text, nullable=False),
     sa.Column("url", sa.Text, nullable=False),
@@ -33,7 +34,7 @@ papers = sa.Table(
     sa.Column("source", sa.String(200), nullable=False),
     sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("title_key", sa.String(300)),
+    sa.Column("title_key", sa.String(TITLE_KEY_CHARS)),
     sa.Column("code_url", sa.Text),
 )
 
@@ -52,7 +53,7 @@ fetch_state = sa.Table(
 library_papers = sa.Table(
     "library_papers",
     metadata,
-    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("key", sa.String(KEY_CHARS), primary_key=True),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("abstract", sa.Text, nullable=False),
     sa.Column("url", sa.Text, nullable=False),
@@ -87,7 +88,7 @@ sent_papers = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("email", sa.String(320), nullable=False),
-    sa.Column("paper_key", sa.String(300), nullable=False),
+    sa.Column("paper_key", sa.String(KEY_CHARS), nullable=False),
     sa.Column("issue_date", sa.Date, nullable=False),
     sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("email", "paper_key"),
@@ -98,7 +99,7 @@ feedback = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("email", sa.String(320), nullable=False),
-    sa.Column("paper_key", sa.String(300), nullable=False),
+    sa.Column("paper_key", sa.String(KEY_CHARS), nullable=False),
     sa.Column("judgment", sa.SmallInteger, nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("email", "paper_key"),

@@ -14,7 +14,7 @@ from newsletter.app.enqueue import BATCH, enqueue_all, enqueue_due
 from newsletter.app.stages import Stages
 from newsletter.config import Config
 from newsletter.models import Subscriber
-from newsletter.sources.ingest import load_papers
+from newsletter.sources.reading import load_papers
 from newsletter.store import open_engine
 from newsletter.store.papers import upsert_papers
 from newsletter.store.profiles import iter_active, set_status, upsert_subscriber

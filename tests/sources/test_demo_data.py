@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 import newsletter
+from newsletter.app.ingest import ingest
 from newsletter.config import Config, SourceSettings
 from newsletter.sources.http import Fetcher
-from newsletter.sources.ingest import ingest
 from newsletter.subscriber_files import load_dir
 
 DEMO = Path(newsletter.__file__).resolve().parent / "demo" / "data"

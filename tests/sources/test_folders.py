@@ -10,12 +10,13 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy.engine import Engine
 
+from newsletter.app.ingest import SourceReport, ingest
 from newsletter.cli import cli
 from newsletter.config import Config, SourceSettings
 from newsletter.errors import SourceError
 from newsletter.sources.folders import expand, page_name
 from newsletter.sources.http import Fetcher
-from newsletter.sources.ingest import SourceReport, ingest, load_papers, read_source
+from newsletter.sources.reading import load_papers, read_source
 from newsletter.store.papers import count_papers, list_papers
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -16,10 +16,10 @@ from xml.sax.saxutils import escape
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from newsletter.models import KEY_CHARS
 from newsletter.sources import feed, hf_api, hf_page, text
 from newsletter.sources.base import Page, ParseContext, ParseError, Parser
 from newsletter.sources.clean import clean_page
-from newsletter.store.papers import KEY_CHARS
 
 CTX = ParseContext("http://127.0.0.1/api/daily_papers?date=2026-01-13&limit=3", date(2026, 1, 13))
 FUZZ = settings(max_examples=500, deadline=None, database=None,

@@ -28,18 +28,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
+from newsletter.app import ingest
+from newsletter.app.ingest import SourceReport
 from newsletter.cli import cli, common
 from newsletter.config import Config, SourceSettings
 from newsletter.errors import SourceError
-from newsletter.models import Paper
-from newsletter.sources import feed, ingest, registry
+from newsletter.models import KEY_CHARS, Paper
+from newsletter.sources import feed, reading, registry
 from newsletter.sources.clean import clean_line, clean_paper, clean_text, fit, fit_title
 from newsletter.sources.http import Fetcher
-from newsletter.sources.ingest import SourceReport
 from newsletter.sources.local import read_file
 from newsletter.store import open_engine
 from newsletter.store.fetch_state import load_validators
-from newsletter.store.papers import KEY_CHARS, count_papers, list_papers, to_row
+from newsletter.store.papers import count_papers, list_papers, to_row
 
 from .http_site import Reply, Site
 
@@ -485,8 +486,8 @@ def test_load_papers_cleans_and_reports_in_one_line(tmp_path: Path,
                                                     make_config: Callable[..., Config]) -> None:
     (tmp_path / "c.txt").write_bytes(hostile("text_controls.txt"))
     errors: list[SourceError] = []
-    papers = ingest.load_papers([str(tmp_path / "c.txt"), "/dev/zero"], make_config(),
-                                NOW.date(), errors.append)
+    papers = reading.load_papers([str(tmp_path / "c.txt"), "/dev/zero"], make_config(),
+                                 NOW.date(), errors.append)
     assert papers[0].title == "Controlled [1mBold[0m Title With C1 Break"
     assert [str(e) for e in errors] == ["/dev/zero: not a regular file but a character device"]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from newsletter.app.ingest import ingest
 from newsletter.config import Config, SourceSettings
 from newsletter.sources.http import Fetcher
-from newsletter.sources.ingest import ingest
 from newsletter.store.papers import count_papers, list_papers
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
+from newsletter.app.ingest import SourceReport, ingest
 from newsletter.config import Config, SourceSettings
 from newsletter.errors import SourceError
 from newsletter.sources.http import Fetcher
-from newsletter.sources.ingest import SourceReport, ingest
 from newsletter.store.fetch_state import load_validators
 from newsletter.store.papers import count_papers, list_papers
 

@@ -1,36 +1,28 @@
-"""Read every configured source and store its papers; one failing source never stops the rest.
+"""Read one source completely: fetch or open it, parse its pages, clean every paper.
 
-Every page a parser returns passes ``clean.clean_page`` before its papers are stored or shown.
-Whatever goes wrong while one source is read, parsed or stored, foreseen or not, ends as that
-source's one-line report (``SourceError`` for readers of ``read_source``); the next source runs.
+Every page a parser returns passes ``clean.clean_page`` before anyone stores or shows its
+papers. Whatever goes wrong while a source is read or parsed, foreseen or not, ends as one
+``SourceError`` line naming that source. Nothing here stores: ``app/ingest.py`` does.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import Literal
-
-from sqlalchemy.engine import Engine
 
 from newsletter.config import Config, SourceSettings
 from newsletter.errors import SourceError
-from newsletter.models import Paper, Validators
+from newsletter.models import Paper, Validators, merge_papers
 from newsletter.sources import folders
 from newsletter.sources.base import Page, ParseContext, ParseError
-from newsletter.sources.clean import clean_line, clean_page, fit
+from newsletter.sources.clean import clean_line, clean_page
 from newsletter.sources.http import Fetcher
 from newsletter.sources.local import read_file
 from newsletter.sources.registry import detect_kind, get_kind, kind_for_url, settings_for
-from newsletter.store.fetch_state import load_validators, save_state
-from newsletter.store.papers import UpsertCounts, column_length, merge, upsert_papers
-from newsletter.store.tables import fetch_state
 
-Status = Literal["ok", "not-modified", "failed"]
-STATE_KEY_CHARS = column_length(fetch_state.c.source)
 MAX_PROBLEM = 300  # characters of an unforeseen exception's message in a report
 log = logging.getLogger(__name__)
 
@@ -46,18 +38,6 @@ class Reading:
     @property
     def papers(self) -> list[Paper]:
         return [p for page in self.pages for p in page.papers]
-
-
-@dataclass(frozen=True)
-class SourceReport:
-    """The outcome of ingesting one source, for the progress display and the exit status."""
-
-    source: str
-    status: Status
-    entries: int = 0
-    counts: UpsertCounts = field(default_factory=UpsertCounts)
-    skipped: tuple[str, ...] = ()
-    error: str = ""
 
 
 def source_name(spec: SourceSettings) -> str:
@@ -134,65 +114,6 @@ def _parse(
         raise SourceError(name, str(exc)) from None
 
 
-def ingest(
-    engine: Engine,
-    config: Config,
-    specs: Iterable[SourceSettings],
-    fetcher: Fetcher,
-    now: datetime,
-    on_report: Callable[[SourceReport], None] | None = None,
-) -> list[SourceReport]:
-    """Ingest each source in its own transaction: all of its papers are stored, or none.
-
-    Each page of a folder or glob source is a source of its own, with its own report.
-    """
-    reports = []
-    for spec in folders.expand(specs, config):
-        report = ingest_one(engine, config, spec, fetcher, now)
-        reports.append(report)
-        if on_report:
-            on_report(report)
-    return reports
-
-
-def ingest_one(
-    engine: Engine, config: Config, spec: SourceSettings, fetcher: Fetcher, now: datetime
-) -> SourceReport:
-    """Read and store one source; every failure, foreseen or not, is its one-line report."""
-    name = clean_line(source_name(spec))
-    key = state_key(name)
-    try:
-        with engine.connect() as conn:
-            validators = load_validators(conn, key) if spec.url else None
-        reading = read_source(spec, fetcher, config, now.date(), validators)
-        status: Status = "not-modified" if reading.not_modified else "ok"
-        with engine.begin() as conn:
-            counts = upsert_papers(conn, reading.papers, name, now)
-            save_state(conn, key, now, status, reading.validators)
-    except SourceError as exc:
-        return _failed(engine, name, key, now, exc.problem)
-    except Exception as exc:  # the store refused, or a bug: the next source still runs
-        log.debug("storing %r failed", name, exc_info=True)
-        return _failed(engine, name, key, now, unforeseen(exc))
-    skipped = tuple(s for page in reading.pages for s in page.skipped)
-    entries = sum(page.entries for page in reading.pages)
-    return SourceReport(name, status, entries, counts, skipped)
-
-
-def state_key(name: str) -> str:
-    """The row of ``fetch_state`` that belongs to a source: its name, fitted to the column."""
-    return fit(name, STATE_KEY_CHARS)
-
-
-def _failed(engine: Engine, name: str, key: str, now: datetime, problem: str) -> SourceReport:
-    try:
-        with engine.begin() as conn:
-            save_state(conn, key, now, "failed", error=problem)
-    except Exception:  # the database itself fails: the report still says what happened
-        log.debug("recording the failure of %r failed", name, exc_info=True)
-    return SourceReport(name, "failed", error=problem)
-
-
 def load_papers(
     locations: list[str],
     config: Config,
@@ -209,7 +130,7 @@ def load_papers(
     with Fetcher(config.fetch) as fetcher:
         for spec in specs:
             for paper in _papers_of(spec, fetcher, config, today, on_error):
-                out[paper.key] = merge(out[paper.key], paper) if paper.key in out else paper
+                out[paper.key] = merge_papers(out[paper.key], paper) if paper.key in out else paper
     return list(out.values())
 
 
