@@ -10,7 +10,13 @@ from newsletter.config import Config
 from newsletter.delivery.compose import Composer, composer_from_config
 from newsletter.match import Matcher
 from newsletter.render import Renderer
+from newsletter.store import open_engine
 from newsletter.store.embeddings import StoreCache
+
+
+def open_database(config: Config, *, upgrade: bool = True) -> Engine:
+    """The configured database, migrated to the current schema unless told not to."""
+    return open_engine(config.database_url, upgrade=upgrade)
 
 
 @dataclass(frozen=True)

@@ -5,19 +5,17 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import click
 from rich.console import Console
 from sqlalchemy.engine import Engine
 
+from newsletter.app.mailers import sending_mailer
+from newsletter.app.stages import open_database
 from newsletter.config import CONFIG_NAME, Config, load_config
-from newsletter.delivery.base import Mailer, mailer_from_config
-from newsletter.delivery.memory import MemoryMailer
 from newsletter.errors import ConfigError
-from newsletter.store import open_engine
 
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]", "0.0.0.0")
+__all__ = ["App", "pass_app", "sending_mailer"]
 
 
 class App:
@@ -44,7 +42,7 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        return open_engine(self.config.database_url)
+        return open_database(self.config)
 
     @cached_property
     def console(self) -> Console:
@@ -56,26 +54,3 @@ class App:
 
 
 pass_app = click.make_pass_decorator(App)
-
-
-def sending_mailer(config: Config, name: str | None = None) -> Mailer:
-    """The mailer that will send, refused when it would deliver nothing or wrong links.
-
-    The memory backend keeps messages in the process (tests use it directly); a backend that
-    reaches real inboxes needs ``newsletter.base_url``, or every link would point here.
-    """
-    mailer = mailer_from_config(config, name)
-    where = f"{config.origin}: mailer {mailer.name!r}"
-    if isinstance(mailer, MemoryMailer):
-        raise ConfigError(
-            f"{where} is the memory backend, which keeps messages in this process and delivers "
-            "nothing; use the 'file' or 'console' backend to try sending"
-        )
-    host = urlsplit(config.newsletter.base_url).netloc.rsplit(":", 1)[0]
-    if mailer.reaches_inboxes and (host in LOCAL_HOSTS or host.startswith("127.")):
-        raise ConfigError(
-            f"{config.origin}: key 'newsletter.base_url' is not set to a public address (it is "
-            f"{config.newsletter.base_url}); real emails would carry unsubscribe and preferences "
-            f"links that no reader can open. Set it before sending with mailer {mailer.name!r}"
-        )
-    return mailer

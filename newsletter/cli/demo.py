@@ -10,18 +10,17 @@ from pathlib import Path
 
 import click
 
+from newsletter.app.ingest import open_fetcher
 from newsletter.app.issue import candidates, compose, picks_for
+from newsletter.app.mailers import configured_mailer
 from newsletter.app.readers import load_subscribers
 from newsletter.app.run import deliver, fetch
-from newsletter.app.stages import Stages
+from newsletter.app.stages import Stages, open_database
 from newsletter.cli.common import App, pass_app
 from newsletter.cli.fetch import describe
 from newsletter.cli.progress import show_embedding_progress
 from newsletter.config import Config, load_config
-from newsletter.delivery.base import mailer_from_config
 from newsletter.models import Subscriber
-from newsletter.sources.http import Fetcher
-from newsletter.store import open_engine
 from newsletter.wording import count
 
 SHOWN = 3  # picks printed per sample subscriber
@@ -60,12 +59,12 @@ mailer = "demo"
 def demo(app: App, folder: Path) -> None:
     """Fetch the sample pages, match the sample subscribers, render and 'send' to files."""
     config = _fresh_config(app, folder.resolve())
-    engine = open_engine(config.database_url)
+    engine = open_database(config)
     now = datetime.now(UTC)
     say = app.console.print
     stages = show_embedding_progress(Stages.build(config, engine), app.err)
     say(f"[bold]1. fetch[/bold]: the sample digest pages in {DATA}")
-    with Fetcher(config.fetch) as fetcher:
+    with open_fetcher(config.fetch) as fetcher:
         fetch(stages, fetcher, now, lambda r: say("   " + describe(r)))
     # Everyone is due now in the demo, whatever their usual send time and weekday.
     subs = [
@@ -74,7 +73,7 @@ def demo(app: App, folder: Path) -> None:
     ]
     say(f"[bold]2. match[/bold]: {len(subs)} sample subscribers")
     _show_picks(app, stages, subs, now, folder.resolve() / "preview")
-    report, sent = deliver(stages, now, mailer_from_config(config), readers=subs, sync=False)
+    report, sent = deliver(stages, now, configured_mailer(config), readers=subs, sync=False)
     written = sent.sent if sent else 0
     say(f"[bold]3. send[/bold]: {report.enqueued} emails enqueued, {written} written as .eml")
     _where(app, config, folder)

@@ -9,9 +9,9 @@ from typing import Any
 import click
 from rich.table import Table
 
+from newsletter.app.papers import stored_papers
 from newsletter.cli.common import App, pass_app
 from newsletter.models import Paper
-from newsletter.store.papers import list_papers
 from newsletter.wording import count
 
 
@@ -23,10 +23,7 @@ from newsletter.wording import count
 @pass_app
 def papers(app: App, since: datetime | None, search: str, limit: int | None, as_json: bool) -> None:
     """List stored papers, newest first (by publication date, then by when first seen)."""
-    with app.engine.connect() as conn:
-        found = list_papers(conn, since=since, search=search)  # newest first seen first
-    found.sort(key=lambda p: p.published or date.min, reverse=True)  # stable: ties keep that
-    found = found[:limit] if limit else found
+    found = stored_papers(app.engine, since, search, limit)
     if as_json:
         click.echo(json.dumps([paper_json(p) for p in found], indent=2, ensure_ascii=False))
         return

@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 import click
 
+from newsletter.app.ingest import open_fetcher
 from newsletter.app.run import run_once
 from newsletter.app.stages import Stages
 from newsletter.cli.common import App, pass_app, sending_mailer
 from newsletter.cli.fetch import describe
 from newsletter.cli.progress import show_embedding_progress
 from newsletter.cli.send import exit_status
-from newsletter.sources.http import Fetcher
 
 
 @click.command()
@@ -22,7 +22,7 @@ def run(app: App, no_send: bool) -> None:
     """Run the whole pipeline once for every subscriber who is due now."""
     stages = show_embedding_progress(Stages.build(app.config, app.engine), app.err)
     mailer = None if no_send else sending_mailer(app.config)
-    with Fetcher(app.config.fetch) as fetcher:
+    with open_fetcher(app.config.fetch) as fetcher:
         report = run_once(
             stages,
             datetime.now(UTC),

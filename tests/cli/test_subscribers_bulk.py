@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from newsletter import store
 from newsletter.app import bulk
 from newsletter.cli import common, main
+from newsletter.config import Config
 from newsletter.store.outbox import suppress
 from newsletter.store.profiles import StoredSubscriber, list_subscribers, set_status
 
@@ -64,12 +65,12 @@ def run(site: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Monk
     opened: list[Engine] = []
     commits: list[object] = []
 
-    def open_engine(url: str) -> Engine:
-        opened.append(store.open_engine(url))
+    def open_database(config: Config) -> Engine:
+        opened.append(store.open_engine(config.database_url))
         sa.event.listen(opened[-1], "commit", commits.append)
         return opened[-1]
 
-    monkeypatch.setattr(common, "open_engine", open_engine)
+    monkeypatch.setattr(common, "open_database", open_database)
 
     def run_(*args: str) -> Done:
         commits.clear()
