@@ -1,10 +1,16 @@
-"""Readers for a run: the subscribers folder synced into the store, and finding one reader."""
+"""Readers: the subscribers folder synced into the store, finding one reader, and the
+operator's commands on them (list, add a file, remove, show)."""
 
 from __future__ import annotations
 
 import logging
+import os
+import re
+import tempfile
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -12,8 +18,23 @@ from newsletter import addresses
 from newsletter.config import Config
 from newsletter.errors import SubscriberError
 from newsletter.models import Subscriber
-from newsletter.store.profiles import SyncReport, active_subscribers, get_subscriber, sync_profiles
+from newsletter.profile import from_dict, to_toml
+from newsletter.store.outbox import drop_unsent
+from newsletter.store.profiles import (
+    StoredSubscriber,
+    SyncReport,
+    active_subscribers,
+    delete_subscriber,
+    from_file,
+    get_subscriber,
+    list_subscribers,
+    sync_profiles,
+    upsert_subscriber,
+)
+from newsletter.store.tables import SUBSCRIBER_STATUSES as STATUSES
 from newsletter.subscriber_files import load_dir, load_file, read_dir
+
+__all__ = ["STATUSES", "StoredSubscriber", "SyncReport"]
 
 log = logging.getLogger(__name__)
 _said: dict[str, str] = {}  # the subscriber files skipped by the last sync, and why
@@ -70,3 +91,77 @@ def find_subscriber(config: Config, engine: Engine | None, ref: str) -> Subscrib
         f"{ref}: no such subscriber file, and no subscriber with that email "
         f"in the database or in {folder}"
     )
+
+
+def list_readers(engine: Engine, status: str | None = None) -> list[StoredSubscriber]:
+    """Every stored reader (with that status, when given)."""
+    with engine.connect() as conn:
+        return list_subscribers(conn, status)
+
+
+def stored_reader(engine: Engine, email: str) -> StoredSubscriber | None:
+    with engine.connect() as conn:
+        return get_subscriber(conn, email)
+
+
+def show_reader(engine: Engine, ref: str) -> tuple[Subscriber, str]:
+    """A profile from a file (validated; status "file") or a stored reader, and its status."""
+    if ref.endswith(".toml") or Path(ref).is_file():
+        return load_file(Path(ref)), "file"
+    stored = stored_reader(engine, ref)
+    if stored is None:
+        raise SubscriberError(f"{ref}: no such subscriber file or stored subscriber")
+    return stored.subscriber, stored.status
+
+
+def add_reader(config: Config, engine: Engine, fields: Mapping[str, Any], now: datetime) -> Path:
+    """Write a new subscriber file into the subscribers folder and store its profile; the
+    profile is checked before anything is written. Returns the file written."""
+    folder = config.path(config.newsletter.subscribers_dir)
+    email = str(fields["email"])
+    target = folder / f"{_slug(email)}.toml"
+    data = {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
+    if data.get("library"):  # a path from here, where the profile reads it from its own folder
+        data["library"] = str(Path(str(data["library"])).resolve())
+    else:
+        data.pop("library", None)
+    sub = from_dict(data, str(target))
+    if target.exists():
+        raise SubscriberError(f"{target}: file already exists; edit it and run 'subscribers sync'")
+    with engine.begin() as conn:
+        if get_subscriber(conn, email) is not None:
+            raise SubscriberError(f"{email}: a subscriber with this email is already stored")
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_atomic(target, to_toml(sub))
+        upsert_subscriber(conn, sub, now)
+    return target
+
+
+def remove_reader(engine: Engine, email: str) -> int:
+    """Forget a reader: the stored profile, their queued messages (how many is returned) and,
+    for a file-based one, the file."""
+    with engine.begin() as conn:
+        stored = get_subscriber(conn, email)
+        if stored is None:
+            raise SubscriberError(f"{email}: no such subscriber in the database")
+        delete_subscriber(conn, email)
+        dropped = drop_unsent(conn, email)
+        origin = Path(stored.subscriber.origin)
+        if from_file(stored.subscriber) and origin.is_file():
+            origin.unlink()
+    return dropped
+
+
+def _slug(email: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", email.lower()).strip("-")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".toml")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

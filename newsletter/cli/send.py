@@ -6,29 +6,17 @@ none (nothing matched, unsubscribed, bounced, paused, not due).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import click
 from rich.table import Table
-from sqlalchemy.engine import Connection
 
-from newsletter import addresses
-from newsletter.app.queued_issue import Builder
-from newsletter.app.run import ENQUEUED
+from newsletter.app.sending import SendReport, due_rows, send_now
+from newsletter.app.status import COLUMNS, outbox_status
 from newsletter.cli.common import App, pass_app, sending_mailer
-from newsletter.delivery.compose import composer_from_config
-from newsletter.delivery.outbox import SendReport, send_due
-from newsletter.schedule import due_date, local_now, why_not_due
-from newsletter.store import locks
-from newsletter.store import outbox as store
-from newsletter.store.db import utc
-from newsletter.store.profiles import StoredSubscriber, list_subscribers
 
 TEMPFAIL = 75  # sysexits.h EX_TEMPFAIL: try again later (the relay failed, nothing was lost)
-COLUMNS = ("queued", "sending", "sent", "retrying", "failed", "suppressed")
 
 
 @click.command()
@@ -48,9 +36,7 @@ def send(app: App, dry_run: bool, mailer_name: str | None, limit: int | None) ->
             if shown is not None:
                 shown.update(f"sending ... {r.describe()}")
 
-        build = Builder(app.engine, composer_from_config(app.config))
-        report = send_due(app.engine, mailer, app.config.delivery, limit=limit,
-                          on_batch=progress, build=build)
+        report = send_now(app.config, app.engine, mailer, limit, progress)
     app.console.print(report.describe(), markup=False)
     for error in report.errors[:20]:
         app.err.print(f"failed: {error}", markup=False)
@@ -67,13 +53,11 @@ def exit_status(report: SendReport) -> int:
 
 
 def _show_due(app: App, limit: int) -> None:
-    with app.engine.connect() as conn:
-        rows = store.list_due(conn, now=datetime.now(UTC), limit=limit)
-        blocked = store.suppressed(conn, [r["recipient"] for r in rows])
+    rows = due_rows(app.engine, limit)
     for row in rows:
-        note = f"  (suppressed: {blocked[row['recipient']]})" if row["recipient"] in blocked else ""
-        app.console.print(f"{row['issue_id']}  {row['recipient']}  attempt {row['attempts'] + 1}"
-                          f"  {row['subject'] or '(an issue, rendered when sent)'}{note}",
+        note = f"  (suppressed: {row.suppressed})" if row.suppressed else ""
+        app.console.print(f"{row.issue_id}  {row.recipient}  attempt {row.attempt}"
+                          f"  {row.subject or '(an issue, rendered when sent)'}{note}",
                           markup=False)
     app.console.print(f"{len(rows)} message(s) due; dry run: nothing sent", markup=False)
 
@@ -83,10 +67,8 @@ def _show_due(app: App, limit: int) -> None:
 @pass_app
 def status(app: App, issues: int) -> None:
     """Per-issue outbox counts, and what each subscriber gets today (or why not)."""
-    now = datetime.now(UTC)
-    with app.engine.connect() as conn:
-        counts = store.status_counts(conn)
-        today = explain_today(conn, list_subscribers(conn), now)
+    found = outbox_status(app.engine, datetime.now(UTC))
+    counts, today = found.issues, found.today
     table = Table("issue", *COLUMNS, title="Outbox")
     for issue_id in sorted(counts)[-issues:]:
         table.add_row(issue_id, *(str(counts[issue_id][c]) for c in COLUMNS))
@@ -95,51 +77,6 @@ def status(app: App, issues: int) -> None:
     for email, issue_id, state in today:
         people.add_row(email, issue_id, state)
     app.console.print(people if today else "No subscribers yet (`newsletter subscribers sync`).")
-
-
-def explain_today(
-    conn: Connection, stored: Sequence[StoredSubscriber], now: datetime
-) -> list[tuple[str, str, str]]:
-    """(email, issue date, what happened or why nothing did) for each subscriber."""
-    emails = [s.subscriber.email for s in stored]
-    blocked = store.suppressed(conn, emails)
-    last_pass = locks.done_at(conn, ENQUEUED)
-    out = []
-    for entry in stored:
-        sub = entry.subscriber
-        day = due_date(sub, now) or local_now(sub, now).date()
-        row = store.rows_for(conn, [sub.email], day.isoformat()).get(addresses.key(sub.email))
-        out.append((sub.email, day.isoformat(), _reason(entry, row, blocked, now, last_pass)))
-    return out
-
-
-def _reason(
-    entry: StoredSubscriber,
-    row: str | None,
-    blocked: dict[str, str],
-    now: datetime,
-    last_pass: datetime | None,
-) -> str:
-    key = addresses.key(entry.subscriber.email)
-    if row == "sent":
-        return "sent"
-    if key in blocked:
-        reason = blocked[key]  # unsubscribed, paused, bounced or complained
-        return f"{reason} (suppressed)" if reason in ("bounced", "complained") else reason
-    if entry.status != "active":
-        return entry.status
-    if row is not None:
-        return row
-    sub = entry.subscriber
-    day = due_date(sub, now)
-    if day is None:
-        return why_not_due(sub, now)
-    due_since = datetime.combine(day, sub.send_at, ZoneInfo(sub.timezone))
-    # A pass since the issue fell due, that saw this profile as it is now, queued nothing.
-    changed = utc(entry.updated_at) if entry.updated_at else due_since
-    if last_pass is not None and last_pass >= max(due_since, changed):
-        return "nothing matched (no issue queued)"
-    return f"due since {sub.send_at:%H:%M} {sub.timezone}, not yet enqueued (next pass)"
 
 
 commands = [send, status]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,21 +11,18 @@ import click
 from rich.table import Table
 
 from newsletter.app import bulk
-from newsletter.app.readers import sync_folder
+from newsletter.app.readers import (
+    STATUSES,
+    add_reader,
+    list_readers,
+    remove_reader,
+    show_reader,
+    sync_folder,
+)
 from newsletter.cli.common import App, pass_app
 from newsletter.errors import SubscriberError
 from newsletter.models import Subscriber
-from newsletter.profile import FIELDS, WEEKDAYS, from_dict, to_data, to_toml
-from newsletter.store.outbox import drop_unsent
-from newsletter.store.profiles import (
-    delete_subscriber,
-    from_file,
-    get_subscriber,
-    list_subscribers,
-    upsert_subscriber,
-)
-from newsletter.store.tables import SUBSCRIBER_STATUSES as STATUSES
-from newsletter.subscriber_files import load_file
+from newsletter.profile import FIELDS, WEEKDAYS, to_data
 from newsletter.wording import count
 
 
@@ -87,8 +81,7 @@ def sync(app: App) -> None:
 @pass_app
 def list_(app: App, status: str | None) -> None:
     """List stored subscribers."""
-    with app.engine.connect() as conn:
-        found = list_subscribers(conn, status)
+    found = list_readers(app.engine, status)
     table = Table(box=None)
     table.add_column("email", no_wrap=True)
     for column in ("name", "status", "when", "topics", "origin"):
@@ -107,24 +100,8 @@ def list_(app: App, status: str | None) -> None:
 @pass_app
 def add(app: App, /, **fields: object) -> None:
     """Write a new subscriber file and store the profile."""
-    folder = _folder(app)
-    email = str(fields["email"])
-    target = folder / f"{_slug(email)}.toml"
-    data = {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
-    if data.get("library"):  # a path from here, where the profile reads it from its own folder
-        data["library"] = str(Path(str(data["library"])).resolve())
-    else:
-        data.pop("library", None)
-    sub = from_dict(data, str(target))  # validate before anything is written
-    if target.exists():
-        raise SubscriberError(f"{target}: file already exists; edit it and run 'subscribers sync'")
-    with app.engine.begin() as conn:
-        if get_subscriber(conn, email) is not None:
-            raise SubscriberError(f"{email}: a subscriber with this email is already stored")
-        folder.mkdir(parents=True, exist_ok=True)
-        _write_atomic(target, to_toml(sub))
-        upsert_subscriber(conn, sub, datetime.now(UTC))
-    app.console.print(f"added {email} ({target})", markup=False)
+    target = add_reader(app.config, app.engine, fields, datetime.now(UTC))
+    app.console.print(f"added {fields['email']} ({target})", markup=False)
 
 
 @subscribers.command()
@@ -133,15 +110,7 @@ def add(app: App, /, **fields: object) -> None:
 def remove(app: App, email: str) -> None:
     """Forget a subscriber: the stored profile, their queued issues and, for file-based ones,
     the file."""
-    with app.engine.begin() as conn:
-        stored = get_subscriber(conn, email)
-        if stored is None:
-            raise SubscriberError(f"{email}: no such subscriber in the database")
-        delete_subscriber(conn, email)
-        dropped = drop_unsent(conn, email)
-        origin = Path(stored.subscriber.origin)
-        if from_file(stored.subscriber) and origin.is_file():
-            origin.unlink()
+    dropped = remove_reader(app.engine, email)
     queued = f" and {count(dropped, 'queued message')}" if dropped else ""
     app.console.print(f"removed {email}{queued}", markup=False)
 
@@ -151,15 +120,7 @@ def remove(app: App, email: str) -> None:
 @pass_app
 def show(app: App, who: str) -> None:
     """Show one profile: a file (validated) or a stored subscriber by email."""
-    status = "file"
-    if who.endswith(".toml") or Path(who).is_file():
-        sub = load_file(Path(who))
-    else:
-        with app.engine.connect() as conn:
-            stored = get_subscriber(conn, who)
-        if stored is None:
-            raise SubscriberError(f"{who}: no such subscriber file or stored subscriber")
-        sub, status = stored.subscriber, stored.status
+    sub, status = show_reader(app.engine, who)
     for label, value in _fields(sub, status):
         app.console.print(f"{label:>12}: {value}", markup=False)
 
@@ -229,21 +190,6 @@ def _when(sub: Subscriber) -> str:
 
 def _short(origin: str) -> str:
     return Path(origin).name if origin not in ("", "web") else origin
-
-
-def _slug(email: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", email.lower()).strip("-")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".toml")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 commands = [subscribers]

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from newsletter.app.run import ENQUEUED
 from newsletter.cli import cli
-from newsletter.cli.send import explain_today
+from newsletter.app.status import explain_today
 from newsletter.errors import ConfigError
 from newsletter.models import Subscriber
 from newsletter.store import locks, open_engine

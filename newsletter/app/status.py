@@ -1,0 +1,82 @@
+"""What ``newsletter status`` tells an operator: the outbox per issue, and for each reader what
+happened to today's issue or why there is none (nothing matched, unsubscribed, bounced, paused,
+not due, not yet enqueued)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Connection, Engine
+
+from newsletter import addresses
+from newsletter.app.run import ENQUEUED
+from newsletter.schedule import due_date, local_now, why_not_due
+from newsletter.store import locks
+from newsletter.store import outbox as store
+from newsletter.store.db import utc
+from newsletter.store.profiles import StoredSubscriber, list_subscribers
+
+COLUMNS = ("queued", "sending", "sent", "retrying", "failed", "suppressed")
+
+
+@dataclass(frozen=True)
+class Status:
+    """Per-issue outbox counts (issue id -> status -> rows) and each reader's today."""
+
+    issues: dict[str, dict[str, int]]
+    today: list[tuple[str, str, str]]  # (email, issue date, what happened or why not)
+
+
+def outbox_status(engine: Engine, now: datetime) -> Status:
+    with engine.connect() as conn:
+        counts = store.status_counts(conn)
+        today = explain_today(conn, list_subscribers(conn), now)
+    return Status(counts, today)
+
+
+def explain_today(
+    conn: Connection, stored: Sequence[StoredSubscriber], now: datetime
+) -> list[tuple[str, str, str]]:
+    """(email, issue date, what happened or why nothing did) for each subscriber."""
+    emails = [s.subscriber.email for s in stored]
+    blocked = store.suppressed(conn, emails)
+    last_pass = locks.done_at(conn, ENQUEUED)
+    out = []
+    for entry in stored:
+        sub = entry.subscriber
+        day = due_date(sub, now) or local_now(sub, now).date()
+        row = store.rows_for(conn, [sub.email], day.isoformat()).get(addresses.key(sub.email))
+        out.append((sub.email, day.isoformat(), _reason(entry, row, blocked, now, last_pass)))
+    return out
+
+
+def _reason(
+    entry: StoredSubscriber,
+    row: str | None,
+    blocked: dict[str, str],
+    now: datetime,
+    last_pass: datetime | None,
+) -> str:
+    key = addresses.key(entry.subscriber.email)
+    if row == "sent":
+        return "sent"
+    if key in blocked:
+        reason = blocked[key]  # unsubscribed, paused, bounced or complained
+        return f"{reason} (suppressed)" if reason in ("bounced", "complained") else reason
+    if entry.status != "active":
+        return entry.status
+    if row is not None:
+        return row
+    sub = entry.subscriber
+    day = due_date(sub, now)
+    if day is None:
+        return why_not_due(sub, now)
+    due_since = datetime.combine(day, sub.send_at, ZoneInfo(sub.timezone))
+    # A pass since the issue fell due, that saw this profile as it is now, queued nothing.
+    changed = utc(entry.updated_at) if entry.updated_at else due_since
+    if last_pass is not None and last_pass >= max(due_since, changed):
+        return "nothing matched (no issue queued)"
+    return f"due since {sub.send_at:%H:%M} {sub.timezone}, not yet enqueued (next pass)"
