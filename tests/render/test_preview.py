@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from newsletter.app import issue as app_issue
+from newsletter.app.preview import PreviewIssues, file_stem, mime_maker, write_preview
 from newsletter.cli import cli
-from newsletter.cli.preview import file_stem, mime_maker, write_preview
 from newsletter.config import Config, EmailSettings
 from newsletter.models import Issue, IssueLinks
 from newsletter.render import Renderer
@@ -146,7 +146,8 @@ def served(tmp_path: Path) -> Iterator[Site]:
     user_dir = tmp_path / "templates"
     user_dir.mkdir()
     renderer = Renderer(NEWSLETTER, EmailSettings(), user_dir)
-    site = PreviewSite(renderer, sample, [SUBSCRIBER.email, "bob@example.org"], [DAY])
+    readers = [SUBSCRIBER.email, "bob@example.org"]
+    site = PreviewSite(PreviewIssues(renderer, sample, readers, [DAY]))
     server = make_server(site, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
