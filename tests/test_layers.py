@@ -75,3 +75,31 @@ def test_the_store_declares_its_tables_in_one_metadata() -> None:
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "MetaData"
     ]
     assert calls == ["tables.py"]
+
+
+FRONT_DOORS = ("cli", "web")
+# What a front door may import besides the application layer and its own package: the shared
+# models and settings (``layer == ""``: config, models, profile, errors, wording, addresses,
+# signed_links ...) are top-level modules, never a stage or the store.
+STAGE_OR_STORE = tuple(f"newsletter.{s}" for s in (*STAGES, "store", "llm"))
+WIRING = {  # start-up wiring, by name: the one front door that starts the other
+    "newsletter.cli.serve": ("newsletter.web.app",),
+    "newsletter.cli.preview": ("newsletter.web.preview",),
+}
+
+
+def test_front_doors_reach_stages_and_the_store_only_through_the_application() -> None:
+    offenders = {}
+    for module, path in _modules().items():
+        layer = _layer(module)
+        if layer not in FRONT_DOORS:
+            continue
+        others = tuple(f"newsletter.{d}" for d in FRONT_DOORS if d != layer)
+        allowed = WIRING.get(module, ())
+        bad = sorted(
+            i for i in _imports(path)
+            if i.startswith((*STAGE_OR_STORE, *others)) and not i.startswith(allowed)
+        )
+        if bad:
+            offenders[module] = bad
+    assert offenders == {}

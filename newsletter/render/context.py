@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import urlsplit
 
 from newsletter.config import EmailSettings, NewsletterSettings
 from newsletter.models import Issue, IssueLinks, Paper, Pick
-from newsletter.render.environment import safe_url
+from newsletter.paper_links import safe_url, search_url
 from newsletter.render.text import (
     authors_label,
     date_label,
@@ -26,7 +26,6 @@ from newsletter.render.text import (
 from newsletter.wording import count
 
 Context = dict[str, Any]
-SEARCH = "https://huggingface.co/papers?q="
 ARXIV = "https://arxiv.org/"
 
 
@@ -94,12 +93,6 @@ def source_label(arxiv_id: str | None, url: str) -> str:
         return f"arXiv:{arxiv_id}"
     host = urlsplit(url).hostname or ""
     return host.removeprefix("www.")
-
-
-def search_url(title: str) -> str:
-    """A search for the title, for papers a source listed without any link."""
-    words = squash(title)
-    return f"{SEARCH}{quote_plus(words)}" if words else ""
 
 
 @lru_cache(maxsize=4096)

@@ -6,16 +6,16 @@ A template is looked up in the user's folder first, then in the project's ``temp
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import jinja2
 
 import newsletter
+from newsletter.paper_links import safe_url
 from newsletter.render.text import wrap
 
-SAFE_PREFIXES = ("https://", "http://", "mailto:")
-_UNSAFE = re.compile(r"[\x00-\x20\x7f\"<>]")  # a URL never holds spaces, controls or quotes
+__all__ = ["default_dirs", "make_environment", "safe_url", "template_dirs"]
+
 
 
 def default_dirs() -> list[Path]:
@@ -39,14 +39,6 @@ def template_dirs(user_dir: Path | None) -> list[Path]:
             seen.add(resolved)
             out.append(resolved)
     return out
-
-
-def safe_url(value: object) -> str:
-    """``value`` when it is an http(s) or mailto URL, else ``""`` (no ``javascript:`` links)."""
-    url = str(value or "").strip()
-    if not url.lower().startswith(SAFE_PREFIXES) or _UNSAFE.search(url):
-        return ""
-    return url
 
 
 TEMPLATE_SUFFIXES = (".mjml", ".txt", ".html")

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from newsletter.web.archive import FEED_ENTRIES, Archive, NoSuchIssue
+from newsletter.app.archive import FEED_ENTRIES, Archive, NoSuchIssue
 from newsletter.web.feed import MEDIA_TYPE, atom_feed
 from newsletter.web.pages import HEADERS, error_page, page
 from newsletter.web.site import Site

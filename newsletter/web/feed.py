@@ -10,7 +10,7 @@ from html import escape
 from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET
 
-from newsletter.web.archive import PastIssue
+from newsletter.app.archive import PastIssue
 from newsletter.web.pages import paper_url
 
 ATOM = "http://www.w3.org/2005/Atom"

@@ -19,8 +19,7 @@ from starlette.responses import HTMLResponse, Response
 from newsletter import signed_links
 from newsletter.errors import TokenError
 from newsletter.models import Paper
-from newsletter.render.context import search_url
-from newsletter.render.environment import safe_url
+from newsletter.paper_links import safe_url, search_url
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "site"
 CSRF_COOKIE = "nl_csrf"

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 
 from newsletter.app.run import ENQUEUED
-from newsletter.cli import cli
 from newsletter.app.status import explain_today
+from newsletter.cli import cli
 from newsletter.errors import ConfigError
 from newsletter.models import Subscriber
 from newsletter.store import locks, open_engine
