@@ -75,11 +75,11 @@ def fetch(config_file: Path, *args: str) -> tuple[int, list[str]]:
     """
     engines: list[Engine] = []
 
-    def opening(url: str, **kw: Any) -> Engine:
-        engines.append(open_engine(url, **kw))
+    def opening(config: Config, **kw: Any) -> Engine:
+        engines.append(open_engine(config.database_url, **kw))
         return engines[-1]
 
-    with mock.patch.object(common, "open_engine", opening):
+    with mock.patch.object(common, "open_database", opening):
         result = CliRunner().invoke(cli, ["--config", str(config_file), "fetch", *args],
                                     env=ENV_OFF)
     for engine in engines:
