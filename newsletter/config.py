@@ -189,6 +189,44 @@ class WebSettings:
     log_json: bool = False  # scheduler and web logs as JSON lines instead of plain text
 
 
+@dataclass(frozen=True)
+class LlmSettings:
+    """A language model in the loop, off while ``base_url`` is empty: any server speaking the
+    OpenAI Chat Completions API. Each use can be switched off on its own; budgets bound one
+    run (a fetch, a tick, a command); the key comes from ``NEWSLETTER_LLM_API_KEY``."""
+
+    base_url: str = ""  # e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1
+    model: str = ""
+    label_papers: bool = True  # field labels and a one-line summary per stored paper
+    expand_profiles: bool = True  # more phrases to look for per reader profile
+    rerank: bool = True  # each due reader's top candidates scored 0-10
+    rerank_candidates: int = bounded(30, 1, 100)
+    rerank_cut: int = bounded(6, 0, 10)  # the least model score a reranked paper needs
+    concurrency: int = bounded(4, 1, 64)
+    timeout: float = bounded(60.0, 1, 600)  # seconds per request step
+    retries: int = bounded(2, 0, 10)
+    max_retry_after: float = bounded(30.0, 0, 600)
+    max_bytes: int = bounded(1_000_000, 1000, 50_000_000)  # the largest reply read
+    max_requests: int = bounded(5000, 0, 10_000_000)  # per run
+    max_tokens: int = bounded(5_000_000, 0, 10_000_000_000)  # per run, as the server counts
+    deadline: float = bounded(300.0, 1, 86_400)  # seconds a run may wait on the model in all
+
+    def __post_init__(self) -> None:
+        if not self.base_url:
+            return
+        url = urlsplit(self.base_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(
+                f"key 'llm.base_url' must be an http:// or https:// address: {self.base_url!r}"
+            )
+        if not self.model.strip():
+            raise ValueError("key 'llm.model' must name the model when 'llm.base_url' is set")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url)
+
+
 class Secrets:
     """``NEWSLETTER_*`` environment variables; values never appear in ``repr`` or logs."""
 
@@ -222,6 +260,7 @@ class Config:
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    llm: LlmSettings = field(default_factory=LlmSettings)
     secrets: Secrets = field(default_factory=lambda: Secrets({}))
 
     def path(self, value: str) -> Path:
@@ -242,6 +281,7 @@ SECTIONS: dict[str, type] = {
     "delivery": DeliverySettings,
     "schedule": ScheduleSettings,
     "web": WebSettings,
+    "llm": LlmSettings,
 }
 
 
