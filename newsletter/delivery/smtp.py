@@ -15,17 +15,17 @@ import ssl
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 from sqlalchemy.engine import Engine
 
 from newsletter import addresses
 from newsletter.delivery.base import Mailer, OnResult, deferred, report
 from newsletter.delivery.message import raw_bytes
-from newsletter.delivery.smtp_reply import RateLimiter, classify, delivered
+from newsletter.delivery.smtp_reply import classify, delivered
 from newsletter.errors import ConfigError
 from newsletter.models import OutgoingEmail, SendResult
-from newsletter.store.limits import shared_pace
+from newsletter.store.limits import NO_PACE, LocalPace, Pace, pace_for
 
 _DROPPED = (smtplib.SMTPException, OSError)  # timeouts and resets are OSErrors
 
@@ -167,12 +167,6 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-class Pace(Protocol):
-    """Blocks until the next message may go: a ``RateLimiter``, or one shared by processes."""
-
-    def wait(self) -> None: ...
-
-
 class SmtpMailer(Mailer):
     """Sends over ``connections`` reused SMTP connections; results arrive per message."""
 
@@ -194,7 +188,8 @@ class SmtpMailer(Mailer):
             self._channels.put(_Channel(self.options, password))
         pool = ThreadPoolExecutor(n, thread_name_prefix=f"smtp-{self.name}") if n > 1 else None
         self._pool = pool
-        self._limit: Pace = self.pace or RateLimiter(self.options.max_rate)
+        rate = self.options.max_rate
+        self._limit: Pace = self.pace or (LocalPace(rate) if rate > 0 else NO_PACE)
         return True
 
     def close(self) -> None:
@@ -234,7 +229,7 @@ class SmtpMailer(Mailer):
 
 def share_pace(mailer: Mailer, engine: Engine) -> Mailer:
     """``mailer``; an SMTP one gets a ``max_rate`` that holds over every process on ``engine``
-    when it is PostgreSQL (on SQLite, one process, it keeps its own)."""
+    when it is PostgreSQL (on SQLite, one process, over this process)."""
     if isinstance(mailer, SmtpMailer) and mailer.pace is None:
-        mailer.pace = shared_pace(engine, f"smtp:{mailer.name}", mailer.options.max_rate)
+        mailer.pace = pace_for(engine, f"smtp:{mailer.name}", mailer.options.max_rate)
     return mailer

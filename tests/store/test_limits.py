@@ -24,7 +24,15 @@ from newsletter.delivery.message import make_message_id
 from newsletter.delivery.smtp import SmtpMailer, share_pace
 from newsletter.models import OutgoingEmail
 from newsletter.store import open_engine
-from newsletter.store.limits import SharedPace, SharedWindow, shared_pace, shared_window
+from newsletter.store.limits import (
+    NO_PACE,
+    LocalPace,
+    LocalWindow,
+    SharedPace,
+    SharedWindow,
+    pace_for,
+    window_for,
+)
 from newsletter.store.tables import rate_counts
 from tests.delivery.smtp_sink import FaultyHandler, Sink
 
@@ -73,11 +81,15 @@ def windows_over(times: list[float], limit: float) -> list[int]:
 def test_on_sqlite_every_limit_stays_in_the_process(tmp_path: Path) -> None:
     engine = open_engine(f"sqlite:///{tmp_path / 'one.db'}")
     try:
-        assert shared_pace(engine, "smtp:relay", RATE) is None
-        assert shared_window(engine) is None
+        pace = pace_for(engine, "smtp:relay", RATE)
+        assert isinstance(pace, LocalPace)
+        assert pace_for(engine, "smtp:relay", RATE) is pace  # one pace per name in the process
+        assert pace_for(engine, "smtp:other", RATE) is not pace
+        assert pace_for(engine, "smtp:relay", 0) is NO_PACE
+        assert isinstance(window_for(engine), LocalWindow)
         mailer = relay_mailer(25, RATE)
         share_pace(mailer, engine)
-        assert mailer.pace is None  # the mailer's own RateLimiter
+        assert mailer.pace is pace
     finally:
         engine.dispose()
 
@@ -86,8 +98,30 @@ def test_on_postgresql_the_smtp_mailer_gets_the_shared_pace(engines: list[Engine
     mailer = relay_mailer(25, RATE)
     share_pace(mailer, engines[0])
     assert isinstance(mailer.pace, SharedPace)
-    assert shared_pace(engines[0], "smtp:relay", 0) is None  # no max_rate: nothing to share
-    assert isinstance(shared_window(engines[0]), SharedWindow)
+    assert pace_for(engines[0], "smtp:relay", 0) is NO_PACE  # no max_rate: nothing to share
+    assert isinstance(window_for(engines[0]), SharedWindow)
+
+
+def test_the_local_pace_spaces_turns_over_threads_without_catching_up() -> None:
+    pace = LocalPace(50.0)
+    times: list[float] = []
+
+    def take_five() -> None:
+        for _ in range(5):
+            pace.wait()
+            times.append(time.monotonic())
+
+    threads = [threading.Thread(target=take_five) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert max(times) - min(times) >= 9 / 50.0 - 0.005
+    time.sleep(0.1)  # five turns nobody took ...
+    started = time.monotonic()
+    pace.wait()
+    pace.wait()
+    assert time.monotonic() - started >= 1 / 50.0 - 0.005  # ... are not a burst now
 
 
 def test_two_paces_share_the_rate_in_batches(engines: list[Engine]) -> None:
@@ -98,8 +132,7 @@ def test_two_paces_share_the_rate_in_batches(engines: list[Engine]) -> None:
     times: list[float] = []
 
     def run(engine: Engine) -> None:
-        pace = shared_pace(engine, "bulk", rate)
-        assert pace is not None
+        pace = pace_for(engine, "bulk", rate)
         for _ in range(each):
             pace.wait()
             times.append(time.monotonic())
@@ -116,8 +149,7 @@ def test_two_paces_share_the_rate_in_batches(engines: list[Engine]) -> None:
 
 
 def test_slots_left_unused_are_dropped_not_caught_up(engines: list[Engine]) -> None:
-    pace = shared_pace(engines[0], "slow", 100.0)  # batches of 5, 10 ms apart
-    assert pace is not None
+    pace = pace_for(engines[0], "slow", 100.0)  # batches of 5, 10 ms apart
     pace.wait()  # four slots left in hand
     time.sleep(0.2)  # ... and all of them stale now
     started = time.monotonic()
