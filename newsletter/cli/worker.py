@@ -13,11 +13,11 @@ from types import FrameType
 import click
 
 from newsletter.app.queued_issue import Builder
+from newsletter.app.worker import Worker
 from newsletter.cli.common import App, pass_app, sending_mailer
 from newsletter.delivery.base import Mailer
 from newsletter.delivery.compose import composer_from_config
 from newsletter.store.db import is_sqlite
-from newsletter.worker import Worker
 
 
 @click.command()

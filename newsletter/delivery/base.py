@@ -1,24 +1,30 @@
 """The mailer contract (open, close, context manager, send a batch) and the registry of backends.
 
 Backends are looked up by name in ``BACKENDS`` and imported lazily; each declares a frozen
-options dataclass, so an unknown or mistyped option is a ``ConfigError`` naming its key.
+options dataclass extending ``MailerOptions``, so an unknown or mistyped option is a
+``ConfigError`` naming its key, and every backend has ``max_rate``.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, final
+
+from sqlalchemy.engine import Engine
 
 from newsletter.config import Config, MailerSettings, Secrets
+from newsletter.delivery.turns import Turns
 from newsletter.errors import ConfigError
 from newsletter.models import OutgoingEmail, SendResult
-from newsletter.settings_schema import build
+from newsletter.settings_schema import bounded, build
+from newsletter.store.limits import NO_PACE, LocalPace, Pace, pace_for
 
 OnResult = Callable[[SendResult], None]
 
@@ -42,21 +48,52 @@ class MailerEnv:
     base_dir: Path
 
 
+MAX_RATE = 10_000.0  # messages per second; a bound for the setting, far above any relay's
+
+
 @dataclass(frozen=True)
-class NoOptions:
-    """For backends that take no options."""
+class MailerOptions:
+    """The options every backend has; a backend's options dataclass extends these."""
+
+    # messages per second for this mailer (its name) over the deployment; 0: no cap
+    max_rate: float = bounded(0.0, 0, MAX_RATE)
+
+
+@dataclass(frozen=True)
+class NoOptions(MailerOptions):
+    """For backends that take no options of their own."""
 
 
 class Mailer(ABC):
-    """One way of handing messages to the mail system; reusable across batches until closed."""
+    """One way of handing messages to the mail system; reusable across batches until closed.
 
-    options_type: ClassVar[type[Any]] = NoOptions
+    ``send_messages`` is the one way in, for every backend: it splits a batch into requests of
+    ``request_size`` messages (at most a second's worth under ``max_rate``), hands each out at
+    its messages' turns of the pace, ``parallel`` at once, to the backend's ``send_request``,
+    and once a result is deferred (the relay failed) defers the messages not yet handed out.
+    """
+
+    options_type: ClassVar[type[MailerOptions]] = NoOptions
     reaches_inboxes: ClassVar[bool] = False  # True for backends that deliver to real readers
 
     def __init__(self, name: str, options: Any, env: MailerEnv) -> None:
         self.name = name
         self.options = options
         self._env = env
+        # Set by the sender (``send_due``): one pace per mailer name for the process or, on
+        # PostgreSQL, for the deployment. None: this mailer keeps ``max_rate`` by itself.
+        self.pace: Pace | None = None
+        self._own_pace: Pace | None = None
+
+    @property
+    def request_size(self) -> int:
+        """Messages per request (a batch API: its batch size)."""
+        return 1
+
+    @property
+    def parallel(self) -> int:
+        """Requests in flight at once (SMTP: its connections)."""
+        return 1
 
     def open(self) -> bool:
         """Prepare connections; True when this call opened them, False when they already were.
@@ -79,12 +116,51 @@ class Mailer(ABC):
     ) -> None:
         self.close()
 
-    @abstractmethod
+    @final
     def send_messages(
         self, batch: Sequence[OutgoingEmail], on_result: OnResult | None = None
     ) -> list[SendResult]:
         """Send ``batch``; one result per message in order, each reported to ``on_result``
-        as soon as it is known (so the caller can record it before the next one goes)."""
+        as soon as it is known (so the caller can record it before the next one goes).
+
+        Message-IDs are unique within a batch (results are matched to messages by them).
+        """
+        turns = Turns(batch, self._request_size(), self._pace())
+        results: dict[str, SendResult] = {}
+        lock = threading.Lock()
+
+        def note(result: SendResult) -> None:
+            with lock:
+                results[result.message_id] = result
+            if result.status == "deferred":  # the relay's fault: the rest would fail alike
+                turns.stop(result.detail)
+            report(result, on_result)
+
+        turns.run(lambda request: self.send_request(request, note), self.parallel,
+                  f"mailer-{self.name}")
+        for email in batch:
+            if email.message_id not in results:
+                if turns.stopped is None:
+                    raise RuntimeError(f"{self!r} gave no result for {email.message_id}")
+                note(deferred(email, f"not tried: {turns.stopped}"))
+        return [results[email.message_id] for email in batch]
+
+    @abstractmethod
+    def send_request(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
+        """Send one request (``request_size`` messages at most), reporting each message's
+        result to ``on_result`` as soon as it is known; called by ``send_messages`` only."""
+
+    def _pace(self) -> Pace:
+        if self.pace is not None:
+            return self.pace
+        if self._own_pace is None:
+            rate = self.options.max_rate
+            self._own_pace = LocalPace(rate) if rate > 0 else NO_PACE
+        return self._own_pace
+
+    def _request_size(self) -> int:
+        rate = self.options.max_rate
+        return min(self.request_size, max(1, int(rate))) if rate > 0 else self.request_size
 
     def secret(self, key: str) -> str:
         """``NEWSLETTER_MAILER_<NAME>_<KEY>`` from the environment ("" when unset)."""
@@ -134,6 +210,15 @@ def mailer_from_config(config: Config, name: str | None = None) -> Mailer:
         )
     env = MailerEnv(config.secrets, config.base_dir)
     return create_mailer(name, settings, env, origin=config.origin)
+
+
+def share_pace(mailer: Mailer, engine: Engine) -> Mailer:
+    """``mailer``, its ``max_rate`` now kept in one pace per mailer name: one row that every
+    process shares when ``engine`` is PostgreSQL, else one object for this process. A mailer
+    that already has a pace keeps it."""
+    if mailer.pace is None:
+        mailer.pace = pace_for(engine, f"mailer:{mailer.name}", mailer.options.max_rate)
+    return mailer
 
 
 def sent(email: OutgoingEmail, provider_id: str | None = None, detail: str = "") -> SendResult:

@@ -8,7 +8,7 @@ from typing import TextIO
 
 from newsletter.delivery.base import Mailer, OnResult, report, sent
 from newsletter.delivery.message import raw_bytes
-from newsletter.models import OutgoingEmail, SendResult
+from newsletter.models import OutgoingEmail
 
 SEPARATOR = "-" * 79
 
@@ -18,14 +18,10 @@ class ConsoleMailer(Mailer):
 
     stream: TextIO | None = None  # None: sys.stdout at the time of sending
 
-    def send_messages(
-        self, batch: Sequence[OutgoingEmail], on_result: OnResult | None = None
-    ) -> list[SendResult]:
+    def send_request(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
         out = self.stream or sys.stdout
-        results = []
-        for email in batch:
+        for email in emails:
             out.write(raw_bytes(email).decode("utf-8", "replace").replace("\r\n", "\n"))
             out.write(f"\n{SEPARATOR}\n")
             out.flush()
-            results.append(report(sent(email), on_result))
-        return results
+            report(sent(email), on_result)

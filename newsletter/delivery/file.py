@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from newsletter.delivery.base import Mailer, OnResult, report, sent, transient
+from newsletter.delivery.base import Mailer, MailerOptions, OnResult, report, sent, transient
 from newsletter.delivery.message import raw_bytes
 from newsletter.errors import ConfigError
 from newsletter.models import OutgoingEmail, SendResult
 
 
 @dataclass(frozen=True)
-class FileOptions:
+class FileOptions(MailerOptions):
     """``path``: the folder for the ``.eml`` files (relative to the config file)."""
 
     path: str = "outbox"
@@ -39,11 +39,10 @@ class FileMailer(Mailer):
             raise ConfigError(f"mailers.{self.name}.path {self.folder}: {exc.strerror}") from None
         return False  # nothing stays open between calls
 
-    def send_messages(
-        self, batch: Sequence[OutgoingEmail], on_result: OnResult | None = None
-    ) -> list[SendResult]:
+    def send_request(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
         self.open()
-        return [report(self._write(email), on_result) for email in batch]
+        for email in emails:
+            report(self._write(email), on_result)
 
     def _write(self, email: OutgoingEmail) -> SendResult:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")

@@ -39,10 +39,9 @@ class MemoryMailer(Mailer):
     def close(self) -> None:
         self.closed += 1
 
-    def send_messages(
-        self, batch: Sequence[OutgoingEmail], on_result: OnResult | None = None
-    ) -> list[SendResult]:
-        return [report(self._one(email), on_result) for email in batch]
+    def send_request(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
+        for email in emails:
+            report(self._one(email), on_result)
 
     def _one(self, email: OutgoingEmail) -> SendResult:
         steps = self.plan.get(addresses.key(email.to))

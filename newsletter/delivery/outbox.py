@@ -27,8 +27,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Connection, Engine
 
 from newsletter.config import DeliverySettings
-from newsletter.delivery.base import Mailer
-from newsletter.delivery.smtp import share_pace
+from newsletter.delivery.base import Mailer, share_pace
 from newsletter.models import OutgoingEmail, SendResult
 from newsletter.store import outbox as store
 from newsletter.store.outbox import CONFIRMATIONS, OutboxRow, enqueue
@@ -110,7 +109,7 @@ def send_due(
     """
     run = _Run(engine, mailer, settings, now, owner or default_owner(), rng or random.Random(),
                build)
-    share_pace(mailer, engine)  # max_rate over every process (PostgreSQL), unless open already
+    share_pace(mailer, engine)  # max_rate for the deployment (PostgreSQL) or this process
     opened = mailer.open()  # close only what this call opened: a worker keeps its connection
     try:
         while limit is None or run.report.handled < limit:

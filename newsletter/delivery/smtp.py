@@ -1,9 +1,10 @@
-"""The SMTP mailer: SSL or STARTTLS, AUTH, reused connections, N in parallel, a rate cap.
+"""The SMTP mailer: SSL or STARTTLS, AUTH, reused connections, N in parallel.
 
 Each reply is classified per stage. A relay that cannot be reached, stalls, drops the line or
-refuses our sender at MAIL is the relay's fault: the message and the rest of the batch are
-deferred (queued again, no attempt used). At RCPT and DATA, 4xx is transient and 5xx permanent,
-and a 5xx "no such user" at RCPT is a hard bounce.
+refuses our sender at MAIL is the relay's fault: the message is deferred (queued again, no
+attempt used), and so is the rest of the batch (``Mailer.send_messages`` stops there). At
+RCPT and DATA, 4xx is transient and 5xx permanent, and a 5xx "no such user" at RCPT is a
+hard bounce.
 """
 
 from __future__ import annotations
@@ -12,46 +13,41 @@ import contextlib
 import queue
 import smtplib
 import ssl
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal, Protocol
-
-from sqlalchemy.engine import Engine
+from typing import Any, Literal
 
 from newsletter import addresses
-from newsletter.delivery.base import Mailer, OnResult, deferred, report
+from newsletter.delivery.base import Mailer, MailerEnv, MailerOptions, OnResult, deferred, report
 from newsletter.delivery.message import raw_bytes
-from newsletter.delivery.smtp_reply import RateLimiter, classify, delivered
+from newsletter.delivery.smtp_reply import classify, delivered
 from newsletter.errors import ConfigError
 from newsletter.models import OutgoingEmail, SendResult
-from newsletter.store.limits import shared_pace
+from newsletter.settings_schema import bounded
 
 _DROPPED = (smtplib.SMTPException, OSError)  # timeouts and resets are OSErrors
 
 
 @dataclass(frozen=True)
-class SmtpOptions:
-    """``[mailers.NAME]`` options of the smtp backend; the password comes from the environment."""
+class SmtpOptions(MailerOptions):
+    """``[mailers.NAME]`` options of the smtp backend; the password comes from the environment.
+
+    ``max_rate`` (from ``MailerOptions``) holds over all connections.
+    """
 
     host: str = "localhost"
-    port: int = 0  # 0: 465 with ssl, 587 with starttls, 25 without
+    port: int = bounded(0, 0, 65535)  # 0: 465 with ssl, 587 with starttls, 25 without
     security: Literal["starttls", "ssl", "none"] = "starttls"
     username: str = ""
-    timeout: float = 30.0
-    connections: int = 1
-    max_rate: float = 0.0  # messages per second over all connections; 0: no cap
+    timeout: float = bounded(30.0, 0.1, 3600)
+    connections: int = bounded(1, 1, 200)
     envelope_from: str = ""  # the bounce address (MAIL FROM); default: the From address
     local_hostname: str = ""
     ca_file: str = ""  # PEM certificates to trust instead of the system's (a private relay)
-    max_per_connection: int = 0  # reconnect after this many messages (0: never), for relays
-                                 # that cap a session and would answer 421 past the cap
-
-    def __post_init__(self) -> None:
-        if self.connections < 1:
-            raise ValueError("key 'connections' must be 1 or more")
-        if self.timeout <= 0 or self.max_rate < 0:
-            raise ValueError("keys 'timeout' and 'max_rate' must be positive")
+    # reconnect after this many messages (0: never), for relays that cap a session and would
+    # answer 421 past the cap
+    max_per_connection: int = bounded(0, 0, 1_000_000)
 
     @property
     def effective_port(self) -> int:
@@ -167,74 +163,55 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-class Pace(Protocol):
-    """Blocks until the next message may go: a ``RateLimiter``, or one shared by processes."""
-
-    def wait(self) -> None: ...
-
-
 class SmtpMailer(Mailer):
     """Sends over ``connections`` reused SMTP connections; results arrive per message."""
 
     options_type = SmtpOptions
     options: SmtpOptions
     reaches_inboxes = True
-    pace: Pace | None = None  # set before open(); None: ``max_rate`` holds in this mailer only
+
+    def __init__(self, name: str, options: Any, env: MailerEnv) -> None:
+        super().__init__(name, options, env)
+        self._channels: queue.SimpleQueue[_Channel] | None = None
+        self._opening = threading.Lock()  # the first requests may arrive on several threads
+
+    @property
+    def parallel(self) -> int:
+        return self.options.connections
 
     def open(self) -> bool:
-        if getattr(self, "_channels", None) is not None:
-            return False
-        password = self.secret("PASSWORD")
-        if self.options.username and not password:
-            raise ConfigError(f"mailers.{self.name}.username is set but environment variable "
-                              f"{self.secret_name('PASSWORD')} is not")
-        n = self.options.connections
-        self._channels: queue.SimpleQueue[_Channel] | None = queue.SimpleQueue()
-        for _ in range(n):
-            self._channels.put(_Channel(self.options, password))
-        pool = ThreadPoolExecutor(n, thread_name_prefix=f"smtp-{self.name}") if n > 1 else None
-        self._pool = pool
-        self._limit: Pace = self.pace or RateLimiter(self.options.max_rate)
-        return True
+        with self._opening:
+            if self._channels is not None:
+                return False
+            password = self.secret("PASSWORD")
+            if self.options.username and not password:
+                raise ConfigError(f"mailers.{self.name}.username is set but environment "
+                                  f"variable {self.secret_name('PASSWORD')} is not")
+            channels: queue.SimpleQueue[_Channel] = queue.SimpleQueue()
+            for _ in range(self.options.connections):
+                channels.put(_Channel(self.options, password))
+            self._channels = channels
+            return True
 
     def close(self) -> None:
-        channels = getattr(self, "_channels", None)
-        if channels is None:
-            return
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-        while not channels.empty():
+        with self._opening:
+            channels, self._channels = self._channels, None
+        while channels is not None and not channels.empty():
             channels.get().quit()
-        self._channels = None
 
-    def send_messages(
-        self, batch: Sequence[OutgoingEmail], on_result: OnResult | None = None
-    ) -> list[SendResult]:
+    def send_request(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
         self.open()
-        self._unreachable: str | None = None  # once set, the rest of this batch is not tried
-        if self._pool is None:
-            return [self._send_one(email, on_result) for email in batch]
-        return list(self._pool.map(lambda e: self._send_one(e, on_result), batch))
+        for email in emails:
+            self._send_one(email, on_result)
 
-    def _send_one(self, email: OutgoingEmail, on_result: OnResult | None) -> SendResult:
-        assert self._channels is not None
-        channel = self._channels.get()
+    def _send_one(self, email: OutgoingEmail, on_result: OnResult) -> SendResult:
+        channels = self._channels
+        assert channels is not None
+        channel = channels.get()
         try:
-            if self._unreachable is not None:  # do not wait out one timeout per message
-                return report(deferred(email, f"not tried: {self._unreachable}"), on_result)
-            self._limit.wait()
             envelope = addresses.split(self.options.envelope_from or email.sender)[1]
-            result = channel.send(email, envelope)
-            if result.status == "deferred":  # the relay is at fault: pause the whole batch
-                self._unreachable = result.detail
-            return report(result, on_result)
+            # Reported while the connection is held: the result is recorded before this
+            # connection starts its next message (docs/delivery.md, crash safety).
+            return report(channel.send(email, envelope), on_result)
         finally:
-            self._channels.put(channel)
-
-
-def share_pace(mailer: Mailer, engine: Engine) -> Mailer:
-    """``mailer``; an SMTP one gets a ``max_rate`` that holds over every process on ``engine``
-    when it is PostgreSQL (on SQLite, one process, it keeps its own)."""
-    if isinstance(mailer, SmtpMailer) and mailer.pace is None:
-        mailer.pace = shared_pace(engine, f"smtp:{mailer.name}", mailer.options.max_rate)
-    return mailer
+            channels.put(channel)

@@ -1,10 +1,8 @@
-"""What an SMTP reply means for a message (sent, retry, fail, hard bounce), and a rate cap."""
+"""What an SMTP reply means for a message: sent, retry, fail, or a hard bounce."""
 
 from __future__ import annotations
 
 import re
-import threading
-import time
 
 from newsletter.delivery.base import permanent, sent, transient
 from newsletter.models import OutgoingEmail, SendResult
@@ -44,21 +42,3 @@ def _hard(code: int, reply: bytes | str) -> bool:
         return enhanced.group(1) == b"5" and enhanced.group(2) == b"1"
     return code in _NO_SUCH_USER
 
-
-class RateLimiter:
-    """At most ``rate`` calls of ``wait`` per second, shared by all threads (0: no cap)."""
-
-    def __init__(self, rate: float) -> None:
-        self._interval = 1.0 / rate if rate > 0 else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        if not self._interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self._interval
-        if slot > now:
-            time.sleep(slot - now)

@@ -1,26 +1,22 @@
-"""Rate limits shared by every process on one PostgreSQL database.
+"""Rate limits, one of each kind, each in this process or shared over PostgreSQL.
 
-``SharedPace.wait()`` spaces events ``1/rate`` seconds apart over the whole deployment, as
-GCRA: one ``pace`` row per name holds the theoretical arrival time (``tat``) and one atomic
-UPDATE on the database clock reserves the next slots. Above ``ROUND_TRIPS`` events per
-second a call reserves a batch of slots; a slot still unused one batch span after its time is
-dropped, not caught up, so in any second the deployment goes over ``rate`` by one batch at most.
-
-``SharedWindow.allow(key, limit, window)`` counts events in fixed windows aligned to the epoch
-(one upsert-increment; refusals are not counted). A burst across the edge of two windows can
-reach twice the limit. Rows of ended windows are deleted now and then.
-
-On SQLite (one process at a time) ``shared_pace`` and ``shared_window`` return None and the
-callers keep their in-process limiters.
+A pace (``wait()``) spaces events ``1/rate`` seconds apart: a mailer's ``max_rate``. A window
+(``allow(key, limit, window)``) lets at most ``limit`` events per key through in a window: the
+sign-up limits. ``pace_for`` and ``window_for`` give the PostgreSQL kind, which every process
+on the database shares, when the engine is PostgreSQL, and the in-process kind otherwise
+(SQLite runs one process at a time; a restart forgets the counts, which at worst lets a few
+more events through).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -30,25 +26,106 @@ from newsletter.store.tables import pace, rate_counts
 
 ROUND_TRIPS = 20.0  # at most this many reservations per second and limiter, above it: batches
 CLEAN_EVERY = 600.0  # seconds between deletions of ended windows, per limiter
+MAX_KEYS = 100_000  # an in-process window forgets its oldest keys beyond this: bounded memory
 
 
-def shared_pace(engine: Engine, name: str, rate: float) -> SharedPace | None:
-    """A pace of ``rate`` events per second over every process on ``engine``.
+class Pace(Protocol):
+    """Blocks until the caller's next turn."""
 
-    None when there is no rate or the database is not PostgreSQL.
-    """
-    if rate <= 0 or engine.dialect.name != "postgresql":
+    def wait(self) -> None: ...
+
+
+class Window(Protocol):
+    """True (and counted) while ``key`` has had fewer than ``limit`` events in ``window``."""
+
+    def allow(self, key: str, limit: int, window: timedelta) -> bool: ...
+
+
+class NoPace:
+    """No cap: every turn is now."""
+
+    def wait(self) -> None:
         return None
-    return SharedPace(engine, name, rate)
 
 
-def shared_window(engine: Engine) -> SharedWindow | None:
-    """Window counts shared by every process on ``engine``; None unless it is PostgreSQL."""
-    return SharedWindow(engine) if engine.dialect.name == "postgresql" else None
+NO_PACE = NoPace()
+_local_paces: weakref.WeakKeyDictionary[Engine, dict[tuple[str, float], LocalPace]] = (
+    weakref.WeakKeyDictionary()
+)
+_local_lock = threading.Lock()
+
+
+def pace_for(engine: Engine, name: str, rate: float) -> Pace:
+    """The pace called ``name``, ``rate`` events per second (0: no cap): on PostgreSQL one row
+    that every process shares, otherwise one object that every caller in this process shares."""
+    if rate <= 0:
+        return NO_PACE
+    if engine.dialect.name == "postgresql":
+        return SharedPace(engine, name, rate)
+    with _local_lock:
+        return _local_paces.setdefault(engine, {}).setdefault((name, rate), LocalPace(rate))
+
+
+def window_for(engine: Engine) -> Window:
+    """Window counts: in the database on PostgreSQL, for every process; else in this one."""
+    return SharedWindow(engine) if engine.dialect.name == "postgresql" else LocalWindow()
+
+
+class LocalPace:
+    """``wait()`` returns at the next slot of ``rate`` per second, shared by all threads; a
+    slot nobody took is not caught up later, so there is never a burst."""
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1.0 / rate
+        self._next = 0.0  # time.monotonic() of the next free slot
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self._interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+class LocalWindow:
+    """A sliding window per key, kept in memory; the clock is injected for tests.
+
+    (Not the ``limits`` library's memory storage: it reads ``time.time()`` itself, so a test
+    would have to patch the library or sleep, and it keeps every key it has seen after its
+    events expire, so memory grows with each new client or address.)
+    """
+
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.clock = clock
+        self._events: dict[str, deque[datetime]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str, limit: int, window: timedelta) -> bool:
+        now = self.clock()
+        with self._lock:
+            events = self._events.setdefault(key, deque())
+            while events and events[0] <= now - window:
+                events.popleft()
+            if len(events) >= limit:
+                return False
+            events.append(now)
+            while len(self._events) > MAX_KEYS:  # forget the oldest keys
+                del self._events[next(iter(self._events))]
+            return True
 
 
 class SharedPace:
-    """``wait()`` returns at this process's next slot of the pace called ``name``."""
+    """``wait()`` returns at this process's next slot of the pace called ``name``, which every
+    process on the database shares.
+
+    GCRA: one ``pace`` row per name holds the theoretical arrival time (``tat``), and one atomic
+    UPDATE on the database clock reserves the next slots. Above ``ROUND_TRIPS`` events per
+    second a call reserves a batch of slots; a slot still unused one batch span after its time
+    is dropped, not caught up, so in any second the deployment goes over ``rate`` by one batch
+    at most.
+    """
 
     def __init__(self, engine: Engine, name: str, rate: float) -> None:
         self._engine, self._name = engine, name
@@ -101,8 +178,13 @@ class SharedPace:
 
 
 class SharedWindow:
-    """``allow(key, limit, window)``: True (and counted) while ``key`` has fewer than ``limit``
-    events in the current window; the clock is the database's unless one is injected."""
+    """``allow(key, limit, window)`` counted once for every process on the database, in fixed
+    windows aligned to the epoch (one upsert-increment; refusals are not counted); the clock
+    is the database's unless one is injected.
+
+    A burst across the edge of two windows can reach twice the limit. Rows of ended windows
+    are deleted now and then.
+    """
 
     def __init__(self, engine: Engine, clock: Callable[[], datetime] | None = None) -> None:
         self._engine, self._clock = engine, clock

@@ -28,7 +28,7 @@ from newsletter.match import fields
 from newsletter.models import OutgoingEmail, Paper, Pick, Subscriber
 from newsletter.render.confirm import ConfirmRenderer
 from newsletter.store.history import feedback_for, forget_feedback, record_feedback
-from newsletter.store.limits import SharedWindow, shared_window
+from newsletter.store.limits import Window, window_for
 from newsletter.store.outbox import (
     CONFIRMATIONS,
     enqueue,
@@ -47,7 +47,6 @@ from newsletter.store.profiles import (
 )
 from newsletter.store.signups import add_signup, forget_before, get_signup, mark_confirmed
 from newsletter.web.forms import FormErrors, Posted, stored_profile, validate
-from newsletter.web.ratelimit import RateLimiter
 
 CONFIRM = "confirm"
 log = logging.getLogger("newsletter.web")
@@ -88,10 +87,10 @@ class Site:
         return composer_from_config(self.config)
 
     @cached_property
-    def limiter(self) -> RateLimiter | SharedWindow:
+    def limiter(self) -> Window:
         """The sign-up limits: in the database on PostgreSQL, where every web process shares
         them; in this process on SQLite."""
-        return shared_window(self.engine) or RateLimiter()
+        return window_for(self.engine)
 
     def pipeline(self) -> Stages:
         if self.stages is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -22,6 +23,7 @@ class Request:
     path: str
     headers: dict[str, str]
     body: bytes
+    received: float = field(default_factory=time.monotonic)  # when it arrived (monotonic)
 
     def json(self) -> Any:
         assert self.headers["content-type"].startswith("application/json")

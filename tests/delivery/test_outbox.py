@@ -18,7 +18,7 @@ from newsletter.delivery.base import MailerEnv, OnResult, create_mailer
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.delivery.outbox import backoff, send_due
 from newsletter.errors import DeliveryError
-from newsletter.models import OutgoingEmail, SendResult
+from newsletter.models import OutgoingEmail
 from newsletter.store import outbox as store
 from newsletter.store.migrations.v0006_outbox_lz4 import lz4_available
 
@@ -174,11 +174,10 @@ def test_abandoned_lease_is_taken_over_only_after_it_expires(db: Engine) -> None
 
 
 class _Broken(MemoryMailer):
-    def send_messages(
-        self, batch: Sequence[OutgoingEmail], on_result: OnResult | None = None
-    ) -> list[SendResult]:
-        super().send_messages(batch[:1], on_result)
-        raise DeliveryError("provider went away")
+    def send_request(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
+        if self.outbox:  # the first message went
+            raise DeliveryError("provider went away")
+        super().send_request(emails, on_result)
 
 
 def test_rows_the_mailer_never_reached_are_handed_back(db: Engine) -> None:
@@ -206,14 +205,9 @@ def test_concurrent_workers_never_send_one_row_twice(db: Engine) -> None:
 
 
 class _Slow(MemoryMailer):
-    def send_messages(
-        self, batch: Sequence[OutgoingEmail], on_result: OnResult | None = None
-    ) -> list[SendResult]:
-        results = []
-        for email in batch:
-            time.sleep(0.1)
-            results += super().send_messages([email], on_result)
-        return results
+    def send_request(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
+        time.sleep(0.1 * len(emails))
+        super().send_request(emails, on_result)
 
 
 def test_lease_is_renewed_while_a_slow_batch_is_sent(db: Engine) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from newsletter.config import DeliverySettings, MailerSettings, Secrets
-from newsletter.delivery.base import Mailer, MailerEnv, create_mailer
+from newsletter.delivery.base import BACKENDS, Mailer, MailerEnv, create_mailer
 from newsletter.delivery.message import list_headers
 from newsletter.delivery.outbox import send_due
 from newsletter.errors import ConfigError
@@ -149,8 +150,8 @@ class Resend(Provider):
 PROVIDERS: list[Callable[[], Provider]] = [Postmark, SendGrid, Mailgun, Resend]
 
 
-def provider_mailer(fake: Any, api: FakeApi, key: str = KEY) -> Mailer:
-    options = {"base_url": api.url, "timeout": 5.0} | fake.options
+def provider_mailer(fake: Any, api: FakeApi, key: str = KEY, **extra: Any) -> Mailer:
+    options = {"base_url": api.url, "timeout": 5.0} | fake.options | extra
     secrets = Secrets({"NEWSLETTER_MAILER_API_PROVIDER_API_KEY": key} if key else {})
     return create_mailer("api-provider", MailerSettings(fake.backend, options),
                          MailerEnv(secrets, Path(".")))
@@ -262,3 +263,42 @@ def test_api_key_never_reaches_logs_or_repr(caplog: pytest.LogCaptureFixture) ->
         text = repr(mailer) + repr(mailer.options) + result.detail + caplog.text
     assert result.status == "transient" and "HTTP 401" in result.detail
     assert KEY not in text
+
+
+def messages_in(req: Request) -> int:
+    """How many messages one request to a fake provider carried."""
+    if req.headers["content-type"].startswith("application/json"):
+        body = req.json()
+        return len(body) if isinstance(body, list) else 1
+    return 1
+
+
+@pytest.mark.parametrize("make_fake", PROVIDERS, ids=lambda p: p.__name__)
+def test_max_rate_paces_every_provider(engine: Engine, make_fake: Callable[[], Provider]) -> None:
+    rate, count = 5.0, 7
+    fake = make_fake()
+    with engine.begin() as conn:
+        for i in range(10, 10 + count):
+            store.enqueue(conn, with_list_headers(i), issue_id="2026-01-05", now=NOW)
+    with FakeApi(fake) as api:
+        started = time.monotonic()
+        report = send_due(engine, provider_mailer(fake, api, max_rate=rate), SETTINGS, now=NOW)
+    assert report.sent == count
+    sizes = [messages_in(r) for r in api.requests]
+    assert sum(sizes) == count and max(sizes) <= rate  # a request: a second's worth at most
+    # The n-th message goes no sooner than its turn, (n - 1) / rate after the start.
+    through = 0
+    for req, size in zip(api.requests, sizes, strict=True):
+        through += size
+        assert req.received - started >= (through - 1) / rate - 0.01
+
+
+def test_max_rate_is_an_option_of_every_backend_and_bounded(tmp_path: Path) -> None:
+    env = MailerEnv(Secrets({}), tmp_path)
+    for backend in BACKENDS:
+        options = {"max_rate": 2} | ({"domain": "mg.example.org"} if backend == "mailgun" else {})
+        assert create_mailer("m", MailerSettings(backend, options), env).options.max_rate == 2.0
+    with pytest.raises(ConfigError, match=r"key 'mailers\.m\.max_rate' must be from 0 to"):
+        create_mailer("m", MailerSettings("postmark", {"max_rate": -1}), env)
+    with pytest.raises(ConfigError, match=r"key 'mailers\.m\.max_rate' must be a number"):
+        create_mailer("m", MailerSettings("console", {"max_rate": "fast"}), env)

@@ -1,6 +1,6 @@
-"""Rate limits shared over PostgreSQL: the SMTP pace and the sign-up windows, and the SQLite
-fallback to in-process limiters. The acceptance test runs two real processes against one
-relay: with ``max_rate`` 10 they deliver at 10 per second together, not 10 each.
+"""Rate limits: a mailer's pace and the sign-up windows, shared over PostgreSQL, in the process
+on SQLite. The acceptance tests run two real processes against one SMTP relay and one HTTP
+provider: with ``max_rate`` 10 they deliver at 10 per second together, not 10 each.
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,14 +19,25 @@ import sqlalchemy as sa
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.engine import Engine
 
-from newsletter.config import MailerSettings, Secrets
-from newsletter.delivery.base import MailerEnv, create_mailer
+from newsletter.config import DeliverySettings, MailerSettings, Secrets
+from newsletter.delivery.base import MailerEnv, create_mailer, share_pace
 from newsletter.delivery.message import make_message_id
-from newsletter.delivery.smtp import SmtpMailer, share_pace
+from newsletter.delivery.outbox import send_due
+from newsletter.delivery.smtp import SmtpMailer
 from newsletter.models import OutgoingEmail
 from newsletter.store import open_engine
-from newsletter.store.limits import SharedPace, SharedWindow, shared_pace, shared_window
+from newsletter.store import outbox as store
+from newsletter.store.limits import (
+    NO_PACE,
+    LocalPace,
+    LocalWindow,
+    SharedPace,
+    SharedWindow,
+    pace_for,
+    window_for,
+)
 from newsletter.store.tables import rate_counts
+from tests.delivery.http_fake import FakeApi, Reply, Request
 from tests.delivery.smtp_sink import FaultyHandler, Sink
 
 RATE = 10.0  # messages per second, over both processes
@@ -73,11 +85,15 @@ def windows_over(times: list[float], limit: float) -> list[int]:
 def test_on_sqlite_every_limit_stays_in_the_process(tmp_path: Path) -> None:
     engine = open_engine(f"sqlite:///{tmp_path / 'one.db'}")
     try:
-        assert shared_pace(engine, "smtp:relay", RATE) is None
-        assert shared_window(engine) is None
+        pace = pace_for(engine, "mailer:relay", RATE)
+        assert isinstance(pace, LocalPace)
+        assert pace_for(engine, "mailer:relay", RATE) is pace  # one pace per name and process
+        assert pace_for(engine, "mailer:other", RATE) is not pace
+        assert pace_for(engine, "mailer:relay", 0) is NO_PACE
+        assert isinstance(window_for(engine), LocalWindow)
         mailer = relay_mailer(25, RATE)
         share_pace(mailer, engine)
-        assert mailer.pace is None  # the mailer's own RateLimiter
+        assert mailer.pace is pace
     finally:
         engine.dispose()
 
@@ -86,8 +102,30 @@ def test_on_postgresql_the_smtp_mailer_gets_the_shared_pace(engines: list[Engine
     mailer = relay_mailer(25, RATE)
     share_pace(mailer, engines[0])
     assert isinstance(mailer.pace, SharedPace)
-    assert shared_pace(engines[0], "smtp:relay", 0) is None  # no max_rate: nothing to share
-    assert isinstance(shared_window(engines[0]), SharedWindow)
+    assert pace_for(engines[0], "mailer:relay", 0) is NO_PACE  # no max_rate: nothing to share
+    assert isinstance(window_for(engines[0]), SharedWindow)
+
+
+def test_the_local_pace_spaces_turns_over_threads_without_catching_up() -> None:
+    pace = LocalPace(50.0)
+    times: list[float] = []
+
+    def take_five() -> None:
+        for _ in range(5):
+            pace.wait()
+            times.append(time.monotonic())
+
+    threads = [threading.Thread(target=take_five) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert max(times) - min(times) >= 9 / 50.0 - 0.005
+    time.sleep(0.1)  # five turns nobody took ...
+    started = time.monotonic()
+    pace.wait()
+    pace.wait()
+    assert time.monotonic() - started >= 1 / 50.0 - 0.005  # ... are not a burst now
 
 
 def test_two_paces_share_the_rate_in_batches(engines: list[Engine]) -> None:
@@ -98,8 +136,7 @@ def test_two_paces_share_the_rate_in_batches(engines: list[Engine]) -> None:
     times: list[float] = []
 
     def run(engine: Engine) -> None:
-        pace = shared_pace(engine, "bulk", rate)
-        assert pace is not None
+        pace = pace_for(engine, "bulk", rate)
         for _ in range(each):
             pace.wait()
             times.append(time.monotonic())
@@ -116,8 +153,7 @@ def test_two_paces_share_the_rate_in_batches(engines: list[Engine]) -> None:
 
 
 def test_slots_left_unused_are_dropped_not_caught_up(engines: list[Engine]) -> None:
-    pace = shared_pace(engines[0], "slow", 100.0)  # batches of 5, 10 ms apart
-    assert pace is not None
+    pace = pace_for(engines[0], "slow", 100.0)  # batches of 5, 10 ms apart
     pace.wait()  # four slots left in hand
     time.sleep(0.2)  # ... and all of them stale now
     started = time.monotonic()
@@ -222,3 +258,45 @@ def test_two_processes_with_max_rate_10_send_at_10_per_second_together(
     assert max(times) - min(times) >= (2 * EACH - 1) / RATE - 0.05
     spans = {tag: [t for t, s in handler.arrived if s.startswith(tag)] for tag in ("A", "B")}
     assert min(spans["A"]) < max(spans["B"]) and min(spans["B"]) < max(spans["A"])  # together
+
+
+def accepted(_req: Request) -> Reply:
+    """SendGrid's answer to a message it queued."""
+    return Reply(202, None, {"X-Message-Id": uuid.uuid4().hex})
+
+
+def send_due_in_another_process(url: str, api_url: str, start: Any, sent: Any) -> None:
+    """Run in a spawned process: send what is due through SendGrid, with ``max_rate``."""
+    engine = open_engine(url, upgrade=False)
+    env = MailerEnv(Secrets({"NEWSLETTER_MAILER_API_API_KEY": "sg-test"}), Path("."))
+    options = {"base_url": api_url, "max_rate": RATE}
+    mailer = create_mailer("api", MailerSettings("sendgrid", options), env)
+    start.wait()
+    report = send_due(engine, mailer, DeliverySettings(batch_size=3), now=NOW)
+    engine.dispose()
+    sent.put(report.sent)
+
+
+@pytest.mark.slow
+def test_two_processes_share_an_api_mailers_max_rate(engines: list[Engine], pg_url: str) -> None:
+    with engines[0].begin() as conn:
+        for i in range(2 * EACH):
+            store.enqueue(conn, message("api", i), issue_id="2026-06-01", now=NOW)
+    spawn = multiprocessing.get_context("spawn")
+    start, sent = spawn.Barrier(2), spawn.Queue()
+    with FakeApi(accepted) as api:
+        workers = [
+            spawn.Process(target=send_due_in_another_process, args=(pg_url, api.url, start, sent))
+            for _ in range(2)
+        ]
+        for p in workers:
+            p.start()
+        for p in workers:
+            p.join(timeout=30)
+        assert [p.exitcode for p in workers] == [0, 0]
+    counts = sorted(sent.get(timeout=5) for _ in workers)
+    assert sum(counts) == 2 * EACH and counts[0] >= 3  # both processes sent, taking turns
+    times = [r.received for r in api.requests]
+    assert len(times) == 2 * EACH
+    assert windows_over(times, RATE + 1) == []  # + one for the jitter of arrival times
+    assert max(times) - min(times) >= (2 * EACH - 1) / RATE - 0.05

@@ -10,9 +10,8 @@ from starlette.testclient import TestClient
 
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.store import open_engine
-from newsletter.store.limits import SharedWindow
+from newsletter.store.limits import LocalWindow, SharedWindow
 from newsletter.web.app import create_app
-from newsletter.web.ratelimit import RateLimiter
 from newsletter.web.site import Site
 
 from .conftest import NOW, Clock, subscribe, web_config
@@ -20,7 +19,7 @@ from .conftest import NOW, Clock, subscribe, web_config
 
 def test_limit_per_key_within_a_sliding_window() -> None:
     clock = Clock(NOW)
-    limiter = RateLimiter(clock)
+    limiter = LocalWindow(clock)
     hour = timedelta(hours=1)
     assert [limiter.allow("a", 3, hour) for _ in range(4)] == [True, True, True, False]
     assert limiter.allow("b", 3, hour)  # other keys have their own count
@@ -31,7 +30,7 @@ def test_limit_per_key_within_a_sliding_window() -> None:
 
 
 def test_on_sqlite_the_site_counts_in_memory(site: Site) -> None:
-    assert isinstance(site.limiter, RateLimiter)
+    assert isinstance(site.limiter, LocalWindow)
 
 
 def test_two_web_processes_on_one_postgresql_share_the_sign_up_limits(

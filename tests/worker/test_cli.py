@@ -10,8 +10,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from newsletter.app.worker import SQLITE_LEASE
 from newsletter.store import locks, open_engine
-from newsletter.worker import SQLITE_LEASE
 from tests.delivery.smtp_sink import Sink
 
 from .conftest import SECRET, fill_issue_outbox, fill_outbox, statuses, write_config

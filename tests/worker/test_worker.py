@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine, make_url
 
+from newsletter.app.worker import SQLITE_LEASE, Worker, WorkerBusy
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer, mailer_from_config
 from newsletter.store import locks
-from newsletter.worker import SQLITE_LEASE, Worker, WorkerBusy
 from tests.delivery.smtp_sink import Sink
 
 from .conftest import fill_outbox, statuses

@@ -10,17 +10,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from newsletter.delivery.api.http import HttpMailer, extra_headers, formatted, reply_to
-from newsletter.delivery.base import OnResult, report, sent
+from newsletter.delivery.base import MailerOptions, OnResult, report, sent
 from newsletter.models import OutgoingEmail, SendResult
+from newsletter.settings_schema import bounded
 
 
 @dataclass(frozen=True)
-class MailgunOptions:
+class MailgunOptions(MailerOptions):
     """Key: NEWSLETTER_MAILER_<NAME>_API_KEY; ``base_url`` https://api.eu.mailgun.net in the EU."""
 
     domain: str = ""
     base_url: str = "https://api.mailgun.net"
-    timeout: float = 30.0
+    timeout: float = bounded(30.0, 0.1, 3600)
 
     def __post_init__(self) -> None:
         if not self.domain:
@@ -34,10 +35,9 @@ class MailgunMailer(HttpMailer):
     def auth(self, key: str) -> dict[str, Any]:
         return {"auth": ("api", key)}
 
-    def send_messages(
-        self, batch: Sequence[OutgoingEmail], on_result: OnResult | None = None
-    ) -> list[SendResult]:
-        return [report(self._send(email), on_result) for email in batch]
+    def send_request(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
+        for email in emails:
+            report(self._send(email), on_result)
 
     def _send(self, email: OutgoingEmail) -> SendResult:
         # multipart/form-data, as Mailgun documents the endpoint; (None, value) = a plain field

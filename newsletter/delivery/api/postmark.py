@@ -13,25 +13,22 @@ from typing import Any
 import httpx
 
 from newsletter.delivery.api.http import HttpMailer, extra_headers, formatted, reply_to
-from newsletter.delivery.base import OnResult, permanent, report, sent, transient
+from newsletter.delivery.base import MailerOptions, OnResult, permanent, report, sent, transient
 from newsletter.models import OutgoingEmail, SendResult
+from newsletter.settings_schema import bounded
 
 MAX_BATCH = 500
 INACTIVE_RECIPIENT = 406
 
 
 @dataclass(frozen=True)
-class PostmarkOptions:
+class PostmarkOptions(MailerOptions):
     """Key: NEWSLETTER_MAILER_<NAME>_API_KEY (a server token)."""
 
     base_url: str = "https://api.postmarkapp.com"
     message_stream: str = "broadcast"
-    timeout: float = 30.0
-    batch_size: int = MAX_BATCH
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.batch_size <= MAX_BATCH:
-            raise ValueError(f"key 'batch_size' must be between 1 and {MAX_BATCH}")
+    timeout: float = bounded(30.0, 0.1, 3600)
+    batch_size: int = bounded(MAX_BATCH, 1, MAX_BATCH)
 
 
 class PostmarkMailer(HttpMailer):
@@ -41,26 +38,21 @@ class PostmarkMailer(HttpMailer):
     def auth(self, key: str) -> dict[str, Any]:
         return {"headers": {"X-Postmark-Server-Token": key, "Accept": "application/json"}}
 
-    def send_messages(
-        self, batch: Sequence[OutgoingEmail], on_result: OnResult | None = None
-    ) -> list[SendResult]:
-        size = self.options.batch_size
-        results: list[SendResult] = []
-        for start in range(0, len(batch), size):
-            results += self._send_chunk(batch[start : start + size], on_result)
-        return results
+    @property
+    def request_size(self) -> int:
+        return int(self.options.batch_size)
 
-    def _send_chunk(
-        self, chunk: Sequence[OutgoingEmail], on_result: OnResult | None
-    ) -> list[SendResult]:
-        response = self.post("/email/batch", json=[self._payload(e) for e in chunk])
+    def send_request(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
+        response = self.post("/email/batch", json=[self._payload(e) for e in emails])
         if isinstance(response, str) or response.status_code != 200:
-            return self.fail_all(chunk, response, on_result)
+            self.fail_all(emails, response, on_result)
+            return
         items = _items(response)
-        if len(items) != len(chunk):
-            return self.fail_all(chunk, "Postmark answered with the wrong number of results",
-                                 on_result)
-        return [report(_result(e, item), on_result) for e, item in zip(chunk, items, strict=True)]
+        if len(items) != len(emails):
+            self.fail_all(emails, "Postmark answered with the wrong number of results", on_result)
+            return
+        for email, item in zip(emails, items, strict=True):
+            report(_result(email, item), on_result)
 
     def _payload(self, email: OutgoingEmail) -> dict[str, Any]:
         payload: dict[str, Any] = {

@@ -15,51 +15,46 @@ from typing import Any
 import httpx
 
 from newsletter.delivery.api.http import HttpMailer, extra_headers, formatted, reply_to
-from newsletter.delivery.base import OnResult, report, sent
-from newsletter.models import OutgoingEmail, SendResult
+from newsletter.delivery.base import MailerOptions, OnResult, report, sent
+from newsletter.models import OutgoingEmail
+from newsletter.settings_schema import bounded
 
 MAX_BATCH = 100
 
 
 @dataclass(frozen=True)
-class ResendOptions:
+class ResendOptions(MailerOptions):
     """Key: NEWSLETTER_MAILER_<NAME>_API_KEY."""
 
     base_url: str = "https://api.resend.com"
-    timeout: float = 30.0
-    batch_size: int = MAX_BATCH
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.batch_size <= MAX_BATCH:
-            raise ValueError(f"key 'batch_size' must be between 1 and {MAX_BATCH}")
+    timeout: float = bounded(30.0, 0.1, 3600)
+    batch_size: int = bounded(MAX_BATCH, 1, MAX_BATCH)
 
 
 class ResendMailer(HttpMailer):
     options_type = ResendOptions
     provider = "Resend"
 
-    def send_messages(
-        self, batch: Sequence[OutgoingEmail], on_result: OnResult | None = None
-    ) -> list[SendResult]:
-        size = self.options.batch_size
-        results: list[SendResult] = []
-        for start in range(0, len(batch), size):
-            results += self._send_chunk(batch[start : start + size], on_result)
-        return results
+    @property
+    def request_size(self) -> int:
+        return int(self.options.batch_size)
 
-    def _send_chunk(
-        self, chunk: Sequence[OutgoingEmail], on_result: OnResult | None
-    ) -> list[SendResult]:
-        response = self.post("/emails/batch", json=[payload(e) for e in chunk],
-                             headers={"Idempotency-Key": idempotency_key(chunk)})
-        if not isinstance(response, str) and response.status_code == 422 and len(chunk) > 1:
-            return [r for e in chunk for r in self._send_chunk([e], on_result)]
+    def send_request(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
+        response = self.post("/emails/batch", json=[payload(e) for e in emails],
+                             headers={"Idempotency-Key": idempotency_key(emails)})
+        if not isinstance(response, str) and response.status_code == 422 and len(emails) > 1:
+            for email in emails:  # one bad address fails only itself
+                self.send_request([email], on_result)
+            return
         if isinstance(response, str) or response.status_code != 200:
-            return self.fail_all(chunk, response, on_result)
+            self.fail_all(emails, response, on_result)
+            return
         ids = _ids(response)
-        if len(ids) != len(chunk):
-            return self.fail_all(chunk, "Resend answered with the wrong number of ids", on_result)
-        return [report(sent(e, provider_id=i), on_result) for e, i in zip(chunk, ids, strict=True)]
+        if len(ids) != len(emails):
+            self.fail_all(emails, "Resend answered with the wrong number of ids", on_result)
+            return
+        for email, ident in zip(emails, ids, strict=True):
+            report(sent(email, provider_id=ident), on_result)
 
 
 def idempotency_key(chunk: Sequence[OutgoingEmail]) -> str:

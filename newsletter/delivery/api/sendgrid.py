@@ -11,16 +11,17 @@ from typing import Any
 
 from newsletter import addresses
 from newsletter.delivery.api.http import HttpMailer, extra_headers, reply_to
-from newsletter.delivery.base import OnResult, report, sent
+from newsletter.delivery.base import MailerOptions, OnResult, report, sent
 from newsletter.models import OutgoingEmail, SendResult
+from newsletter.settings_schema import bounded
 
 
 @dataclass(frozen=True)
-class SendGridOptions:
+class SendGridOptions(MailerOptions):
     """Key: NEWSLETTER_MAILER_<NAME>_API_KEY."""
 
     base_url: str = "https://api.sendgrid.com"
-    timeout: float = 30.0
+    timeout: float = bounded(30.0, 0.1, 3600)
 
 
 def _person(address: str) -> dict[str, str]:
@@ -32,10 +33,9 @@ class SendGridMailer(HttpMailer):
     options_type = SendGridOptions
     provider = "SendGrid"
 
-    def send_messages(
-        self, batch: Sequence[OutgoingEmail], on_result: OnResult | None = None
-    ) -> list[SendResult]:
-        return [report(self._send(email), on_result) for email in batch]
+    def send_request(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
+        for email in emails:
+            report(self._send(email), on_result)
 
     def _send(self, email: OutgoingEmail) -> SendResult:
         response = self.post("/v3/mail/send", json=payload(email))

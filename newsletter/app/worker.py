@@ -17,7 +17,6 @@ from sqlalchemy.exc import OperationalError
 from newsletter.config import DeliverySettings
 from newsletter.delivery.base import Mailer
 from newsletter.delivery.outbox import Build, SendReport, default_owner, send_due
-from newsletter.delivery.smtp import share_pace
 from newsletter.errors import DeliveryError
 from newsletter.store import locks
 from newsletter.store.db import is_sqlite
@@ -127,7 +126,7 @@ class Worker:
     def _loop(self, index: int, once: bool) -> None:
         owner = self.owner if self.concurrency == 1 else f"{self.owner}/{index}"
         size = self.settings.batch_size
-        with share_pace(self.mailers(), self.engine) as mailer:
+        with self.mailers() as mailer:
             pause = RECONNECT[0]
             while not self._stop.is_set():
                 try:
