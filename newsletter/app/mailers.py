@@ -10,6 +10,7 @@ from newsletter.delivery.base import Mailer, mailer_from_config
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.errors import ConfigError
 
+__all__ = ["Mailer", "configured_mailer", "sending_mailer"]
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]", "0.0.0.0")
 
 

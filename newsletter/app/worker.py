@@ -183,3 +183,8 @@ class Worker:
     def _release_sqlite_lease(self) -> None:
         if is_sqlite(self.engine):
             locks.release(self.engine, SQLITE_LEASE, self.owner, now=self.clock())
+
+
+def database_kind(engine: Engine) -> str:
+    """How the worker shares its database, for its start-up line."""
+    return "SQLite, one worker at a time" if is_sqlite(engine) else engine.dialect.name

@@ -12,12 +12,10 @@ from types import FrameType
 
 import click
 
-from newsletter.app.queued_issue import Builder
-from newsletter.app.worker import Worker
+from newsletter.app.mailers import Mailer
+from newsletter.app.sending import builder
+from newsletter.app.worker import Worker, database_kind
 from newsletter.cli.common import App, pass_app, sending_mailer
-from newsletter.delivery.base import Mailer
-from newsletter.delivery.compose import composer_from_config
-from newsletter.store.db import is_sqlite
 
 
 @click.command()
@@ -53,9 +51,9 @@ def worker(
     running = Worker(
         engine, mailers, config.delivery, concurrency=concurrency, idle_seconds=idle_seconds,
         warn=lambda line: app.err.print(line, markup=False),
-        build=Builder(engine, composer_from_config(config)),
+        build=builder(config, engine),
     )
-    where = "SQLite, one worker at a time" if is_sqlite(engine) else engine.dialect.name
+    where = database_kind(engine)
     app.err.print(
         f"worker {running.owner}: {concurrency} send loop(s) on {where}; "
         f"{'until nothing is due' if once else 'SIGTERM or Ctrl-C stops'}",
