@@ -26,6 +26,7 @@ from match_bench import seed_papers
 
 from newsletter.llm.contract import (
     SCHEMAS,
+    Reader,
     Request,
     paper_request,
     profile_request,
@@ -51,9 +52,15 @@ def requests(use: str) -> list[Request]:
         return [paper_request(p) for p in seed_papers()]
     if use == "profiles":
         return list({r.key: r for r in (profile_request(x) for _, x in heldout_readers())}.values())
+    return [item[0] for item in rerank_items()]
+
+
+def rerank_items() -> list[tuple[Request, Reader, list[str]]]:
+    """Each rerank request, its reader and its candidates' titles, in order."""
     from llm_replay import rerank_candidates
 
-    return [rerank_request(reader, papers) for _, reader, papers in rerank_candidates()]
+    return [(rerank_request(reader, papers), reader, [p.title for p in papers])
+            for _, reader, papers in rerank_candidates()]
 
 
 NAME = 16  # hex digits of a request's key that name its files
@@ -69,7 +76,10 @@ def write_requests(use: str, out: Path) -> None:
 
 
 def collect(folder: Path, uses: list[str]) -> None:
-    every = {r.key[:NAME]: r for use in uses for r in requests(use)}
+    every = {r.key[:NAME]: r for use in uses if use != "rerank" for r in requests(use)}
+    reranks = {r.key[:NAME]: (r, reader, titles) for r, reader, titles in rerank_items()
+               } if "rerank" in uses else {}
+    every |= {k: r for k, (r, _, _) in reranks.items()}
     added = refused = 0
     for path in sorted(folder.glob("*.json")):
         request = every.get(path.stem)
@@ -83,12 +93,13 @@ def collect(folder: Path, uses: list[str]) -> None:
             elif request.use == "reader_profile":
                 read_profile_phrases(content)
             else:
-                read_rerank_scores(content, request.user.count("\n\n[") )
+                read_rerank_scores(content, len(reranks[path.stem][2]))
         except ValueError as exc:
             print(f"{path.name}: {exc}; skipped")
             refused += 1
             continue
-        RECORDED.add(request, json.loads(content))
+        _, reader, titles = reranks.get(path.stem, (request, None, None))
+        RECORDED.add(request, json.loads(content), reader, titles)
         added += 1
     RECORDED.save()
     print(f"{added} answers kept, {refused} refused")

@@ -10,11 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from newsletter.llm.contract import Reader, Request
-from newsletter.models import normalize_title
+from newsletter.llm.contract import (
+    Reader,
+    Request,
+    paper_request,
+    profile_request,
+    read_paper_fields,
+    read_profile_phrases,
+)
+from newsletter.models import Expansion, Paper, normalize_title
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "llm"
@@ -97,4 +105,47 @@ def heldout_readers(titles: dict[str, str] | None = None) -> list[tuple[dict[str
     return [
         (p, Reader(tuple(p["topics"]), tuple(p["exclude"]), tuple(titles[k] for k in p["liked"])))
         for p in heldout_profiles()
+    ]
+
+
+def recorded_labels(papers: list[Paper], recorded: Recorded = RECORDED) -> list[Paper]:
+    """``papers`` with the field labels and summary of their recorded answers."""
+    out = []
+    for paper in papers:
+        reply = recorded.replies.get(paper_request(paper).key)
+        if reply is None:
+            out.append(paper)
+            continue
+        found = read_paper_fields(json.dumps(reply))
+        out.append(replace(paper, labels=found.fields, summary=found.summary))
+    return out
+
+
+def recorded_expansion(reader: Reader, recorded: Recorded = RECORDED) -> Expansion | None:
+    """A reader's recorded phrases, when they were recorded."""
+    reply = recorded.replies.get(profile_request(reader).key)
+    if reply is None:
+        return None
+    found = read_profile_phrases(json.dumps(reply))
+    return Expansion(found.phrases, found.exclude_phrases)
+
+
+def rerank_candidates(k: int = 30) -> list[tuple[dict[str, Any], Reader, list[Paper]]]:
+    """Each held-out profile, its reader, and the doors' ranking's best ``k`` papers (labels
+    and phrases from the recorded answers, no threshold): what a rerank request carries."""
+    from match_bench import doors_matcher, readers, seed_papers
+
+    papers = recorded_labels(seed_papers())
+    by_title = {normalize_title(p.title): p for p in papers}
+    pairs = heldout_readers({t: p.title for t, p in by_title.items()})
+    group = [p for p, _ in pairs]
+    subs, feedback, refs = readers(group, by_title)
+    expansions = {
+        s.email: x for s, (_, r) in zip(subs, pairs, strict=True)
+        if (x := recorded_expansion(r)) is not None
+    }
+    ranked = doors_matcher().match_many(subs, papers, None, feedback, refs, expansions, uncut=k)
+    return [
+        (profile, reader, [pick.paper for pick in ranked[s.email]])
+        for (profile, reader), s in zip(pairs, subs, strict=True)
     ]

@@ -70,6 +70,20 @@ def seed_papers() -> list[Paper]:
     return list(found.values())
 
 
+def doors_matcher(settings: MatchSettings | None = None) -> Matcher:
+    """The hybrid matcher the model's doors are measured with (one embedder, one cache)."""
+    if not _doors:
+        embedder = load_embedder()
+        if embedder is None:
+            sys.exit("the doors need the embedding model (the [semantic] extra)")
+        _doors.append((embedder, MemoryCache()))
+    embedder, cache = _doors[0]
+    return Matcher(settings or MatchSettings(), embedder, cache)
+
+
+_doors: list[tuple[Any, MemoryCache]] = []
+
+
 def judge_set(matcher: Matcher, papers: list[Paper], path: Path, verbose: bool) -> list[Quality]:
     profiles = json.loads(path.read_text(encoding="utf-8"))["profiles"]
     results: list[Quality] = []

@@ -46,6 +46,9 @@ class Paper:
     ai_summary: str | None = None
     ai_keywords: tuple[str, ...] = ()
     code_url: str = ""  # the paper's code repository (https), when a source names one
+    # What a language model wrote about it (kept apart in the store, joined when read):
+    labels: tuple[str, ...] = ()  # field labels, broad to narrow
+    summary: str = ""  # one sentence
 
     @property
     def key(self) -> str:
@@ -121,6 +124,15 @@ class Subscriber:
     weekday: int = 0  # Monday; used when frequency is weekly
     active: bool = True
     origin: str = ""  # the file it came from, or "web"
+
+
+@dataclass(frozen=True, slots=True)
+class Expansion:
+    """More phrases a language model looks for on a reader's behalf (and phrases for what they
+    do not want), kept per profile; matching counts them at a discount."""
+
+    phrases: tuple[str, ...] = ()
+    exclude_phrases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,8 @@ from datetime import date, datetime
 from sqlalchemy.engine import Connection
 
 from newsletter import addresses
-from newsletter.app.issue import candidates, compose, history, pick
+from newsletter.app.issue import Model, candidates, compose, history, pick
+from newsletter.app.model_doors import ModelRun
 from newsletter.app.queued_issue import queued
 from newsletter.app.stages import Stages
 from newsletter.config import Config
@@ -46,6 +47,8 @@ class EnqueueReport:
     not_due: int = 0
     papers: int = 0
     skipped: dict[str, str] = field(default_factory=dict)  # email -> why no email now
+    reranked: int = 0  # readers whose issue the language model reranked
+    not_reranked: int = 0  # ... who got the doors' ranking instead (budget, model failing)
 
     def __add__(self, other: EnqueueReport) -> EnqueueReport:
         """Two passes (shards, or a catch-up and today's run) as one."""
@@ -56,15 +59,21 @@ class EnqueueReport:
             self.not_due + other.not_due,
             max(self.papers, other.papers),
             self.skipped | other.skipped,
+            self.reranked + other.reranked,
+            self.not_reranked + other.not_reranked,
         )
 
     def describe(self) -> str:
         """One plain line: what was enqueued and why the others were not."""
-        return (
+        line = (
             f"matched {count(self.papers, 'candidate paper')}: "
             f"{count(self.enqueued, 'issue')} enqueued, {self.already} already queued, "
             f"{self.quiet} with nothing matched, {self.not_due} not due"
         )
+        if self.reranked or self.not_reranked:
+            line += (f"; reranked by the language model: {self.reranked} of "
+                     f"{count(self.reranked + self.not_reranked, 'reader')}")
+        return line
 
 
 def enqueue_due(
@@ -73,16 +82,22 @@ def enqueue_due(
     now: datetime,
     papers: Sequence[Paper] | None = None,
     on_batch: Callable[[EnqueueReport], None] | None = None,
+    model: ModelRun | None = None,
 ) -> EnqueueReport:
-    """Match, render and enqueue today's issue for every due subscriber, batch by batch."""
+    """Match, render and enqueue today's issue for every due subscriber, batch by batch;
+    with ``[llm]`` set, the model's answers are used (asked within ``model``, this pass's
+    run, or a run of its own)."""
     report = EnqueueReport()
+    run = model or ModelRun.start(stages.config, stages.engine)
     with stages.engine.connect() as conn:
         pool = list(papers) if papers is not None else candidates(conn, now)
     report.papers = len(pool)
     for batch in _batches(_due(subscribers, now, report), BATCH):
-        _enqueue_batch(stages, batch, pool, now, report)
+        _enqueue_batch(stages, batch, pool, now, report, run)
         if on_batch:
             on_batch(report)
+    if run is not None and model is None:
+        run.record()
     return report
 
 
@@ -117,13 +132,19 @@ def _enqueue_batch(
     pool: Sequence[Paper],
     now: datetime,
     report: EnqueueReport,
+    run: ModelRun | None = None,
 ) -> None:
     # Matching reads (and may cache embeddings) on connections of its own, so it runs before
     # the write transaction: a long write lock held across it would stall SQLite.
     with stages.engine.connect() as conn:
         fresh = _not_yet_queued(conn, batch, report)
         past = history(conn, [s for s, _ in fresh], now)
-    chosen = pick(stages.matcher, [s for s, _ in fresh], pool, past)
+    before = (run.reranked, run.not_reranked) if run else (0, 0)
+    model = Model(stages.config, stages.engine, run)
+    chosen = pick(stages.matcher, [s for s, _ in fresh], pool, past, model)
+    if run is not None:
+        report.reranked += run.reranked - before[0]
+        report.not_reranked += run.not_reranked - before[1]
     version, files, settings = stages.renderer.pin()
     rows, tried = [], False
     for sub, day in fresh:

@@ -16,8 +16,10 @@ from typing import Literal
 
 from sqlalchemy.engine import Engine
 
+from newsletter.app.model_doors import ModelRun
 from newsletter.config import Config, FetchSettings, SourceSettings
 from newsletter.errors import ConfigError, SourceError
+from newsletter.models import Paper
 from newsletter.sources import folders
 from newsletter.sources.clean import clean_line, fit
 from newsletter.sources.http import Fetcher
@@ -67,24 +69,33 @@ def ingest(
     fetcher: Fetcher,
     now: datetime,
     on_report: OnReport | None = None,
+    model: ModelRun | None = None,
 ) -> list[SourceReport]:
-    """Ingest each source in its own transaction: all of its papers are stored, or none.
+    """Ingest each source in its own transaction: all of its papers are stored, or none;
+    with ``[llm]`` set, the papers a source brought are then labelled (asked within
+    ``model``, or a run of this ingest's own; a paper already labelled is not asked again).
 
     Each page of a folder or glob source is a source of its own, with its own report.
     """
+    run = model or ModelRun.start(config, engine)
     reports = []
     for spec in folders.expand(specs, config):
-        report = ingest_one(engine, config, spec, fetcher, now)
+        report, papers = ingest_one(engine, config, spec, fetcher, now)
+        if run is not None and papers:
+            run.label(papers)
         reports.append(report)
         if on_report:
             on_report(report)
+    if run is not None and model is None:
+        run.record()
     return reports
 
 
 def ingest_one(
     engine: Engine, config: Config, spec: SourceSettings, fetcher: Fetcher, now: datetime
-) -> SourceReport:
-    """Read and store one source; every failure, foreseen or not, is its one-line report."""
+) -> tuple[SourceReport, list[Paper]]:
+    """Read and store one source; every failure, foreseen or not, is its one-line report.
+    Returns the report and the papers stored (none when the source failed)."""
     name = clean_line(source_name(spec))
     key = state_key(name)
     try:
@@ -96,13 +107,13 @@ def ingest_one(
             counts = upsert_papers(conn, reading.papers, name, now)
             save_state(conn, key, now, status, reading.validators)
     except SourceError as exc:
-        return _failed(engine, name, key, now, exc.problem)
+        return _failed(engine, name, key, now, exc.problem), []
     except Exception as exc:  # the store refused, or a bug: the next source still runs
         log.debug("storing %r failed", name, exc_info=True)
-        return _failed(engine, name, key, now, unforeseen(exc))
+        return _failed(engine, name, key, now, unforeseen(exc)), []
     skipped = tuple(s for page in reading.pages for s in page.skipped)
     entries = sum(page.entries for page in reading.pages)
-    return SourceReport(name, status, entries, counts, skipped)
+    return SourceReport(name, status, entries, counts, skipped), reading.papers
 
 
 def state_key(name: str) -> str:

@@ -11,8 +11,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy.engine import Connection, Engine
 
 from newsletter import addresses, shortlinks, signed_links
+from newsletter.app.model_doors import ModelRun, pick_with_model
 from newsletter.app.readers import find_subscriber
 from newsletter.app.stages import Stages
+from newsletter.config import Config
 from newsletter.delivery.compose import Composer
 from newsletter.match import Matcher
 from newsletter.models import Issue, IssueLinks, OutgoingEmail, Paper, Pick, Subscriber
@@ -55,25 +57,44 @@ def history(conn: Connection, subs: Sequence[Subscriber], now: datetime | None =
     return History(sent, judged, refs or None)
 
 
+@dataclass(frozen=True)
+class Model:
+    """What an issue may take from the language model: kept answers in ``engine`` (read with
+    ``[llm]`` set), and, given a ``run``, answers asked now (phrases, the rerank)."""
+
+    config: Config
+    engine: Engine
+    run: ModelRun | None = None
+
+
 def pick(
     matcher: Matcher,
     subs: Sequence[Subscriber],
     papers: Sequence[Paper],
     past: History | None = None,
+    model: Model | None = None,
 ) -> dict[str, list[Pick]]:
-    """Each reader's picks; ``past`` (their history) is left out for a reader not yet stored."""
-    if past is None:
-        return matcher.match_many(subs, papers)
-    return matcher.match_many(subs, papers, past.sent, past.judged, past.references)
+    """Each reader's picks; ``past`` (their history) is left out for a reader not yet stored;
+    ``model`` adds what the language model gave (see ``model_doors``)."""
+    history = (past.sent, past.judged, past.references) if past is not None else (None,) * 3
+    if model is not None and model.config.llm.enabled:
+        return pick_with_model(model.config, model.engine, model.run, matcher, subs, papers,
+                               history)
+    return matcher.match_many(subs, papers, *history)
 
 
 def picks_for(
-    engine: Engine, matcher: Matcher, subs: Sequence[Subscriber], papers: Sequence[Paper]
+    stages: Stages, subs: Sequence[Subscriber], papers: Sequence[Paper]
 ) -> dict[str, list[Pick]]:
-    """Each subscriber's picks, with their sent history and feedback taken into account."""
-    with engine.connect() as conn:
+    """Each subscriber's picks, with their sent history and feedback taken into account, and
+    what the language model gives when ``[llm]`` is set (asked now where nothing is kept)."""
+    with stages.engine.connect() as conn:
         past = history(conn, subs)
-    return pick(matcher, subs, papers, past)
+    run = ModelRun.start(stages.config, stages.engine)
+    picks = pick(stages.matcher, subs, papers, past, Model(stages.config, stages.engine, run))
+    if run is not None:
+        run.record()
+    return picks
 
 
 def issue_links(
@@ -145,7 +166,7 @@ def reader_issue(
         end = datetime.combine(issue_date, time.max, UTC)
         with stages.engine.connect() as conn:
             papers = candidates(conn, end)
-    picks = picks_for(stages.engine, stages.matcher, [sub], papers)[sub.email]
+    picks = picks_for(stages, [sub], papers)[sub.email]
     links = issue_links(stages.composer, sub.email, picks, datetime.now(UTC), issue_date)
     return Issue(sub, issue_date, tuple(picks)), links
 

@@ -16,7 +16,8 @@ from sqlalchemy.engine import Engine, make_url
 
 from newsletter.app.arxiv_lookup import LookupReport, liked_ids, look_up
 from newsletter.app.ingest import open_fetcher
-from newsletter.app.issue import History, history, pick
+from newsletter.app.issue import History, Model, history, pick
+from newsletter.app.model_doors import ModelRun
 from newsletter.app.readers import find_subscriber
 from newsletter.config import Config
 from newsletter.library_files import alternatives, unique
@@ -81,7 +82,11 @@ def match_reader(
             if not sources:
                 papers = list_papers(conn, since=since)
             past = history(conn, [sub])
-    picks = pick(matcher, [sub], papers, past)[sub.email]
+    run = ModelRun.start(config, db) if db is not None else None
+    model = Model(config, db, run) if db is not None else None
+    picks = pick(matcher, [sub], papers, past, model)[sub.email]
+    if run is not None:
+        run.record()
     already = len({p.key for p in papers} & past.sent.get(sub.email, set())) if past else 0
     return MatchReport(
         sub, picks, len(papers), already, matcher.semantic,

@@ -101,7 +101,7 @@ def _show_picks(app: App, stages: Stages, subs: list[Subscriber], now: datetime,
     out.mkdir(parents=True, exist_ok=True)
     with stages.engine.connect() as conn:
         pool = candidates(conn, now)
-    chosen = picks_for(stages.engine, stages.matcher, subs, pool)
+    chosen = picks_for(stages, subs, pool)
     for sub in subs:
         picks = chosen.get(sub.email, [])
         shown = f" (first {SHOWN} shown)" if len(picks) > SHOWN else ""

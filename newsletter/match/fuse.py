@@ -40,6 +40,14 @@ class Calibration:
     field_weight: float = 0.7  # a topic naming a field scores this share of its best field term
     field_gate_low: float = 0.1  # ... times a ramp on the paper's closeness to the field's name
     field_gate_high: float = 0.25
+    phrase_weight: float = 0.7  # a reader's model-written phrases count this share of a topic
+    phrase_gate_low: float = 0.1  # ... times a ramp on the paper's closeness to their topics
+    phrase_gate_high: float = 0.25
+    phrase_bar: float = 0.0  # their row passes a paper at the threshold plus this ...
+    phrase_relative: float = 0.5  # ... and at this share of its best score today
+    expanded_threshold: float = 0.4  # a reader with such phrases: the threshold, and ...
+    expanded_relative: float = 0.6  # ... the relative cut (more evidence, a higher bar)
+    phrase_exclude_penalty: float = 0.0  # times the closeness to a model-written exclude phrase
 
 
 DEFAULT = Calibration()

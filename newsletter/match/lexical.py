@@ -1,4 +1,6 @@
-"""Lexical relevance: BM25F over title and abstract, with bigrams for phrase awareness.
+"""Lexical relevance: BM25F over title, field labels and abstract, with bigrams for phrase
+awareness (a paper's labels, when a language model gave it some, count as a field of their
+own, weighted like a short title).
 
 A phrase's score for a paper is the IDF-weighted share of its terms (words and adjacent word
 pairs) that the paper holds, each saturated BM25-style: 0 means no term, near 1 means the
@@ -21,6 +23,7 @@ from newsletter.wording import clip
 K1 = 1.2
 B = 0.75
 TITLE_WEIGHT = 3.0
+LABEL_WEIGHT = 1.0  # chosen on the development split with the recorded labels
 MIN_IDF = 0.05
 QUOTE_LIMIT = 60  # characters of a topic quoted in a reason
 _CHUNK = 20_000  # gathered term rows per block: bounds memory for 10k-subscriber batches
@@ -32,23 +35,30 @@ class PaperWords:
 
     title: list[str]
     abstract: list[str]
+    labels: list[list[str]]  # each label's words
 
 
 class LexicalIndex:
     """Term statistics of a set of candidate papers, scored against many phrases at once."""
 
     def __init__(self, papers: Sequence[Paper]) -> None:
-        self.docs = [PaperWords(words(p.title), words(p.abstract)) for p in papers]
+        self.docs = [
+            PaperWords(words(p.title), words(p.abstract), [words(x) for x in p.labels])
+            for p in papers
+        ]
         self.size = len(papers)
         self._postings: dict[str, list[tuple[int, float]]] = {}
         lengths = np.zeros(self.size, dtype=np.float32)
         for i, paper in enumerate(papers):
             tf = Counter({t: TITLE_WEIGHT * c for t, c in Counter(terms(paper.title)).items()})
             tf.update(terms(paper.abstract))
+            for label in paper.labels:
+                tf.update({t: LABEL_WEIGHT * c for t, c in Counter(terms(label)).items()})
             lengths[i] = sum(tf.values())
             for term, count in tf.items():
                 self._postings.setdefault(term, []).append((i, count))
         average = float(lengths.mean()) if self.size else 1.0
+        self._labels = [p.labels for p in papers]
         self._norm = K1 * (1 - B + B * lengths / max(average, 1.0))
 
     def idf(self, term: str) -> float:
@@ -88,6 +98,9 @@ class LexicalIndex:
             run = longest_run(phrase, field)
             if run == phrase or len(run.split()) >= 2:
                 return f"{where} '{quoted(run)}'"
+        for label, text in zip(doc.labels, self._labels[paper], strict=True):
+            if contains_phrase(label, phrase_words(phrase)):
+                return f"labelled '{quoted(text)}'"
         have = set(doc.title) | set(doc.abstract)
         written = dict.fromkeys(m.group() for m in surface(phrase))
         shown = [w for w in written if set(phrase_words(w)) & have]

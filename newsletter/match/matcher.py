@@ -11,7 +11,7 @@ from newsletter.match import fuse as fusion
 from newsletter.match.scores import BatchScores, score_batch
 from newsletter.match.select import Selection, disliked_keys, liked_keys, select
 from newsletter.match.semantic import Embedder, MemoryCache, VectorCache, load_embedder
-from newsletter.models import Paper, Pick, Subscriber, normalize_title
+from newsletter.models import Expansion, Paper, Pick, Subscriber, normalize_title
 
 log = logging.getLogger(__name__)
 _warned: list[bool] = []
@@ -69,11 +69,13 @@ class Matcher:
         sent: Collection[str] = (),
         feedback: Mapping[str, int] | None = None,
         references: Mapping[str, Paper] | None = None,
+        expansion: Expansion | None = None,
     ) -> list[Pick]:
         """This subscriber's picks, best first, already cut by threshold and ``max_papers``.
 
         ``sent`` holds keys already sent; ``feedback`` maps paper keys to +1 or -1;
-        ``references`` supplies liked or disliked papers that are not among ``papers``.
+        ``references`` supplies liked or disliked papers that are not among ``papers``;
+        ``expansion`` holds more phrases a language model looks for on their behalf.
         """
         result = self.match_many(
             [subscriber],
@@ -81,6 +83,7 @@ class Matcher:
             {subscriber.email: sent},
             {subscriber.email: feedback or {}},
             references,
+            {subscriber.email: expansion} if expansion else None,
         )
         return result[subscriber.email]
 
@@ -91,20 +94,43 @@ class Matcher:
         sent: Mapping[str, Collection[str]] | None = None,
         feedback: Mapping[str, Mapping[str, int]] | None = None,
         references: Mapping[str, Paper] | None = None,
+        expansions: Mapping[str, Expansion] | None = None,
+        uncut: int = 0,
     ) -> dict[str, list[Pick]]:
-        """Picks for many subscribers (by email) from one scoring pass over ``papers``."""
-        sent, feedback = sent or {}, feedback or {}
-        scores = self.score(subscribers, papers, feedback, references or {})
-        out: dict[str, list[Pick]] = {}
+        """Picks for many subscribers (by email) from one scoring pass over ``papers``;
+        ``uncut`` > 0 gives each reader's best ``uncut`` papers instead, threshold and
+        ``max_papers`` aside (the candidates a reranker reads)."""
+        return self.rank_many(
+            subscribers, papers, sent, feedback, references, expansions, (uncut,)
+        )[0]
+
+    def rank_many(
+        self,
+        subscribers: Sequence[Subscriber],
+        papers: Sequence[Paper],
+        sent: Mapping[str, Collection[str]] | None = None,
+        feedback: Mapping[str, Mapping[str, int]] | None = None,
+        references: Mapping[str, Paper] | None = None,
+        expansions: Mapping[str, Expansion] | None = None,
+        cuts: Sequence[int] = (0,),
+    ) -> list[dict[str, list[Pick]]]:
+        """One scoring pass, one selection per entry of ``cuts``: 0 the delivered picks, k > 0
+        each reader's best k papers with no threshold (a reranker's candidates)."""
+        sent, feedback, expansions = sent or {}, feedback or {}, expansions or {}
+        scores = self.score(subscribers, papers, feedback, references or {}, expansions)
+        out: list[dict[str, list[Pick]]] = [{} for _ in cuts]
         for sub in subscribers:
-            how = Selection(
-                self.settings.threshold,
-                self.settings.relative,
-                sent.get(sub.email, ()),
-                feedback.get(sub.email),
-                self.cal,
-            )
-            out[sub.email] = select(sub, scores, how)
+            for n, uncut in enumerate(cuts):
+                how = Selection(
+                    self.settings.threshold,
+                    self.settings.relative,
+                    sent.get(sub.email, ()),
+                    feedback.get(sub.email),
+                    self.cal,
+                    expansions.get(sub.email),
+                    uncut,
+                )
+                out[n][sub.email] = select(sub, scores, how)
         return out
 
     def score(
@@ -113,11 +139,14 @@ class Matcher:
         papers: Sequence[Paper],
         feedback: Mapping[str, Mapping[str, int]],
         references: Mapping[str, Paper],
+        expansions: Mapping[str, Expansion] | None = None,
     ) -> BatchScores:
         """The shared score matrices for a batch (exposed for benchmarks and diagnostics)."""
         unique = list({p.key: p for p in papers}.values())
         topics = [t for s in subscribers for t in s.topics]
         excludes = [e for s in subscribers for e in s.exclude]
+        more = [x for s in subscribers if (x := (expansions or {}).get(s.email))]
+        phrases = [p for x in more for p in (*x.phrases, *x.exclude_phrases)]
         by_title = {f"title:{normalize_title(p.title)}": p for p in unique}
         known = by_title | {p.key: p for p in unique} | dict(references)
         wanted = _reference_keys(subscribers, feedback)
@@ -133,6 +162,7 @@ class Matcher:
             lexical_weight=self.settings.lexical_weight,
             cal=self.cal,
             vocabulary=self.vocabulary,
+            plain=phrases,
         )
 
 

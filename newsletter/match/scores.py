@@ -62,12 +62,14 @@ def score_batch(
     lexical_weight: float,
     cal: fusion.Calibration = fusion.DEFAULT,
     vocabulary: fields.Vocabulary | None = None,
+    plain: Sequence[str] = (),
 ) -> BatchScores:
     """Build the score matrices for ``papers`` against all ``phrases`` and ``references``;
-    topics naming a field of ``vocabulary`` (default: the packaged one) widen to its terms."""
+    topics naming a field of ``vocabulary`` (default: the packaged one) widen to its terms;
+    ``plain`` phrases (a reader's model-written ones) are scored as they are."""
     papers = list(papers)
     topics = list(dict.fromkeys(phrases))
-    phrases = list(dict.fromkeys([*phrases, *excludes]))
+    phrases = list(dict.fromkeys([*phrases, *excludes, *plain]))
     rows = {p: i for i, p in enumerate(phrases)}
     references = list({p.key: p for p in references}.values())
     index, known = _lexical_index(papers)
@@ -116,12 +118,13 @@ def phrases_to_embed(
     topics: Sequence[str],
     excludes: Sequence[str] = (),
     vocabulary: fields.Vocabulary | None = None,
+    plain: Sequence[str] = (),
 ) -> list[str]:
-    """Every text ``score_batch`` embeds for ``topics`` and ``excludes`` against ``papers``:
-    the phrases, their spelt-out forms and the terms of the fields that topics name (so vectors
-    can be computed ahead, in a process of their own)."""
+    """Every text ``score_batch`` embeds for ``topics``, ``excludes`` and ``plain`` phrases
+    against ``papers``: the phrases, their spelt-out forms and the terms of the fields that
+    topics name (so vectors can be computed ahead, in a process of their own)."""
     topics = list(dict.fromkeys(topics))
-    phrases = list(dict.fromkeys([*topics, *excludes]))
+    phrases = list(dict.fromkeys([*topics, *excludes, *plain]))
     return _variants(phrases, topics, _lexical_index(list(papers))[1], vocabulary).every
 
 

@@ -17,8 +17,9 @@ from newsletter import library_files
 from newsletter.match import fuse as fusion
 from newsletter.match.lexical import quoted
 from newsletter.match.scores import BatchScores, author_name
-from newsletter.models import Pick, Subscriber
+from newsletter.models import Expansion, Pick, Subscriber
 
+FOLLOWED = "by followed author"  # how a followed author's pick says so
 REASON_PART = 0.5  # a signal must reach half its range to be named as a reason
 FOLLOW_SCORE = 1.0
 
@@ -32,6 +33,8 @@ class Selection:
     sent: Collection[str] = ()
     feedback: Mapping[str, int] | None = None  # paper key -> +1 liked / -1 disliked
     cal: fusion.Calibration = fusion.DEFAULT
+    expansion: Expansion | None = None  # phrases a language model looks for on their behalf
+    uncut: int = 0  # > 0: the best this many allowed papers, no threshold (rerank candidates)
 
 
 def liked_keys(subscriber: Subscriber, feedback: Mapping[str, int] | None) -> list[str]:
@@ -53,6 +56,9 @@ def select(subscriber: Subscriber, scores: BatchScores, how: Selection) -> list[
     if not scores.papers:
         return []
     topics = scores.fused[[scores.rows[t] for t in subscriber.topics]]
+    more = _expansion_lift(scores, how, subscriber.topics)
+    if more is not None:  # the reader's model-written phrases, as one more topic at a discount
+        topics = np.vstack([topics, more[None, :]])
     liked = [
         k
         for k in dict.fromkeys(
@@ -64,25 +70,64 @@ def select(subscriber: Subscriber, scores: BatchScores, how: Selection) -> list[
     signals = np.vstack([topics, pull[None, :]])
     # A dislike reorders (papers like the disliked one sink) but never cuts: one click nudges.
     nudge = 1.0 - how.cal.dislike_penalty * _similar(scores, disliked_keys(how.feedback))
+    nudge = nudge * (1.0 - how.cal.phrase_exclude_penalty * _model_excluded(scores, how))
     score = np.maximum(_topic_score(topics, how.cal), pull) * nudge
     followed = _followed(subscriber, scores)
     score = np.where(followed, np.maximum(score, FOLLOW_SCORE), score)
     allowed = _allowed(subscriber, scores, how, liked)
-    keep = allowed & (_passes(signals, allowed, how) | followed)
+    threshold, relative = how.threshold, how.relative
+    if more is not None:  # more evidence, a higher bar
+        threshold, relative = how.cal.expanded_threshold, how.cal.expanded_relative
+    bars = np.full((len(signals), 1), threshold, dtype=np.float32)
+    share = np.full((len(signals), 1), relative, dtype=np.float32)
+    if more is not None:  # the model-written phrases' row (just above ``pull``)
+        bars[-2] += how.cal.phrase_bar
+        share[-2] = how.cal.phrase_relative
+    passes = _passes(signals, allowed, bars, share)
+    keep = allowed if how.uncut else allowed & (passes | followed)
     candidates = np.flatnonzero(keep)
-    chosen = candidates[np.argsort(-score[candidates], kind="stable")][: subscriber.max_papers]
+    most = how.uncut or subscriber.max_papers
+    chosen = candidates[np.argsort(-score[candidates], kind="stable")][:most]
     return [
-        _pick(subscriber, scores, int(i), float(score[i]), topics[:, i], pull[i], liked)
+        _pick(subscriber, scores, int(i), float(score[i]), topics[:, i], pull[i], liked,
+              how.expansion)
         for i in chosen
     ]
 
 
-def _passes(signals: np.ndarray, allowed: np.ndarray, how: Selection) -> np.ndarray:
-    """Papers that reach the threshold and ``relative`` of the day's best on some signal."""
+def _expansion_lift(
+    scores: BatchScores, how: Selection, topics: tuple[str, ...]
+) -> np.ndarray | None:
+    """``phrase_weight`` times the best score of any of the reader's model-written phrases,
+    with embeddings counted only on papers at least loosely close to one of their ``topics``."""
+    phrases = how.expansion.phrases if how.expansion else ()
+    if not phrases or how.cal.phrase_weight <= 0:
+        return None
+    rows = scores.fused[[scores.rows[p] for p in phrases]]
+    lift = how.cal.phrase_weight * rows.max(axis=0)
+    if scores.cosines is not None and topics:
+        closeness = scores.cosines[[scores.rows[t] for t in topics]].max(axis=0)
+        lift = lift * fusion.ramp(closeness, how.cal.phrase_gate_low, how.cal.phrase_gate_high)
+    return np.asarray(lift, dtype=np.float32)
+
+
+def _model_excluded(scores: BatchScores, how: Selection) -> np.ndarray:
+    """How close each paper is to the reader's model-written exclude phrases (0 to 1)."""
+    phrases = how.expansion.exclude_phrases if how.expansion else ()
+    if not phrases or how.cal.phrase_exclude_penalty <= 0:
+        return np.zeros(len(scores.papers), dtype=np.float32)
+    return np.asarray(scores.fused[[scores.rows[p] for p in phrases]].max(axis=0))
+
+
+def _passes(
+    signals: np.ndarray, allowed: np.ndarray, bars: np.ndarray, share: np.ndarray
+) -> np.ndarray:
+    """Papers that reach their signal's threshold (``bars``) and ``share`` of the day's best
+    on some signal."""
     if not allowed.any():
         return allowed
     best = signals[:, allowed].max(axis=1, keepdims=True)
-    bar = np.maximum(how.threshold, how.relative * best)
+    bar = np.maximum(bars, share * best)
     return np.asarray((signals >= bar).any(axis=0))
 
 
@@ -136,10 +181,11 @@ def _pick(
     topic_scores: np.ndarray,
     pull: float,
     liked: list[str],
+    expansion: Expansion | None = None,
 ) -> Pick:
     paper = scores.papers[i]
     wanted = {author_name(a) for a in subscriber.authors}
-    reasons = [f"by followed author {a}" for a in paper.authors if author_name(a) in wanted]
+    reasons = [f"{FOLLOWED} {a}" for a in paper.authors if author_name(a) in wanted]
     tags = _topic_tags(subscriber, scores, i, score, topic_scores, reasons)
     best_topic = float(topic_scores.max()) if topic_scores.size else 0.0
     if pull > 0 and pull >= best_topic:
@@ -148,9 +194,11 @@ def _pick(
         )
         title = quoted(scores.ref_titles[best], 90)
         reasons.append(f"similar to a paper you liked: '{title}'")
+    own = topic_scores[: len(subscriber.topics)]
+    if not tags and expansion and len(topic_scores) > len(own) and topic_scores[-1] >= best_topic:
+        reasons.append(_phrase_reason(scores, expansion.phrases, i))
     if not tags and not reasons and subscriber.topics:
-        t = int(np.argmax(topic_scores))
-        topic = subscriber.topics[t]
+        topic = subscriber.topics[int(np.argmax(own))]
         reasons.append(scores.index.explain(topic, i) or f"related to '{quoted(topic)}'")
         tags.append(topic)
     return Pick(
@@ -199,3 +247,10 @@ def _field_reason(scores: BatchScores, topic: str, i: int) -> str:
     term = scores.field_terms[topic][int(scores.field_best[topic][i])]
     found = scores.index.explain(term, i) or f"close in meaning to '{term}'"
     return f"{found}, part of '{quoted(topic)}'"
+
+
+def _phrase_reason(scores: BatchScores, phrases: tuple[str, ...], i: int) -> str:
+    """The model-written phrase this paper matches best, as a reason."""
+    best = max(phrases, key=lambda p: scores.fused[scores.rows[p], i])
+    found = scores.index.explain(best, i) or f"close in meaning to '{quoted(best)}'"
+    return f"{found}, one of the phrases looked for from your interests"

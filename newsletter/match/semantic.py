@@ -7,6 +7,7 @@ are unit length, so a dot product is a cosine. Cached vectors are reused.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
 from collections.abc import Mapping, Sequence
@@ -135,8 +136,20 @@ def _installed(*modules: str) -> bool:
 
 
 def paper_text(paper: Paper) -> str:
-    """What a paper's vector is computed from: its title, then its abstract."""
+    """What a paper's vector is computed from: its title, its field labels when it has some
+    (before the abstract: the model reads only the first 256 tokens), then its abstract."""
+    if paper.labels:
+        return f"{paper.title}. {'; '.join(paper.labels)}. {paper.abstract}"
     return f"{paper.title}. {paper.abstract}"
+
+
+def paper_vector_key(paper: Paper) -> str:
+    """The cache key of a paper's vector: its key, and a digest of its labels when it has
+    some (the same paper labelled is another text)."""
+    if not paper.labels:
+        return paper.key
+    digest = hashlib.sha256("\n".join(paper.labels).encode("utf-8")).hexdigest()[:16]
+    return f"{paper.key}#labels:{digest}"
 
 
 def embed(
@@ -157,7 +170,7 @@ def embed(
 
 def paper_texts(papers: Sequence[Paper]) -> dict[str, str]:
     """Cache key -> text of each paper's vector."""
-    return {p.key: paper_text(p) for p in papers}
+    return {paper_vector_key(p): paper_text(p) for p in papers}
 
 
 def phrase_key(phrase: str) -> str:
@@ -173,7 +186,9 @@ def phrase_texts(phrases: Sequence[str]) -> dict[str, str]:
 def embed_papers(embedder: Embedder, papers: Sequence[Paper], cache: VectorCache) -> np.ndarray:
     """A (papers x dim) matrix of unit vectors, one row per paper."""
     vectors = embed(embedder, paper_texts(papers), cache)
-    return np.stack([vectors[p.key] for p in papers]) if papers else np.zeros((0, 0), np.float32)
+    if not papers:
+        return np.zeros((0, 0), np.float32)
+    return np.stack([vectors[paper_vector_key(p)] for p in papers])
 
 
 def embed_phrases(embedder: Embedder, phrases: Sequence[str], cache: VectorCache) -> np.ndarray:

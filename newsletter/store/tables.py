@@ -201,3 +201,40 @@ rate_counts = sa.Table(
     sa.Column("ends", sa.DateTime(timezone=True), primary_key=True),
     sa.Column("count", sa.Integer, nullable=False),
 )
+
+# What a language model answered (llm/contract.py), kept so that a request is never asked
+# twice: paper labels and reader phrases by request key (a digest of the prompt version and
+# the request's text), rerank scores by reader (a digest of the profile) and paper.
+llm_answers = sa.Table(
+    "llm_answers",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("use", sa.String(32), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("reply", sa.JSON, nullable=False),
+    sa.Column("made_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+rerank_scores = sa.Table(
+    "rerank_scores",
+    metadata,
+    sa.Column("reader", sa.String(64), primary_key=True),
+    sa.Column("paper_key", sa.String(KEY_CHARS), primary_key=True),
+    sa.Column("score", sa.SmallInteger, nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("made_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# What each run asked the model, per use, for `status`.
+llm_runs = sa.Table(
+    "llm_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("use", sa.String(32), nullable=False),
+    sa.Column("asked", sa.Integer, nullable=False),
+    sa.Column("answered", sa.Integer, nullable=False),
+    sa.Column("failed", sa.Integer, nullable=False),
+    sa.Column("skipped", sa.Integer, nullable=False),
+    sa.Column("tokens", sa.Integer, nullable=False),
+)

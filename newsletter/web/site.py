@@ -173,7 +173,7 @@ class Site:
         stages = self.pipeline()
         with self.engine.connect() as conn:
             pool = candidates(conn, self.clock())
-        return picks_for(self.engine, stages.matcher, [sub], pool).get(sub.email, [])
+        return picks_for(stages, [sub], pool).get(sub.email, [])
 
     def who(self, purpose: str, token: str) -> str:
         """The address a ``purpose`` token was signed for."""
