@@ -149,3 +149,43 @@ def rerank_candidates(k: int = 30) -> list[tuple[dict[str, Any], Reader, list[Pa
         (profile, reader, [pick.paper for pick in ranked[s.email]])
         for (profile, reader), s in zip(pairs, subs, strict=True)
     ]
+
+
+def model_results(group: list[dict[str, Any]], cut: int, k: int = 30) -> tuple[
+    list[Any], list[Any], int
+]:
+    """The held-out profiles of ``group`` judged with the model's doors (recorded labels and
+    phrases), and with the doors and the rerank (recorded scores of the doors' best ``k``, cut
+    at ``cut``); and how many readers fell back to the doors' ranking (a score missing)."""
+    from match_bench import doors_matcher, grades, readers, seed_papers
+
+    from newsletter.match.evaluate import judge_graded
+    from newsletter.match.rerank import reranked
+
+    papers = recorded_labels(seed_papers())
+    by_title = {normalize_title(p.title): p for p in papers}
+    titles = {t: p.title for t, p in by_title.items()}
+    pairs = [(p, r) for p, r in heldout_readers(titles) if p in group]
+    subs, feedback, refs = readers([p for p, _ in pairs], by_title)
+    expansions = {
+        s.email: x for s, (_, r) in zip(subs, pairs, strict=True)
+        if (x := recorded_expansion(r)) is not None
+    }
+    picks, candidates = doors_matcher().rank_many(
+        subs, papers, None, feedback, refs, expansions, (0, k)
+    )
+    doors, both, fallback = [], [], 0
+    for (profile, reader), sub in zip(pairs, subs, strict=True):
+        judged = grades(profile)
+        doors.append(judge_graded([normalize_title(x.paper.title) for x in picks[sub.email]],
+                                  judged))
+        scores = {c.paper.key: RECORDED.score(reader, c.paper.title)
+                  for c in candidates[sub.email]}
+        if any(s is None for s in scores.values()):
+            fallback += 1
+            final = picks[sub.email]
+        else:
+            known = {key: s for key, s in scores.items() if s is not None}
+            final = reranked(candidates[sub.email], known, cut, sub.max_papers)
+        both.append(judge_graded([normalize_title(x.paper.title) for x in final], judged))
+    return doors, both, fallback

@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from newsletter.config import MatchSettings
+from newsletter.config import LlmSettings, MatchSettings
 from newsletter.match import Matcher, MemoryCache, fields, load_embedder
 from newsletter.match import fuse as fusion
 from newsletter.match.evaluate import Graded, Quality, judge, judge_graded, mean_of, mean_quality
@@ -189,6 +189,24 @@ def run_heldout(split: str = "both", threshold: float | None = None, verbose: bo
                 mine = [q for p, q in zip(group, results, strict=True) if p["style"] == style]
                 graded_summary(f"  {style}", mine)
         print()
+    run_with_model(profiles, splits)
+
+
+def run_with_model(profiles: list[dict[str, Any]], splits: list[str]) -> None:
+    """The same profiles with a language model's recorded answers (tests/data/llm): labels and
+    phrases (the doors), then the doors with each reader's best 30 reranked."""
+    from llm_replay import model_results
+
+    cut = LlmSettings().rerank_cut
+    print(f"with a language model's recorded answers (hybrid; rerank cut {cut}):")
+    for name in splits:
+        group = [p for p in profiles if p["split"] == name]
+        doors, both, fallback = model_results(group, cut)
+        graded_summary(f"{name} doors", doors)
+        graded_summary(f"{name} + rerank", both)
+        if fallback:
+            print(f"    {fallback} readers kept the doors' ranking (a candidate had no score)")
+    print()
 
 
 Config = tuple[str, MatchSettings, fusion.Calibration]

@@ -201,7 +201,7 @@ class LlmSettings:
     expand_profiles: bool = True  # more phrases to look for per reader profile
     rerank: bool = True  # each due reader's top candidates scored 0-10
     rerank_candidates: int = bounded(30, 1, 100)
-    rerank_cut: int = bounded(6, 0, 10)  # the least model score a reranked paper needs
+    rerank_cut: int = bounded(5, 0, 10)  # the least model score a reranked paper needs
     concurrency: int = bounded(4, 1, 64)
     timeout: float = bounded(60.0, 1, 600)  # seconds per request step
     retries: int = bounded(2, 0, 10)
