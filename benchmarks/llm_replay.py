@@ -156,7 +156,11 @@ def model_results(group: list[dict[str, Any]], cut: int, k: int = 30) -> tuple[
 ]:
     """The held-out profiles of ``group`` judged with the model's doors (recorded labels and
     phrases), and with the doors and the rerank (recorded scores of the doors' best ``k``, cut
-    at ``cut``); and how many readers fell back to the doors' ranking (a score missing)."""
+    at ``cut``); and how many readers fell back to the doors' ranking (a score missing).
+
+    Every held-out profile is matched in one batch, as when the rerank answers were recorded:
+    a batch of other readers can reorder near-equal scores (float rounding in the matrix
+    product), which would ask about a candidate the recording never saw."""
     from match_bench import doors_matcher, grades, readers, seed_papers
 
     from newsletter.match.evaluate import judge_graded
@@ -165,7 +169,7 @@ def model_results(group: list[dict[str, Any]], cut: int, k: int = 30) -> tuple[
     papers = recorded_labels(seed_papers())
     by_title = {normalize_title(p.title): p for p in papers}
     titles = {t: p.title for t, p in by_title.items()}
-    pairs = [(p, r) for p, r in heldout_readers(titles) if p in group]
+    pairs = heldout_readers(titles)
     subs, feedback, refs = readers([p for p, _ in pairs], by_title)
     expansions = {
         s.email: x for s, (_, r) in zip(subs, pairs, strict=True)
@@ -176,6 +180,8 @@ def model_results(group: list[dict[str, Any]], cut: int, k: int = 30) -> tuple[
     )
     doors, both, fallback = [], [], 0
     for (profile, reader), sub in zip(pairs, subs, strict=True):
+        if profile not in group:
+            continue
         judged = grades(profile)
         doors.append(judge_graded([normalize_title(x.paper.title) for x in picks[sub.email]],
                                   judged))
