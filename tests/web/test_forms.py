@@ -1,0 +1,107 @@
+"""The subscribe and preferences forms are drawn and read from the profile schema: its web
+fields in their places, with their labels and defaults, each input as its kind asks."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy.engine import Engine
+from starlette.testclient import TestClient
+
+from newsletter.delivery.memory import MemoryMailer
+from newsletter.profile import FIELDS, ON_WEB, from_stored, to_data
+from newsletter.store.profiles import get_subscriber
+from newsletter.web.forms import Form, form_values, profile_data
+
+from .conftest import csrf_of, subscribe, subscribe_and_confirm
+from .test_account import edited, prefs_page
+
+INPUT = re.compile(r'<(?:input|textarea|select|fieldset)[^>]* id="([a-z_]+)"')
+
+
+def test_every_web_field_has_its_own_place_and_a_label() -> None:
+    places = [f.web.place for f in FIELDS if f.web]
+    assert len(places) == len(set(places))
+    assert [f.web.place for f in ON_WEB if f.web] == sorted(places)
+    assert all(f.web.label for f in ON_WEB if f.web)
+    assert all(len(f.web.choices) in (0, len(f.options)) for f in ON_WEB if f.web)
+
+
+def test_the_sign_up_form_shows_the_web_fields_in_their_places(client: TestClient) -> None:
+    html = client.get("/").text
+    shown = [name for name in INPUT.findall(html) if name != "library_file"]
+    assert shown == [f.name for f in ON_WEB]
+    for f in ON_WEB:
+        assert f.web is not None
+        assert f.web.label in html, f.name
+    not_on_web = [f.name for f in FIELDS if not f.web]
+    assert not_on_web and not any(f'name="{name}"' in html for name in not_on_web)
+
+
+def test_a_new_form_shows_the_schema_defaults(client: TestClient) -> None:
+    html = client.get("/").text
+    defaults = to_data(from_stored({"email": ""}, "web"))
+    assert 'id="timezone" name="timezone" list="zones" autocomplete="off"\n' in html
+    assert f'value="{defaults["timezone"]}"' in html
+    assert f'name="send_at" value="{defaults["send_at"]}"' in html
+    assert f'value="{defaults["max_papers"]}"' in html
+    assert f'value="{defaults["frequency"]}" checked' in html
+    assert f'<option value="{defaults["weekday"]}" selected>' in html
+
+
+def test_preferences_show_the_profile_without_the_address_field(
+    client: TestClient, mailer: MemoryMailer
+) -> None:
+    subscribe_and_confirm(client, mailer, frequency="weekly", weekday="friday")
+    html, _ = prefs_page(client)
+    assert 'id="email"' not in html and "For ada@example.org." in html
+    assert 'value="weekly" checked' in html and '<option value="friday" selected>' in html
+    shown = [name for name in INPUT.findall(html) if name != "library_file"]
+    assert shown == [f.name for f in ON_WEB if f.name != "email"]
+
+
+def test_empty_inputs_read_as_the_schema_defaults() -> None:
+    posted = profile_data(Form({}), "ada@example.org", 30)
+    blank = to_data(from_stored({"email": "ada@example.org"}, "web"))
+    assert posted.refused == {}
+    assert posted.data == {f.name: blank[f.name] for f in ON_WEB}
+
+
+def test_each_input_is_read_as_its_kind() -> None:
+    form = Form({"name": "x" * 300, "topics": " a \n\n b ", "send_at": " 06:15:00 ",
+                 "max_papers": " 7 ", "weekday": "friday", "frequency": "weekly"})
+    data = profile_data(form, "ada@example.org", 30).data
+    assert data["name"] == "x" * 200  # what the input's maxlength lets through
+    assert data["topics"] == ["a", "b"] and data["send_at"] == "06:15"
+    assert data["max_papers"] == 7 and (data["weekday"], data["frequency"]) == ("friday", "weekly")
+
+
+@pytest.mark.parametrize("value", ["9" * 5000, "²", "-5", "1e3"])
+def test_a_number_that_is_not_a_small_whole_one_is_one_plain_error(
+    client: TestClient, mailer: MemoryMailer, value: str
+) -> None:
+    page = subscribe(client, max_papers=value)
+    assert page.status_code == 400 and mailer.outbox == []
+    assert '<p class="field-error" id="max_papers-error">Enter a whole number' in page.text
+
+
+def test_a_refused_form_shows_what_was_typed_and_defaults_for_the_rest() -> None:
+    shown = form_values(None, Form({"timezone": "Mars/Base"}))
+    assert shown["timezone"] == "Mars/Base" and shown["send_at"] == "07:00"
+    assert [f.name for row in shown.rows for f in row] == [f.name for f in ON_WEB]
+
+
+def test_the_site_limit_on_lines_holds_for_every_list_a_reader_edits(
+    client: TestClient, mailer: MemoryMailer, engine: Engine
+) -> None:
+    subscribe_and_confirm(client, mailer)
+    html, token = prefs_page(client)
+    many = "\n".join(f"line {i}" for i in range(31))
+    for name in [f.name for f in ON_WEB if f.kind == "phrases"]:
+        page = client.post("/preferences", data=edited(csrf_of(html), token, **{name: many}))
+        assert page.status_code == 400, name
+        assert f'id="{name}-error">Give at most 30 lines here (you gave 31).' in page.text
+    with engine.connect() as conn:
+        stored = get_subscriber(conn, "ada@example.org")
+    assert stored is not None and stored.subscriber.topics == ("spiking neural networks",)
