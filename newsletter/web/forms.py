@@ -3,10 +3,9 @@ form's inputs show.
 
 The form's fields, their order, defaults and parsing come from the profile schema
 (``newsletter.profile.FIELDS``: the fields with ``web``), and validation is
-``newsletter.profile.from_dict``, the same as for subscriber files, so the web and the files
-accept exactly the same profiles; the form only adds its own size limits, the site's
-``max_topics`` and the library's file upload. A refused form gets every field's problem at
-once, in the words ``profile`` has for readers.
+``newsletter.reader_profile.validate``, the profile's rules as for subscriber files, so the
+web and the files accept exactly the same profiles; the form only adds its own size limits,
+the site's ``max_topics`` and the library's file upload.
 """
 
 from __future__ import annotations
@@ -20,15 +19,8 @@ from urllib.parse import parse_qsl
 from newsletter import library_files
 from newsletter.errors import NewsletterError, SubscriberError
 from newsletter.models import Subscriber
-from newsletter.profile import (
-    BY_NAME,
-    ON_WEB,
-    Field,
-    ProfileError,
-    from_dict,
-    from_stored,
-    to_data,
-)
+from newsletter.profile import ON_WEB, Field, from_stored, to_data
+from newsletter.reader_profile import Posted
 from newsletter.web import multipart
 
 MAX_BODY = 512 * 1024  # bytes of form data accepted in one request (a pasted library fits)
@@ -39,20 +31,6 @@ WHOLE = re.compile(r"[0-9]{1,9}")  # a number a form may give (int() refuses 4,3
 
 class FormTooLarge(NewsletterError):
     """A form body over ``MAX_BODY`` bytes or with too many fields."""
-
-
-class FormErrors(SubscriberError):
-    """A refused form: for each field with a problem, in the form's order, what to do."""
-
-    def __init__(self, errors: Mapping[str, str]) -> None:
-        self.errors = dict(sorted(errors.items(), key=lambda item: _position(item[0])))
-        super().__init__("; ".join(f"{name}: {text}" for name, text in self.errors.items()))
-
-
-def _position(name: str) -> int:
-    """A field's place on the form; the fields readers do not edit there come after."""
-    f = BY_NAME.get(name)
-    return f.web.place if f is not None and f.web else 10_000
 
 
 @dataclass(frozen=True)
@@ -110,15 +88,6 @@ def _shown(sub: Subscriber) -> dict[str, str]:
 DEFAULTS = _shown(from_stored({"email": ""}, "web"))  # what a new form shows
 
 
-@dataclass(frozen=True)
-class Posted:
-    """A posted profile: its fields as ``from_dict`` reads them, and what the form itself
-    refused (a list longer than the site allows, a paste that is not a library)."""
-
-    data: dict[str, Any]
-    refused: dict[str, str] = field(default_factory=dict)
-
-
 def profile_data(form: Form, email: str, max_topics: int) -> Posted:
     """The profile fields of a subscribe or preferences form, as ``from_dict`` expects them;
     ``email`` is the address typed on the sign-up form, or the reader's own."""
@@ -174,19 +143,6 @@ def _library(form: Form, name: str) -> tuple[list[str], str]:
     return list(library_files.unique(found)), problem
 
 
-def validate(data: Mapping[str, Any], refused: Mapping[str, str] | None = None) -> Subscriber:
-    """The checked subscriber, or ``FormErrors`` with each field's problem: what the profile's
-    rules find, and what the form ``refused`` (which wins for the same field)."""
-    refused = dict(refused or {})
-    try:
-        sub = from_dict(data, "web")
-    except ProfileError as exc:
-        raise FormErrors({p.field: p.reader for p in exc.problems} | refused) from None
-    if refused:
-        raise FormErrors(refused)
-    return sub
-
-
 @dataclass(frozen=True)
 class Shown(Mapping[str, str]):
     """What the form's inputs show, by field name, and the profile fields it draws: ``rows``,
@@ -227,10 +183,3 @@ def form_values(sub: Subscriber | None, form: Form | None = None) -> Shown:
     if sub is None:
         return Shown(DEFAULTS, ROWS)
     return Shown(_shown(sub) | {"paused": "" if sub.active else "on"}, ROWS)
-
-
-def stored_profile(sub: Subscriber) -> dict[str, Any]:
-    """A validated profile as JSON-ready data that ``validate`` turns back into ``sub``."""
-    data = to_data(sub)
-    del data["active"]  # a pending sign-up becomes active when confirmed
-    return data
