@@ -86,6 +86,7 @@ class Field:
     options: tuple[str, ...] = ()
     flag: str = ""  # the CLI option (singular for lists); empty: not a CLI option
     web: Web | None = None  # None: readers do not edit it on the web
+    emailed: bool = True  # False: no email shows it (and it can be long): not in outbox snapshots
 
 
 FIELDS: tuple[Field, ...] = (
@@ -99,7 +100,8 @@ FIELDS: tuple[Field, ...] = (
           web=Web(5, "Never send papers about", "(optional, one per line)")),
     Field("authors", "phrases", (), "Authors to follow.", high=50, flag="author",
           web=Web(6, "Follow authors", "(optional, one per line)")),
-    Field("papers", "arxiv", (), "Liked papers by arXiv id.", high=200, flag="paper"),
+    Field("papers", "arxiv", (), "Liked papers by arXiv id.", high=200, flag="paper",
+          emailed=False),
     Field(
         "library",
         "library",
@@ -110,6 +112,7 @@ FIELDS: tuple[Field, ...] = (
         flag="library",
         web=Web(4, "Papers you liked", "(optional: arXiv ids, links or titles, one per line, "
                 "or paste a BibTeX, RIS or CSL-JSON export from Zotero)"),
+        emailed=False,
     ),
     Field("max_papers", "int", 10, "Most papers in one issue.", 1, 100, flag="max-papers",
           web=Web(11, "At most")),
