@@ -16,12 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from python_multipart import FormParser
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import Field as Part
+from python_multipart.multipart import File as FilePart
+from python_multipart.multipart import parse_options_header
+
 from newsletter import library_files
 from newsletter.errors import NewsletterError, SubscriberError
 from newsletter.models import Subscriber
 from newsletter.profile import ON_WEB, Field, from_stored, to_data
 from newsletter.reader_profile import Posted
-from newsletter.web import multipart
 
 MAX_BODY = 512 * 1024  # bytes of form data accepted in one request (a pasted library fits)
 MAX_FIELDS = 60
@@ -54,16 +59,63 @@ async def read_form(chunks: AsyncIterator[bytes], content_type: str = "") -> For
         if len(body) > MAX_BODY:
             raise FormTooLarge(f"the form is larger than {MAX_BODY // 1024} KB")
     if content_type.lower().startswith("multipart/form-data"):
-        try:
-            fields, files = multipart.parse(bytes(body), content_type, MAX_FIELDS)
-        except multipart.NotMultipart as exc:
-            raise FormTooLarge(str(exc)) from None
-        return Form(fields, files)
+        return _multipart(bytes(body), content_type)
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
     except (UnicodeDecodeError, ValueError):
         raise FormTooLarge(f"the form has more than {MAX_FIELDS} fields or is not text") from None
     return Form(dict(pairs))
+
+
+class _Parts:
+    """What python-multipart hands over while it reads a body: the text fields and the files
+    (last value wins for a name), and whether the body ended as it should."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self.count = 0
+        self.ended = False
+
+    def field(self, part: Part) -> None:
+        self.fields[self._name(part.field_name)] = _text(part.value or b"")
+
+    def file(self, part: FilePart) -> None:
+        part.file_object.seek(0)
+        self.files[self._name(part.field_name)] = (_text(part.file_name), part.file_object.read())
+
+    def end(self) -> None:
+        self.ended = True
+
+    def _name(self, raw: bytes | None) -> str:
+        self.count += 1
+        if self.count > MAX_FIELDS:
+            raise FormTooLarge(f"the form has more than {MAX_FIELDS} fields")
+        return _text(raw)
+
+
+def _text(raw: bytes | None) -> str:
+    return (raw or b"").decode("utf-8", errors="replace")
+
+
+def _multipart(body: bytes, content_type: str) -> Form:
+    """A ``multipart/form-data`` body (already within ``MAX_BODY``) read with python-multipart;
+    one that is not readable, or unfinished, is refused in one line."""
+    boundary = parse_options_header(content_type)[1].get(b"boundary")
+    parts = _Parts()
+    config = {"MAX_BODY_SIZE": MAX_BODY, "MAX_MEMORY_FILE_SIZE": MAX_BODY}  # files stay in memory
+    try:
+        if not boundary:
+            raise FormParserError("no boundary")
+        parser = FormParser("multipart/form-data", parts.field, parts.file, parts.end,
+                            boundary=boundary, config=config)
+        parser.write(body)
+        parser.finalize()
+    except FormParserError:
+        parts.ended = False
+    if not parts.ended:
+        raise FormTooLarge("the form is not readable multipart data")
+    return Form(parts.fields, parts.files)
 
 
 def lines(text: str) -> list[str]:

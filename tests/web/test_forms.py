@@ -3,7 +3,10 @@ fields in their places, with their labels and defaults, each input as its kind a
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -12,7 +15,7 @@ from starlette.testclient import TestClient
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.profile import FIELDS, ON_WEB, from_stored, to_data
 from newsletter.store.profiles import get_subscriber
-from newsletter.web.forms import Form, form_values, profile_data
+from newsletter.web.forms import Form, FormTooLarge, form_values, profile_data, read_form
 
 from .conftest import csrf_of, subscribe, subscribe_and_confirm
 from .test_account import edited, prefs_page
@@ -105,3 +108,60 @@ def test_the_site_limit_on_lines_holds_for_every_list_a_reader_edits(
     with engine.connect() as conn:
         stored = get_subscriber(conn, "ada@example.org")
     assert stored is not None and stored.subscriber.topics == ("spiking neural networks",)
+
+
+def read(body: bytes, content_type: str) -> Form:
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 1000):  # as a server hands it over, in pieces
+            yield body[start : start + 1000]
+
+    # in a thread of its own: the session's Playwright browser keeps a loop running in this one
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, read_form(chunks(), content_type)).result()
+
+
+def multipart(*parts: tuple[str, bytes], boundary: str = "b0und4ry", end: bool = True) -> bytes:
+    """A multipart/form-data body; a part named "x; filename=f" is a file."""
+    out = b""
+    for head, data in parts:
+        out += f'--{boundary}\r\nContent-Disposition: form-data; name={head}\r\n\r\n'.encode()
+        out += data + b"\r\n"
+    return out + (f"--{boundary}--\r\n".encode() if end else b"")
+
+
+MULTIPART = "multipart/form-data; boundary=b0und4ry"
+
+
+def test_a_multipart_form_gives_its_fields_and_its_files() -> None:
+    bib = b"@article{a, title={Caf\xc3\xa9 Delays}, eprint={2306.17670}}\n\x00\xff"
+    body = multipart(('"topics"', b"vision\r\nspiking networks"),
+                     ('"name"', "Zoë".encode()), ('"name"', b"Zo\xe9"),
+                     ('"library_file"; filename="My Library.bib"', bib),
+                     ('"empty"', b""))
+    form = read(body, MULTIPART)
+    assert form.fields == {"topics": "vision\r\nspiking networks", "name": "Zo\ufffd", "empty": ""}
+    assert form.files == {"library_file": ("My Library.bib", bib)}
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "problem"),
+    [
+        (multipart(('"topics"', b"vision"), end=False), MULTIPART, "not readable multipart"),
+        (b"topics=vision", MULTIPART, "not readable multipart"),
+        (multipart(('"topics"', b"vision")), "multipart/form-data", "not readable multipart"),
+        (multipart(*[(f'"f{i}"', b"x") for i in range(61)]), MULTIPART, "more than 60 fields"),
+        (multipart(('"topics"', b"x")).replace(b"; name=", b"; nom="), MULTIPART,
+         "not readable multipart"),  # RFC 7578: every part has a name
+        (multipart(('"topics"', b"x" * 600_000)), MULTIPART, "larger than 512 KB"),
+    ],
+    ids=["unfinished", "not-multipart", "no-boundary", "too-many-fields", "nameless", "too-large"],
+)
+def test_a_malformed_or_oversized_multipart_body_is_refused_in_one_line(
+    client: TestClient, body: bytes, content_type: str, problem: str
+) -> None:
+    with pytest.raises(FormTooLarge, match=problem):
+        read(body, content_type)
+    client.get("/")
+    page = client.post("/subscribe", content=body, headers={"Content-Type": content_type})
+    assert page.status_code == 413 and "Form too large" in page.text
+    assert problem in page.text
