@@ -126,6 +126,10 @@ FIELDS: tuple[Field, ...] = (
     Field("weekday", "day", 0, "The day of a weekly issue.", options=WEEKDAYS, flag="weekday",
           web=Web(10, "Day", "(weekly only)")),
     Field("active", "bool", True, "False pauses the subscription."),
+    Field("abstracts", "choice", "short", "How much of each abstract an email shows: short (cut "
+          "at [email] abstract_chars), full, or none (titles only).",
+          options=("short", "full", "none"), flag="abstracts",
+          web=Web(12, "Abstracts", choices=("Short", "Full", "None (titles only)"))),
 )
 BY_NAME = {f.name: f for f in FIELDS}
 ON_WEB = tuple(sorted((f for f in FIELDS if f.web), key=lambda f: f.web.place if f.web else 0))

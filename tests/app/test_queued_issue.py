@@ -360,3 +360,37 @@ def test_a_snapshot_an_older_version_wrote_restores_with_the_defaults() -> None:
 
 def test_no_profile_field_takes_a_name_the_snapshot_uses_for_itself() -> None:
     assert {"date", "picks"}.isdisjoint(f.name for f in profile.FIELDS)
+
+
+LONG = Paper(
+    title="Spiking neural networks that learn their own delays",
+    abstract="Spiking neural networks learn synaptic delays end to end. " * 4
+    + "We release the code. " + "Delays matter for temporal tasks in many settings. " * 8
+    + "The closing sentence says what remains open.",
+    arxiv_id="2511.30001",
+)
+
+
+@pytest.mark.parametrize("choice", ["short", "full", "none"])
+def test_the_sent_email_shows_as_much_of_each_abstract_as_the_reader_chose(
+    config: Config, engine: Engine, choice: str
+) -> None:
+    add_subscriber(engine, ADA, "UTC", "08:00", abstracts=choice)
+    with engine.begin() as conn:
+        upsert_papers(conn, [LONG], "test", DAY1 - timedelta(hours=1))
+    stages = Stages.build(config, engine)
+    deliver(stages, DAY1, None)
+    assert row(engine)["issue"]["abstracts"] == choice  # type: ignore[index]
+    add_subscriber(engine, ADA, "UTC", "08:00", abstracts="short")  # changed after enqueue
+    mailer = memory_mailer(config.base_dir)
+    send(stages, mailer, DAY1)  # as the worker sends: rendered from the outbox snapshot
+    [sent] = mailer.outbox
+    assert sent.raw is not None
+    message = email.message_from_bytes(sent.raw, policy=email.policy.default)
+    for kind in ("plain", "html"):
+        part = message.get_body((kind,))
+        assert part is not None
+        body = " ".join(part.get_content().split())  # type: ignore[attr-defined]
+        assert ("learn synaptic delays end to end" in body) == (choice != "none"), kind
+        assert ("The closing sentence says what remains open." in body) == (choice == "full")
+        assert "Spiking neural networks that learn their own delays" in body

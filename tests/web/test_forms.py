@@ -165,3 +165,24 @@ def test_a_malformed_or_oversized_multipart_body_is_refused_in_one_line(
     page = client.post("/subscribe", content=body, headers={"Content-Type": content_type})
     assert page.status_code == 413 and "Form too large" in page.text
     assert problem in page.text
+
+
+def test_readers_choose_how_much_of_each_abstract_on_both_forms(
+    client: TestClient, mailer: MemoryMailer, engine: Engine
+) -> None:
+    html = client.get("/").text
+    assert '<fieldset id="abstracts">\n  <legend>Abstracts</legend>' in html
+    assert '<input type="radio" name="abstracts" value="short" checked> Short</label>' in html
+    assert 'value="none"> None (titles only)</label>' in html
+    subscribe_and_confirm(client, mailer, abstracts="full")
+    with engine.connect() as conn:
+        assert get_subscriber(conn, "ada@example.org").subscriber.abstracts == "full"  # type: ignore[union-attr]
+    html, token = prefs_page(client)
+    assert 'name="abstracts" value="full" checked' in html
+    refused = client.post("/preferences", data=edited(csrf_of(html), token, abstracts="long"))
+    assert refused.status_code == 400
+    assert 'id="abstracts-error">Choose one of: short, full, none.' in refused.text
+    saved = client.post("/preferences", data=edited(csrf_of(html), token, abstracts="none"))
+    assert saved.status_code == 200
+    with engine.connect() as conn:
+        assert get_subscriber(conn, "ada@example.org").subscriber.abstracts == "none"  # type: ignore[union-attr]
