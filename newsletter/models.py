@@ -123,6 +123,7 @@ class Subscriber:
     frequency: Frequency = "daily"
     weekday: int = 0  # Monday; used when frequency is weekly
     active: bool = True
+    abstracts: Literal["short", "full", "none"] = "short"  # how much of each abstract is shown
     origin: str = ""  # the file it came from, or "web"
 
 

@@ -1,4 +1,5 @@
-"""A subscriber's profile, declared once: each field's kind, bounds, default and help.
+"""A subscriber's profile, declared once: each field's kind, bounds, default, help and, for
+the fields readers edit on the web, its place and label on the subscriber site's forms.
 
 The TOML loader, the store, the web forms and the CLI read and write profiles through this
 schema, so a new field is declared here (and on ``models.Subscriber``) and nowhere else.
@@ -62,6 +63,17 @@ class ProfileError(SubscriberError):
 
 
 @dataclass(frozen=True)
+class Web:
+    """How the subscriber site's forms show a field that readers edit there (the input
+    itself follows from the field's kind)."""
+
+    place: int  # the field's place on the form, from 1
+    label: str
+    hint: str = ""  # beside the label
+    choices: tuple[str, ...] = ()  # how each option reads (default: the option, capitalized)
+
+
+@dataclass(frozen=True)
 class Field:
     """One profile field: how it is checked, its default, and the help a person reads."""
 
@@ -73,15 +85,23 @@ class Field:
     high: int = 0
     options: tuple[str, ...] = ()
     flag: str = ""  # the CLI option (singular for lists); empty: not a CLI option
+    web: Web | None = None  # None: readers do not edit it on the web
+    emailed: bool = True  # False: no email shows it (and it can be long): not in outbox snapshots
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("email", "email", None, "The reader's email address.", flag="email"),
-    Field("name", "text", "", "How the email greets the reader.", high=200, flag="name"),
-    Field("topics", "phrases", (), "Interests, one phrase each.", high=50, flag="topic"),
-    Field("exclude", "phrases", (), "Phrases never to be sent.", high=50, flag="exclude"),
-    Field("authors", "phrases", (), "Authors to follow.", high=50, flag="author"),
-    Field("papers", "arxiv", (), "Liked papers by arXiv id.", high=200, flag="paper"),
+    Field("email", "email", None, "The reader's email address.", flag="email",
+          web=Web(1, "Email")),
+    Field("name", "text", "", "How the email greets the reader.", high=200, flag="name",
+          web=Web(2, "Your name", "(optional)")),
+    Field("topics", "phrases", (), "Interests, one phrase each.", high=50, flag="topic",
+          web=Web(3, "Topics", 'one per line, e.g. "spiking neural networks"')),
+    Field("exclude", "phrases", (), "Phrases never to be sent.", high=50, flag="exclude",
+          web=Web(5, "Never send papers about", "(optional, one per line)")),
+    Field("authors", "phrases", (), "Authors to follow.", high=50, flag="author",
+          web=Web(6, "Follow authors", "(optional, one per line)")),
+    Field("papers", "arxiv", (), "Liked papers by arXiv id.", high=200, flag="paper",
+          emailed=False),
     Field(
         "library",
         "library",
@@ -90,18 +110,29 @@ FIELDS: tuple[Field, ...] = (
         "arXiv ids, relative to the subscriber file.",
         high=library_files.MAX_ENTRIES,
         flag="library",
+        web=Web(4, "Papers you liked", "(optional: arXiv ids, links or titles, one per line, "
+                "or paste a BibTeX, RIS or CSL-JSON export from Zotero)"),
+        emailed=False,
     ),
-    Field("max_papers", "int", 10, "Most papers in one issue.", 1, 100, flag="max-papers"),
+    Field("max_papers", "int", 10, "Most papers in one issue.", 1, 100, flag="max-papers",
+          web=Web(11, "At most")),
     Field("min_upvotes", "int", 0, "Skip papers with fewer upvotes.", 0, 1_000_000),
-    Field("timezone", "zone", "UTC", "IANA timezone of send_at.", flag="timezone"),
-    Field("send_at", "time", time(7, 0), "Local time of day, HH:MM.", flag="send-at"),
-    Field(
-        "frequency", "choice", "daily", "How often.", options=("daily", "weekly"), flag="frequency"
-    ),
-    Field("weekday", "day", 0, "The day of a weekly issue.", options=WEEKDAYS, flag="weekday"),
+    Field("timezone", "zone", "UTC", "IANA timezone of send_at.", flag="timezone",
+          web=Web(7, "Time zone")),
+    Field("send_at", "time", time(7, 0), "Local time of day, HH:MM.", flag="send-at",
+          web=Web(8, "Send at", "(your time)")),
+    Field("frequency", "choice", "daily", "How often.", options=("daily", "weekly"),
+          flag="frequency", web=Web(9, "How often", choices=("Daily", "Weekly, on"))),
+    Field("weekday", "day", 0, "The day of a weekly issue.", options=WEEKDAYS, flag="weekday",
+          web=Web(10, "Day", "(weekly only)")),
     Field("active", "bool", True, "False pauses the subscription."),
+    Field("abstracts", "choice", "short", "How much of each abstract an email shows: short (cut "
+          "at [email] abstract_chars), full, or none (titles only).",
+          options=("short", "full", "none"), flag="abstracts",
+          web=Web(12, "Abstracts", choices=("Short", "Full", "None (titles only)"))),
 )
 BY_NAME = {f.name: f for f in FIELDS}
+ON_WEB = tuple(sorted((f for f in FIELDS if f.web), key=lambda f: f.web.place if f.web else 0))
 
 
 def from_dict(data: Mapping[str, Any], origin: str) -> Subscriber:

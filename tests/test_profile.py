@@ -7,9 +7,13 @@ from datetime import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
+from newsletter.cli import cli
 from newsletter.errors import SubscriberError
 from newsletter.profile import from_dict, to_toml
+from newsletter.store import open_engine
+from newsletter.store.profiles import list_subscribers
 from newsletter.subscriber_files import load_dir, load_file
 
 REPO = Path(__file__).resolve().parents[1]
@@ -133,3 +137,44 @@ def test_a_phrase_given_twice_in_other_case_or_spacing_is_kept_once(tmp_path: Pa
     path = write(tmp_path, "ada.toml", 'email = "ada@example.org"\n'
                  'topics = ["NLP", "nlp", " spiking  networks", "Spiking Networks", ""]\n')
     assert load_file(path).topics == ("NLP", "spiking networks")
+
+
+def test_the_abstracts_choice_is_read_from_a_file_and_written_back(tmp_path: Path) -> None:
+    sub = load_file(write(tmp_path, "ada.toml", GOOD + 'abstracts = "none"\n'))
+    assert sub.abstracts == "none"
+    assert load_file(write(tmp_path, "b.toml", GOOD)).abstracts == "short"
+    assert 'abstracts = "none"\n' in to_toml(sub)
+    path = write(tmp_path, "c.toml", GOOD + 'abstracts = "long"\n')
+    with pytest.raises(SubscriberError) as err:
+        load_file(path)
+    assert str(err.value) == (
+        f"{path}: field 'abstracts': must be one of short, full, none, not 'long'")
+
+
+def test_the_operator_commands_take_the_abstracts_choice(tmp_path: Path) -> None:
+    """``subscribers add --abstracts``, the stored profile, and CSV export and import."""
+    (tmp_path / "newsletter.toml").write_text(
+        '[newsletter]\ndatabase_url = "sqlite:///news.db"\n[match]\nsemantic = false\n')
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(cli, ["--config", str(tmp_path / "newsletter.toml"), *args])
+
+    added = run("subscribers", "add", "--email", "bob@example.org", "--topic", "robotics",
+                "--abstracts", "full")
+    assert added.exit_code == 0, added.output
+    assert 'abstracts = "full"\n' in (tmp_path / "subscribers" / "bob-example-org.toml").read_text()
+    assert "abstracts: full" in run("subscribers", "show", "bob@example.org").output
+    refused = run("subscribers", "add", "--email", "eve@example.org", "--abstracts", "long")
+    assert refused.exit_code == 2 and "'--abstracts'" in refused.output
+    exported = run("subscribers", "export").output.splitlines()
+    header = exported[0].split(",")
+    assert exported[1].split(",")[header.index("abstracts")] == "full"
+    (tmp_path / "more.csv").write_text("email,topics,abstracts\nlin@example.org,vision,none\n")
+    assert run("subscribers", "import", str(tmp_path / "more.csv")).exit_code == 0
+    engine = open_engine(f"sqlite:///{tmp_path / 'news.db'}")
+    try:
+        with engine.connect() as conn:
+            stored = {s.subscriber.email: s.subscriber.abstracts for s in list_subscribers(conn)}
+    finally:
+        engine.dispose()
+    assert stored == {"bob@example.org": "full", "lin@example.org": "none"}

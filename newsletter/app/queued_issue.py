@@ -1,10 +1,11 @@
 """An issue as the outbox keeps it, and the message rendered from it when it is sent.
 
-Enqueue stores a small snapshot per (reader, issue): the reader's name and topics, the picked
-paper keys in order with their scores and reasons, and the pinned template version. The
-worker, ``preview`` of an enqueued issue and the web copy all render the message from that
-snapshot here, with the pinned templates and the links signed as of enqueue time, so the
-three agree byte for byte but for the Date header and the DKIM signature.
+Enqueue stores a small snapshot per (reader, issue): the reader's profile (the fields an email
+may show, by the profile schema), the picked paper keys in order with their scores and reasons,
+and the pinned template version. The worker, ``preview`` of an enqueued issue and the web copy
+all render the message from that snapshot here, with the pinned templates and the links signed
+as of enqueue time, so the three agree byte for byte but for the Date header and the DKIM
+signature.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from newsletter import addresses
+from newsletter import addresses, profile
 from newsletter.app.issue import archived_at, issue_links
 from newsletter.app.stages import Stages
 from newsletter.delivery.compose import Composer
@@ -28,15 +29,15 @@ from newsletter.store.outbox import OutboxRow, QueuedIssue, issue_date, issue_ke
 from newsletter.store.papers import moved_keys, papers_by_keys
 
 SHOWN_REASONS = 2  # the card shows the first two reasons; the rest are not kept
+EMAILED = tuple(f.name for f in profile.FIELDS if f.emailed)  # kept beside "date" and "picks"
 
 
 def snapshot(sub: Subscriber, day: date, picks: Sequence[Pick]) -> dict[str, Any]:
     """What the outbox keeps of one reader's issue (see the module's docstring)."""
+    data = profile.to_data(sub)
     return {
         "date": day.isoformat(),
-        "email": sub.email,
-        "name": sub.name,
-        "topics": list(sub.topics),
+        **{name: data[name] for name in EMAILED},
         "picks": [[p.paper.key, round(p.score, 4), list(p.reasons[:SHOWN_REASONS])]
                   for p in picks],
     }
@@ -67,12 +68,13 @@ def found_papers(conn: Connection, keys: Sequence[str]) -> dict[str, Paper]:
 
 
 def restore(issue: Mapping[str, Any], papers: Mapping[str, Paper]) -> Issue | str:
-    """The ``Issue`` a snapshot describes, or why it cannot be rebuilt."""
+    """The ``Issue`` a snapshot describes, or why it cannot be rebuilt; a field the snapshot
+    does not hold (one an email never shows, or one an older version did not keep: those kept
+    only email, name and topics) is the profile's default."""
     missing = [k for k in issue_keys(dict(issue)) if k not in papers]
     if missing:
         return f"paper {missing[0]} is no longer stored"
-    sub = Subscriber(email=str(issue["email"]), topics=tuple(issue.get("topics", ())),
-                     name=str(issue.get("name", "")))
+    sub = profile.from_stored({name: issue[name] for name in EMAILED if name in issue}, "")
     picks = tuple(Pick(papers[str(key)], float(score), tuple(reasons))
                   for key, score, reasons in issue["picks"])
     return Issue(sub, issue_date(dict(issue)), picks)

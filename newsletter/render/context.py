@@ -6,6 +6,7 @@ are added per issue. Attribute objects, not dicts: Jinja tries attributes first.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from types import SimpleNamespace
@@ -27,6 +28,7 @@ from newsletter.wording import count
 
 Context = dict[str, Any]
 ARXIV = "https://arxiv.org/"
+ABSTRACT_CHARS = {"full": sys.maxsize, "none": 0}  # by the reader's choice; "short": the setting
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,8 @@ class Card(PaperView):
 
 @lru_cache(maxsize=4096)
 def paper_view(paper: Paper, abstract_chars: int) -> PaperView:
-    """The card parts that depend on the paper alone, computed once per paper."""
+    """The card parts that depend on the paper alone, computed once per paper; the summary is
+    cut at ``abstract_chars`` (0: no summary)."""
     # The best landing page: the arXiv abstract when the id is known, else the source's own
     # page, else a search for the title.
     url = f"{ARXIV}abs/{paper.arxiv_id}" if paper.arxiv_id else safe_url(paper.url)
@@ -77,8 +80,9 @@ def paper_view(paper: Paper, abstract_chars: int) -> PaperView:
         authors=authors,
         date=day,
         upvotes=paper.upvotes,
-        summary=trim_abstract(paper.ai_summary or paper.abstract, abstract_chars),
-        summary_is_ai=bool(paper.ai_summary),
+        summary=trim_abstract(paper.ai_summary or paper.abstract, abstract_chars)
+        if abstract_chars else "",
+        summary_is_ai=bool(paper.ai_summary) and abstract_chars > 0,
         arxiv_id=paper.arxiv_id or "",
         pdf=f"{ARXIV}pdf/{paper.arxiv_id}" if paper.arxiv_id else "",
         code=safe_url(paper.code_url) if paper.code_url.startswith("https://") else "",
@@ -131,8 +135,9 @@ def build_context(
     issue: Issue, links: IssueLinks, newsletter: NewsletterSettings, email: EmailSettings
 ) -> Context:
     """Everything the subject, HTML and text templates may use (see templates/README.md)."""
-    cards = [card(p, i, links, email.abstract_chars) for i, p in enumerate(issue.picks, 1)]
     subscriber = issue.subscriber
+    chars = ABSTRACT_CHARS.get(subscriber.abstracts, email.abstract_chars)
+    cards = [card(p, i, links, chars) for i, p in enumerate(issue.picks, 1)]
     topics = list(_clean(subscriber.topics))
     day = issue.issue_date
     return {

@@ -25,17 +25,10 @@ from newsletter import addresses, signed_links
 from newsletter.errors import TokenError
 from newsletter.match import fields
 from newsletter.profile import WEEKDAYS
+from newsletter.reader_profile import FormErrors, validate
 from newsletter.store.profiles import StoredSubscriber, from_file
 from newsletter.web.archive_pages import ArchivePages, kept_private
-from newsletter.web.forms import (
-    Form,
-    FormErrors,
-    FormTooLarge,
-    form_values,
-    profile_data,
-    read_form,
-    validate,
-)
+from newsletter.web.forms import Form, FormTooLarge, form_values, profile_data, read_form
 from newsletter.web.pages import HEADERS, Csrf, CsrfError, error_page, page, plain
 from newsletter.web.site import Site, UsedLink
 from newsletter.wording import duration

@@ -1,47 +1,41 @@
-"""The subscriber forms: read a bounded urlencoded body and validate it into a ``Subscriber``.
+"""The subscriber forms: read a bounded form body and turn it into a profile, and what the
+form's inputs show.
 
-Validation is ``newsletter.profile.from_dict``, the same as for subscriber files, so the web
-and the files accept exactly the same profiles; the form only adds its own size limits. A
-refused form gets every field's problem at once, in the words ``profile`` has for readers.
+The form's fields, their order, defaults and parsing come from the profile schema
+(``newsletter.profile.FIELDS``: the fields with ``web``), and validation is
+``newsletter.reader_profile.validate``, the profile's rules as for subscriber files, so the
+web and the files accept exactly the same profiles; the form only adds its own size limits,
+the site's ``max_topics`` and the library's file upload.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import re
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from python_multipart import FormParser
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import Field as Part
+from python_multipart.multipart import File as FilePart
+from python_multipart.multipart import parse_options_header
+
 from newsletter import library_files
 from newsletter.errors import NewsletterError, SubscriberError
 from newsletter.models import Subscriber
-from newsletter.profile import ProfileError, from_dict, to_data
-from newsletter.web import multipart
+from newsletter.profile import ON_WEB, Field, from_stored, to_data
+from newsletter.reader_profile import Posted
 
 MAX_BODY = 512 * 1024  # bytes of form data accepted in one request (a pasted library fits)
 MAX_FIELDS = 60
-LISTS = ("topics", "exclude", "authors")  # the list fields a reader edits, one entry per line
-BLANK = Subscriber(email="", topics=())  # a new form shows the profile defaults
-ON_FORM = (  # in the order the form shows them
-    "email", "name", "topics", "library", "exclude", "authors", "timezone", "send_at", "frequency",
-    "weekday", "max_papers",
-)
+COMPACT = frozenset({"zone", "time", "day", "int"})  # inputs narrow enough to share a row
+WHOLE = re.compile(r"[0-9]{1,9}")  # a number a form may give (int() refuses 4,300 digits)
 
 
 class FormTooLarge(NewsletterError):
     """A form body over ``MAX_BODY`` bytes or with too many fields."""
-
-
-class FormErrors(SubscriberError):
-    """A refused form: for each field with a problem, in the form's order, what to do."""
-
-    def __init__(self, errors: Mapping[str, str]) -> None:
-        self.errors = dict(sorted(errors.items(), key=lambda item: _position(item[0])))
-        super().__init__("; ".join(f"{name}: {text}" for name, text in self.errors.items()))
-
-
-def _position(name: str) -> int:
-    return ON_FORM.index(name) if name in ON_FORM else len(ON_FORM)
 
 
 @dataclass(frozen=True)
@@ -65,11 +59,7 @@ async def read_form(chunks: AsyncIterator[bytes], content_type: str = "") -> For
         if len(body) > MAX_BODY:
             raise FormTooLarge(f"the form is larger than {MAX_BODY // 1024} KB")
     if content_type.lower().startswith("multipart/form-data"):
-        try:
-            fields, files = multipart.parse(bytes(body), content_type, MAX_FIELDS)
-        except multipart.NotMultipart as exc:
-            raise FormTooLarge(str(exc)) from None
-        return Form(fields, files)
+        return _multipart(bytes(body), content_type)
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
     except (UnicodeDecodeError, ValueError):
@@ -77,82 +67,171 @@ async def read_form(chunks: AsyncIterator[bytes], content_type: str = "") -> For
     return Form(dict(pairs))
 
 
+class _Parts:
+    """What python-multipart hands over while it reads a body: the text fields and the files
+    (last value wins for a name), and whether the body ended as it should."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self.count = 0
+        self.ended = False
+
+    def field(self, part: Part) -> None:
+        self.fields[self._name(part.field_name)] = _text(part.value or b"")
+
+    def file(self, part: FilePart) -> None:
+        part.file_object.seek(0)
+        self.files[self._name(part.field_name)] = (_text(part.file_name), part.file_object.read())
+
+    def end(self) -> None:
+        self.ended = True
+
+    def _name(self, raw: bytes | None) -> str:
+        self.count += 1
+        if self.count > MAX_FIELDS:
+            raise FormTooLarge(f"the form has more than {MAX_FIELDS} fields")
+        return _text(raw)
+
+
+def _text(raw: bytes | None) -> str:
+    return (raw or b"").decode("utf-8", errors="replace")
+
+
+def _multipart(body: bytes, content_type: str) -> Form:
+    """A ``multipart/form-data`` body (already within ``MAX_BODY``) read with python-multipart;
+    one that is not readable, or unfinished, is refused in one line."""
+    boundary = parse_options_header(content_type)[1].get(b"boundary")
+    parts = _Parts()
+    config = {"MAX_BODY_SIZE": MAX_BODY, "MAX_MEMORY_FILE_SIZE": MAX_BODY}  # files stay in memory
+    try:
+        if not boundary:
+            raise FormParserError("no boundary")
+        parser = FormParser("multipart/form-data", parts.field, parts.file, parts.end,
+                            boundary=boundary, config=config)
+        parser.write(body)
+        parser.finalize()
+    except FormParserError:
+        parts.ended = False
+    if not parts.ended:
+        raise FormTooLarge("the form is not readable multipart data")
+    return Form(parts.fields, parts.files)
+
+
 def lines(text: str) -> list[str]:
     """One entry per line (commas are part of a phrase: "vision, language" is one topic)."""
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-@dataclass(frozen=True)
-class Posted:
-    """A posted profile: its fields as ``from_dict`` reads them, and what the form itself
-    refused (a list longer than the site allows, a paste that is not a library)."""
+def _as_text(value: Any) -> str:
+    """A profile value (as ``to_data`` gives it) as its input shows it."""
+    if isinstance(value, list):
+        return "\n".join(value)
+    if isinstance(value, bool):
+        return "on" if value else ""
+    return str(value)
 
-    data: dict[str, Any]
-    refused: dict[str, str] = field(default_factory=dict)
+
+def _shown(sub: Subscriber) -> dict[str, str]:
+    data = to_data(sub)
+    return {f.name: _as_text(data[f.name]) for f in ON_WEB}
+
+
+DEFAULTS = _shown(from_stored({"email": ""}, "web"))  # what a new form shows
 
 
 def profile_data(form: Form, email: str, max_topics: int) -> Posted:
-    """The profile fields of a subscribe or preferences form, as ``from_dict`` expects them."""
+    """The profile fields of a subscribe or preferences form, as ``from_dict`` expects them;
+    ``email`` is the address typed on the sign-up form, or the reader's own."""
     refused: dict[str, str] = {}
-    data: dict[str, Any] = {
-        "email": email,
-        "name": form.get("name")[:200],
-        "timezone": form.get("timezone").strip() or "UTC",
-        "send_at": form.get("send_at").strip()[:5] or "07:00",
-        "frequency": form.get("frequency") or "daily",
-        "weekday": form.get("weekday") or "monday",
-    }
-    for name in LISTS:
-        items = lines(form.get(name))
-        if len(items) > max_topics:
-            refused[name] = f"Give at most {max_topics} lines here (you gave {len(items)})."
-        data[name] = items
+    data: dict[str, Any] = {"email": email}
+    for f in ON_WEB:
+        if f.kind == "email":
+            continue
+        if f.kind == "library":
+            data[f.name], problem = _library(form, f.name)
+            if problem:
+                refused[f.name] = problem
+            continue
+        data[f.name] = _posted(f, form.get(f.name))
+        if f.kind == "phrases" and len(data[f.name]) > max_topics:
+            given = len(data[f.name])
+            refused[f.name] = f"Give at most {max_topics} lines here (you gave {given})."
+    return Posted(data, refused)
+
+
+def _posted(f: Field, text: str) -> Any:
+    """One input's text as ``from_dict`` reads the field; an empty one is its default."""
+    if f.kind in ("phrases", "arxiv"):
+        return lines(text)
+    if f.kind == "text":
+        return text[: f.high] if f.high else text  # what the input's maxlength lets through
+    if f.kind == "bool":
+        return text == "on"  # a checkbox: absent when unticked
+    text = text.strip() or DEFAULTS[f.name]
+    if f.kind == "int":
+        return int(text) if WHOLE.fullmatch(text) else text
+    if f.kind == "time":
+        return text[:5]  # some browsers add seconds
+    return text
+
+
+def _library(form: Form, name: str) -> tuple[list[str], str]:
+    """The library's keys from its pasted text and its uploaded file, and what was refused."""
     found: list[str] = []
-    given = [("library", form.get("library").encode())]
-    if form.files.get("library_file", ("", b""))[1]:
-        given.append(form.files["library_file"])
+    problem = ""
+    given = [(name, form.get(name).encode())]
+    if form.files.get(f"{name}_file", ("", b""))[1]:
+        given.append(form.files[f"{name}_file"])
     for label, raw in given:
         try:
             found += library_files.read(raw, label).keys if raw.strip() else ()
         except SubscriberError as exc:
-            refused["library"] = (
-                f"We could not read {'this list' if label == 'library' else repr(label)}: "
+            problem = (
+                f"We could not read {'this list' if label == name else repr(label)}: "
                 f"{str(exc).removeprefix(f'{label}: ')}. Give arXiv ids, links or titles one "
                 "per line, or a BibTeX, RIS or CSL-JSON export."
             )
-    data["library"] = list(library_files.unique(found))
-    max_papers = form.get("max_papers").strip()
-    data["max_papers"] = int(max_papers) if max_papers.isdigit() else max_papers or 10
-    return Posted(data, refused)
+    return list(library_files.unique(found)), problem
 
 
-def validate(data: Mapping[str, Any], refused: Mapping[str, str] | None = None) -> Subscriber:
-    """The checked subscriber, or ``FormErrors`` with each field's problem: what the profile's
-    rules find, and what the form ``refused`` (which wins for the same field)."""
-    refused = dict(refused or {})
-    try:
-        sub = from_dict(data, "web")
-    except ProfileError as exc:
-        raise FormErrors({p.field: p.reader for p in exc.problems} | refused) from None
-    if refused:
-        raise FormErrors(refused)
-    return sub
+@dataclass(frozen=True)
+class Shown(Mapping[str, str]):
+    """What the form's inputs show, by field name, and the profile fields it draws: ``rows``,
+    in the form's order, two compact inputs (a time, a number...) to a row."""
+
+    texts: Mapping[str, str]
+    rows: tuple[tuple[Field, ...], ...]
+
+    def __getitem__(self, name: str) -> str:
+        return self.texts[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.texts)
+
+    def __len__(self) -> int:
+        return len(self.texts)
 
 
-def form_values(sub: Subscriber | None, form: Form | None = None) -> dict[str, str]:
-    """What the form's inputs show: a stored profile, or what was just posted."""
+def _rows(fields: tuple[Field, ...]) -> tuple[tuple[Field, ...], ...]:
+    rows: list[tuple[Field, ...]] = []
+    for f in fields:
+        if f.kind in COMPACT and rows and len(rows[-1]) == 1 and rows[-1][0].kind in COMPACT:
+            rows[-1] += (f,)
+        else:
+            rows.append((f,))
+    return tuple(rows)
+
+
+ROWS = _rows(ON_WEB)
+
+
+def form_values(sub: Subscriber | None, form: Form | None = None) -> Shown:
+    """What the form's inputs show: a stored profile, or what was just posted (an input left
+    out shows its default, a checkbox left out is unticked)."""
     if form is not None:
-        return dict(form.fields)
-    data = to_data(sub or BLANK)
-    values = {n: "\n".join(v) if isinstance(v, list) else str(v) for n, v in data.items()}
-    values = {name: values[name] for name in ON_FORM if values[name]}
-    if sub is not None:
-        values["paused"] = "" if sub.active else "on"
-    return values
-
-
-def stored_profile(sub: Subscriber) -> dict[str, Any]:
-    """A validated profile as JSON-ready data that ``validate`` turns back into ``sub``."""
-    data = to_data(sub)
-    del data["active"]  # a pending sign-up becomes active when confirmed
-    return data
+        unticked = {f.name: "" for f in ON_WEB if f.kind == "bool"}
+        return Shown(DEFAULTS | unticked | dict(form.fields), ROWS)
+    if sub is None:
+        return Shown(DEFAULTS, ROWS)
+    return Shown(_shown(sub) | {"paused": "" if sub.active else "on"}, ROWS)

@@ -26,6 +26,7 @@ from newsletter.delivery.compose import Composer, composer_from_config
 from newsletter.errors import NewsletterError, TokenError
 from newsletter.match import fields
 from newsletter.models import OutgoingEmail, Paper, Pick, Subscriber
+from newsletter.reader_profile import FormErrors, Posted, stored_profile, validate
 from newsletter.render.confirm import ConfirmRenderer
 from newsletter.store.history import feedback_for, forget_feedback, record_feedback
 from newsletter.store.limits import Window, window_for
@@ -46,7 +47,6 @@ from newsletter.store.profiles import (
     upsert_subscriber,
 )
 from newsletter.store.signups import add_signup, forget_before, get_signup, mark_confirmed
-from newsletter.web.forms import FormErrors, Posted, stored_profile, validate
 
 CONFIRM = "confirm"
 log = logging.getLogger("newsletter.web")

@@ -9,20 +9,22 @@ import email.policy
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from newsletter.app.queued_issue import Builder, enqueued_message
+from newsletter import profile
+from newsletter.app.queued_issue import Builder, enqueued_message, found_papers, restore
 from newsletter.app.run import deliver, prune_old
 from newsletter.app.stages import Stages
 from newsletter.config import Config
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.delivery.outbox import send_due
-from newsletter.models import OutgoingEmail, Paper
+from newsletter.models import OutgoingEmail, Paper, Subscriber
 from newsletter.render import Renderer
 from newsletter.render.environment import template_dirs, template_sources
 from newsletter.store import open_engine, pins
@@ -321,3 +323,74 @@ def test_prune_keeps_a_template_version_an_enqueue_used_lately(stages: Stages) -
     assert prune_old(stages.config, stages.engine, DAY1 + timedelta(days=1)).versions == 0
     later = DAY1 + timedelta(days=stages.config.delivery.prune_after_days + 1)
     assert prune_old(stages.config, stages.engine, later).versions == 1
+
+
+def test_the_snapshot_keeps_the_profile_an_email_may_show(
+    config: Config, engine: Engine
+) -> None:
+    reader = add_subscriber(
+        engine, "lin@example.org", "Asia/Tokyo", "00:00", name="Lin", topics=("vision",),
+        exclude=("surveys",), authors=("Mei Chen",), max_papers=3, min_upvotes=2,
+        frequency="weekly", weekday=0, papers=("2401.00001",),
+        library=("arxiv:2306.17670|title:learning delays in spiking networks",))
+    add_papers(engine, DAY1 - timedelta(hours=1), "vision", n=2)
+    stages = Stages.build(config, engine)
+    deliver(stages, DAY1, None)  # a Monday, past midnight in Tokyo: the weekly issue is due
+    issue = row(engine)["issue"]
+    assert isinstance(issue, dict)
+    assert issue["exclude"] == ["surveys"] and issue["frequency"] == "weekly"
+    assert issue["timezone"] == "Asia/Tokyo" and issue["send_at"] == "00:00"
+    assert "library" not in issue and "papers" not in issue  # no email shows them; long
+    with engine.connect() as conn:
+        papers = found_papers(conn, [p[0] for p in issue["picks"]])
+    restored = restore(issue, papers)
+    assert not isinstance(restored, str)
+    assert restored.subscriber == replace(reader, papers=(), library=(), origin="")
+
+
+def test_a_snapshot_an_older_version_wrote_restores_with_the_defaults() -> None:
+    old = {"date": "2026-11-22", "email": "old@example.org", "name": "Old Reader",
+           "topics": ["graph neural networks"], "picks": []}
+    restored = restore(old, {})
+    assert not isinstance(restored, str)
+    assert restored.subscriber == Subscriber(
+        email="old@example.org", name="Old Reader", topics=("graph neural networks",))
+    assert restored.subscriber.send_at == time(7, 0) and restored.issue_id == "2026-11-22"
+
+
+def test_no_profile_field_takes_a_name_the_snapshot_uses_for_itself() -> None:
+    assert {"date", "picks"}.isdisjoint(f.name for f in profile.FIELDS)
+
+
+LONG = Paper(
+    title="Spiking neural networks that learn their own delays",
+    abstract="Spiking neural networks learn synaptic delays end to end. " * 4
+    + "We release the code. " + "Delays matter for temporal tasks in many settings. " * 8
+    + "The closing sentence says what remains open.",
+    arxiv_id="2511.30001",
+)
+
+
+@pytest.mark.parametrize("choice", ["short", "full", "none"])
+def test_the_sent_email_shows_as_much_of_each_abstract_as_the_reader_chose(
+    config: Config, engine: Engine, choice: str
+) -> None:
+    add_subscriber(engine, ADA, "UTC", "08:00", abstracts=choice)
+    with engine.begin() as conn:
+        upsert_papers(conn, [LONG], "test", DAY1 - timedelta(hours=1))
+    stages = Stages.build(config, engine)
+    deliver(stages, DAY1, None)
+    assert row(engine)["issue"]["abstracts"] == choice  # type: ignore[index]
+    add_subscriber(engine, ADA, "UTC", "08:00", abstracts="short")  # changed after enqueue
+    mailer = memory_mailer(config.base_dir)
+    send(stages, mailer, DAY1)  # as the worker sends: rendered from the outbox snapshot
+    [sent] = mailer.outbox
+    assert sent.raw is not None
+    message = email.message_from_bytes(sent.raw, policy=email.policy.default)
+    for kind in ("plain", "html"):
+        part = message.get_body((kind,))
+        assert part is not None
+        body = " ".join(part.get_content().split())  # type: ignore[attr-defined]
+        assert ("learn synaptic delays end to end" in body) == (choice != "none"), kind
+        assert ("The closing sentence says what remains open." in body) == (choice == "full")
+        assert "Spiking neural networks that learn their own delays" in body

@@ -162,6 +162,20 @@ def test_abstract_is_trimmed_to_the_configured_length() -> None:
     assert "We release code" not in out.text
 
 
+@pytest.mark.parametrize(("choice", "shown"), [("short", 1), ("full", 2), ("none", 0)])
+def test_each_reader_gets_as_much_of_each_abstract_as_they_chose(choice: str, shown: int) -> None:
+    renderer = Renderer(NEWSLETTER, EmailSettings(abstract_chars=120), None)
+    issue = make_issue(1, (RTL,))
+    issue = replace(issue, subscriber=replace(issue.subscriber, abstracts=choice))
+    out = renderer.render(issue, make_links(issue))
+    assert out is not None
+    for part in (flat(out.text), visible_text(out.html)):
+        found = ["of imagined speech from non-invasive recordings." in part,
+                 "Limitations are discussed." in part]
+        assert sum(found) == shown and found[0] == (shown > 0), part
+        assert ("Summary: An AI summary" in part) == (choice != "none")  # no empty label
+
+
 def test_rendering_is_pure_and_repeatable(render_issue: Callable[..., Any]) -> None:
     assert render_issue(3) == render_issue(3)
 
