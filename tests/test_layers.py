@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "newsletter"
-STAGES = ("sources", "match", "render", "delivery")
+STAGES = ("sources", "match", "render", "delivery", "llm")
 
 
 def _modules() -> dict[str, Path]:
@@ -81,7 +81,7 @@ FRONT_DOORS = ("cli", "web")
 # What a front door may import besides the application layer and its own package: the shared
 # models and settings (``layer == ""``: config, models, profile, errors, wording, addresses,
 # signed_links ...) are top-level modules, never a stage or the store.
-STAGE_OR_STORE = tuple(f"newsletter.{s}" for s in (*STAGES, "store", "llm"))
+STAGE_OR_STORE = tuple(f"newsletter.{s}" for s in (*STAGES, "store"))
 WIRING = {  # start-up wiring, by name: the one front door that starts the other
     "newsletter.cli.serve": ("newsletter.web.app",),
     "newsletter.cli.preview": ("newsletter.web.preview",),

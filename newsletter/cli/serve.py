@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 import click
 import uvicorn
 
+from newsletter.app.accounts import Site
 from newsletter.app.service import Service, build_scheduler
 from newsletter.app.stages import Stages
 from newsletter.cli.common import App, pass_app, sending_mailer
 from newsletter.errors import ConfigError
 from newsletter.web.app import create_app
-from newsletter.web.site import Site
 
 PLAIN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 

@@ -22,15 +22,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newsletter import addresses, signed_links
+from newsletter.app.accounts import Site, StoredSubscriber, UsedLink, kept_by_file
 from newsletter.errors import TokenError
-from newsletter.match import fields
 from newsletter.profile import WEEKDAYS
 from newsletter.reader_profile import FormErrors, validate
-from newsletter.store.profiles import StoredSubscriber, from_file
 from newsletter.web.archive_pages import ArchivePages, kept_private
 from newsletter.web.forms import Form, FormTooLarge, form_values, profile_data, read_form
 from newsletter.web.pages import HEADERS, Csrf, CsrfError, error_page, page, plain
-from newsletter.web.site import Site, UsedLink
 from newsletter.wording import duration
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -132,7 +130,7 @@ class Pages:
     async def preferences_view(self, request: Request, token: str) -> Response:
         email = self.site.who(signed_links.PREFERENCES, token)
         stored = await run_in_threadpool(self.site.stored, email)
-        if stored and stored.status != "unsubscribed" and from_file(stored.subscriber):
+        if stored and stored.status != "unsubscribed" and kept_by_file(stored):
             # the operator keeps the profile; the feedback is the reader's to see and undo
             judged = await run_in_threadpool(self.site.given_feedback, email)
             return self.form(request, "managed", email=email, judged=judged, token=token)
@@ -158,7 +156,7 @@ class Pages:
             return page(
                 "not_subscribed", status=404, email=email, newsletter=self.site.config.newsletter
             )
-        if from_file(stored.subscriber):
+        if kept_by_file(stored):
             return page("managed", email=email, newsletter=self.site.config.newsletter)
         return None
 
@@ -187,8 +185,7 @@ class Pages:
                 judged=await run_in_threadpool(self.site.given_feedback, email),
                 unsubscribe=self.site.unsubscribe_link(email),
             )
-        known = await run_in_threadpool(self.site.vocabulary.current)  # may read the file
-        widened = fields.named(sub.topics, known)
+        widened = await run_in_threadpool(self.site.widened, sub)
         return page(
             "saved", sub=sub, paused=paused, widened=widened, newsletter=self.site.config.newsletter
         )

@@ -14,10 +14,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from newsletter.app.accounts import Site
 from newsletter.app.archive import FEED_ENTRIES, Archive, NoSuchIssue
 from newsletter.web.feed import MEDIA_TYPE, atom_feed
 from newsletter.web.pages import HEADERS, error_page, page
-from newsletter.web.site import Site
 
 PRIVATE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex"}
 Handler = Callable[[Request], Awaitable[Response]]

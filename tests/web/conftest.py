@@ -20,7 +20,7 @@ from newsletter.models import Paper
 from newsletter.store import open_engine
 from newsletter.store.papers import upsert_papers
 from newsletter.web.app import create_app
-from newsletter.web.site import Site
+from newsletter.app.accounts import Site
 
 SECRET = "web-test-secret-0123456789abcdef"
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ from newsletter.models import Subscriber
 from newsletter.store.history import feedback_for
 from newsletter.store.outbox import suppressed
 from newsletter.store.profiles import get_subscriber, upsert_subscriber
-from newsletter.web.site import Site
+from newsletter.app.accounts import Site
 
 from .conftest import NOW, SECRET, Clock, csrf_of, subscribe_and_confirm
 

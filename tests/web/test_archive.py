@@ -24,7 +24,7 @@ from newsletter.delivery.outbox import send_due
 from newsletter.models import OutgoingEmail, Paper
 from newsletter.store.outbox import issue_keys, issue_row
 from newsletter.store.papers import papers_by_keys
-from newsletter.web.site import Site
+from newsletter.app.accounts import Site
 
 from .conftest import NOW, SECRET, Clock, link_path, subscribe_and_confirm
 

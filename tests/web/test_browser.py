@@ -35,7 +35,7 @@ from newsletter.store.history import feedback_for
 from newsletter.store.papers import upsert_papers
 from newsletter.store.profiles import get_subscriber, upsert_subscriber
 from newsletter.web.app import create_app
-from newsletter.web.site import Site
+from newsletter.app.accounts import Site
 
 from .conftest import PAPERS, SECRET
 

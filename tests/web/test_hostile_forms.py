@@ -17,7 +17,7 @@ from newsletter.delivery.memory import MemoryMailer
 from newsletter.store import open_engine
 from newsletter.store.tables import pending_signups, subscribers
 from newsletter.web.app import create_app
-from newsletter.web.site import Site
+from newsletter.app.accounts import Site
 
 from .conftest import NOW, SECRET, Clock, csrf_of, form
 

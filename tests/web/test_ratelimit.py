@@ -12,7 +12,7 @@ from newsletter.delivery.memory import MemoryMailer
 from newsletter.store import open_engine
 from newsletter.store.limits import LocalWindow, SharedWindow
 from newsletter.web.app import create_app
-from newsletter.web.site import Site
+from newsletter.app.accounts import Site
 
 from .conftest import NOW, Clock, subscribe, web_config
 

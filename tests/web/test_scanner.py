@@ -20,7 +20,7 @@ from newsletter.delivery.outbox import send_due
 from newsletter.models import Paper
 from newsletter.store.history import feedback_for
 from newsletter.store.papers import upsert_papers
-from newsletter.web.site import Site
+from newsletter.app.accounts import Site
 
 from .conftest import NOW, subscribe_and_confirm
 

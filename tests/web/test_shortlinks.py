@@ -23,7 +23,7 @@ from newsletter.models import OutgoingEmail
 from newsletter.store.history import feedback_for
 from newsletter.store.outbox import WITH_ISSUE, QueuedIssue, enqueue_issues
 from newsletter.store.tables import outbox
-from newsletter.web.site import Site
+from newsletter.app.accounts import Site
 
 from .conftest import NOW, SECRET, Clock, csrf_of, subscribe_and_confirm
 

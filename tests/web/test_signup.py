@@ -16,7 +16,7 @@ from newsletter.store.outbox import suppress
 from newsletter.store.profiles import get_subscriber, set_status
 from newsletter.store.signups import pending_signups
 from newsletter.web.app import create_app
-from newsletter.web.site import Site
+from newsletter.app.accounts import Site
 
 from .conftest import (
     NOW,

@@ -19,7 +19,7 @@ from newsletter.delivery.outbox import send_due
 from newsletter.store import open_engine
 from newsletter.store import outbox as store
 from newsletter.web.app import create_app
-from newsletter.web.site import Site
+from newsletter.app.accounts import Site
 from tests.delivery.smtp_sink import Sink
 
 from .conftest import NOW, SECRET, Clock, subscribe

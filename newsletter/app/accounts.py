@@ -1,5 +1,7 @@
 """What the subscriber pages do, without HTTP: sign up, confirm, edit, unsubscribe, give feedback.
 
+The web package keeps HTTP (routes, forms, page templates) and calls ``Site`` for the rest.
+
 Every operation takes the time from the injected clock and changes the database in one
 transaction, or not at all when its token or input is refused.
 """
@@ -42,12 +44,14 @@ from newsletter.store.outbox import (
 from newsletter.store.papers import papers_by_keys
 from newsletter.store.profiles import (
     StoredSubscriber,
+    from_file,
     get_subscriber,
     set_status,
     upsert_subscriber,
 )
 from newsletter.store.signups import add_signup, forget_before, get_signup, mark_confirmed
 
+__all__ = ["Site", "StoredSubscriber", "UsedLink", "kept_by_file"]
 CONFIRM = "confirm"
 log = logging.getLogger("newsletter.web")
 
@@ -257,3 +261,12 @@ class Site:
     def undo_feedback(self, email: str, key: str) -> None:
         with self.engine.begin() as conn:
             forget_feedback(conn, email, key)
+
+    def widened(self, sub: Subscriber) -> dict[str, tuple[tuple[str, ...], int]]:
+        """The reader's topics that name a field, with some of its terms and how many."""
+        return fields.named(sub.topics, self.vocabulary.current())  # may read the file
+
+
+def kept_by_file(stored: StoredSubscriber) -> bool:
+    """Whether the operator keeps this reader's profile in a subscriber file."""
+    return from_file(stored.subscriber)
