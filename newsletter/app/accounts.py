@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from newsletter import addresses, shortlinks, signed_links
 from newsletter.app.background_send import SendNow, SendSoon
+from newsletter.app.feedback import OneClick
 from newsletter.app.issue import candidates, picks_for
 from newsletter.app.stages import Stages
 from newsletter.config import Config
@@ -30,7 +31,7 @@ from newsletter.match import fields
 from newsletter.models import OutgoingEmail, Paper, Pick, Subscriber
 from newsletter.reader_profile import FormErrors, Posted, stored_profile, validate
 from newsletter.render.confirm import ConfirmRenderer
-from newsletter.store.history import feedback_for, forget_feedback, record_feedback
+from newsletter.store.history import feedback_for, forget_feedback
 from newsletter.store.limits import Window, window_for
 from newsletter.store.outbox import (
     CONFIRMATIONS,
@@ -235,13 +236,28 @@ class Site:
             raise TokenError(f"the link expired on {expires:%Y-%m-%d}")
         return row.recipient, keys[found.index], found.judgment
 
-    def feedback(self, token: str, judgment: int) -> tuple[int, Paper | None, str]:
-        """Record "more like this" (+1) or "less like this" (-1) for the link's paper; returns
-        the judgment, the paper and the reader's preferences link (to see and undo it)."""
+    def open_feedback(self, token: str) -> tuple[int, Paper | None]:
+        """What a feedback link is about (+1/-1 and the paper), noted as opened (see
+        ``app.feedback``); records no vote."""
+        email, key, judgment, paper = self.feedback_link(token)
+        OneClick(self.engine).opened(email, key, judgment, self.clock())
+        return judgment, paper
+
+    def feedback(
+        self, token: str, judgment: int, by_script: bool = False
+    ) -> tuple[bool, Paper | None, str]:
+        """Record "more like this" (+1) or "less like this" (-1) for the link's paper, or undo
+        it (0); a vote a page's script posted is refused while the reader's links are opened
+        in a burst. Returns whether it was recorded, the paper and the reader's preferences
+        link (to see and undo it)."""
         email, key, _, paper = self.feedback_link(token)
-        with self.engine.begin() as conn:
-            record_feedback(conn, email, key, judgment, self.clock())
-        return judgment, paper, self.preferences_link(email)
+        votes, now = OneClick(self.engine), self.clock()
+        recorded = True
+        if by_script:
+            recorded = votes.by_script(email, key, judgment, now)
+        else:
+            votes.by_hand(email, key, judgment, now)
+        return recorded, paper, self.preferences_link(email)
 
     def preferences_link(self, email: str) -> str:
         base = self.config.newsletter.base_url

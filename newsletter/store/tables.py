@@ -238,3 +238,29 @@ llm_runs = sa.Table(
     sa.Column("skipped", sa.Integer, nullable=False),
     sa.Column("tokens", sa.Integer, nullable=False),
 )
+
+# When a reader's feedback links were opened ("open"), and the votes a feedback page's script
+# recorded ("vote", with the judgment it replaced in ``before``: 0 for none), kept an hour: a
+# burst of opens is a scanner, and the votes recorded during it are taken back.
+link_opens = sa.Table(
+    "link_opens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("paper_key", sa.String(KEY_CHARS), nullable=False),
+    sa.Column("judgment", sa.SmallInteger, nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("before", sa.SmallInteger),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("link_opens_email_at", "email", "at"),
+)
+
+# A web sign-up confirmed by a reader whose profile a subscriber file keeps: the file still
+# decides, and the operator is told what the reader asked for at the next sync.
+file_reader_signups = sa.Table(
+    "file_reader_signups",
+    metadata,
+    sa.Column("email", sa.String(320), primary_key=True),
+    sa.Column("profile", sa.JSON, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -40,6 +40,21 @@ try {
   if (tz && zone && (tz.value === "" || tz.value === "UTC") && !tz.dataset.chosen) tz.value = zone;
 } catch (e) {}
 """
+FEEDBACK_SCRIPT = """// A person's browser records the vote a feedback link opened the page for; scanners that
+// only fetch the page record nothing. The page's button does the same without scripts.
+var vote = document.getElementById("vote");
+if (vote && vote.dataset.auto === "1") {
+  [["auto", "1"], ["j", vote.dataset.judgment]].forEach(function (pair) {
+    var field = document.createElement("input");
+    field.type = "hidden";
+    field.name = pair[0];
+    field.value = pair[1];
+    vote.appendChild(field);
+  });
+  document.getElementById("vote-status").textContent = "Recording your feedback\u2026";
+  vote.submit();
+}
+"""
 log = logging.getLogger("newsletter.web")
 
 
@@ -203,22 +218,29 @@ class Pages:
         return page("unsubscribed", email=email, newsletter=self.site.config.newsletter)
 
     async def feedback_page(self, request: Request) -> Response:
-        """GET (or HEAD, as mail scanners send) shows the paper and a button; records nothing."""
+        """GET (or HEAD, as mail scanners send) shows the paper and a button, and records no
+        vote; the page's script posts the vote by itself (see ``app.feedback``)."""
         token = request.path_params.get("code") or request.query_params.get("token", "")
-        _, _, judgment, paper = await run_in_threadpool(self.site.feedback_link, token)
-        return self.form(request, "feedback_confirm", token=token, judgment=judgment, paper=paper)
+        judgment, paper = await run_in_threadpool(self.site.open_feedback, token)
+        return self.form(
+            request, "feedback_confirm", token=token, judgment=judgment, paper=paper, held=False
+        )
 
     async def feedback(self, request: Request) -> Response:
         form = await self.posted(request)
-        if form.get("j") not in ("1", "-1"):  # the page's two buttons send nothing else
+        if form.get("j") not in ("1", "-1", "0"):  # the page's buttons send nothing else
             return error_page(400, "Nothing recorded", "Choose more or less like this paper.")
-        judgment = int(form.get("j"))
-        judged, paper, prefs = await run_in_threadpool(
-            self.site.feedback, form.get("token"), judgment
+        judgment, token, by_script = int(form.get("j")), form.get("token"), form.get("auto") == "1"
+        recorded, paper, prefs = await run_in_threadpool(
+            self.site.feedback, token, judgment, by_script
         )
-        return page(
-            "feedback", judgment=judged, paper=paper, preferences=prefs,
-            newsletter=self.site.config.newsletter,
+        if not recorded:  # a burst of opened links: a person presses the button instead
+            return self.form(
+                request, "feedback_confirm", token=token, judgment=judgment, paper=paper,
+                held=True,
+            )
+        return self.form(
+            request, "feedback", token=token, judgment=judgment, paper=paper, preferences=prefs
         )
 
     async def undo_feedback(self, request: Request) -> Response:
@@ -230,6 +252,9 @@ class Pages:
 
     async def script(self, request: Request) -> Response:
         return plain(TZ_SCRIPT, media_type="text/javascript")
+
+    async def feedback_script(self, request: Request) -> Response:
+        return plain(FEEDBACK_SCRIPT, media_type="text/javascript")
 
     async def health(self, request: Request) -> Response:
         return plain("ok\n")
@@ -254,6 +279,7 @@ def create_app(site: Site) -> Starlette:
         *(Route(path, kept_private(guarded(handler)), methods=["GET"])
           for path, handler in ArchivePages(site).routes()),
         Route("/tz.js", p.script, methods=["GET"]),
+        Route("/feedback.js", p.feedback_script, methods=["GET"]),
         Route("/healthz", p.health, methods=["GET"]),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
