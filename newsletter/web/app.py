@@ -40,8 +40,8 @@ try {
   if (tz && zone && (tz.value === "" || tz.value === "UTC") && !tz.dataset.chosen) tz.value = zone;
 } catch (e) {}
 """
-FEEDBACK_SCRIPT = """// A person's browser records the vote a feedback link opened the page for; scanners that
-// only fetch the page record nothing. The page's button does the same without scripts.
+FEEDBACK_SCRIPT = """// A person's browser records the vote the link was opened for; scanners that
+// only fetch the page record nothing. Without scripts, the page's button does it.
 var vote = document.getElementById("vote");
 if (vote && vote.dataset.auto === "1") {
   [["auto", "1"], ["j", vote.dataset.judgment]].forEach(function (pair) {
