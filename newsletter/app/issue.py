@@ -35,9 +35,12 @@ class History:
     references: dict[str, Paper] | None
 
 
-def candidates(conn: Connection, now: datetime, days: int = CANDIDATE_DAYS) -> list[Paper]:
-    """Papers first seen in the last ``days`` days: what a new issue may draw from."""
-    return list_papers(conn, since=now - timedelta(days=days))
+def candidates(
+    conn: Connection, now: datetime, days: int = CANDIDATE_DAYS, past: bool = False
+) -> list[Paper]:
+    """Papers first seen in the last ``days`` days: what a new issue may draw from; with
+    ``past``, none first seen after ``now`` (what an issue of an earlier day drew from)."""
+    return list_papers(conn, since=now - timedelta(days=days), until=now if past else None)
 
 
 def history(conn: Connection, subs: Sequence[Subscriber], now: datetime | None = None) -> History:
@@ -162,10 +165,10 @@ def reader_issue(
     Papers are ``papers`` when given, else the stored candidates of that day; nothing is
     recorded.
     """
-    if papers is None:
-        end = datetime.combine(issue_date, time.max, UTC)
+    if papers is None:  # as a run would draw them now, or at the end of an earlier day
+        end = min(datetime.now(UTC), datetime.combine(issue_date, time.max, UTC))
         with stages.engine.connect() as conn:
-            papers = candidates(conn, end)
+            papers = candidates(conn, end, past=end.date() < datetime.now(UTC).date())
     picks = picks_for(stages, [sub], papers)[sub.email]
     links = issue_links(stages.composer, sub.email, picks, datetime.now(UTC), issue_date)
     return Issue(sub, issue_date, tuple(picks)), links

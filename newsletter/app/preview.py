@@ -13,14 +13,14 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
 from newsletter import signed_links
 from newsletter.app import issue
-from newsletter.app.queued_issue import enqueued_message
+from newsletter.app.queued_issue import enqueued_issue, enqueued_message
 from newsletter.app.readers import find_subscriber
 from newsletter.app.stages import Stages
 from newsletter.config import Config, Secrets
@@ -28,10 +28,12 @@ from newsletter.delivery.compose import composer_from_config
 from newsletter.errors import NewsletterError, SubscriberError
 from newsletter.models import Issue, IssueLinks
 from newsletter.render import RenderedEmail, Renderer
+from newsletter.schedule import local_now
 from newsletter.store.profiles import active_subscribers
 from newsletter.subscriber_files import load_dir
 
-IssueMaker = Callable[[str, date], tuple[Issue, IssueLinks]]
+# One reader's issue of a day, or one line saying there is none (a past day with no issue).
+IssueMaker = Callable[[str, date], tuple[Issue, IssueLinks] | str]
 MimeMaker = Callable[[Issue, RenderedEmail, IssueLinks], bytes]
 
 __all__ = ["IssueMaker", "PreviewIssues", "RenderedEmail"]
@@ -61,15 +63,30 @@ def with_signing_key(config: Config, env: Mapping[str, str]) -> Config | None:
 def issue_maker(
     config: Config, engine: Engine, sources: Sequence[str],
     on_stages: Callable[[Stages], Stages] = lambda stages: stages,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> IssueMaker:
-    """One reader's issue for a day, composed as a run would. The stages are built on first
-    use and kept (``on_stages`` sees them first), so a preview server loads the model once."""
+    """One reader's issue for a day: the one in the outbox when it was enqueued (the papers,
+    order and reasons sent), none for an earlier day that has no issue, else composed as a run
+    would (from ``sources`` when given). The stages are built on first use and kept
+    (``on_stages`` sees them first), so a preview server loads the model once."""
     built: list[Stages] = []
 
-    def make(subscriber: str, day: date) -> tuple[Issue, IssueLinks]:
+    def make(subscriber: str, day: date) -> tuple[Issue, IssueLinks] | str:
         if not built:
             built.append(on_stages(Stages.build(config, engine)))
-        return issue.preview_issue(built[0], subscriber, day, sources)
+        stages = built[0]
+        if sources:
+            return issue.preview_issue(stages, subscriber, day, sources)
+        sub = find_subscriber(config, engine, subscriber)
+        kept = enqueued_issue(engine, stages.composer, sub.email, day)
+        if isinstance(kept, str):
+            raise NewsletterError(f"{sub.email}: the issue of {day} is enqueued but {kept}")
+        if kept is not None:
+            return kept
+        if day < local_now(sub, clock()).date():
+            return (f"No issue for {sub.email} on {day}: none was enqueued or sent for that "
+                    "day ('newsletter status' tells why)")
+        return issue.reader_issue(stages, sub, day)
 
     return make
 
@@ -176,7 +193,7 @@ class PreviewIssues:
         self.make_issue = make_issue
         self.subscribers = list(subscribers)
         self.dates = list(dates)
-        self._issues: dict[tuple[str, date], tuple[Issue, IssueLinks]] = {}
+        self._issues: dict[tuple[str, date], tuple[Issue, IssueLinks] | str] = {}
         self._lock = threading.Lock()
         self._stamp = self._template_stamp()
         self._broken: NewsletterError | None = None
@@ -210,14 +227,21 @@ class PreviewIssues:
             seen.append(f"{path}|{info.st_mtime_ns}|{info.st_size}")
         return hashlib.sha256("\n".join(seen).encode()).hexdigest()[:16]
 
-    def render(self, subscriber: str, day: date) -> RenderedEmail | None:
-        """The issue as the subscriber would get it (None on a skipped quiet day)."""
+    def render(self, subscriber: str, day: date) -> RenderedEmail | str:
+        """The issue as the subscriber gets it, or one line saying why there is none."""
         key = (subscriber, day)
         if key not in self._issues:
             self._issues[key] = self.make_issue(subscriber, day)
-        issue, links = self._issues[key]
+        made = self._issues[key]
+        if isinstance(made, str):
+            return made
+        issue, links = made
         with self._lock:
             self._refresh()
             if self._broken is not None:
                 raise self._broken
-            return self.renderer.render(issue, links)
+            rendered = self.renderer.render(issue, links)
+        if rendered is None:
+            return (f"No email for {subscriber} on {day}: nothing matched "
+                    "(email.quiet_day = skip)")
+        return rendered

@@ -170,3 +170,24 @@ def enqueued_message(
     if row is None:
         return None
     return Builder(engine, composer)([row], now)[row.id]
+
+
+def enqueued_issue(
+    engine: Engine, composer: Composer, email: str, day: date
+) -> tuple[Issue, IssueLinks] | str | None:
+    """``email``'s issue of ``day`` as its outbox row keeps it (the papers in order, their
+    reasons, the links signed at enqueue time), for a preview to render with the templates of
+    the moment; None when that issue was not enqueued, a string when it cannot be rebuilt."""
+    with engine.connect() as conn:
+        row = issue_row(conn, email, day.isoformat())
+        if row is None or not row.issue:
+            return None
+        papers = found_papers(conn, issue_keys(row.issue))
+    issue = restore(row.issue, papers)
+    if isinstance(issue, str):
+        return issue
+    signed_at = row.created_at or datetime.now(UTC)
+    links = issue_links(composer, issue.subscriber.email, issue.picks, signed_at,
+                        issue.issue_date, (row.id, row.email.message_id))
+    return issue, links
+

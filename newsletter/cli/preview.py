@@ -75,11 +75,15 @@ def preview(
         app.err.print(f"{email}: the issue of {issue_date} is in the outbox; shown as it will "
                       "be sent", markup=False)
     else:
-        issue, links = make(who, issue_date)
+        made = make(who, issue_date)
+        if isinstance(made, str):  # an earlier day with no issue
+            app.console.print(made, markup=False)
+            return
+        issue, links = made
         paths = write_preview(renderer, issue, links, out_dir, mime_maker(config, _now))
         if not paths:
             app.console.print(f"No email for {issue.subscriber.email} on {issue.issue_date}: "
-                              "nothing matched (quiet day).")
+                              "nothing matched (quiet day).", markup=False)
     for path in paths:
         app.console.print(str(path))
 

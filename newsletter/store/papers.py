@@ -185,9 +185,11 @@ def list_papers(
     since: datetime | date | None = None,
     search: str = "",
     limit: int | None = None,
+    until: datetime | None = None,
 ) -> list[Paper]:
-    """Stored papers, newest first, optionally first seen since a moment or matching text."""
-    return list(iter_papers(conn, since=since, search=search, limit=limit))
+    """Stored papers, newest first, optionally first seen since (and until) a moment or
+    matching text."""
+    return list(iter_papers(conn, since=since, search=search, limit=limit, until=until))
 
 
 def iter_papers(
@@ -196,12 +198,15 @@ def iter_papers(
     since: datetime | date | None = None,
     search: str = "",
     limit: int | None = None,
+    until: datetime | None = None,
 ) -> Iterator[Paper]:
     query = sa.select(papers).order_by(papers.c.first_seen.desc(), papers.c.id.desc())
     if since is not None:
         if not isinstance(since, datetime):
             since = datetime.combine(since, datetime.min.time())
         query = query.where(papers.c.first_seen >= since)
+    if until is not None:
+        query = query.where(papers.c.first_seen <= until)
     for word in search.split():
         pattern = f"%{word.lower()}%"
         query = query.where(

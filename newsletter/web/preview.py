@@ -59,9 +59,8 @@ class PreviewSite:
             rendered = self.issues.render(subscriber, day)
         except NewsletterError as exc:  # shown in the page, so a template typo is one line
             return HTTPStatus.INTERNAL_SERVER_ERROR, "text/plain", f"error: {exc}".encode()
-        if rendered is None:
-            note = f"No email for {subscriber} on {day}: nothing matched (email.quiet_day = skip)"
-            return _ok("" if path == "/subject" else note, "text/plain")
+        if isinstance(rendered, str):  # no issue that day, or a quiet day
+            return _ok("" if path == "/subject" else rendered, "text/plain")
         if path == "/subject":
             return _ok(rendered.subject, "text/plain")
         if query.get("part") == "text":
