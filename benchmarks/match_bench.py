@@ -5,6 +5,9 @@
                                                   # the 68 held-out profiles, averaged grades
     python benchmarks/match_bench.py heldout --split dev --cv
                                                   # cross-validated choice of parameters, dev only
+    python benchmarks/match_bench.py reasons [--verbose]
+                                                  # dev split: delivered cards whose reason is
+                                                  # a single word, and their grades
     python benchmarks/match_bench.py speed        # 10k subscribers x 1k papers; embed 1k abstracts
     python benchmarks/match_bench.py scoring      # the 10k x 1k scoring alone, stand-in vectors
     python benchmarks/match_bench.py              # both
@@ -33,6 +36,7 @@ import argparse
 import json
 import os
 import random
+import re
 import sys
 import time
 import zlib
@@ -365,6 +369,51 @@ def run_cv(split: str) -> None:
             print(f"      chosen: {'; '.join(dict.fromkeys(chosen))}")
 
 
+ONE_WORD = (
+    re.compile(r"^shares words with '.*': [^,]+$"),
+    re.compile(r"^(?:title matches|abstract mentions|labelled) '[^' ]+'$"),
+)
+
+
+def single_word(reason: str) -> bool:
+    """A card's reason (its first two reasons, "; "-joined) that cites one word and nothing
+    else: no phrase, no field label, no liked paper, no closeness in meaning."""
+    parts = [p.strip() for p in reason.split("; ") if p.strip()]
+    return bool(parts) and all(any(r.match(p) for r in ONE_WORD) for p in parts)
+
+
+def run_reasons(verbose: bool) -> None:
+    """The dev split's delivered cards (hybrid and words only): the share whose reason is a
+    single word, and how the readers' grades judge those cards. Dev only: it guides choices."""
+    by_title = {normalize_title(p.title): p for p in seed_papers()}
+    group = [p for p in json.loads(HELDOUT.read_text(encoding="utf-8"))["profiles"]
+             if p["split"] == "dev"]
+    cache = MemoryCache()
+    for label, semantic in (("hybrid (lexical + embeddings)", True), ("lexical only", False)):
+        matcher = Matcher.from_settings(MatchSettings(semantic=semantic), cache)
+        if semantic and not matcher.semantic:
+            print(f"{label}: skipped, the [semantic] extra is not installed")
+            continue
+        subs, feedback, references = readers(group, by_title)
+        picks = matcher.match_many(subs, list(by_title.values()), None, feedback, references)
+        cards = one = relevant = 0
+        for p, sub in zip(group, subs, strict=True):
+            graded = grades(p)
+            for pick in picks[sub.email]:
+                reason = "; ".join(pick.reasons[:2])
+                cards += 1
+                if single_word(reason):
+                    one += 1
+                    grade = graded.get(normalize_title(pick.paper.title), 0.0)
+                    relevant += grade >= 1.0
+                    if verbose:
+                        print(f"    {p['id']} grade {grade:.1f}  {pick.paper.title[:60]}  "
+                              f"[{reason}]")
+        share = one / cards if cards else 0.0
+        print(f"{label}: {cards} delivered cards, {one} with a single-word reason "
+              f"({share:.1%}), {relevant} of those graded relevant")
+
+
 def synthetic(
     papers: list[Paper], n_papers: int, n_subs: int
 ) -> tuple[list[Paper], list[Subscriber]]:
@@ -446,7 +495,8 @@ def run_speed(embed_abstracts: bool = True) -> None:
 if __name__ == "__main__":
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument(
-        "which", nargs="?", default="all", choices=["quality", "speed", "scoring", "heldout", "all"]
+        "which", nargs="?", default="all",
+        choices=["quality", "speed", "scoring", "heldout", "reasons", "all"],
     )
     cli.add_argument("--split", choices=["dev", "test", "both"], default="both")
     cli.add_argument("--threshold", type=float, help="override MatchSettings.threshold (heldout)")
@@ -459,6 +509,8 @@ if __name__ == "__main__":
         run_speed()
     if args.which == "scoring":
         run_speed(embed_abstracts=False)
+    if args.which == "reasons":
+        run_reasons(args.verbose)
     if args.which == "heldout" and args.cv:
         run_cv(args.split)
     elif args.which == "heldout":

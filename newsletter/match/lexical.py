@@ -10,6 +10,7 @@ whole phrase, repeatedly or in the title.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +27,13 @@ TITLE_WEIGHT = 3.0
 LABEL_WEIGHT = 1.0  # chosen on the development split with the recorded labels
 MIN_IDF = 0.05
 QUOTE_LIMIT = 60  # characters of a topic quoted in a reason
+# A word in at least this share of the day's papers (and at least GENERIC_MIN of them) is
+# common: alone ("learning", "potential", "optimization" in an abstract) it tells nothing
+# about a paper, so it is never a reason and never links a paper to a reader by itself.
+GENERIC_SHARE = 0.08
+GENERIC_MIN = 3
+THIN_ONCE = True
+ACRONYM = re.compile(r"[A-Za-z]*[A-Z][A-Za-z]*[A-Z][A-Za-z0-9]*")  # "NeRF", "PDEs", "fMRI"
 _CHUNK = 20_000  # gathered term rows per block: bounds memory for 10k-subscriber batches
 
 
@@ -92,21 +100,57 @@ class LexicalIndex:
         return out
 
     def explain(self, phrase: str, paper: int) -> str:
-        """Where the phrase occurs in one paper, for a reader: title, abstract or some words."""
+        """Where the phrase occurs in one paper, for a reader: title, abstract or some words;
+        "" when the paper holds none of its words, or only one common word (``generic``)
+        outside its title: that says nothing about the paper."""
         doc = self.docs[paper]
         for field, where in ((doc.title, "title matches"), (doc.abstract, "abstract mentions")):
             run = longest_run(phrase, field)
             if run == phrase or len(run.split()) >= 2:
+                if field is doc.abstract and self.weak(run, paper):
+                    break
                 return f"{where} '{quoted(run)}'"
         for label, text in zip(doc.labels, self._labels[paper], strict=True):
             if contains_phrase(label, phrase_words(phrase)):
                 return f"labelled '{quoted(text)}'"
-        have = set(doc.title) | set(doc.abstract)
-        written = dict.fromkeys(m.group() for m in surface(phrase))
-        shown = [w for w in written if set(phrase_words(w)) & have]
+        shown = self.shared(phrase, paper)
+        if len(shown) == 1 and self.weak(shown[0], paper, title=False):
+            return ""
         if shown:
             return f"shares words with '{quoted(phrase)}': {', '.join(shown[:6])}"
         return ""
+
+    def shared(self, phrase: str, paper: int) -> list[str]:
+        """The words of ``phrase``, as written, that the paper's title or abstract holds."""
+        doc = self.docs[paper]
+        have = set(doc.title) | set(doc.abstract)
+        written = dict.fromkeys(m.group() for m in surface(phrase))
+        return [w for w in written if set(phrase_words(w)) & have]
+
+    def generic(self, word: str) -> bool:
+        """Whether a written word is common among these papers (see ``GENERIC_SHARE``)."""
+        stems = phrase_words(word)
+        bar = max(GENERIC_MIN, GENERIC_SHARE * self.size)
+        return bool(stems) and all(len(self._postings.get(s, ())) >= bar for s in stems)
+
+    def only_common(self, phrase: str, paper: int) -> bool:
+        """Whether all the paper shares with ``phrase`` is one common word outside its title:
+        no reason, and no link between the paper and the phrase."""
+        return bool(self.shared(phrase, paper)) and not self.explain(phrase, paper)
+
+    def weak(self, word: str, paper: int, title: bool = True) -> bool:
+        """Whether one written word says little about a paper: a common one (``generic``),
+        or one its abstract says once in passing (an acronym aside, and outside its title
+        unless ``title`` is False)."""
+        stems = phrase_words(word)
+        if len(stems) != 1:
+            return False
+        doc = self.docs[paper]
+        if self.generic(word):
+            return True
+        if THIN_ONCE and not ACRONYM.fullmatch(word) and (not title or stems[0] not in doc.title):
+            return doc.abstract.count(stems[0]) <= 1
+        return False
 
     def containing(self, phrase: str) -> np.ndarray:
         """Which papers hold every word and word pair of ``phrase`` (a boolean row)."""

@@ -87,12 +87,15 @@ def select(subscriber: Subscriber, scores: BatchScores, how: Selection) -> list[
     keep = allowed if how.uncut else allowed & (passes | followed)
     candidates = np.flatnonzero(keep)
     most = how.uncut or subscriber.max_papers
-    chosen = candidates[np.argsort(-score[candidates], kind="stable")][:most]
-    return [
-        _pick(subscriber, scores, int(i), float(score[i]), topics[:, i], pull[i], liked,
-              how.expansion)
-        for i in chosen
-    ]
+    picks: list[Pick] = []
+    for i in candidates[np.argsort(-score[candidates], kind="stable")]:
+        pick = _pick(subscriber, scores, int(i), float(score[i]), topics[:, i], pull[i], liked,
+                     how.expansion, threshold)
+        if pick.reasons or how.uncut:  # no reason: its only link is one common word
+            picks.append(pick)
+            if len(picks) == most:
+                break
+    return picks
 
 
 def _expansion_lift(
@@ -182,7 +185,10 @@ def _pick(
     pull: float,
     liked: list[str],
     expansion: Expansion | None = None,
+    bar: float = 0.0,
 ) -> Pick:
+    """The pick of paper ``i`` with its reasons; none when nothing worth saying links it to
+    the reader (all it shares with their topics is one common word): it is not sent."""
     paper = scores.papers[i]
     wanted = {author_name(a) for a in subscriber.authors}
     reasons = [f"{FOLLOWED} {a}" for a in paper.authors if author_name(a) in wanted]
@@ -198,12 +204,38 @@ def _pick(
     if not tags and expansion and len(topic_scores) > len(own) and topic_scores[-1] >= best_topic:
         reasons.append(_phrase_reason(scores, expansion.phrases, i))
     if not tags and not reasons and subscriber.topics:
-        topic = subscriber.topics[int(np.argmax(own))]
-        reasons.append(scores.index.explain(topic, i) or f"related to '{quoted(topic)}'")
-        tags.append(topic)
+        reasons += _fallback_reason(subscriber, scores, i, own, tags, bar)
     return Pick(
         paper=paper, score=round(score, 4), reasons=tuple(dict.fromkeys(reasons)), tags=tuple(tags)
     )
+
+
+def _fallback_reason(
+    subscriber: Subscriber, scores: BatchScores, i: int, own: np.ndarray, tags: list[str],
+    bar: float,
+) -> list[str]:
+    """Where the words of the reader's topics that reach ``bar`` occur in the paper, best
+    first, else what the best of them is related to; a topic whose only link to the paper is
+    one common word is left out, and with it, maybe, every reason."""
+    order = [int(t) for t in np.argsort(-own, kind="stable") if own[t] >= bar]
+    for t in order:
+        found = scores.index.explain(subscriber.topics[t], i)
+        if found:
+            tags.append(subscriber.topics[t])
+            return [found]
+    for t in order or [int(np.argmax(own))]:
+        topic = subscriber.topics[t]
+        if not scores.index.only_common(topic, i) or _close(scores, topic, i):
+            tags.append(topic)
+            return [f"related to '{quoted(topic)}'"]
+    return []
+
+
+def _close(scores: BatchScores, topic: str, i: int) -> bool:
+    """Whether the paper is closer in meaning to ``topic`` than unrelated papers are (some
+    semantic evidence), when there are embeddings."""
+    parts = scores.semantic_parts
+    return parts is not None and float(parts[scores.rows[topic], i]) > 0
 
 
 def _topic_tags(
@@ -232,20 +264,30 @@ def _topic_reasons(scores: BatchScores, topic: str, i: int) -> list[str]:
     parts = scores.semantic_parts
     if parts is not None and parts[row, i] >= REASON_PART:
         out.append(f"close in meaning to '{quoted(topic)}'")
-    if not any(out) and topic in scores.field_terms:
+    if topic in scores.field_terms and not any(out):
         out.append(_field_reason(scores, topic, i))
+    elif topic in scores.field_terms and out == [scores.index.explain(topic, i)]:
+        # one word (the field's name) says less than the field's own term, when it counts
+        out.append(_field_reason(scores, topic, i, SUPPORT * scores.fused[row, i]))
     return [r for r in out if r]
 
 
-def _field_reason(scores: BatchScores, topic: str, i: int) -> str:
+SUPPORT = 0.5  # a field term worth naming beside the topic's own word: this share of its score
+
+
+def _field_reason(scores: BatchScores, topic: str, i: int, bar: float = -1.0) -> str:
     """Why a paper belongs to the field ``topic`` names: the field term it matches best; none
     when the field is not what gave the topic its score (gated out, weighted to 0, or beaten
-    by the topic's own evidence)."""
+    by the topic's own evidence), or, given a ``bar``, when its term scores below it."""
     lift = scores.field_lift.get(topic)
-    if lift is None or lift[i] <= 0 or lift[i] < scores.fused[scores.rows[topic], i]:
+    least = bar if bar >= 0 else scores.fused[scores.rows[topic], i]
+    if lift is None or lift[i] <= 0 or lift[i] < least:
         return ""
     term = scores.field_terms[topic][int(scores.field_best[topic][i])]
-    found = scores.index.explain(term, i) or f"close in meaning to '{term}'"
+    found = scores.index.explain(term, i)
+    if not found and not scores.semantic:  # the term is one common word: no reason
+        return ""
+    found = found or f"close in meaning to '{term}'"
     return f"{found}, part of '{quoted(topic)}'"
 
 
