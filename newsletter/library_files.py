@@ -32,6 +32,8 @@ ARXIV = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 STORED = re.compile(r"arxiv:\d{4}\.\d{4,5}\|title:\S")
+# A liked paper as the preferences form shows it (``app/liked.py``): its title, then its id.
+SHOWN = re.compile(r"^(?P<title>.+?)\s+\(arXiv:(?P<id>\d{4}\.\d{4,5})(?:v\d+)?\)$")
 _TEX_COMMAND = re.compile(r"\\[a-zA-Z]+\*?\s*|\\.")
 
 
@@ -240,9 +242,11 @@ def _lines(text: str, name: str) -> list[dict[str, str]]:
     """One entry a line: an arXiv id or link, else a title (three words or more)."""
     entries: list[dict[str, str]] = []
     for line in (raw.strip() for raw in text.splitlines()):
-        if STORED.match(line):  # a key as the preferences page shows it: "arxiv:1|title:t"
+        if STORED.match(line):  # a key as stored: "arxiv:1|title:t"
             line, _, title = line.partition(ALSO)
             entries.append({"line": line, "title": title.removeprefix("title:")})
+        elif shown := SHOWN.match(line):  # as the preferences form shows it
+            entries.append({"line": f"arXiv:{shown['id']}", "title": shown["title"]})
         elif ARXIV.search(line):
             entries.append({"line": line})
         elif line.startswith("title:") or len(line.split()) >= 3:

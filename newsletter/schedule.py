@@ -7,7 +7,7 @@ rows are unique per (subscriber, issue date), so asking twice never sends twice.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from newsletter.models import Subscriber
@@ -45,3 +45,20 @@ def why_not_due(subscriber: Subscriber, now: datetime) -> str:
     if subscriber.frequency == "weekly" and local.weekday() != subscriber.weekday:
         return "weekly, not today"
     return f"not due until {subscriber.send_at.strftime('%H:%M')} {subscriber.timezone}"
+
+
+def next_due(subscriber: Subscriber, now: datetime) -> datetime:
+    """The moment (on the subscriber's wall clock) from which their next issue is due: ``now``
+    when it is due already, else their ``send_at`` on the next day (or weekday) it falls on."""
+    local = local_now(subscriber, now)
+    if due_date(subscriber, now) is not None or not subscriber.active:
+        return local
+    day = local.date()
+    while True:
+        weekly = subscriber.frequency == "weekly"
+        if not weekly or day.weekday() == subscriber.weekday:
+            moment = datetime.combine(day, subscriber.send_at, local.tzinfo)
+            if moment > local:
+                return moment
+        day += timedelta(days=1)
+

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
+
+from newsletter.app.promises import first_issue
 from newsletter.models import Subscriber
-from newsletter.schedule import due_date, why_not_due
+from newsletter.schedule import due_date, next_due, why_not_due
 
 
 def sub(tz: str, at: str = "07:00", **kw: object) -> Subscriber:
@@ -58,3 +61,21 @@ def test_paused_subscriber_is_never_due() -> None:
     s = sub("UTC", active=False)
     assert due_date(s, datetime(2026, 11, 23, 9, tzinfo=UTC)) is None
     assert why_not_due(s, datetime(2026, 11, 23, 9, tzinfo=UTC)) == "paused"
+
+
+@pytest.mark.parametrize("send_at", ["00:00", "06:59", "07:00", "13:45", "23:59"])
+@pytest.mark.parametrize("frequency", ["daily", "weekly"])
+@pytest.mark.parametrize("zone", ["America/New_York", "Europe/Berlin", "Pacific/Kiritimati"])
+def test_next_due_is_the_first_moment_a_reader_is_due(
+    send_at: str, frequency: str, zone: str
+) -> None:
+    """What the confirmation page promises (``next_due``) is when enqueue finds them due."""
+    reader = sub(zone, send_at, frequency=frequency, weekday=2)
+    for start in (datetime(2026, 3, 8, 9, tzinfo=UTC), datetime(2026, 6, 1, 22, 7, tzinfo=UTC)):
+        due = next_due(reader, start)
+        assert due_date(reader, due) is not None
+        if due > start:
+            assert due_date(reader, due - timedelta(minutes=1)) is None
+            assert first_issue(reader, start, 5).endswith(f"after {send_at} ({zone})")
+        else:
+            assert first_issue(reader, start, 5) == "within 5 minutes"

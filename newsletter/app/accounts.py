@@ -22,6 +22,7 @@ from newsletter import addresses, shortlinks, signed_links
 from newsletter.app.background_send import SendNow, SendSoon
 from newsletter.app.feedback import OneClick
 from newsletter.app.issue import candidates, picks_for
+from newsletter.app.liked import Liked, liked_papers
 from newsletter.app.stages import Stages
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer
@@ -52,7 +53,7 @@ from newsletter.store.profiles import (
 )
 from newsletter.store.signups import add_signup, forget_before, get_signup, mark_confirmed
 
-__all__ = ["Site", "StoredSubscriber", "UsedLink", "kept_by_file"]
+__all__ = ["Liked", "Site", "StoredSubscriber", "UsedLink", "kept_by_file"]
 CONFIRM = "confirm"
 log = logging.getLogger("newsletter.web")
 
@@ -277,6 +278,10 @@ class Site:
     def undo_feedback(self, email: str, key: str) -> None:
         with self.engine.begin() as conn:
             forget_feedback(conn, email, key)
+
+    def liked(self, sub: Subscriber) -> Liked:
+        """The reader's liked papers by title where known, and how many are recognised."""
+        return liked_papers(self.engine, sub)
 
     def widened(self, sub: Subscriber) -> dict[str, tuple[tuple[str, ...], int]]:
         """The reader's topics that name a field, with some of its terms and how many."""

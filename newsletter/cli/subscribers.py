@@ -11,12 +11,14 @@ import click
 from rich.table import Table
 
 from newsletter.app import bulk
+from newsletter.app.liked import liked_papers
 from newsletter.app.readers import (
     STATUSES,
     add_reader,
     list_readers,
     remove_reader,
     show_reader,
+    stored_reader,
     sync_folder,
 )
 from newsletter.cli.common import App, pass_app
@@ -101,7 +103,10 @@ def list_(app: App, status: str | None) -> None:
 def add(app: App, /, **fields: object) -> None:
     """Write a new subscriber file and store the profile."""
     target = add_reader(app.config, app.engine, fields, datetime.now(UTC))
-    app.console.print(f"added {fields['email']} ({target})", markup=False)
+    stored = stored_reader(app.engine, str(fields["email"]))
+    liked = liked_papers(app.engine, stored.subscriber).sentence() if stored else ""
+    app.console.print(f"added {fields['email']} ({target})" + (f"; {liked}" if liked else ""),
+                      markup=False)
 
 
 @subscribers.command()

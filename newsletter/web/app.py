@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newsletter import addresses, signed_links
+from newsletter.app import promises
 from newsletter.app.accounts import Site, StoredSubscriber, UsedLink, kept_by_file
 from newsletter.errors import TokenError
 from newsletter.profile import WEEKDAYS
@@ -125,7 +127,10 @@ class Pages:
     async def confirm_page(self, request: Request) -> Response:
         token = request.query_params.get("token", "")
         sub = await run_in_threadpool(self.site.check_confirm, token)
-        return self.form(request, "confirm", sub=sub, token=token)
+        return self.form(
+            request, "confirm", sub=sub, token=token, when=promises.when(sub),
+            about=promises.about(sub),
+        )
 
     async def confirm(self, request: Request) -> Response:
         form = await self.posted(request)
@@ -135,8 +140,10 @@ class Pages:
         prefs = signed_links.preferences_url(
             site.config.newsletter.base_url, site.secret, addresses.key(sub.email), now=now
         )
+        first = promises.first_issue(sub, now, site.config.schedule.tick_minutes)
         return page(
-            "confirmed", sub=sub, picks=picks, preferences=prefs, newsletter=site.config.newsletter
+            "confirmed", sub=sub, picks=picks, preferences=prefs, first=first,
+            quiet=site.config.email.quiet_day == "skip", newsletter=site.config.newsletter,
         )
 
     async def preferences_page(self, request: Request) -> Response:
@@ -154,14 +161,17 @@ class Pages:
             return refusal
         assert stored is not None  # refused above
         judged = await run_in_threadpool(self.site.given_feedback, email)
+        liked = await run_in_threadpool(self.site.liked, stored.subscriber)
+        values = form_values(stored.subscriber)
         return self.form(
             request,
             "preferences",
-            values=form_values(stored.subscriber),
+            values=replace(values, texts={**values.texts, "library": "\n".join(liked.lines)}),
             token=token,
             errors={},
             email=stored.subscriber.email,
             judged=judged,
+            liked=liked.sentence(),
             unsubscribe=self.site.unsubscribe_link(email),
         )
 
@@ -198,11 +208,15 @@ class Pages:
                 errors=exc.errors,
                 email=email,
                 judged=await run_in_threadpool(self.site.given_feedback, email),
+                liked="",
                 unsubscribe=self.site.unsubscribe_link(email),
             )
         widened = await run_in_threadpool(self.site.widened, sub)
+        liked = await run_in_threadpool(self.site.liked, sub)
         return page(
-            "saved", sub=sub, paused=paused, widened=widened, newsletter=self.site.config.newsletter
+            "saved", sub=sub, paused=paused, widened=widened, when=promises.when(sub),
+            about=promises.about(sub), liked=liked.sentence(),
+            newsletter=self.site.config.newsletter,
         )
 
     async def unsubscribe_page(self, request: Request) -> Response:

@@ -176,3 +176,18 @@ def test_example_subscribers_get_explained_picks(site: Path, seeds_dir: Path) ->
         picks = json.loads(result.output)
         assert picks, name
         assert all(p["reasons"] for p in picks)
+
+
+def test_subscribers_add_says_how_many_liked_papers_are_recognised(
+    site: Path, tmp_path: Path
+) -> None:
+    assert run(site, "fetch", "--source", str(site / "page.txt")).exit_code == 0
+    library = tmp_path / "liked.txt"
+    library.write_text("Learning Delays in Spiking Neural Networks\n2401.99999\n"
+                       "A paper that no source brought\n")
+    added = run(site, "subscribers", "add", "--email", "lib@example.org", "--library",
+                str(library))
+    assert added.exit_code == 0, added.output
+    assert added.output.strip().endswith("; 1 of 3 liked papers recognised")
+    plain = run(site, "subscribers", "add", "--email", "t@example.org", "--topic", "exoplanets")
+    assert "recognised" not in plain.output
