@@ -51,7 +51,13 @@ from newsletter.store.profiles import (
     set_status,
     upsert_subscriber,
 )
-from newsletter.store.signups import add_signup, forget_before, get_signup, mark_confirmed
+from newsletter.store.signups import (
+    add_signup,
+    forget_before,
+    get_signup,
+    mark_confirmed,
+    note_file_reader,
+)
 
 __all__ = ["Liked", "Site", "StoredSubscriber", "UsedLink", "kept_by_file"]
 CONFIRM = "confirm"
@@ -161,18 +167,31 @@ class Site:
             raise TokenError("this sign-up no longer fits the newsletter's settings: please "
                              "sign up again") from None
 
-    def confirm(self, token: str) -> Subscriber:
-        """Activate the sign-up behind ``token``, once."""
-        sub = self.check_confirm(token)
+    def confirm(self, token: str) -> tuple[Subscriber, bool]:
+        """Activate the sign-up behind ``token``, once; returns the reader's profile and whether
+        a subscriber file keeps it. Such a reader is subscribed (again) with the file's
+        profile, and what they asked for waits for the operator, told at the next sync."""
+        asked = self.check_confirm(token)
         claims = signed_links.verify(self.secret, CONFIRM, token, now=self.clock())
         now = self.clock()
         with self.engine.begin() as conn:
             if not mark_confirmed(conn, claims.data["n"], now):
                 raise UsedLink("this confirmation link was already used")
-            upsert_subscriber(conn, sub, now, status="active")
-            unsuppress(conn, sub.email)
-        log.info("confirmed %s", sub.email)
-        return sub
+            stored = get_subscriber(conn, asked.email)
+            kept = stored is not None and kept_by_file(stored)
+            if stored is not None and kept:
+                set_status(conn, asked.email, "active", now)
+                note_file_reader(conn, asked.email, stored_profile(asked), now)
+            else:
+                upsert_subscriber(conn, asked, now, status="active")
+            unsuppress(conn, asked.email)
+        log.info("confirmed %s%s", asked.email, " (kept in a subscriber file)" if kept else "")
+        return (stored.subscriber if stored is not None and kept else asked), kept
+
+    def kept_in_file(self, email: str) -> bool:
+        """Whether the operator keeps this address's profile in a subscriber file."""
+        stored = self.stored(email)
+        return stored is not None and kept_by_file(stored)
 
     def preview(self, sub: Subscriber) -> list[Pick]:
         """The papers the next issue would hold from what is stored now."""

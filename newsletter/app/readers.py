@@ -8,11 +8,12 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from newsletter import addresses
 from newsletter.config import Config
@@ -31,8 +32,10 @@ from newsletter.store.profiles import (
     sync_profiles,
     upsert_subscriber,
 )
+from newsletter.store.signups import take_file_readers
 from newsletter.store.tables import SUBSCRIBER_STATUSES as STATUSES
 from newsletter.subscriber_files import load_dir, load_file, read_dir
+from newsletter.wording import count
 
 __all__ = ["STATUSES", "StoredSubscriber", "SyncReport"]
 
@@ -41,10 +44,33 @@ _said: dict[str, str] = {}  # the subscriber files skipped by the last sync, and
 
 
 def sync_folder(engine: Engine, folder: Path, now: datetime) -> SyncReport:
-    """Make the stored file-based profiles match ``folder`` (all files validate first)."""
+    """Make the stored file-based profiles match ``folder`` (all files validate first), and
+    say what readers kept in files asked for on the web since the last sync."""
     subs = load_dir(folder)
     with engine.begin() as conn:
-        return sync_profiles(conn, subs, str(folder), now)
+        report = sync_profiles(conn, subs, str(folder), now)
+        return replace(report, told=web_requests(conn))
+
+
+def web_requests(conn: Connection) -> tuple[str, ...]:
+    """One line per reader whose profile a file keeps and who confirmed a web sign-up since
+    the last sync: the file still decides, the operator decides whether to follow (told once)."""
+    lines = []
+    for email, asked, at in take_file_readers(conn):
+        stored = get_subscriber(conn, email)
+        where = f"the file {stored.subscriber.origin}" if stored else "a subscriber file"
+        lines.append(f"{email}: signed up again on the web on {at:%Y-%m-%d %H:%M} UTC asking "
+                     f"for {_asked(asked)}; {where} keeps their profile (edit it to follow: "
+                     "the web profile was not used)")
+    return tuple(lines)
+
+
+def _asked(profile: Mapping[str, Any]) -> str:
+    topics = [str(t) for t in profile.get("topics", [])]
+    liked = len(profile.get("library", [])) + len(profile.get("papers", []))
+    parts = [f"topics {'; '.join(topics)}"] if topics else []
+    parts += [count(liked, "liked paper")] if liked else []
+    return " and ".join(parts) or "nothing new"
 
 
 def sync_subscribers(config: Config, engine: Engine, now: datetime) -> SyncReport | None:
@@ -62,7 +88,11 @@ def sync_subscribers(config: Config, engine: Engine, now: datetime) -> SyncRepor
     _said.clear()
     _said.update(said)
     with engine.begin() as conn:
-        return sync_profiles(conn, subs, str(folder), now, keep=[str(p) for p in problems])
+        report = sync_profiles(conn, subs, str(folder), now, keep=[str(p) for p in problems])
+        report = replace(report, told=web_requests(conn))
+    for line in report.told:
+        log.warning("%s", line)
+    return report
 
 
 def load_subscribers(config: Config, engine: Engine, now: datetime) -> list[Subscriber]:

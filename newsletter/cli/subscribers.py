@@ -71,6 +71,8 @@ def sync(app: App) -> None:
     ):
         for email in emails:
             app.console.print(f"{label}: {email}", markup=False)
+    for line in report.told:
+        app.console.print(f"told: {line}", markup=False)
     app.console.print(
         f"{folder}: {len(report.added)} added, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged, {len(report.removed)} removed",

@@ -37,6 +37,7 @@ class SyncReport:
     updated: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
+    told: tuple[str, ...] = ()  # lines for the operator (what file-kept readers asked on the web)
 
 
 NOT_FILES = ("web", "import")  # origins of profiles that no file holds

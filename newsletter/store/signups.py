@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from newsletter import addresses
 from newsletter.store.db import utc
-from newsletter.store.tables import pending_signups
+from newsletter.store.tables import file_reader_signups, pending_signups
 
 
 @dataclass(frozen=True)
@@ -67,3 +67,21 @@ def forget_before(conn: Connection, cutoff: datetime) -> int:
     """Delete sign-ups older than ``cutoff`` (their links have expired anyway)."""
     old = pending_signups.c.created_at < utc(cutoff)
     return int(conn.execute(sa.delete(pending_signups).where(old)).rowcount)
+
+
+def note_file_reader(conn: Connection, email: str, profile: dict[str, Any], now: datetime) -> None:
+    """Keep what a reader whose profile a subscriber file keeps asked for on the web (the
+    latest sign-up wins), for the operator to be told at the next sync."""
+    key = addresses.key(email)
+    conn.execute(sa.delete(file_reader_signups).where(file_reader_signups.c.email == key))
+    conn.execute(sa.insert(file_reader_signups).values(email=key, profile=profile, at=utc(now)))
+
+
+def take_file_readers(conn: Connection) -> list[tuple[str, dict[str, Any], datetime]]:
+    """Every such sign-up not told yet (address, profile asked for, when), forgotten as it is
+    taken: the operator is told once."""
+    rows = conn.execute(sa.select(file_reader_signups).order_by(file_reader_signups.c.at))
+    found = [(r["email"], dict(r["profile"]), utc(r["at"])) for r in rows.mappings()]
+    conn.execute(sa.delete(file_reader_signups))
+    return found
+

@@ -127,14 +127,15 @@ class Pages:
     async def confirm_page(self, request: Request) -> Response:
         token = request.query_params.get("token", "")
         sub = await run_in_threadpool(self.site.check_confirm, token)
+        kept = await run_in_threadpool(self.site.kept_in_file, sub.email)
         return self.form(
             request, "confirm", sub=sub, token=token, when=promises.when(sub),
-            about=promises.about(sub),
+            about=promises.about(sub), kept=kept,
         )
 
     async def confirm(self, request: Request) -> Response:
         form = await self.posted(request)
-        sub = await run_in_threadpool(self.site.confirm, form.get("token"))
+        sub, kept = await run_in_threadpool(self.site.confirm, form.get("token"))
         picks = await run_in_threadpool(self.site.preview, sub)
         now, site = self.site.clock(), self.site
         prefs = signed_links.preferences_url(
@@ -142,7 +143,7 @@ class Pages:
         )
         first = promises.first_issue(sub, now, site.config.schedule.tick_minutes)
         return page(
-            "confirmed", sub=sub, picks=picks, preferences=prefs, first=first,
+            "confirmed", sub=sub, picks=picks, preferences=prefs, first=first, kept=kept,
             quiet=site.config.email.quiet_day == "skip", newsletter=site.config.newsletter,
         )
 
