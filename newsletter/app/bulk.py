@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from newsletter import addresses, profile
+from newsletter.app import list_exports as exports
 from newsletter.errors import SubscriberError
 from newsletter.models import Subscriber
 from newsletter.store.outbox import suppressed
@@ -48,6 +49,26 @@ class Row:
     number: int
     data: dict[str, Any]
     problem: str = ""  # what the file format itself refuses in this row
+    skip: str = ""  # why the list it comes from says not to import it (never confirmed...)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """The records of one file, and what its header said: the list manager whose export it
+    is (or ""), and the columns of that export that no profile keeps."""
+
+    rows: list[Row]
+    source: str = ""
+    ignored: tuple[str, ...] = ()
+
+    def describe(self, label: str) -> str:
+        """One line on a known export: what it is, its unsubscribed, its ignored columns."""
+        if not self.source:
+            return ""
+        off = sum(1 for r in self.rows if r.data.get("status") == "unsubscribed")
+        said = f" ({off} unsubscribed there: kept as unsubscribed, never sent)" if off else ""
+        ignored = f"; ignored its columns {', '.join(self.ignored)}" if self.ignored else ""
+        return f"{label}: read as a {self.source} export{said}{ignored}"
 
 
 @dataclass
@@ -57,19 +78,24 @@ class ImportReport:
     imported: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # rows the source list says to leave out
     dry_run: bool = False
 
     def summary(self) -> str:
-        counts = f"{len(self.imported)} imported, {len(self.updated)} updated"
-        note = " (dry run: nothing written)" if self.dry_run else ""
-        return f"{counts}, {len(self.refused)} refused{note}"
+        would = "would be " if self.dry_run else ""
+        counts = [f"{len(self.imported)} {would}imported", f"{len(self.updated)} {would}updated",
+                  f"{len(self.refused)} refused"]
+        if self.skipped:
+            counts.append(f"{len(self.skipped)} skipped")
+        return ", ".join(counts) + (" (dry run: nothing written)" if self.dry_run else "")
 
 
 # Reading a file ---------------------------------------------------------------------------
 
 
-def read_rows(path: Path, label: str | None = None) -> list[Row]:
-    """The rows of a ``.csv`` or ``.json`` file; SubscriberError when it cannot be read at all."""
+def read_rows(path: Path, label: str | None = None) -> Rows:
+    """The rows of a ``.csv`` or ``.json`` file; SubscriberError when it cannot be read at all.
+    A CSV file may be another list manager's export (see ``list_exports``)."""
     label = label or str(path)
     kind = path.suffix.lower().lstrip(".")
     if kind not in FORMATS:
@@ -78,7 +104,7 @@ def read_rows(path: Path, label: str | None = None) -> list[Row]:
     if not text.strip():
         expected = "a header row such as 'email,name,topics'" if kind == "csv" else "a JSON list"
         raise SubscriberError(f"{label}: empty file; expected {expected}")
-    return _csv_rows(text, label) if kind == "csv" else _json_rows(text, label)
+    return _csv_rows(text, label) if kind == "csv" else Rows(_json_rows(text, label))
 
 
 def _text(path: Path, label: str, kind: str) -> str:
@@ -121,16 +147,17 @@ def _kind(value: Any) -> str:
     return names.get(type(value), "null" if value is None else "a number")
 
 
-def _csv_rows(text: str, label: str) -> list[Row]:
+def _csv_rows(text: str, label: str) -> Rows:
     """Rows numbered as a spreadsheet shows them: the header is row 1."""
     records = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     csv.field_size_limit(max(csv.field_size_limit(), MAX_BYTES))  # a long library cell
     try:
-        columns = _header(next(records), label)
+        roles, source = _header(next(records), label)
         cells = [(n, c) for n, c in enumerate(records, start=2) if any(x.strip() for x in c)]
     except csv.Error as exc:
         raise SubscriberError(f"{label}: line {records.line_num}: not valid CSV: {exc}") from None
-    return [_csv_row(number, columns, row) for number, row in cells]
+    ignored = tuple(r.name for r in roles if r.ignored)
+    return Rows([_csv_row(number, roles, row) for number, row in cells], source, ignored)
 
 
 def _delimiter(text: str) -> str:
@@ -139,31 +166,49 @@ def _delimiter(text: str) -> str:
     return max((",", ";", "\t"), key=lambda d: len(next(csv.reader([first], delimiter=d))))
 
 
-def _header(cells: list[str], label: str) -> list[str]:
+def _header(cells: list[str], label: str) -> tuple[list[exports.Role], str]:
+    """Each column's role, and the list manager whose export the header is (or "")."""
     names = [cell.strip() for cell in cells]
     while names and not names[-1]:
         names.pop()  # the empty cells a spreadsheet leaves at the end of a line
     columns = [name.lower() for name in names]
+    source = exports.source_of(columns)
+    roles = []
     for n, (name, column) in enumerate(zip(names, columns, strict=True), start=1):
         if not column:
             raise SubscriberError(f"{label}: column {n} of the header has no name")
-        if column not in COLUMNS:
+        found = exports.role(name, column, COLUMNS, source)
+        if found is None:
             known = ", ".join(COLUMNS)
             raise SubscriberError(f"{label}: unknown column {name!r} (known: {known})")
         if column in columns[: n - 1]:
             raise SubscriberError(f"{label}: column {name!r} appears twice")
-    if "email" not in columns:
-        found = f"it has {', '.join(names)}" if names else "it is empty"
-        raise SubscriberError(f"{label}: no 'email' column in the header row ({found})")
-    return columns
+        roles.append(found)
+    if not any(r.field == "email" for r in roles):
+        has = f"it has {', '.join(names)}" if names else "it is empty"
+        raise SubscriberError(f"{label}: no 'email' column in the header row ({has})")
+    return roles, source
 
 
-def _csv_row(number: int, columns: Sequence[str], cells: Sequence[str]) -> Row:
-    extra = [cell for cell in cells[len(columns) :] if cell.strip()]
+def _csv_row(number: int, roles: Sequence[exports.Role], cells: Sequence[str]) -> Row:
+    extra = [cell for cell in cells[len(roles) :] if cell.strip()]
     if extra:
-        return Row(number, {}, f"{len(cells)} cells but the header names {len(columns)} columns")
-    pairs = zip(columns, (_unquote(cell.strip()) for cell in cells), strict=False)
-    return Row(number, {column: _value(column, text) for column, text in pairs if text})
+        return Row(number, {}, f"{len(cells)} cells but the header names {len(roles)} columns")
+    data: dict[str, Any] = {}
+    parts: dict[str, str] = {}
+    for column, cell in zip(roles, cells, strict=False):
+        text = _unquote(cell.strip())
+        if column.field and text:
+            data[column.field] = _value(column.field, text)
+        elif column.part:
+            parts[column.part] = text
+    name = " ".join(parts.get(p, "") for p in ("first", "last")).strip()
+    if name and not data.get("name"):
+        data["name"] = name
+    status, skip = exports.status(parts)
+    if status and "status" not in data:
+        data["status"] = status
+    return Row(number, data, skip=skip)
 
 
 def _value(column: str, text: str) -> Any:
@@ -196,16 +241,25 @@ def import_rows(
     status: str | None = None,
     update: bool = False,
     dry_run: bool = False,
+    topics: Sequence[str] = (),
     now: datetime,
 ) -> ImportReport:
     """Store the valid rows in one transaction (none in a dry run); report every refusal.
 
     ``status`` is for rows that give neither ``status`` nor ``active``: a new reader gets it
-    (default active), an updated one keeps the stored status unless it is given.
+    (default active), an updated one keeps the stored status unless it is given. ``topics``
+    are the profile of rows that give no topics, papers or library (an address-only list).
     """
+    liked = ("topics", "papers", "library")
+    if rows and not topics and not any(row.data.get(k) for row in rows for k in liked):
+        raise SubscriberError(
+            f"{label}: no row gives topics, papers or a library; give every reader the same "
+            "topics with --topics, e.g. --topics \"robotics; machine learning\""
+        )
     report = ImportReport(dry_run=dry_run)
+    defaults = {"topics": list(topics)} if topics else {}
     with engine.begin() as conn:
-        for sub, chosen in _plan(conn, rows, label, status, update, report):
+        for sub, chosen in _plan(conn, rows, label, status, update, report, defaults):
             if not dry_run:
                 upsert_subscriber(conn, sub, now, chosen)
     return report
@@ -218,6 +272,7 @@ def _plan(
     status: str | None,
     update: bool,
     report: ImportReport,
+    defaults: dict[str, Any],
 ) -> Iterator[tuple[Subscriber, str]]:
     """Each row to store with its status, in file order; refusals go to ``report``."""
     stored = {addresses.key(s.subscriber.email): s for s in list_subscribers(conn)}
@@ -226,8 +281,11 @@ def _plan(
     seen: dict[str, int] = {}
     for row in rows:
         origin = f"{label}:row {row.number}"
+        if row.skip:
+            report.skipped.append(f"{origin}: {row.data.get('email', '')} {row.skip}; skipped")
+            continue
         try:
-            sub, given = _validate(row, origin)
+            sub, given = _validate(row, origin, defaults)
             key = addresses.key(sub.email)
             first = seen.setdefault(key, row.number)
             first = 0 if first == row.number else first  # the row this one repeats
@@ -242,11 +300,16 @@ def _plan(
         yield sub, given or status or (old.status if old else "active")
 
 
-def _validate(row: Row, origin: str) -> tuple[Subscriber, str | None]:
-    """The row's profile (origin "import") and the status it gives, if any."""
+def _validate(
+    row: Row, origin: str, defaults: dict[str, Any] | None = None
+) -> tuple[Subscriber, str | None]:
+    """The row's profile (origin "import") and the status it gives, if any; ``defaults``
+    fill a row that gives no topics, papers or library."""
     if row.problem:
         raise SubscriberError(f"{origin}: {row.problem}")
     data = {key: value for key, value in row.data.items() if value is not None}
+    if defaults and not any(data.get(k) for k in ("topics", "papers", "library")):
+        data |= defaults
     for key in data:
         if key not in COLUMNS:  # a JSON key, shown escaped: it may hold anything
             raise SubscriberError(f"{origin}: unknown field {key!r} (known: {', '.join(COLUMNS)})")

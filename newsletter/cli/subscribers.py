@@ -141,16 +141,28 @@ def show(app: App, who: str) -> None:
     help="Status of rows that give none: new readers get it (default active), updated keep theirs.",
 )
 @click.option("--update", is_flag=True, help="Replace the profiles of addresses already stored.")
+@click.option(
+    "--topics", "topics", multiple=True, metavar="TOPICS",
+    help='Topics for rows that give none, "; "-separated (an address-only list), e.g. '
+    '--topics "robotics; machine learning".',
+)
 @pass_app
-def import_(app: App, file: Path, dry_run: bool, status: str | None, update: bool) -> None:
-    """Add subscribers from a CSV or JSON file; print each refused row and why (exit 1 if any)."""
+def import_(
+    app: App, file: Path, dry_run: bool, status: str | None, update: bool,
+    topics: tuple[str, ...],
+) -> None:
+    """Add subscribers from a CSV or JSON file (ours, or a Mailchimp, listmonk, Substack or
+    Buttondown export); print each refused or skipped row and why (exit 1 if one was refused)."""
     rows = bulk.read_rows(file)  # a file that cannot be read at all stops here, before the database
+    given = [t.strip() for value in topics for t in value.split(";") if t.strip()]
     report = bulk.import_rows(
-        app.engine, rows, str(file), status=status, update=update, dry_run=dry_run,
-        now=datetime.now(UTC),
+        app.engine, rows.rows, str(file), status=status, update=update, dry_run=dry_run,
+        topics=given, now=datetime.now(UTC),
     )
-    for line in report.refused:
+    for line in (*report.refused, *report.skipped):
         click.echo(line)
+    if rows.source:
+        click.echo(rows.describe(str(file)))
     click.echo(report.summary())
     if report.refused:
         raise SystemExit(1)

@@ -152,14 +152,14 @@ def test_dry_run_prints_the_same_report_and_writes_nothing(
     assert done.code == 1
     assert done.lines == [
         *PEOPLE_REFUSED,
-        "2 imported, 0 updated, 5 refused (dry run: nothing written)",
+        "2 would be imported, 0 would be updated, 5 refused (dry run: nothing written)",
     ]
     assert stored(engine) == {}
     write(site / "good.csv", "email,topics\nada@example.org,robots\n")
     done = run("subscribers", "import", "good.csv", "--dry-run")
     assert (done.code, done.lines) == (
         0,
-        ["1 imported, 0 updated, 0 refused (dry run: nothing written)"],
+        ["1 would be imported, 0 would be updated, 0 refused (dry run: nothing written)"],
     )
     assert stored(engine) == {}
 
@@ -189,7 +189,9 @@ def test_a_stored_address_is_updated_only_with_update(run: Run, site: Path, engi
     ]
     assert stored(engine)["ada@example.org"].subscriber.name == "Ada"
     done = run("subscribers", "import", "b.csv", "--update", "--dry-run")
-    assert done.lines == ["0 imported, 2 updated, 0 refused (dry run: nothing written)"]
+    assert done.lines == [
+        "0 would be imported, 2 would be updated, 0 refused (dry run: nothing written)"
+    ]
     assert stored(engine)["ada@example.org"].subscriber.name == "Ada"
     done = run("subscribers", "import", "b.csv", "--update")
     assert (done.code, done.lines) == (0, ["0 imported, 2 updated, 0 refused"])
@@ -473,3 +475,104 @@ def test_ten_thousand_rows_import_in_one_transaction_in_seconds(
     found = stored(engine)
     assert len(found) == 10_000
     assert found["reader9999@example.org"].subscriber.weekday == 4
+
+
+MAILCHIMP = (
+    '"Email Address","First Name","Last Name",Address,"Phone Number",MEMBER_RATING,OPTIN_TIME,'
+    "OPTIN_IP,CONFIRM_TIME,CONFIRM_IP,LATITUDE,LONGITUDE,GMTOFF,DSTOFF,TIMEZONE,CC,REGION,"
+    "LAST_CHANGED,LEID,EUID,NOTES,TAGS\n"
+    'ada@example.org,Ada,Lovelace,,,2,"2024-01-02 10:00:00",,"2024-01-02 10:01:00",,,,,,'
+    "Europe/London,GB,,\"2024-03-01 09:00:00\",123,abc,,\n"
+    "grace@example.org,Grace,,,,3,,,,,,,,,,,,,124,abd,,\n"
+)
+
+
+def test_an_address_only_list_takes_its_topics_from_the_command(
+    run: Run, site: Path, engine: Engine
+) -> None:
+    write(site / "list.csv", "email\nada@example.org\ngrace@example.org\n")
+    refused = run("subscribers", "import", "list.csv")
+    assert refused.code == 2 and refused.out == "" and stored(engine) == {}
+    assert refused.err.strip().splitlines() == [
+        'error: list.csv: no row gives topics, papers or a library; give every reader the same '
+        'topics with --topics, e.g. --topics "robotics; machine learning"'
+    ]
+    done = run("subscribers", "import", "list.csv", "--topics", "robotics; machine learning")
+    assert (done.code, done.lines) == (0, ["2 imported, 0 updated, 0 refused"])
+    assert {e: s.subscriber.topics for e, s in stored(engine).items()} == dict.fromkeys(
+        ["ada@example.org", "grace@example.org"], ("robotics", "machine learning"))
+
+
+def test_a_mailchimp_export_is_read_by_its_column_names(
+    run: Run, site: Path, engine: Engine
+) -> None:
+    write(site / "subscribed_members_export.csv", MAILCHIMP)
+    dry = run("subscribers", "import", "subscribed_members_export.csv", "--topics", "robotics",
+              "--dry-run")
+    assert dry.code == 0 and stored(engine) == {}
+    assert dry.lines[-1] == (
+        "2 would be imported, 0 would be updated, 0 refused (dry run: nothing written)")
+    assert dry.lines[0] == (
+        "subscribed_members_export.csv: read as a Mailchimp export; ignored its columns "
+        "Address, Phone Number, MEMBER_RATING, OPTIN_TIME, OPTIN_IP, CONFIRM_TIME, CONFIRM_IP, "
+        "LATITUDE, LONGITUDE, GMTOFF, DSTOFF, CC, REGION, LAST_CHANGED, LEID, EUID, NOTES, TAGS")
+    done = run("subscribers", "import", "subscribed_members_export.csv", "--topics", "robotics")
+    assert (done.code, done.lines[-1]) == (0, "2 imported, 0 updated, 0 refused")
+    found = stored(engine)
+    ada = found["ada@example.org"].subscriber
+    assert (ada.name, ada.timezone, ada.topics) == ("Ada Lovelace", "Europe/London", ("robotics",))
+    assert found["grace@example.org"].subscriber.name == "Grace"
+    gone = ('"Email Address","First Name",UNSUB_TIME,UNSUB_CAMPAIGN_TITLE\n'
+            'alan@example.org,Alan,"2024-05-01 10:00:00",Weekly\n')
+    write(site / "unsubscribed_members_export.csv", gone)
+    done = run("subscribers", "import", "unsubscribed_members_export.csv", "--topics", "x")
+    assert done.lines[0] == ("unsubscribed_members_export.csv: read as a Mailchimp export "
+                             "(1 unsubscribed there: kept as unsubscribed, never sent); "
+                             "ignored its columns UNSUB_CAMPAIGN_TITLE")
+    assert stored(engine)["alan@example.org"].status == "unsubscribed"
+    cleaned = '"Email Address",CLEAN_TIME,CLEAN_CAMPAIGN_TITLE\nbad@example.org,"2024-05-01",W\n'
+    write(site / "cleaned_members_export.csv", cleaned)
+    done = run("subscribers", "import", "cleaned_members_export.csv", "--topics", "x")
+    assert done.code == 0 and done.lines[0] == (
+        "cleaned_members_export.csv:row 2: bad@example.org cleaned by Mailchimp (its address "
+        "bounced); skipped")
+    assert done.lines[-1] == "0 imported, 0 updated, 0 refused, 1 skipped"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "statuses"),
+    [
+        ("listmonk", "uuid,email,name,attributes,status,created_at,updated_at\n"
+         'u1,ada@example.org,Ada,"{""city"": ""Paris""}",enabled,2024-01-01,2024-01-01\n'
+         "u2,bob@example.org,Bob,{},blocklisted,2024-01-01,2024-01-01\n"
+         "u3,cy@example.org,Cy,{},disabled,2024-01-01,2024-01-01\n",
+         {"ada@example.org": "active", "bob@example.org": "unsubscribed",
+          "cy@example.org": "paused"}),
+        ("Substack", "email,active_subscription,expiry,plan,email_disabled,created_at\n"
+         "ada@example.org,true,,free,false,2024-01-01T00:00:00.000Z\n"
+         "bob@example.org,true,,free,true,2024-01-01T00:00:00.000Z\n",
+         {"ada@example.org": "active", "bob@example.org": "unsubscribed"}),
+        ("Buttondown", "email,notes,metadata,tags,creation_date,subscriber_type\n"
+         "ada@example.org,,{},,2024-01-01,regular\n"
+         "bob@example.org,,{},,2024-01-01,unsubscribed\n"
+         "cy@example.org,,{},,2024-01-01,unactivated\n",
+         {"ada@example.org": "active", "bob@example.org": "unsubscribed"}),
+    ],
+)
+def test_listmonk_substack_and_buttondown_exports_keep_their_statuses(
+    run: Run, site: Path, engine: Engine, name: str, text: str, statuses: dict[str, str]
+) -> None:
+    write(site / "export.csv", text)
+    done = run("subscribers", "import", "export.csv", "--topics", "robotics")
+    assert done.code == 0, done
+    assert any(line.startswith(f"export.csv: read as a {name} export") for line in done.lines)
+    assert {e: s.status for e, s in stored(engine).items()} == statuses
+    if name == "Buttondown":
+        assert ("export.csv:row 4: cy@example.org never confirmed their address (Buttondown: "
+                "unactivated); skipped") in done.lines
+
+
+def test_our_own_format_still_refuses_an_unknown_column(run: Run, site: Path) -> None:
+    write(site / "typo.csv", "email,topcis\nada@example.org,robots\n")
+    done = run("subscribers", "import", "typo.csv")
+    assert done.code == 2 and "unknown column 'topcis'" in done.err
