@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter import addresses
 from newsletter.errors import ConfigError
@@ -171,6 +172,19 @@ class ScheduleSettings:
     def __post_init__(self) -> None:
         if self.enqueue_processes < 1:
             raise ValueError("key 'schedule.enqueue_processes' must be 1 or more")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                f"key 'schedule.timezone': unknown IANA timezone {self.timezone!r} "
+                '(like "Europe/Paris")'
+            ) from None
+        fields = self.fetch_cron.split()
+        if len(fields) != 5:
+            raise ValueError(
+                f"key 'schedule.fetch_cron': {self.fetch_cron!r} has {len(fields)} fields; a "
+                'crontab line has 5: minute hour day month weekday, like "0 * * * *"'
+            )
 
 
 @dataclass(frozen=True)
@@ -327,6 +341,8 @@ def config_from_dict(
     sections: dict[str, Any] = {
         n: build(c, data.get(n, {}), n, origin) for n, c in SECTIONS.items()
     }
+    mailers = _mailers(data.get("mailers", {}), origin)
+    _check_mailer_name(data, mailers, sections["delivery"], origin)
     if sections["match"].fields:
         resolved = str((base_dir / sections["match"].fields).resolve())
         sections["match"] = replace(sections["match"], fields=resolved)
@@ -334,10 +350,26 @@ def config_from_dict(
         base_dir=base_dir,
         origin=origin,
         sources=_sources(data.get("sources", []), origin),
-        mailers=_mailers(data.get("mailers", {}), origin),
+        mailers=mailers,
         secrets=Secrets(env),
         **sections,
     )
+
+
+def _check_mailer_name(
+    data: Mapping[str, Any], mailers: Mapping[str, MailerSettings], delivery: DeliverySettings,
+    origin: str,
+) -> None:
+    """``delivery.mailer`` names a configured mailer, when it is given or mailers are."""
+    named = isinstance(data.get("delivery"), Mapping) and "mailer" in data["delivery"]
+    if not (mailers or named):
+        return
+    if delivery.mailer not in mailers:
+        known = ", ".join(sorted(mailers)) or "none"
+        raise ConfigError(
+            f"{origin}: key 'delivery.mailer': mailer {delivery.mailer!r} is not configured "
+            f"(add a [mailers.{delivery.mailer}] table; configured: {known})"
+        )
 
 
 def _sources(raw: Any, origin: str) -> tuple[SourceSettings, ...]:

@@ -11,6 +11,7 @@ from rich.console import Console
 from sqlalchemy.engine import Engine
 
 from newsletter.app.mailers import sending_mailer
+from newsletter.app.settings_check import check_settings
 from newsletter.app.stages import open_database
 from newsletter.config import CONFIG_NAME, Config, load_config
 from newsletter.errors import ConfigError
@@ -38,7 +39,7 @@ class App:
                 f"no {CONFIG_NAME} in {Path.cwd()}: run the command in a newsletter's folder, "
                 f"pass --config FILE, or start one with 'newsletter init'"
             )
-        return load_config(self.config_path, env=self.env)
+        return check_settings(load_config(self.config_path, env=self.env))
 
     @cached_property
     def engine(self) -> Engine:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import click
 
 from newsletter.app.ingest import open_fetcher
+from newsletter.app.mailers import local_trial, require_secret
 from newsletter.app.run import run_once
 from newsletter.app.stages import Stages
 from newsletter.cli.common import App, pass_app, sending_mailer
@@ -20,8 +21,11 @@ from newsletter.cli.send import exit_status
 @pass_app
 def run(app: App, no_send: bool) -> None:
     """Run the whole pipeline once for every subscriber who is due now."""
-    stages = show_embedding_progress(Stages.build(app.config, app.engine), app.err)
+    require_secret(app.config)  # the key and the mailer are checked before anything is fetched
     mailer = None if no_send else sending_mailer(app.config)
+    if mailer is not None and (trial := local_trial(app.config, mailer)):
+        app.err.print(trial, markup=False)
+    stages = show_embedding_progress(Stages.build(app.config, app.engine), app.err)
     with open_fetcher(app.config.fetch) as fetcher:
         report = run_once(
             stages,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import click
 from rich.table import Table
 
+from newsletter.app.mailers import local_trial, require_secret
 from newsletter.app.sending import SendReport, due_rows, send_now
 from newsletter.app.status import COLUMNS, outbox_status
 from newsletter.cli.common import App, pass_app, sending_mailer
@@ -30,6 +31,9 @@ def send(app: App, dry_run: bool, mailer_name: str | None, limit: int | None) ->
     if dry_run:
         _show_due(app, limit or 1000)
         return 0
+    require_secret(app.config)
+    if trial := local_trial(app.config, mailer):
+        app.err.print(trial, markup=False)
     # On a terminal a live line shows the running totals; elsewhere only the summary is said.
     with app.console.status("sending ...") if app.console.is_terminal else nullcontext() as shown:
         def progress(r: SendReport) -> None:

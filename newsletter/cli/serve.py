@@ -16,10 +16,10 @@ import click
 import uvicorn
 
 from newsletter.app.accounts import Site
+from newsletter.app.mailers import local_trial, require_secret
 from newsletter.app.service import Service, build_scheduler
 from newsletter.app.stages import Stages
 from newsletter.cli.common import App, pass_app, sending_mailer
-from newsletter.errors import ConfigError
 from newsletter.web.app import create_app
 
 PLAIN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -69,10 +69,11 @@ def _stopped(signum: int, frame: object) -> None:
 def serve(app: App, host: str | None, port: int | None, no_scheduler: bool, log_json: bool) -> None:
     """Run the scheduler (fetch on a cron, send due issues) and the subscriber pages."""
     config = app.config
-    if not config.secrets.get("SECRET_KEY"):
-        raise ConfigError("environment variable NEWSLETTER_SECRET_KEY is not set (it signs links)")
+    require_secret(config)
     setup_logging(log_json or config.web.log_json)
-    sending_mailer(config)  # a bad mailer setting stops the start, not the first tick
+    # a bad mailer setting stops the start, not the first tick
+    if trial := local_trial(config, sending_mailer(config)):
+        app.err.print(trial, markup=False)
     stages = Stages.build(config, app.engine)
     service = Service(stages, lambda: sending_mailer(config))
     site = Site(config, app.engine, lambda: sending_mailer(config), stages=stages)

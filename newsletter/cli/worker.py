@@ -12,7 +12,7 @@ from types import FrameType
 
 import click
 
-from newsletter.app.mailers import Mailer
+from newsletter.app.mailers import Mailer, local_trial, require_secret
 from newsletter.app.sending import builder
 from newsletter.app.worker import Worker, database_kind
 from newsletter.cli.common import App, pass_app, sending_mailer
@@ -42,7 +42,10 @@ def worker(
 ) -> int:
     """Send due messages until stopped; run one per machine (or several) on PostgreSQL."""
     config = app.config
-    sending_mailer(config, mailer_name)  # a config error shows before anything starts
+    require_secret(config)
+    trial = local_trial(config, sending_mailer(config, mailer_name))  # checked before starting
+    if trial:
+        app.err.print(trial, markup=False)
 
     def mailers() -> Mailer:
         return sending_mailer(config, mailer_name)

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from newsletter.app.mailers import NO_SECRET
 from newsletter.store import open_engine
 from newsletter.store.locks import holder
 
@@ -140,6 +141,4 @@ def test_serve_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 2
-    assert done.stderr.strip() == (
-        "error: environment variable NEWSLETTER_SECRET_KEY is not set (it signs links)"
-    )
+    assert done.stderr.strip() == f"error: {NO_SECRET}"

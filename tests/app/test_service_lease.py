@@ -133,7 +133,7 @@ def test_scheduler_runs_the_start_up_tick(config: Config, engine: Engine, tmp_pa
     ("schedule", "message"),
     [
         ({"fetch_cron": "61 * * * *"}, "key 'schedule.fetch_cron': '61 * * * *'"),
-        ({"timezone": "Mars/Olympus"}, "key 'schedule.timezone': unknown timezone"),
+        ({"timezone": "Mars/Olympus"}, "key 'schedule.timezone': unknown IANA timezone"),
         ({"tick_minutes": 0}, "key 'schedule.tick_minutes' must be from 1 to 1440, not 0"),
     ],
 )

@@ -42,6 +42,7 @@ def site(tmp_path: Path) -> Path:
         '[match]\nsemantic = false\n'
         '[mailers.default]\nbackend = "file"\npath = "outbox"\n'
         '[mailers.relay]\nbackend = "smtp"\nhost = "127.0.0.1"\nport = 9\nsecurity = "none"\n'
+        '[mailers.remote]\nbackend = "smtp"\nhost = "smtp.example.org"\n'
         '[mailers.mem]\nbackend = "memory"\n'
     )
     (tmp_path / "page.txt").write_text(PAGE)
@@ -67,19 +68,20 @@ def test_preview_needs_no_secret_and_marks_its_links(site: Path) -> None:
     assert "preview=1" not in next((site / "p2").glob("*.txt")).read_text()
 
 
-@pytest.mark.parametrize("command", [["send", "--mailer", "relay"], ["worker", "--once"]])
+@pytest.mark.parametrize("command", [["send", "--mailer", "remote"], ["worker", "--once"]])
 def test_a_mailer_that_reaches_inboxes_needs_a_public_base_url(
     site: Path, command: list[str]
 ) -> None:
     if command[0] == "worker":
         config = (site / "newsletter.toml").read_text()
-        (site / "newsletter.toml").write_text(config + '[delivery]\nmailer = "relay"\n')
+        (site / "newsletter.toml").write_text(config + '[delivery]\nmailer = "remote"\n')
     done = newsletter(site, *command, secret=True)
     assert done.returncode == 2
     assert done.stderr == (
         f"error: {site / 'newsletter.toml'}: key 'newsletter.base_url' is not set to a public "
         "address (it is http://127.0.0.1:8000); real emails would carry unsubscribe and "
-        "preferences links that no reader can open. Set it before sending with mailer 'relay'\n"
+        "preferences links that no reader can open. Set it before sending with mailer 'remote' "
+        "(or, for a trial on this machine, send to an SMTP relay on 127.0.0.1)\n"
     )
 
 

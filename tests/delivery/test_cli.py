@@ -29,7 +29,8 @@ sender = "Paper Digest <digest@news.example.org>"
 [mailers.default]
 backend = "file"
 path = "sent"
-
+"""
+TYPO = """
 [mailers.typo]
 backend = "smtp"
 hots = "mail.example.org"
@@ -48,7 +49,7 @@ def project(tmp_path: Path) -> tuple[Path, Engine]:
 
 
 def invoke(folder: Path, *args: str) -> tuple[object, str]:
-    runner = CliRunner()
+    runner = CliRunner(env={"NEWSLETTER_SECRET_KEY": "delivery-cli-test-secret"})
     result = runner.invoke(cli, ["--config", str(folder / "newsletter.toml"), *args],
                            standalone_mode=False, catch_exceptions=True)
     if result.exception and not isinstance(result.exception, SystemExit):
@@ -80,9 +81,12 @@ def test_send_then_status(project: tuple[Path, Engine]) -> None:
 
 
 def test_unknown_mailer_option_is_one_clear_error(project: tuple[Path, Engine]) -> None:
+    """Every mailer is checked when the config is read: any command stops, not only send."""
     folder, _ = project
-    with pytest.raises(ConfigError, match=r"unknown key 'mailers\.typo\.hots'"):
-        invoke(folder, "send", "--mailer", "typo")
+    (folder / "newsletter.toml").write_text(CONFIG + TYPO, encoding="utf-8")
+    for command in (["send", "--mailer", "typo"], ["status"]):
+        with pytest.raises(ConfigError, match=r"unknown key 'mailers\.typo\.hots'"):
+            invoke(folder, *command)
 
 
 def test_status_explains_each_subscriber(engine: Engine) -> None:

@@ -69,8 +69,8 @@ def _run(config: Path, sink: Sink, kill_at: float | None, rng: random.Random) ->
     """
     cmd = [sys.executable, "-m", "newsletter", "--config", str(config), "send"]
     before = sum(sink.received.values())
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env=dict(os.environ))
+    env = dict(os.environ) | {"NEWSLETTER_SECRET_KEY": "crash-test-secret-0123456789"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     try:
         if kill_at is not None and kill_at < 0:
             while proc.poll() is None and sum(sink.received.values()) == before:

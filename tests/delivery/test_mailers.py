@@ -52,10 +52,14 @@ def test_every_registered_backend_loads_with_defaults(tmp_path: Path) -> None:
 
 
 def test_missing_mailer_table_is_one_clear_error(make_config) -> None:  # type: ignore[no-untyped-def]
-    config = make_config({"mailers": {"other": {"backend": "memory"}}})
+    with pytest.raises(ConfigError, match=r"'delivery.mailer': mailer 'default' is not "
+                       r"configured.*other"):
+        make_config({"mailers": {"other": {"backend": "memory"}}})
+    config = make_config({"mailers": {"other": {"backend": "memory"}},
+                          "delivery": {"mailer": "other"}})
     with pytest.raises(ConfigError, match=r"mailer 'default' is not configured.*other"):
-        mailer_from_config(config)
-    assert mailer_from_config(config, "other").name == "other"
+        mailer_from_config(config, "default")
+    assert mailer_from_config(config).name == "other"
 
 
 def test_file_backend_writes_openable_eml(tmp_path: Path) -> None:
