@@ -251,8 +251,12 @@ def _text(f: Field, raw: Any, origin: str) -> str:
 
 
 def _phrases(f: Field, raw: Any, origin: str) -> tuple[str, ...]:
-    if isinstance(raw, str):
-        raw = [raw]
+    if isinstance(raw, str):  # `topics = "robotics, nlp"` would be one topic, silently
+        example = ", ".join(f'"{x.strip()}"' for x in raw.split(",") if x.strip()) or '"..."'
+        raise FieldError(
+            origin, f.name, f"must be a list in brackets, one entry each: {f.name} = [{example}]",
+            "Write one entry per line.",
+        )
     if not isinstance(raw, list | tuple) or not all(isinstance(x, str) for x in raw):
         raise FieldError(origin, f.name, "must be a list of strings", "Write one entry per line.")
     if any(_unsafe(x) for x in raw):

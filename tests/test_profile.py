@@ -178,3 +178,13 @@ def test_the_operator_commands_take_the_abstracts_choice(tmp_path: Path) -> None
     finally:
         engine.dispose()
     assert stored == {"bob@example.org": "full", "lin@example.org": "none"}
+
+
+def test_a_string_where_a_list_belongs_is_refused_with_the_list_written_out() -> None:
+    """`topics = "robotics, nlp"` was taken silently as one topic."""
+    with pytest.raises(SubscriberError) as info:
+        from_dict({"email": "ada@example.org", "topics": "robotics, nlp"}, "subscribers/ada.toml")
+    assert str(info.value) == (
+        "subscribers/ada.toml: field 'topics': must be a list in brackets, one entry each: "
+        'topics = ["robotics", "nlp"]'
+    )

@@ -167,6 +167,11 @@ def add_reader(config: Config, engine: Engine, fields: Mapping[str, Any], now: d
     return target
 
 
+def file_of(stored: StoredSubscriber) -> str:
+    """The subscriber file that keeps this reader's profile, or "" (web, import)."""
+    return stored.subscriber.origin if from_file(stored.subscriber) else ""
+
+
 def remove_reader(engine: Engine, email: str) -> int:
     """Forget a reader: the stored profile, their queued messages (how many is returned) and,
     for a file-based one, the file."""

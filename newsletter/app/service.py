@@ -34,6 +34,7 @@ from newsletter.models import Subscriber
 from newsletter.sources.http import Fetcher
 from newsletter.store import locks
 from newsletter.store.profiles import iter_active
+from newsletter.wording import count
 
 LEASE = "scheduler"
 LEASE_TTL = timedelta(minutes=3)  # renewed every minute by the heartbeat job
@@ -154,9 +155,9 @@ class Service:
         new = sum(r.counts.new for r in reports)
         failed = [f"{r.source} ({r.error})" for r in reports if r.status == "failed"]
         log.info(
-            "fetch: %d sources, fetched %d new papers, %d failed%s",
-            len(reports),
-            new,
+            "fetch: %s, fetched %s, %d failed%s",
+            count(len(reports), "source"),
+            count(new, "new paper"),
             len(failed),
             f": {'; '.join(failed)}" if failed else "",
             extra={"job": "fetch"},

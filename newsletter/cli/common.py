@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from newsletter.app.mailers import sending_mailer
@@ -16,7 +18,7 @@ from newsletter.app.stages import open_database
 from newsletter.config import CONFIG_NAME, Config, load_config
 from newsletter.errors import ConfigError
 
-__all__ = ["App", "pass_app", "sending_mailer"]
+__all__ = ["App", "pass_app", "print_table", "sending_mailer"]
 
 
 class App:
@@ -55,3 +57,19 @@ class App:
 
 
 pass_app = click.make_pass_decorator(App)
+
+
+def print_table(console: Console, columns: Sequence[str], rows: Iterable[Sequence[str]],
+                wrap: Sequence[str] = ()) -> None:
+    """Rows as a table on a terminal (the ``wrap`` columns fold to fit), and as tab-separated
+    lines under a header line elsewhere, so that a pipe, grep or cut gets every cell whole."""
+    if not console.is_terminal:
+        for row in [columns, *rows]:
+            click.echo("\t".join(" ".join(cell.split()) for cell in row))
+        return
+    table = Table(box=None)
+    for name in columns:
+        table.add_column(name, overflow="fold", no_wrap=name not in wrap)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)

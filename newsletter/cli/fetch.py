@@ -10,6 +10,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from newsletter.app.ingest import SourceReport, chosen_sources, ingest, open_fetcher
 from newsletter.cli.common import App, pass_app
+from newsletter.wording import count
 
 
 @click.command()
@@ -75,7 +76,7 @@ def describe(report: SourceReport) -> str:
 def summary(reports: list[SourceReport]) -> str:
     new = sum(r.counts.new for r in reports)
     failed = sum(r.status == "failed" for r in reports)
-    return f"{len(reports)} sources, {new} new papers, {failed} failed"
+    return f"{count(len(reports), 'source')}, {count(new, 'new paper')}, {failed} failed"
 
 
 commands = [fetch]

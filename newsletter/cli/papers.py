@@ -7,10 +7,9 @@ from datetime import date, datetime
 from typing import Any
 
 import click
-from rich.table import Table
 
 from newsletter.app.papers import stored_papers
-from newsletter.cli.common import App, pass_app
+from newsletter.cli.common import App, pass_app, print_table
 from newsletter.models import Paper
 from newsletter.wording import count
 
@@ -27,10 +26,9 @@ def papers(app: App, since: datetime | None, search: str, limit: int | None, as_
     if as_json:
         click.echo(json.dumps([paper_json(p) for p in found], indent=2, ensure_ascii=False))
         return
-    table = Table("title", "authors", "date", "upvotes", box=None)
-    for p in found:
-        table.add_row(p.title, _authors(p), _date(p.published), _num(p.upvotes))
-    app.console.print(table)
+    rows = [(p.arxiv_id or p.key, p.title, _authors(p), _date(p.published), _num(p.upvotes))
+            for p in found]
+    print_table(app.console, ("id", "title", "authors", "date", "upvotes"), rows, ("title",))
     app.console.print(count(len(found), "paper"))
 
 

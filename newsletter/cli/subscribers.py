@@ -8,20 +8,20 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
 from newsletter.app import bulk
 from newsletter.app.liked import liked_papers
 from newsletter.app.readers import (
     STATUSES,
     add_reader,
+    file_of,
     list_readers,
     remove_reader,
     show_reader,
     stored_reader,
     sync_folder,
 )
-from newsletter.cli.common import App, pass_app
+from newsletter.cli.common import App, pass_app, print_table
 from newsletter.errors import SubscriberError
 from newsletter.models import Subscriber
 from newsletter.profile import FIELDS, WEEKDAYS, to_data
@@ -86,17 +86,11 @@ def sync(app: App) -> None:
 def list_(app: App, status: str | None) -> None:
     """List stored subscribers."""
     found = list_readers(app.engine, status)
-    table = Table(box=None)
-    table.add_column("email", no_wrap=True)
-    for column in ("name", "status", "when", "topics", "origin"):
-        table.add_column(column, overflow="fold")
-    for item in found:
-        sub = item.subscriber
-        table.add_row(
-            sub.email, sub.name, item.status, _when(sub), "; ".join(sub.topics), _short(sub.origin)
-        )
-    app.console.print(table)
-    app.console.print(f"{len(found)} subscribers")
+    rows = [(s.subscriber.email, s.subscriber.name, s.status, _when(s.subscriber),
+             "; ".join(s.subscriber.topics), _short(s.subscriber.origin)) for s in found]
+    columns = ("email", "name", "status", "when", "topics", "origin")
+    print_table(app.console, columns, rows, ("name", "when", "topics", "origin"))
+    app.console.print(count(len(found), "subscriber"))
 
 
 @subscribers.command()
@@ -113,10 +107,18 @@ def add(app: App, /, **fields: object) -> None:
 
 @subscribers.command()
 @click.argument("email")
+@click.option("--yes", is_flag=True, help="Remove without asking first.")
 @pass_app
-def remove(app: App, email: str) -> None:
+def remove(app: App, email: str, yes: bool) -> None:
     """Forget a subscriber: the stored profile, their queued issues and, for file-based ones,
-    the file."""
+    the file. Asks first, unless --yes."""
+    stored = stored_reader(app.engine, email)
+    if stored is None:
+        raise SubscriberError(f"{email}: no such subscriber in the database")
+    kept = f" and delete the file {file_of(stored)}" if file_of(stored) else ""
+    if not yes and not _confirm(f"Remove {email}, drop their queued messages{kept}?"):
+        app.err.print(f"{email}: nothing removed", markup=False)
+        raise SystemExit(1)
     dropped = remove_reader(app.engine, email)
     queued = f" and {count(dropped, 'queued message')}" if dropped else ""
     app.console.print(f"removed {email}{queued}", markup=False)
@@ -200,6 +202,14 @@ def _fields(sub: Subscriber, status: str) -> list[tuple[str, str]]:
     return [*rows[:2], ("status", status), *rows[2:], ("when", _when(sub)), ("origin", sub.origin)]
 
 
+
+
+def _confirm(question: str) -> bool:
+    """The operator's yes; no answer (no terminal, end of input) is a no."""
+    try:
+        return click.confirm(question, default=False, err=True)
+    except click.Abort:
+        return False
 
 
 def _when(sub: Subscriber) -> str:

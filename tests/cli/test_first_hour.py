@@ -128,7 +128,7 @@ def test_papers_are_listed_by_publication_date(site: Path) -> None:
 def test_removing_a_reader_drops_their_queued_issue(site: Path) -> None:
     assert newsletter(site, "run", "--no-send", secret=True).returncode == 0
     assert newsletter(site, "subscribers", "sync").returncode == 0
-    done = newsletter(site, "subscribers", "remove", "ada@example.org")
+    done = newsletter(site, "subscribers", "remove", "ada@example.org", "--yes")
     assert done.stdout == "removed ada@example.org and 1 queued message\n", done.stderr
     sent = newsletter(site, "send", secret=True)
     assert sent.stdout.startswith("sent 0,")

@@ -125,7 +125,7 @@ def test_subscribers_sync_list_add_show_remove(site: Path) -> None:
     assert "bob@example.org" in listing and "3 subscribers" in listing
     shown = run(site, "subscribers", "show", "bob@example.org").output
     assert "weekly on friday at 07:00 Europe/Berlin" in shown
-    assert run(site, "subscribers", "remove", "bob@example.org").exit_code == 0
+    assert run(site, "subscribers", "remove", "bob@example.org", "--yes").exit_code == 0
     assert not (site / "subscribers" / "bob-example-org.toml").exists()
     assert "2 subscribers" in run(site, "subscribers", "list").output
 
@@ -191,3 +191,38 @@ def test_subscribers_add_says_how_many_liked_papers_are_recognised(
     assert added.output.strip().endswith("; 1 of 3 liked papers recognised")
     plain = run(site, "subscribers", "add", "--email", "t@example.org", "--topic", "exoplanets")
     assert "recognised" not in plain.output
+
+
+def test_remove_asks_first_and_says_which_file_goes(site: Path) -> None:
+    assert run(site, "subscribers", "sync").exit_code == 0
+    ada = site / "subscribers" / "ada.toml"
+    for answer in ("n\n", "", "maybe\nno\n"):
+        kept = CliRunner().invoke(cli, ["--config", str(site / "newsletter.toml"), "subscribers",
+                                        "remove", "ada@example.org"], input=answer)
+        assert kept.exit_code == 1 and ada.exists()
+        assert f"Remove ada@example.org, drop their queued messages and delete the file {ada}?" \
+            in kept.output
+        assert kept.output.rstrip().endswith("ada@example.org: nothing removed")
+    gone = CliRunner().invoke(cli, ["--config", str(site / "newsletter.toml"), "subscribers",
+                                    "remove", "ada@example.org"], input="y\n")
+    assert gone.exit_code == 0 and not ada.exists()
+    assert gone.output.rstrip().endswith("removed ada@example.org")
+
+
+def test_lists_pipe_whole_cells(site: Path) -> None:
+    """Piped (not a terminal), a list is tab-separated lines: no word is broken."""
+    long = "decoding images from brain recordings with diffusion models and linear probes"
+    (site / "subscribers" / "vera.toml").write_text(
+        f'email = "vera@example.org"\ntopics = ["exoplanets", "{long}"]\n')
+    assert run(site, "subscribers", "sync").exit_code == 0
+    lines = run(site, "subscribers", "list").output.splitlines()
+    assert lines[0].split("\t") == ["email", "name", "status", "when", "topics", "origin"]
+    vera = next(line.split("\t") for line in lines if line.startswith("vera@"))
+    assert vera[4] == f"exoplanets; {long}" and lines[-1] == "2 subscribers"
+    fetched = run(site, "fetch", "--source", str(site / "page.txt"))
+    assert fetched.exit_code == 0 and "1 source, 2 new papers, 0 failed" in fetched.output
+    papers = run(site, "papers").output.splitlines()
+    assert papers[0].split("\t") == ["id", "title", "authors", "date", "upvotes"]
+    ids = [line.split("\t")[0] for line in papers[1:-1]]
+    assert "title:learning delays in spiking neural networks" in ids
+    assert papers[-1] == "2 papers"
