@@ -169,6 +169,7 @@ class IssueLinks:
     less_like: Mapping[str, str] = field(default_factory=dict)  # paper key -> URL
     archive: str = ""  # the reader's past issues (read-only)
     web_copy: str = ""  # this issue in a browser, as sent (read-only; also Archived-At)
+    in_browser: bool = False  # rendered as the web copy itself: no "View in browser" link
 
 
 @dataclass(frozen=True, slots=True)

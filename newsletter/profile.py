@@ -92,7 +92,8 @@ class Field:
 FIELDS: tuple[Field, ...] = (
     Field("email", "email", None, "The reader's email address.", flag="email",
           web=Web(1, "Email")),
-    Field("name", "text", "", "How the email greets the reader.", high=200, flag="name",
+    Field("name", "text", "", "The reader's name, on the To: line of each issue.", high=200,
+          flag="name",
           web=Web(2, "Your name", "(optional)")),
     Field("topics", "phrases", (), "Interests, one phrase each.", high=50, flag="topic",
           web=Web(3, "Topics", 'one per line, e.g. "spiking neural networks"')),

@@ -188,3 +188,12 @@ def test_a_string_where_a_list_belongs_is_refused_with_the_list_written_out() ->
         "subscribers/ada.toml: field 'topics': must be a list in brackets, one entry each: "
         'topics = ["robotics", "nlp"]'
     )
+
+
+def test_help_promises_only_what_the_email_does() -> None:
+    """No template greets the reader by name: the help says where the name shows."""
+    shown = " ".join(CliRunner().invoke(cli, ["subscribers", "add", "--help"]).output.split())
+    assert "--name TEXT The reader's name, on the To: line of each issue." in shown
+    assert "greet" not in shown
+    templates = Path(__file__).resolve().parents[1] / "templates"
+    assert not any("subscriber.name" in p.read_text() for p in templates.glob("email.*"))

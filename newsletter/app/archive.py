@@ -9,7 +9,7 @@ templates and the links signed at enqueue time, so the page is the email's HTML 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy.engine import Engine
@@ -19,6 +19,7 @@ from newsletter.app.queued_issue import Builder, found_papers
 from newsletter.delivery.compose import Composer
 from newsletter.errors import NewsletterError
 from newsletter.models import Paper
+from newsletter.render.text import date_label
 from newsletter.store.db import utc
 from newsletter.store.outbox import issue_date, issue_keys, issue_row, sent_issues
 
@@ -40,6 +41,7 @@ class PastIssue:
     sent_at: datetime
     url: str  # its web copy
     count: int  # papers it held
+    label: str  # its date as the issues write dates ("Mar 11, 2026")
     papers: tuple[Paper, ...]  # those of them still stored, in order
 
 
@@ -82,7 +84,7 @@ class Archive:
         if isinstance(made, str):
             raise NoSuchIssue(f"this issue can no longer be shown: {made}")
         renderer, issue, links = made
-        rendered = renderer.render(issue, links)
+        rendered = renderer.render(issue, replace(links, in_browser=True))
         if rendered is None:
             raise NoSuchIssue("this issue had no papers")
         return rendered.html
@@ -102,10 +104,11 @@ class Archive:
             out.append(PastIssue(
                 issue_id=row.issue_id,
                 day=day,
-                subject=row.email.subject or f"{name}, {day:%d %B %Y}",
+                subject=row.email.subject or f"{name}, {date_label(day)}",
                 sent_at=utc(row.sent_at or row.created_at or now),
                 url=signed_links.web_copy_url(self.base, secret, key, row.issue_id, now=now),
                 count=len(issue_keys(issue)),
+                label=date_label(day),
                 papers=tuple(papers[k] for k in issue_keys(issue) if k in papers),
             ))
         return out

@@ -24,11 +24,12 @@ from newsletter.render.text import (
     squash,
     trim_abstract,
 )
-from newsletter.wording import count
+from newsletter.wording import clip, count
 
 Context = dict[str, Any]
 ARXIV = "https://arxiv.org/"
 ABSTRACT_CHARS = {"full": sys.maxsize, "none": 0}  # by the reader's choice; "short": the setting
+TOC_CHARS = 44  # a title in the list at the top: one line on a phone
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class PaperView:
 
     key: str
     title: str
+    toc_title: str  # the title cut to one line of a phone, for the list at the top
     url: str
     link_label: str  # "Read the paper", or "Find the paper" when the link is a search
     authors: str
@@ -75,6 +77,7 @@ def paper_view(paper: Paper, abstract_chars: int) -> PaperView:
     return PaperView(
         key=paper.key,
         title=squash(paper.title),
+        toc_title=clip(squash(paper.title), TOC_CHARS),
         url=url or search_url(paper.title),
         link_label="Read the paper" if url else "Find the paper",
         authors=authors,
@@ -156,5 +159,7 @@ def build_context(
             preferences=safe_url(links.preferences),
             archive=safe_url(links.archive),
             web_copy=safe_url(links.web_copy),
+            # "View in browser": the web copy (else the archive), but not in the web copy
+            view="" if links.in_browser else safe_url(links.web_copy or links.archive),
         ),
     }

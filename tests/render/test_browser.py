@@ -110,3 +110,31 @@ def test_ten_real_seed_papers_fit_a_phone(browser: Any, seeds_dir: Path) -> None
     out = Renderer(NEWSLETTER, EmailSettings(), None).render(issue, make_links(issue))
     assert out is not None and len(out.html.encode()) < 90_000
     check(measure(browser, out.html, 375, "light"))
+
+
+def test_on_a_phone_the_first_paper_shows_on_the_first_screen(
+    browser: Any, seeds_dir: Path
+) -> None:
+    """Ten long real titles: the list at the top stays short (one line each) and each of its
+    titles is a link to its paper; the first card starts on the first screen of a phone."""
+    seed = sorted(seeds_dir.glob("*.txt"))[-1]
+    page = parse(seed.read_bytes(), ParseContext(origin=str(seed), today=date(2026, 11, 23)))
+    papers = sorted(page.papers, key=lambda p: -len(p.title))[:10]
+    issue = Issue(SUBSCRIBER, date(2026, 11, 23), tuple(Pick(p, 0.5, ("x",)) for p in papers))
+    out = Renderer(NEWSLETTER, EmailSettings(), None).render(issue, make_links(issue))
+    assert out is not None
+    view = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        view.set_content(out.html)
+        toc = view.locator(".toc a")
+        assert toc.count() == 10
+        cards = view.locator(".card a[dir=auto]")
+        for n in range(10):
+            assert toc.nth(n).get_attribute("href") == cards.nth(n).get_attribute("href")
+            box = toc.nth(n).bounding_box()
+            assert box is not None and box["height"] < 30, (n, box)  # one line each
+        first = cards.nth(0).bounding_box()
+        assert first is not None and first["y"] < 844, first
+    finally:
+        view.close()
+    check(measure(browser, out.html, 390, "light"))

@@ -82,8 +82,10 @@ def test_the_archived_at_page_is_the_email_as_sent(
     assert page.headers["x-robots-tag"] == "noindex"
     assert page.headers["referrer-policy"] == "no-referrer"  # the security headers stay
     assert in_order(message.html, papers) and in_order(page.text, papers)
-    body = page.text.split("</head>", 1)[1]
-    assert body == message.html.split("</head>", 1)[1]  # the HTML part itself
+    body, sent = page.text.split("</head>", 1)[1], message.html.split("</head>", 1)[1]
+    view = f' · <a href="{html.escape(url)}" style="color:#0a58ca;">View in browser</a>'
+    assert view in sent and "View in browser" not in body
+    assert body == sent.replace(view, "")  # the HTML part itself, but for a link to itself
     assert 'type="application/atom+xml"' in page.text
     assert client.head(link_path(url)).status_code == 200
 
@@ -97,6 +99,9 @@ def test_the_archive_lists_the_issue_and_advertises_the_feed(
     assert page.status_code == 200 and page.headers["cache-control"] == "private, no-store"
     assert html.escape(message.subject) in page.text
     assert f"{len(papers)} papers" in page.text
+    # one way of writing dates, the emails' own: "Jun 1, 2026" in the subject and beside it
+    assert "Jun 1, 2026" in message.subject and '">Jun 1, 2026</time>' in page.text
+    assert "June 2026" not in page.text
     links = [html.unescape(u) for u in HREF.findall(page.text)]
     copy = next(u for u in links if f"/issues/{NOW.date().isoformat()}?" in u)
     opened = client.get(link_path(copy))
