@@ -21,13 +21,27 @@ def _seeds_dir() -> Path:
     return Path(os.environ.get("NEWSLETTER_SEEDS", REPO.parent / "shared" / "seeds"))
 
 
+NO_SEEDS = "seed pages not found in"
+
+
 @pytest.fixture(scope="session")
 def seeds_dir() -> Path:
     """The real sample digest pages (../shared/seeds): tests read them, the package never does."""
     path = _seeds_dir()
     if not any(path.glob("*.txt")):
-        pytest.skip(f"seed pages not found in {path} (set NEWSLETTER_SEEDS)")
+        pytest.skip(f"{NO_SEEDS} {path} (set NEWSLETTER_SEEDS)")
     return path
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line at the end when tests skipped for want of the seed pages."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", [])
+               if NO_SEEDS in str(getattr(r, "longrepr", ""))]
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} tests skipped: {NO_SEEDS} {_seeds_dir()}; set NEWSLETTER_SEEDS to "
+            "the folder of seed pages (see the README, Development)"
+        )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -138,3 +138,25 @@ def test_a_byte_order_mark_is_allowed(tmp_path: Path) -> None:
     path = tmp_path / "newsletter.toml"
     path.write_bytes(b"\xef\xbb\xbf[newsletter]\nname = 'BOM Digest'\n")
     assert load_config(path, env={}).newsletter.name == "BOM Digest"
+
+
+@pytest.mark.slow
+def test_a_run_without_the_seed_pages_says_so_in_one_line(tmp_path: Path) -> None:
+    """The tests that read the seed pages skip without them, and the run ends saying so."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    env = dict(os.environ) | {"NEWSLETTER_SEEDS": str(tmp_path / "nowhere")}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         str(repo / "tests" / "sources" / "test_seed_ingest.py")],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=300,
+    )
+    said = [line for line in done.stdout.splitlines() if "tests skipped: seed pages" in line]
+    assert said == [
+        f"{said[0].split()[0]} tests skipped: seed pages not found in {tmp_path / 'nowhere'}; "
+        "set NEWSLETTER_SEEDS to the folder of seed pages (see the README, Development)"
+    ], done.stdout
+    assert int(said[0].split()[0]) > 0
