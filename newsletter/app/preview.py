@@ -126,7 +126,7 @@ def write_enqueued(
         email = find_subscriber(config, engine, who).email
     except SubscriberError:
         return None  # said again, in full, by the preview of a new issue
-    made = enqueued_message(engine, composer_from_config(config), email, day, now)
+    made = enqueued_message(engine, composer_from_config(config), email, day, now, config)
     if made is None:
         return None
     if isinstance(made, str):

@@ -92,7 +92,7 @@ def deliver(
         enqueued = enqueue_due(stages, readers, now)
     sent = None
     if mailer is not None:
-        build = Builder(engine, stages.composer)
+        build = Builder(engine, stages.composer, config)
         sent = send_due(engine, mailer, config.delivery, now=now, owner=owner, build=build)
     return enqueued, sent
 
