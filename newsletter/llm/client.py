@@ -68,7 +68,7 @@ class _Line:
 
     def __init__(
         self, policy: Policy, budget: Budget, sleep: Callable[[float], None],
-        headers: dict[str, str], transport: httpx.BaseTransport | None,
+        headers: dict[str, str], transport: httpx.BaseTransport,
     ) -> None:
         self._budget, self._sleep = budget, sleep
         self.http = PolicyClient(policy, transport=transport, sleep=self._wait, headers=headers,
@@ -115,9 +115,12 @@ class ChatClient:
                         max_retry_after=settings.max_retry_after, max_bytes=settings.max_bytes,
                         limit_key="llm.max_bytes")
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # one connection pool (and TLS context) for every line; each line's own client sets
+        # its tries' deadline, so that the run's time left bounds each request on its own
+        shared = transport if transport is not None else httpx.HTTPTransport()
         self._lines: queue.Queue[_Line] = queue.Queue()
         for _ in range(settings.concurrency):
-            self._lines.put(_Line(policy, self.budget, sleep, headers, transport))
+            self._lines.put(_Line(policy, self.budget, sleep, headers, shared))
         self._reports: dict[str, UseReport] = {}
         self._lock = threading.Lock()
 
