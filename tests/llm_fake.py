@@ -3,7 +3,8 @@
 It answers ``POST /v1/chat/completions`` from the recorded answers in ``tests/data/llm`` (or a
 test's responder), counts requests per use, keeps the bodies it received, and plays the ways a
 server fails: latency, an error status (with ``Retry-After``), content that is not JSON or does
-not fit the schema, a 50 MB body, a connection that never answers, and no server at all.
+not fit the schema, a body that is not a chat completion, a 50 MB body, a connection that never
+answers, and no server at all.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from newsletter.models import normalize_title
 DATA = Path(__file__).resolve().parent / "data" / "llm"
 PATH = "/v1/chat/completions"
 HUGE = 50 * 2**20  # bytes of a ``huge`` reply
-Mode = Literal["answer", "garbage", "off_schema", "huge", "hang"]
+Mode = Literal["answer", "garbage", "off_schema", "not_chat", "huge", "hang"]
 # A test's answers: the reply's JSON object (or its content verbatim, as a string), or None
 Responder = Callable[[Request], dict[str, Any] | str | None]
 
@@ -86,6 +87,7 @@ class LlmFake:
         self.mode: Mode = "answer"
         self.tokens: int | None = None  # usage.total_tokens per reply (None: about chars / 4)
         self.counts: Counter[str] = Counter()  # requests received per use
+        self.active = self.peak = 0  # requests being answered now, and the most at once
         self.bodies: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.errors: list[str] = []  # what the server failed at, other than a closed connection
@@ -128,10 +130,16 @@ class LlmFake:
             self.bodies.append(body)
             self.headers.append(headers)
             self.counts[request.use if request else "?"] += 1
+            self.active += 1
+            self.peak = max(self.peak, self.active)
             fails = self.status is not None and (self.failures is None or self.failures > 0)
             if fails and self.failures is not None:
                 self.failures -= 1
         return request, fails
+
+    def done(self) -> None:
+        with self._lock:
+            self.active -= 1
 
     def content(self, request: Request) -> str | None:
         """The reply's content: per ``mode``, from the responder, or from the recordings."""
@@ -185,14 +193,15 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(400, _error("the body is not JSON", "invalid_request_error"))
         fake = self.fake
         request, fails = fake.take(body, {k.lower(): v for k, v in self.headers.items()})
-        if fake.mode == "hang":
-            fake.stop.wait()
-            self.close_connection = True
-            return None
-        if fake.latency and fake.stop.wait(fake.latency):
-            return None
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self._answer(body, request, fails)
+        try:
+            if fake.mode == "hang":
+                fake.stop.wait()
+                self.close_connection = True
+            elif not (fake.latency and fake.stop.wait(fake.latency)):
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._answer(body, request, fails)
+        finally:
+            fake.done()
         return None
 
     def _answer(self, body: dict[str, Any], request: Request | None, fails: bool) -> None:
@@ -205,6 +214,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(400, _error("not a contract request", "invalid_request_error"))
         if fake.mode == "huge":
             return self._huge()
+        if fake.mode == "not_chat":
+            return self._json(200, {"object": "list", "data": []})
         content = fake.content(request)
         if content is None:
             return self._json(404, _error("no recorded answer for this request", "not_found"))
