@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -53,6 +53,9 @@ class UseReport:
     failed: int = 0
     skipped: int = 0
     tokens: int = 0  # as the server counted them (``usage.total_tokens``)
+
+
+_PENDING = Failure("not answered yet")
 
 
 class _Problem(Exception):
@@ -151,20 +154,33 @@ class ChatClient:
     def ask_each(
         self, asks: Iterable[tuple[Request, Callable[[str], T]]]
     ) -> dict[str, T | Failure]:
-        """As ``ask``, with a reader per request (rerank requests of different lengths)."""
-        todo = {request.key: (request, read) for request, read in asks}
-        workers = min(self.settings.concurrency, len(todo)) or 1
-        with ThreadPoolExecutor(workers, thread_name_prefix="llm") as pool:
-            futures = {key: pool.submit(self._one, request, read)
-                       for key, (request, read) in todo.items()}
-            found: dict[str, T | Failure] = {k: f.result() for k, f in futures.items()}
+        """As ``ask``, with a reader per request (rerank requests of different lengths).
+        ``asks`` is read as lines free up: a generator of requests is never held whole."""
+        found: dict[str, T | Failure] = {}  # in the order asked
+        uses: dict[str, str] = {}
+        pending: dict[Future[T | Failure], str] = {}
+        with ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="llm") as pool:
+            for request, read in asks:
+                if request.key in uses:
+                    continue
+                uses[request.key] = request.use
+                found[request.key] = _PENDING
+                pending[pool.submit(self._one, request, read)] = request.key
+                if len(pending) >= 2 * self.settings.concurrency:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    found.update((pending.pop(future), future.result()) for future in done)
+            found.update((key, future.result()) for future, key in pending.items())
+        self._log_skipped(found, uses)
+        return found
+
+    def _log_skipped(self, found: dict[str, T | Failure], uses: dict[str, str]) -> None:
+        """One line per use and reason for the requests the budget skipped."""
+        asked = Counter(uses.values())
         skipped = Counter(
-            (todo[k][0].use, v.reason) for k, v in found.items()
-            if isinstance(v, Failure) and v.skipped
+            (uses[k], v.reason) for k, v in found.items() if isinstance(v, Failure) and v.skipped
         )
         for (use, reason), n in sorted(skipped.items()):
-            log.warning("llm %s: %d of %d requests %s", use, n, len(todo), reason)
-        return found
+            log.warning("llm %s: %d of %d requests %s", use, n, asked[use], reason)
 
     def _one(self, request: Request, read: Callable[[str], T]) -> T | Failure:
         self._count(request.use, asked=1)
