@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 from newsletter.llm.client import ChatClient, Failure
-from newsletter.llm.contract import read_paper_fields
-from tests.llm.conftest import synthetic
+from newsletter.llm.contract import Request, read_paper_fields
+from tests.llm.conftest import FIELDS, synthetic
 from tests.llm_fake import LlmFake
 
 
@@ -34,3 +35,21 @@ def test_the_same_request_twice_is_sent_once(fake: LlmFake) -> None:
         found = client.ask(requests + requests, read_paper_fields)
     assert len(found) == 3 and fake.counts == {"paper_fields": 3}
     assert client.report("paper_fields").asked == 3
+
+
+def test_a_generator_of_requests_is_read_as_lines_free_up(fake: LlmFake) -> None:
+    made: list[Request] = []
+
+    def requests() -> Iterator[Request]:
+        for request in synthetic(60):
+            made.append(request)
+            yield request
+
+    made_when_answered: list[int] = []
+    fake.responder = lambda r: (made_when_answered.append(len(made)), FIELDS)[1]
+    fake.latency = 0.02
+    with ChatClient(fake.settings(concurrency=2)) as client:
+        found = client.ask(requests(), read_paper_fields)
+    assert len(found) == 60 and fake.counts == {"paper_fields": 60}
+    # at the n-th answer, fewer than n were done: at most 2 x concurrency more were read
+    assert all(m <= n + 4 for n, m in enumerate(made_when_answered))
