@@ -202,7 +202,7 @@ class LlmSettings:
     rerank: bool = True  # each due reader's top candidates scored 0-10
     rerank_candidates: int = bounded(30, 1, 100)
     rerank_cut: int = bounded(5, 0, 10)  # the least model score a reranked paper needs
-    concurrency: int = bounded(4, 1, 64)
+    concurrency: int = bounded(8, 1, 64)  # requests in flight at once (see llm_bench.py)
     timeout: float = bounded(60.0, 1, 600)  # seconds per request step
     retries: int = bounded(2, 0, 10)
     max_retry_after: float = bounded(30.0, 0, 600)

@@ -54,11 +54,9 @@ class ModelRun:
         if not config.llm.enabled:
             return None
         if client is None:
-            from newsletter.llm.client import Budget, ChatClient
+            from newsletter.llm.client import ChatClient
 
-            s = config.llm
-            budget = Budget(s.max_requests, s.max_tokens, s.deadline)
-            client = ChatClient(s, config.secrets.get("LLM_API_KEY"), budget=budget)
+            client = ChatClient(config.llm, config.secrets.get("LLM_API_KEY"))
         return cls(config, engine, client)
 
     @property
@@ -111,7 +109,7 @@ class ModelRun:
     def rerank_scores(self, sub: Subscriber, candidates: Sequence[Pick]) -> dict[str, int] | None:
         """The model's 0-10 score of each candidate for ``sub`` (kept ones reused, the rest
         asked in one request); None when the model could not answer for all of them."""
-        from newsletter.llm.contract import read_rerank_scores, rerank_request
+        from newsletter.llm.contract import rerank_reader, rerank_request
 
         papers = [c.paper for c in candidates]
         with self.engine.connect() as conn:
@@ -124,7 +122,7 @@ class ModelRun:
         request = rerank_request(reader, missing)
         if request.key in self.asked:
             return None
-        answer = self.client.ask([request], lambda c: read_rerank_scores(c, len(missing)))
+        answer = self.client.ask([request], rerank_reader(len(missing)))
         scores = answer.get(request.key)
         if not isinstance(scores, tuple):
             self.asked.add(request.key)
@@ -135,7 +133,7 @@ class ModelRun:
         return kept | fresh
 
     def record(self) -> None:
-        """Note what this run asked, per use (for ``status``)."""
+        """Note what this run asked, per use (for ``status``), and close its connections."""
         now = datetime.now(UTC)
         counts = [
             llm_answers.RunCounts(now, use, r.asked, r.answered, r.failed, r.skipped, r.tokens)
@@ -143,6 +141,7 @@ class ModelRun:
         ]
         with self.engine.begin() as conn:
             llm_answers.record_run(conn, counts)
+        self.client.close()
 
 
 def _as_reply(answer: Any) -> dict[str, Any]:

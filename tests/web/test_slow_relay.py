@@ -13,13 +13,13 @@ from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
 from newsletter import signed_links
+from newsletter.app.accounts import Site
 from newsletter.config import Config, config_from_dict
 from newsletter.delivery.base import mailer_from_config
 from newsletter.delivery.outbox import send_due
 from newsletter.store import open_engine
 from newsletter.store import outbox as store
 from newsletter.web.app import create_app
-from newsletter.app.accounts import Site
 from tests.delivery.smtp_sink import Sink
 
 from .conftest import NOW, SECRET, Clock, subscribe
