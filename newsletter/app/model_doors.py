@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from newsletter.llm.contract import Reader
 
 LIKED_TITLES = 20  # liked papers a profile request names, at most
+READERS = "rerank_readers"  # how a run's reranked readers are noted beside its requests
 log = logging.getLogger("newsletter.llm")
 
 
@@ -132,6 +133,16 @@ class ModelRun:
             llm_answers.keep_scores(conn, key, self.model, fresh, datetime.now(UTC))
         return kept | fresh
 
+    def describe(self) -> list[str]:
+        """One line per use the model was asked for this run, for the run's report."""
+        names = {"paper_fields": "labels", "reader_profile": "reader phrases",
+                 "reader_rerank": "rerank"}
+        return [
+            f"language model, {names.get(use, use)}: {r.asked} asked, {r.answered} answered, "
+            f"{r.failed} failed, {r.skipped} skipped (budget), {r.tokens} tokens"
+            for use, r in self.client.reports().items()
+        ]
+
     def record(self) -> None:
         """Note what this run asked, per use (for ``status``), and close its connections."""
         now = datetime.now(UTC)
@@ -139,6 +150,10 @@ class ModelRun:
             llm_answers.RunCounts(now, use, r.asked, r.answered, r.failed, r.skipped, r.tokens)
             for use, r in self.client.reports().items()
         ]
+        readers = self.reranked + self.not_reranked
+        if readers:  # readers served by the rerank (kept scores or asked now) and not
+            counts.append(llm_answers.RunCounts(now, READERS, readers, self.reranked,
+                                                self.not_reranked, 0, 0))
         with self.engine.begin() as conn:
             llm_answers.record_run(conn, counts)
         self.client.close()

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import click
 from rich.table import Table
 
+from newsletter.app.model_status import model_lines
 from newsletter.app.sending import SendReport, due_rows, send_now
 from newsletter.app.status import COLUMNS, outbox_status
 from newsletter.cli.common import App, pass_app, sending_mailer
@@ -77,6 +78,8 @@ def status(app: App, issues: int) -> None:
     for email, issue_id, state in today:
         people.add_row(email, issue_id, state)
     app.console.print(people if today else "No subscribers yet (`newsletter subscribers sync`).")
+    for line in model_lines(app.config, app.engine, datetime.now(UTC)):
+        app.console.print(line, markup=False)
 
 
 commands = [send, status]

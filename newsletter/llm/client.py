@@ -31,6 +31,7 @@ from newsletter.llm.contract import Request
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 SKIPPED = "skipped: "
+DOWN_AFTER = 5  # requests failing at the server in a row after which a run stops asking
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,8 @@ class ChatClient:
             self._lines.put(_Line(policy, self.budget, sleep, headers, shared))
         self._reports: dict[str, UseReport] = {}
         self._lock = threading.Lock()
+        self._failing = 0  # requests that failed at the server in a row (reset by an answer)
+        self._down = ""  # once DOWN_AFTER failed in a row: why; the run asks nothing more
 
     def __enter__(self) -> ChatClient:
         return self
@@ -184,7 +187,8 @@ class ChatClient:
 
     def _one(self, request: Request, read: Callable[[str], T]) -> T | Failure:
         self._count(request.use, asked=1)
-        refused = self.budget.take()
+        refused = f"the model is not answering ({self._down})" if self._down else None
+        refused = refused or self.budget.take()
         if refused is not None:
             self._count(request.use, skipped=1)
             return Failure(SKIPPED + refused)
@@ -197,18 +201,31 @@ class ChatClient:
         self._count(request.use, answered=1)
         return value
 
+    def _server_failed(self, problem: str) -> None:
+        """A request the server did not answer: after ``DOWN_AFTER`` in a row, the run stops
+        asking (a model that is down must not hold up a run by one timeout per request)."""
+        with self._lock:
+            self._failing += 1
+            if self._failing >= DOWN_AFTER and not self._down:
+                self._down = f"{DOWN_AFTER} requests in a row failed, the last: {problem}"
+                log.warning("llm: the model is not answering; this run asks nothing more: %s",
+                            problem)
+
     def _send(self, request: Request, read: Callable[[str], T]) -> T:
         body = request.body(self.settings.model, request.reply_tokens)
         line = self._lines.get()
         try:
             reply = line.post(self.url, body)
         except HttpFailure as exc:
+            self._server_failed(exc.problem)
             raise _Problem(exc.problem) from None
         except _OutOfTime:
             deadline = f"llm.deadline {self.budget.deadline_seconds:g} s"
             raise _Problem(f"the run's time ran out waiting for the reply ({deadline})") from None
         finally:
             self._lines.put(line)
+        with self._lock:
+            self._failing = 0
         answer = completion(reply.body)
         self.budget.spend(answer.tokens)
         self._count(request.use, tokens=answer.tokens)

@@ -9,7 +9,7 @@ import tracemalloc
 
 import pytest
 
-from newsletter.llm.client import ChatClient, Failure, UseReport
+from newsletter.llm.client import DOWN_AFTER, ChatClient, Failure, UseReport
 from newsletter.llm.contract import read_paper_fields
 from tests.llm.conftest import FIELDS, Waits, synthetic
 from tests.llm_fake import LlmFake
@@ -106,3 +106,25 @@ def test_a_hung_connection_is_given_up_at_each_try_timeout(fake: LlmFake, waits:
     assert time.monotonic() - started < 3
     assert found == {request.key: Failure("timed out after 0.5 s (gave up after 2 tries)")}
     assert fake.counts == {"paper_fields": 2} and len(waits) == 1
+
+
+def test_a_model_that_keeps_failing_stops_the_run_asking(fake: LlmFake, waits: Waits) -> None:
+    fake.status = 503
+    requests = synthetic(60)
+    with ChatClient(fake.settings(retries=0, concurrency=2), sleep=waits) as client:
+        found = client.ask(requests, read_paper_fields)
+    sent = fake.counts["paper_fields"]
+    assert DOWN_AFTER <= sent <= DOWN_AFTER + 2  # then no more (2 may have been in flight)
+    skipped = [f for f in found.values() if isinstance(f, Failure) and f.skipped]
+    assert len(skipped) == 60 - sent
+    assert "the model is not answering (5 requests in a row failed, the last: HTTP 503" in (
+        skipped[0].reason)
+
+
+def test_an_answer_between_failures_keeps_the_run_asking(fake: LlmFake, waits: Waits) -> None:
+    fake.status, fake.failures = 503, DOWN_AFTER - 1  # four fail, then the server answers
+    requests = synthetic(20)
+    with ChatClient(fake.settings(retries=0, concurrency=1), sleep=waits) as client:
+        found = client.ask(requests, read_paper_fields)
+    assert fake.counts["paper_fields"] == 20
+    assert sum(not isinstance(f, Failure) for f in found.values()) == 20 - (DOWN_AFTER - 1)
