@@ -185,6 +185,7 @@ class Pages:
                 errors=exc.errors,
                 email=email,
                 judged=await run_in_threadpool(self.site.given_feedback, email),
+                phrases=await run_in_threadpool(self.site.looked_for, stored.subscriber),
                 unsubscribe=self.site.unsubscribe_link(email),
             )
         widened = await run_in_threadpool(self.site.widened, sub)
