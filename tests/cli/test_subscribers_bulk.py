@@ -454,6 +454,7 @@ def test_a_missing_file_from_a_real_process(site: Path, database_url: str) -> No
     )
 
 
+@pytest.mark.slow
 def test_ten_thousand_rows_import_in_one_transaction_in_seconds(
     run: Run, site: Path, engine: Engine
 ) -> None:

@@ -319,6 +319,7 @@ def test_a_trickling_body_ends_at_the_deadline(site: Site, make_config: Callable
         "slow: timed out: no complete response within 1.5 s (gave up after 1 try)")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(30)
 def test_a_trickling_head_ends_at_the_deadline_and_is_retried(
     make_config: Callable[..., Config]
