@@ -52,6 +52,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield from postgres_schema(base)
 
 
+@pytest.fixture
+def second_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """Another fresh empty database of the same kind as ``database_url``."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'second.db'}"
+        return
+    yield from postgres_schema(os.environ["NEWSLETTER_TEST_DATABASE_URL"])
+
+
 def postgres_schema(base: str) -> Iterator[str]:
     """A throw-away schema on the test server, dropped afterwards."""
     schema = f"t_{uuid.uuid4().hex[:12]}"

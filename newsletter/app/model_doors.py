@@ -203,9 +203,10 @@ def labelled(config: Config, conn: Any, papers: Sequence[Paper]) -> list[Paper]:
 
 
 def expansions(
-    config: Config, conn: Any, subs: Sequence[Subscriber]
+    config: Config, conn: Any, subs: Sequence[Subscriber], dropped: bool = False
 ) -> Mapping[str, Expansion]:
-    """Each reader's kept phrases (none with ``[llm]`` unset or nothing kept)."""
+    """Each reader's kept phrases (none with ``[llm]`` unset or nothing kept), less the ones
+    they dropped (unless ``dropped``: then all of them, for the preferences page)."""
     if not config.llm.enabled or not config.llm.expand_profiles:
         return {}
     from newsletter.llm.contract import profile_request, read_profile_phrases
@@ -213,10 +214,15 @@ def expansions(
     keys = {s.email: profile_request(reader_of(conn, s)).key for s in subs}
     kept = llm_answers.kept_replies(conn, list(keys.values()))
     out = {}
-    for email, key in keys.items():
+    for sub in subs:
+        key = keys[sub.email]
         if key in kept:
             found = read_profile_phrases(json.dumps(kept[key]))
-            out[email] = Expansion(found.phrases, found.exclude_phrases)
+            gone = set() if dropped else {p.casefold() for p in sub.dropped_phrases}
+            out[sub.email] = Expansion(
+                tuple(p for p in found.phrases if p.casefold() not in gone),
+                tuple(p for p in found.exclude_phrases if p.casefold() not in gone),
+            )
     return out
 
 

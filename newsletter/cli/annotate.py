@@ -15,7 +15,7 @@ from newsletter.cli.common import App, pass_app
 @click.command()
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Papers first seen on or after.")
 @pass_app
-def annotate_command(app: App, since: datetime | None) -> int:
+def annotate_command(app: App, since: datetime | None) -> None:
     """Ask the [llm] model for the field labels and one-line summary of every stored paper
     that has none (stopping keeps what was done: run it again to go on)."""
     papers = stored_papers(app.engine, since)
@@ -29,7 +29,8 @@ def annotate_command(app: App, since: datetime | None) -> int:
 
         report = annotate(app.config, app.engine, papers, show)
     app.console.print(report.describe(), markup=False)
-    return 1 if report.pending else 0
+    if report.pending:
+        raise SystemExit(1)  # some are left for the next call: say so to cron
 
 
 annotate_command.name = "annotate"

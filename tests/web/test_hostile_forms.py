@@ -56,6 +56,7 @@ def client(tmp_path: Path, database_url: str) -> Iterator[tuple[TestClient, Engi
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_hostile_values_in_every_field_are_answered_never_500(
     client: tuple[TestClient, Engine],
 ) -> None:
