@@ -17,6 +17,16 @@ from newsletter.store import open_engine
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_model_downloads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No command a test runs downloads the sentence model or writes to ~/.cache: tests that
+    download name a loopback index of their own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NEWSLETTER_MODEL_INDEX", "off")
+        patch.setenv("NEWSLETTER_MODEL_CACHE", str(tmp_path_factory.mktemp("model-cache")))
+        yield
+
+
 def _seeds_dir() -> Path:
     return Path(os.environ.get("NEWSLETTER_SEEDS", REPO.parent / "shared" / "seeds"))
 

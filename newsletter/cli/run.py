@@ -11,6 +11,7 @@ from newsletter.app.run import run_once
 from newsletter.app.stages import Stages
 from newsletter.cli.common import App, pass_app, sending_mailer
 from newsletter.cli.fetch import describe
+from newsletter.cli.model import fetch_model_first
 from newsletter.cli.progress import show_embedding_progress
 from newsletter.cli.send import exit_status
 
@@ -20,6 +21,7 @@ from newsletter.cli.send import exit_status
 @pass_app
 def run(app: App, no_send: bool) -> None:
     """Run the whole pipeline once for every subscriber who is due now."""
+    fetch_model_first(app, app.config)
     stages = show_embedding_progress(Stages.build(app.config, app.engine), app.err)
     mailer = None if no_send else sending_mailer(app.config)
     with open_fetcher(app.config.fetch) as fetcher:

@@ -19,6 +19,7 @@ from newsletter.app.accounts import Site
 from newsletter.app.service import Service, build_scheduler
 from newsletter.app.stages import Stages
 from newsletter.cli.common import App, pass_app, sending_mailer
+from newsletter.cli.model import fetch_model_first
 from newsletter.errors import ConfigError
 from newsletter.web.app import create_app
 
@@ -73,6 +74,7 @@ def serve(app: App, host: str | None, port: int | None, no_scheduler: bool, log_
         raise ConfigError("environment variable NEWSLETTER_SECRET_KEY is not set (it signs links)")
     setup_logging(log_json or config.web.log_json)
     sending_mailer(config)  # a bad mailer setting stops the start, not the first tick
+    fetch_model_first(app, config, logging.getLogger("newsletter.model").warning)
     stages = Stages.build(config, app.engine)
     service = Service(stages, lambda: sending_mailer(config))
     site = Site(config, app.engine, lambda: sending_mailer(config), stages=stages)
