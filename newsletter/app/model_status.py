@@ -18,8 +18,7 @@ USES = {"paper_fields": "labels", "reader_profile": "reader phrases", "reader_re
 def model_lines(config: Config, engine: Engine, now: datetime) -> list[str]:
     """Plain lines for ``status``; one line when the model is off."""
     if not config.llm.enabled:
-        return ["language model: off ([llm] base_url is not set); matching uses words and "
-                "meaning only"]
+        return ["language model: off ([llm] base_url is not set)"]
     with engine.connect() as conn:
         recent = candidates(conn, now, CANDIDATE_DAYS)
         have = sum(1 for p in labelled(config, conn, recent) if p.labels)
