@@ -7,20 +7,25 @@ words and the paper's title, so that they survive a change in who else was a can
 
 from __future__ import annotations
 
-import hashlib
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from newsletter.llm.client import ChatClient
 from newsletter.llm.contract import (
+    PaperFields,
+    ProfilePhrases,
     Reader,
     Request,
     paper_request,
     profile_request,
     read_paper_fields,
     read_profile_phrases,
+    rerank_reader,
+    rerank_request,
 )
 from newsletter.models import Expansion, Paper, normalize_title
 
@@ -30,7 +35,9 @@ HELDOUT = ROOT / "tests" / "data" / "relevance" / "heldout.json"
 
 
 def reader_key(reader: Reader) -> str:
-    return hashlib.sha256(reader.describe().encode("utf-8")).hexdigest()[:16]
+    """The digest rerank scores are kept by (``Reader.key``, which the loopback fake that
+    replays them computes from a request's text with ``contract.reader_digest``)."""
+    return reader.key
 
 
 class Recorded:
@@ -151,12 +158,53 @@ def rerank_candidates(k: int = 30) -> list[tuple[dict[str, Any], Reader, list[Pa
     ]
 
 
+class Served:
+    """The recorded answers asked for as the project asks: through the real client
+    (``llm.client.ChatClient``) from the loopback OpenAI-compatible fake that replays them."""
+
+    def __init__(self) -> None:
+        sys.path.insert(0, str(ROOT / "tests"))
+        from llm_fake import LlmFake
+
+        self.fake = LlmFake(keep=False).__enter__()
+        settings = self.fake.settings(max_requests=1_000_000, deadline=86_400)
+        self.client = ChatClient(settings)
+
+    def labels(self, papers: list[Paper]) -> list[Paper]:
+        requests = [paper_request(p) for p in papers]
+        answers = self.client.ask(requests, read_paper_fields)
+        return [
+            replace(p, labels=a.fields, summary=a.summary) if isinstance(a, PaperFields) else p
+            for p, a in ((p, answers[r.key]) for p, r in zip(papers, requests, strict=True))
+        ]
+
+    def expansions(self, readers: dict[str, Reader]) -> dict[str, Expansion]:
+        requests = {email: profile_request(r) for email, r in readers.items()}
+        answers = self.client.ask(list(requests.values()), read_profile_phrases)
+        return {
+            email: Expansion(a.phrases, a.exclude_phrases)
+            for email, r in requests.items() if isinstance(a := answers[r.key], ProfilePhrases)
+        }
+
+    def scores(self, reader: Reader, papers: list[Paper]) -> dict[str, int] | None:
+        request = rerank_request(reader, papers)
+        found = self.client.ask([request], rerank_reader(len(papers)))[request.key]
+        if not isinstance(found, tuple):
+            return None
+        return {p.key: s for p, s in zip(papers, found, strict=True)}
+
+    def close(self) -> None:
+        self.client.close()
+        self.fake.__exit__(None, None, None)
+
+
 def model_results(group: list[dict[str, Any]], cut: int, k: int = 30) -> tuple[
     list[Any], list[Any], int
 ]:
-    """The held-out profiles of ``group`` judged with the model's doors (recorded labels and
-    phrases), and with the doors and the rerank (recorded scores of the doors' best ``k``, cut
-    at ``cut``); and how many readers fell back to the doors' ranking (a score missing).
+    """The held-out profiles of ``group`` judged with the model's doors (labels and phrases),
+    and with the doors and the rerank (scores of the doors' best ``k``, cut at ``cut``); and
+    how many readers fell back to the doors' ranking (the model gave no scores). Every answer
+    is the recorded one, asked through the real client from the loopback fake (``Served``).
 
     Every held-out profile is matched in one batch, as when the rerank answers were recorded:
     a batch of other readers can reorder near-equal scores (float rounding in the matrix
@@ -166,32 +214,31 @@ def model_results(group: list[dict[str, Any]], cut: int, k: int = 30) -> tuple[
     from newsletter.match.evaluate import judge_graded
     from newsletter.match.rerank import reranked
 
-    papers = recorded_labels(seed_papers())
-    by_title = {normalize_title(p.title): p for p in papers}
-    titles = {t: p.title for t, p in by_title.items()}
-    pairs = heldout_readers(titles)
-    subs, feedback, refs = readers([p for p, _ in pairs], by_title)
-    expansions = {
-        s.email: x for s, (_, r) in zip(subs, pairs, strict=True)
-        if (x := recorded_expansion(r)) is not None
-    }
-    picks, candidates = doors_matcher().rank_many(
-        subs, papers, None, feedback, refs, expansions, (0, k)
-    )
-    doors, both, fallback = [], [], 0
-    for (profile, reader), sub in zip(pairs, subs, strict=True):
-        if profile not in group:
-            continue
-        judged = grades(profile)
-        doors.append(judge_graded([normalize_title(x.paper.title) for x in picks[sub.email]],
-                                  judged))
-        scores = {c.paper.key: RECORDED.score(reader, c.paper.title)
-                  for c in candidates[sub.email]}
-        if any(s is None for s in scores.values()):
-            fallback += 1
-            final = picks[sub.email]
-        else:
-            known = {key: s for key, s in scores.items() if s is not None}
-            final = reranked(candidates[sub.email], known, cut, sub.max_papers)
-        both.append(judge_graded([normalize_title(x.paper.title) for x in final], judged))
+    served = Served()
+    try:
+        papers = served.labels(seed_papers())
+        by_title = {normalize_title(p.title): p for p in papers}
+        pairs = heldout_readers({t: p.title for t, p in by_title.items()})
+        subs, feedback, refs = readers([p for p, _ in pairs], by_title)
+        expansions = served.expansions(
+            {s.email: r for s, (_, r) in zip(subs, pairs, strict=True)}
+        )
+        picks, candidates = doors_matcher().rank_many(
+            subs, papers, None, feedback, refs, expansions, (0, k)
+        )
+        doors, both, fallback = [], [], 0
+        for (profile, reader), sub in zip(pairs, subs, strict=True):
+            if profile not in group:
+                continue
+            judged = grades(profile)
+            mine = picks[sub.email]
+            doors.append(judge_graded([normalize_title(x.paper.title) for x in mine], judged))
+            scores = served.scores(reader, [c.paper for c in candidates[sub.email]])
+            if scores is None:
+                fallback += 1
+            else:
+                mine = reranked(candidates[sub.email], scores, cut, sub.max_papers)
+            both.append(judge_graded([normalize_title(x.paper.title) for x in mine], judged))
+    finally:
+        served.close()
     return doors, both, fallback

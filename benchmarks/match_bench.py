@@ -79,7 +79,7 @@ def doors_matcher(settings: MatchSettings | None = None) -> Matcher:
     if not _doors:
         embedder = load_embedder()
         if embedder is None:
-            sys.exit("the doors need the embedding model (the [semantic] extra)")
+            sys.exit("the doors need the sentence model: run `newsletter model install`")
         _doors.append((embedder, MemoryCache()))
     embedder, cache = _doors[0]
     return Matcher(settings or MatchSettings(), embedder, cache)
@@ -121,7 +121,7 @@ def run_quality(verbose: bool = True) -> None:
     for label, semantic in (("hybrid (lexical + embeddings)", True), ("lexical only", False)):
         matcher = Matcher.from_settings(MatchSettings(semantic=semantic), cache)
         if semantic and not matcher.semantic:
-            print(f"{label}: skipped, the [semantic] extra is not installed")
+            print(f"{label}: skipped: no sentence model (`newsletter model install`)")
             continue
         print(f"{label}, {len(papers)} papers:")
         every: list[Quality] = []
@@ -175,7 +175,7 @@ def run_heldout(split: str = "both", threshold: float | None = None, verbose: bo
             settings = replace(settings, threshold=threshold)
         matcher = Matcher.from_settings(settings, cache)
         if semantic and not matcher.semantic:
-            print(f"{label}: skipped, the [semantic] extra is not installed")
+            print(f"{label}: skipped: no sentence model (`newsletter model install`)")
             continue
         print(f"{label}, threshold {settings.threshold}, {len(by_title)} papers:")
         for name in splits:
@@ -335,7 +335,7 @@ def run_cv(split: str) -> None:
     ]
     embedder = load_embedder()
     if embedder is None:
-        sys.exit("--cv needs the [semantic] extra")
+        sys.exit("--cv needs the sentence model: run `newsletter model install`")
     cache = MemoryCache()
     papers = list(by_title.values())
     subs, feedback, references = readers(group, by_title)
@@ -484,7 +484,7 @@ def run_speed(embed_abstracts: bool = True) -> None:
         timed(f"embed {len(phrases):,} distinct topic phrases{stand_in}", start)
     else:
         matcher = Matcher(MatchSettings(semantic=False), None, cache)
-        print("embeddings skipped: the [semantic] extra is not installed")
+        print("embeddings skipped: no sentence model (`newsletter model install`)")
     start = clock()
     picks = matcher.match_many(subs, papers)
     timed("score + select 10,000 subscribers x 1,000 papers", start)

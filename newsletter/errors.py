@@ -50,3 +50,7 @@ class PermanentDeliveryError(DeliveryError):
 
 class TokenError(NewsletterError):
     """A signed link token that is forged, altered or expired."""
+
+
+class ModelInstallError(NewsletterError):
+    """The sentence model could not be downloaded, checked or unpacked; names the URL or file."""

@@ -124,6 +124,7 @@ class Subscriber:
     weekday: int = 0  # Monday; used when frequency is weekly
     active: bool = True
     abstracts: Literal["short", "full", "none"] = "short"  # how much of each abstract is shown
+    dropped_phrases: tuple[str, ...] = ()  # a language model's phrases the reader dropped
     origin: str = ""  # the file it came from, or "web"
 
 

@@ -131,6 +131,9 @@ FIELDS: tuple[Field, ...] = (
           "at [email] abstract_chars), full, or none (titles only).",
           options=("short", "full", "none"), flag="abstracts",
           web=Web(12, "Abstracts", choices=("Short", "Full", "None (titles only)"))),
+    Field("dropped_phrases", "phrases", (), "Phrases a language model looks for on the "
+          "reader's behalf that the reader dropped ([llm] expand_profiles).", high=100,
+          emailed=False),
 )
 BY_NAME = {f.name: f for f in FIELDS}
 ON_WEB = tuple(sorted((f for f in FIELDS if f.web), key=lambda f: f.web.place if f.web else 0))

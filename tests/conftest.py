@@ -17,6 +17,16 @@ from newsletter.store import open_engine
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_model_downloads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No command a test runs downloads the sentence model or writes to ~/.cache: tests that
+    download name a loopback index of their own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NEWSLETTER_MODEL_INDEX", "off")
+        patch.setenv("NEWSLETTER_MODEL_CACHE", str(tmp_path_factory.mktemp("model-cache")))
+        yield
+
+
 def _seeds_dir() -> Path:
     return Path(os.environ.get("NEWSLETTER_SEEDS", REPO.parent / "shared" / "seeds"))
 
@@ -54,6 +64,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if not base:
         pytest.skip("PostgreSQL tests need NEWSLETTER_TEST_DATABASE_URL")
     yield from postgres_schema(base)
+
+
+@pytest.fixture
+def second_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """Another fresh empty database of the same kind as ``database_url``."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'second.db'}"
+        return
+    yield from postgres_schema(os.environ["NEWSLETTER_TEST_DATABASE_URL"])
 
 
 def postgres_schema(base: str) -> Iterator[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from urllib.parse import quote, urlencode
@@ -23,6 +23,7 @@ from newsletter.app.background_send import SendNow, SendSoon
 from newsletter.app.feedback import OneClick
 from newsletter.app.issue import candidates, picks_for
 from newsletter.app.liked import Liked, liked_papers
+from newsletter.app.model_doors import expansions
 from newsletter.app.stages import Stages
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer
@@ -30,6 +31,7 @@ from newsletter.delivery.compose import Composer, composer_from_config
 from newsletter.errors import NewsletterError, TokenError
 from newsletter.match import fields
 from newsletter.models import OutgoingEmail, Paper, Pick, Subscriber
+from newsletter.profile import ON_WEB, to_data
 from newsletter.reader_profile import FormErrors, Posted, stored_profile, validate
 from newsletter.render.confirm import ConfirmRenderer
 from newsletter.store.history import feedback_for, forget_feedback
@@ -61,6 +63,7 @@ from newsletter.store.signups import (
 
 __all__ = ["Liked", "Site", "StoredSubscriber", "UsedLink", "kept_by_file"]
 CONFIRM = "confirm"
+ON_WEB_NAMES = {f.name for f in ON_WEB}
 log = logging.getLogger("newsletter.web")
 
 
@@ -211,8 +214,11 @@ class Site:
     def save_preferences(
         self, current: StoredSubscriber, posted: Posted, paused: bool
     ) -> Subscriber:
-        """Replace a web profile with the edited one; ``paused`` stops issues until unticked."""
-        sub = validate(posted.data | {"papers": list(current.subscriber.papers)}, posted.refused)
+        """Replace a web profile with the edited one; ``paused`` stops issues until unticked.
+        The fields the form does not show (liked papers, dropped phrases...) are kept."""
+        kept = {name: value for name, value in to_data(current.subscriber).items()
+                if name not in ON_WEB_NAMES and name != "active"}
+        sub = validate(kept | posted.data, posted.refused)
         with self.engine.begin() as conn:
             upsert_subscriber(conn, sub, self.clock(), status="paused" if paused else "active")
         return sub
@@ -301,6 +307,26 @@ class Site:
     def liked(self, sub: Subscriber) -> Liked:
         """The reader's liked papers by title where known, and how many are recognised."""
         return liked_papers(self.engine, sub)
+
+    def looked_for(self, sub: Subscriber) -> list[tuple[str, bool]]:
+        """The phrases a language model looks for on the reader's behalf, each with whether
+        the reader dropped it ([] when the model is off or has not answered yet)."""
+        with self.engine.connect() as conn:
+            found = expansions(self.config, conn, [sub], dropped=True).get(sub.email)
+        gone = {p.casefold() for p in sub.dropped_phrases}
+        return [(p, p.casefold() in gone) for p in (found.phrases if found else ())]
+
+    def keep_phrase(self, email: str, phrase: str, keep: bool) -> None:
+        """Drop (or bring back) one of the model's phrases from the reader's profile."""
+        with self.engine.begin() as conn:
+            stored = get_subscriber(conn, email)
+            if stored is None:
+                return
+            sub = stored.subscriber
+            rest = [p for p in sub.dropped_phrases if p.casefold() != phrase.casefold()]
+            gone = rest if keep else [*rest, phrase]
+            upsert_subscriber(conn, replace(sub, dropped_phrases=tuple(gone)), self.clock(),
+                              status=stored.status)
 
     def widened(self, sub: Subscriber) -> dict[str, tuple[tuple[str, ...], int]]:
         """The reader's topics that name a field, with some of its terms and how many."""

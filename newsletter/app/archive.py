@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from newsletter import addresses, signed_links
 from newsletter.app.queued_issue import Builder, found_papers
+from newsletter.config import Config
 from newsletter.delivery.compose import Composer
 from newsletter.errors import NewsletterError
 from newsletter.models import Paper
@@ -48,9 +49,12 @@ class PastIssue:
 class Archive:
     """Reads a reader's issues for the archive links; never writes."""
 
-    def __init__(self, engine: Engine, composer: Composer, clock: Callable[[], datetime]) -> None:
-        self.engine, self.composer, self.clock = engine, composer, clock
-        self.builder = Builder(engine, composer)
+    def __init__(
+        self, engine: Engine, composer: Composer, clock: Callable[[], datetime],
+        config: Config | None = None,
+    ) -> None:
+        self.engine, self.composer, self.clock, self.config = engine, composer, clock, config
+        self.builder = Builder(engine, composer, config)
 
     @property
     def base(self) -> str:
@@ -79,7 +83,7 @@ class Archive:
             row = issue_row(conn, email, issue_id)
             if row is None or not row.issue:
                 raise NoSuchIssue("there is no such issue for this address")
-            papers = found_papers(conn, issue_keys(row.issue))
+            papers = found_papers(conn, issue_keys(row.issue), self.config)
         made = self.builder.issue(row, papers)
         if isinstance(made, str):
             raise NoSuchIssue(f"this issue can no longer be shown: {made}")
@@ -94,7 +98,7 @@ class Archive:
         with self.engine.connect() as conn:
             rows = sent_issues(conn, email, limit=limit)
             keys = sorted({k for r in rows for k in issue_keys(r.issue or {})})
-            papers = found_papers(conn, keys)
+            papers = found_papers(conn, keys, self.config)
         key, secret, now = addresses.key(email), self.composer.secret, self.clock()
         out = []
         for row in rows:

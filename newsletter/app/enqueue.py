@@ -184,11 +184,13 @@ def _not_yet_queued(
 
 
 def enqueue_all(
-    stages: Stages, now: datetime, processes: int, papers: Sequence[Paper] | None = None
+    stages: Stages, now: datetime, processes: int, papers: Sequence[Paper] | None = None,
+    model: ModelRun | None = None,
 ) -> EnqueueReport:
-    """Enqueue today's issue for every due active subscriber with up to ``processes``."""
+    """Enqueue today's issue for every due active subscriber with up to ``processes`` (each
+    shard process asks the language model within a run of its own)."""
     if processes <= 1 or is_sqlite(stages.engine):
-        return enqueue_due(stages, iter_active(stages.engine, BATCH), now, papers)
+        return enqueue_due(stages, iter_active(stages.engine, BATCH), now, papers, model=model)
     pool_papers = list(papers) if papers is not None else None
     # spawn, not fork: the parent may hold database connections, threads and a loaded model.
     context = multiprocessing.get_context("spawn")

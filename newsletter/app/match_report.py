@@ -19,6 +19,7 @@ from newsletter.app.ingest import open_fetcher
 from newsletter.app.issue import History, Model, history, pick
 from newsletter.app.model_doors import ModelRun
 from newsletter.app.readers import find_subscriber
+from newsletter.app.sentence_model import MatcherState, state_of
 from newsletter.config import Config
 from newsletter.library_files import alternatives, unique
 from newsletter.match import Matcher, MemoryCache, fields
@@ -37,7 +38,7 @@ class MatchReport:
     picks: list[Pick]
     papers: int  # candidate papers looked at
     already: int  # of those, already sent to this reader
-    semantic: bool
+    matcher: MatcherState  # words and meaning (which model), or words only and what to run
     named_fields: dict[str, tuple[tuple[str, ...], int]]  # topic -> (some terms, how many)
     looked_up: LookupReport | None  # liked ids asked of the arXiv API, when any were
     liked: tuple[int, int] | None  # liked papers (found, given), when the reader likes any
@@ -73,6 +74,7 @@ def match_reader(
     papers = load_papers(list(sources), config, date.today()) if sources else []
     cache: VectorCache = StoreCache(db) if db is not None else MemoryCache()
     matcher = Matcher.from_settings(config.match, cache)
+    state = state_of(matcher)
     if on_matcher is not None:
         on_matcher(matcher)
     past, looked = None, None
@@ -89,7 +91,7 @@ def match_reader(
         run.record()
     already = len({p.key for p in papers} & past.sent.get(sub.email, set())) if past else 0
     return MatchReport(
-        sub, picks, len(papers), already, matcher.semantic,
+        sub, picks, len(papers), already, state,
         fields.named(sub.topics, matcher.vocabulary), looked, _liked(sub, papers, past),
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 
 from newsletter.config import Config
+from newsletter.errors import ConfigError
 from newsletter.match import Matcher
 from newsletter.match.rerank import reranked
 from newsletter.models import Expansion, Paper, Pick, Subscriber
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from newsletter.llm.contract import Reader
 
 LIKED_TITLES = 20  # liked papers a profile request names, at most
+READERS = "rerank_readers"  # how a run's reranked readers are noted beside its requests
 log = logging.getLogger("newsletter.llm")
 
 
@@ -53,11 +55,9 @@ class ModelRun:
         if not config.llm.enabled:
             return None
         if client is None:
-            from newsletter.llm.client import Budget, ChatClient
+            from newsletter.llm.client import ChatClient
 
-            s = config.llm
-            budget = Budget(s.max_requests, s.max_tokens, s.deadline)
-            client = ChatClient(s, config.secrets.get("LLM_API_KEY"), budget=budget)
+            client = ChatClient(config.llm, config.secrets.get("LLM_API_KEY"))
         return cls(config, engine, client)
 
     @property
@@ -110,7 +110,7 @@ class ModelRun:
     def rerank_scores(self, sub: Subscriber, candidates: Sequence[Pick]) -> dict[str, int] | None:
         """The model's 0-10 score of each candidate for ``sub`` (kept ones reused, the rest
         asked in one request); None when the model could not answer for all of them."""
-        from newsletter.llm.contract import read_rerank_scores, rerank_request
+        from newsletter.llm.contract import rerank_reader, rerank_request
 
         papers = [c.paper for c in candidates]
         with self.engine.connect() as conn:
@@ -123,7 +123,7 @@ class ModelRun:
         request = rerank_request(reader, missing)
         if request.key in self.asked:
             return None
-        answer = self.client.ask([request], lambda c: read_rerank_scores(c, len(missing)))
+        answer = self.client.ask([request], rerank_reader(len(missing)))
         scores = answer.get(request.key)
         if not isinstance(scores, tuple):
             self.asked.add(request.key)
@@ -133,15 +133,30 @@ class ModelRun:
             llm_answers.keep_scores(conn, key, self.model, fresh, datetime.now(UTC))
         return kept | fresh
 
+    def describe(self) -> list[str]:
+        """One line per use the model was asked for this run, for the run's report."""
+        names = {"paper_fields": "labels", "reader_profile": "reader phrases",
+                 "reader_rerank": "rerank"}
+        return [
+            f"language model, {names.get(use, use)}: {r.asked} asked, {r.answered} answered, "
+            f"{r.failed} failed, {r.skipped} skipped (budget), {r.tokens} tokens"
+            for use, r in self.client.reports().items()
+        ]
+
     def record(self) -> None:
-        """Note what this run asked, per use (for ``status``)."""
+        """Note what this run asked, per use (for ``status``), and close its connections."""
         now = datetime.now(UTC)
         counts = [
             llm_answers.RunCounts(now, use, r.asked, r.answered, r.failed, r.skipped, r.tokens)
             for use, r in self.client.reports().items()
         ]
+        readers = self.reranked + self.not_reranked
+        if readers:  # readers served by the rerank (kept scores or asked now) and not
+            counts.append(llm_answers.RunCounts(now, READERS, readers, self.reranked,
+                                                self.not_reranked, 0, 0))
         with self.engine.begin() as conn:
             llm_answers.record_run(conn, counts)
+        self.client.close()
 
 
 def _as_reply(answer: Any) -> dict[str, Any]:
@@ -188,9 +203,10 @@ def labelled(config: Config, conn: Any, papers: Sequence[Paper]) -> list[Paper]:
 
 
 def expansions(
-    config: Config, conn: Any, subs: Sequence[Subscriber]
+    config: Config, conn: Any, subs: Sequence[Subscriber], dropped: bool = False
 ) -> Mapping[str, Expansion]:
-    """Each reader's kept phrases (none with ``[llm]`` unset or nothing kept)."""
+    """Each reader's kept phrases (none with ``[llm]`` unset or nothing kept), less the ones
+    they dropped (unless ``dropped``: then all of them, for the preferences page)."""
     if not config.llm.enabled or not config.llm.expand_profiles:
         return {}
     from newsletter.llm.contract import profile_request, read_profile_phrases
@@ -198,10 +214,15 @@ def expansions(
     keys = {s.email: profile_request(reader_of(conn, s)).key for s in subs}
     kept = llm_answers.kept_replies(conn, list(keys.values()))
     out = {}
-    for email, key in keys.items():
+    for sub in subs:
+        key = keys[sub.email]
         if key in kept:
             found = read_profile_phrases(json.dumps(kept[key]))
-            out[email] = Expansion(found.phrases, found.exclude_phrases)
+            gone = set() if dropped else {p.casefold() for p in sub.dropped_phrases}
+            out[sub.email] = Expansion(
+                tuple(p for p in found.phrases if p.casefold() not in gone),
+                tuple(p for p in found.exclude_phrases if p.casefold() not in gone),
+            )
     return out
 
 
@@ -238,3 +259,46 @@ def pick_with_model(
         run.reranked += 1
         picks[sub.email] = reranked(candidates, scores, config.llm.rerank_cut, sub.max_papers)
     return picks
+
+
+@dataclass
+class AnnotateReport:
+    """What ``newsletter annotate`` did: papers looked at, labelled now, labelled before,
+    not labelled (failed or skipped: asked again next time)."""
+
+    papers: int = 0
+    labelled: int = 0
+    already: int = 0
+    pending: int = 0
+
+    def describe(self) -> str:
+        return (f"{self.papers} papers: {self.labelled} labelled now, {self.already} before, "
+                f"{self.pending} not labelled (asked again next time)")
+
+
+ANNOTATE_CHUNK = 64  # papers asked about between two progress updates
+
+
+def annotate(
+    config: Config,
+    engine: Engine,
+    papers: Sequence[Paper],
+    on_chunk: Callable[[AnnotateReport], None] | None = None,
+    run: ModelRun | None = None,
+) -> AnnotateReport:
+    """Label the ``papers`` that have no kept labels, chunk by chunk (stopping at any point
+    keeps what was labelled: the next call asks only for the rest)."""
+    run = run or ModelRun.start(config, engine)
+    if run is None:
+        raise ConfigError(f"{config.origin}: no language model is set up: set [llm] base_url "
+                          "and model to label papers")
+    report = AnnotateReport(papers=len(papers))
+    with engine.connect() as conn:
+        report.already = sum(1 for p in labelled(config, conn, papers) if p.labels)
+    for start in range(0, len(papers), ANNOTATE_CHUNK):
+        report.labelled += run.label(papers[start : start + ANNOTATE_CHUNK])
+        if on_chunk is not None:
+            on_chunk(report)
+    report.pending = report.papers - report.already - report.labelled
+    run.record()
+    return report

@@ -78,7 +78,7 @@ def issue_maker(
         if sources:
             return issue.preview_issue(stages, subscriber, day, sources)
         sub = find_subscriber(config, engine, subscriber)
-        kept = enqueued_issue(engine, stages.composer, sub.email, day)
+        kept = enqueued_issue(engine, stages.composer, sub.email, day, config)
         if isinstance(kept, str):
             raise NewsletterError(f"{sub.email}: the issue of {day} is enqueued but {kept}")
         if kept is not None:
@@ -143,7 +143,7 @@ def write_enqueued(
         email = find_subscriber(config, engine, who).email
     except SubscriberError:
         return None  # said again, in full, by the preview of a new issue
-    made = enqueued_message(engine, composer_from_config(config), email, day, now)
+    made = enqueued_message(engine, composer_from_config(config), email, day, now, config)
     if made is None:
         return None
     if isinstance(made, str):

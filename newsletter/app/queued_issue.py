@@ -18,7 +18,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from newsletter import addresses, profile
 from newsletter.app.issue import archived_at, issue_links
+from newsletter.app.model_doors import labelled
 from newsletter.app.stages import Stages
+from newsletter.config import Config
 from newsletter.delivery.compose import Composer
 from newsletter.delivery.message import make_message_id
 from newsletter.errors import ConfigError, NewsletterError
@@ -57,13 +59,19 @@ def queued(stages: Stages, sub: Subscriber, day: date, picks: Sequence[Pick],
     )
 
 
-def found_papers(conn: Connection, keys: Sequence[str]) -> dict[str, Paper]:
+def found_papers(
+    conn: Connection, keys: Sequence[str], config: Config | None = None
+) -> dict[str, Paper]:
     """The stored papers of ``keys``, also under a title key whose paper has since been
-    re-keyed by its arXiv id (rows keep the keys they were enqueued with)."""
+    re-keyed by its arXiv id (rows keep the keys they were enqueued with); given ``config``
+    with ``[llm]`` set, with the labels and one-line summary a language model gave them."""
     papers = papers_by_keys(conn, keys)
     moved = moved_keys(conn, [k for k in keys if k not in papers])
     now_at = papers_by_keys(conn, sorted(set(moved.values()))) if moved else {}
     papers.update((old, now_at[new]) for old, new in moved.items() if new in now_at)
+    if config is not None and papers:
+        found = list(papers)
+        papers = dict(zip(found, labelled(config, conn, [papers[k] for k in found]), strict=True))
     return papers
 
 
@@ -83,8 +91,12 @@ def restore(issue: Mapping[str, Any], papers: Mapping[str, Paper]) -> Issue | st
 class Builder:
     """Renders claimed issue rows at send time; keeps one renderer per pinned version."""
 
-    def __init__(self, engine: Engine, composer: Composer) -> None:
-        self.engine, self.composer = engine, composer
+    def __init__(
+        self, engine: Engine, composer: Composer, config: Config | None = None
+    ) -> None:
+        """``config``: the settings whose ``[llm]`` says whether papers show a language
+        model's one-line summary (none when not given)."""
+        self.engine, self.composer, self.config = engine, composer, config
         self._renderers: dict[str, Renderer | str] = {}
 
     def __call__(
@@ -99,7 +111,7 @@ class Builder:
                               "the links of each issue the sender renders")
         keys = sorted({k for r in rows if r.issue for k in issue_keys(r.issue)})
         with self.engine.connect() as conn:
-            papers = found_papers(conn, keys)
+            papers = found_papers(conn, keys, self.config)
             for version in {r.template_version or "" for r in rows}:
                 if version not in self._renderers:
                     self._renderers[version] = self._load(conn, version)
@@ -161,7 +173,8 @@ class Builder:
 
 
 def enqueued_message(
-    engine: Engine, composer: Composer, email: str, day: date, now: datetime
+    engine: Engine, composer: Composer, email: str, day: date, now: datetime,
+    config: Config | None = None,
 ) -> OutgoingEmail | str | None:
     """The message of ``email``'s issue of ``day`` as the worker sends it, dated ``now``, when
     that issue is in the outbox (None when it is not; a string when it cannot be rendered)."""
@@ -169,20 +182,21 @@ def enqueued_message(
         row = issue_row(conn, email, day.isoformat())
     if row is None:
         return None
-    return Builder(engine, composer)([row], now)[row.id]
+    return Builder(engine, composer, config)([row], now)[row.id]
 
 
 def enqueued_issue(
-    engine: Engine, composer: Composer, email: str, day: date
+    engine: Engine, composer: Composer, email: str, day: date, config: Config | None = None
 ) -> tuple[Issue, IssueLinks] | str | None:
     """``email``'s issue of ``day`` as its outbox row keeps it (the papers in order, their
     reasons, the links signed at enqueue time), for a preview to render with the templates of
-    the moment; None when that issue was not enqueued, a string when it cannot be rebuilt."""
+    the moment; None when that issue was not enqueued, a string when it cannot be rebuilt.
+    ``config``: as for ``Builder``, whether papers show a language model's labels."""
     with engine.connect() as conn:
         row = issue_row(conn, email, day.isoformat())
         if row is None or not row.issue:
             return None
-        papers = found_papers(conn, issue_keys(row.issue))
+        papers = found_papers(conn, issue_keys(row.issue), config)
     issue = restore(row.issue, papers)
     if isinstance(issue, str):
         return issue
@@ -190,4 +204,3 @@ def enqueued_issue(
     links = issue_links(composer, issue.subscriber.email, issue.picks, signed_at,
                         issue.issue_date, (row.id, row.email.message_id))
     return issue, links
-

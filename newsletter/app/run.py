@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from newsletter.app.arxiv_lookup import LookupReport, look_up
 from newsletter.app.enqueue import BATCH, EnqueueReport, enqueue_all, enqueue_due
 from newsletter.app.ingest import SourceReport, ingest
+from newsletter.app.model_doors import ModelRun
 from newsletter.app.queued_issue import Builder
 from newsletter.app.readers import sync_subscribers
 from newsletter.app.stages import Stages
@@ -24,6 +25,7 @@ from newsletter.config import Config
 from newsletter.delivery.base import Mailer
 from newsletter.delivery.outbox import SendReport, send_due
 from newsletter.models import Subscriber
+from newsletter.schedule import due_date
 from newsletter.sources.http import Fetcher
 from newsletter.store import locks
 from newsletter.store.profiles import iter_active
@@ -41,6 +43,7 @@ class RunReport:
     liked: LookupReport = field(default_factory=LookupReport)
     enqueue: EnqueueReport = field(default_factory=EnqueueReport)
     send: SendReport | None = None
+    model: list[str] = field(default_factory=list)  # what the language model was asked
 
     @property
     def failed_sources(self) -> int:
@@ -52,15 +55,16 @@ class RunReport:
         lines.append(self.enqueue.describe())
         if self.send is not None:
             lines.append(self.send.describe())
-        return "\n".join(lines)
+        return "\n".join([*lines, *self.model])
 
 
 def fetch(
-    stages: Stages, fetcher: Fetcher, now: datetime, on_source: OnSource | None = None
+    stages: Stages, fetcher: Fetcher, now: datetime, on_source: OnSource | None = None,
+    model: ModelRun | None = None,
 ) -> list[SourceReport]:
     """Pull every enabled source into the store; one report per source, failures included."""
     specs = [s for s in stages.config.sources if s.enabled]
-    return ingest(stages.engine, stages.config, specs, fetcher, now, on_source)
+    return ingest(stages.engine, stages.config, specs, fetcher, now, on_source, model)
 
 
 def look_up_liked(stages: Stages, fetcher: Fetcher, now: datetime) -> LookupReport:
@@ -76,23 +80,28 @@ def deliver(
     readers: Iterable[Subscriber] | None = None,
     owner: str | None = None,
     sync: bool = True,
+    model: ModelRun | None = None,
 ) -> tuple[EnqueueReport, SendReport | None]:
     """Sync the readers (unless told not to), enqueue what is due (for ``readers`` when given,
-    else every active reader) and, given a mailer, send what is due in the outbox."""
+    else every active reader) and, given a mailer, send what is due in the outbox; ``model``
+    is the run's use of the language model (each enqueue starts its own without it)."""
     config, engine = stages.config, stages.engine
     if sync:
         sync_subscribers(config, engine, now)
+    readers = list(readers) if readers is not None else None
+    if model is not None:  # phrases first, so that they are embedded ahead with the rest
+        due = readers if readers is not None else iter_active(engine, BATCH)
+        model.expand([s for s in due if due_date(s, now) is not None])
     if readers is None:
         embed_ahead(stages, now, iter_active(engine, BATCH))
-        enqueued = enqueue_all(stages, now, config.schedule.enqueue_processes)
+        enqueued = enqueue_all(stages, now, config.schedule.enqueue_processes, model=model)
         locks.note_done(engine, ENQUEUED, now=now)  # for `status`: a pass over everyone ran
     else:
-        readers = list(readers)
         embed_ahead(stages, now, readers)
-        enqueued = enqueue_due(stages, readers, now)
+        enqueued = enqueue_due(stages, readers, now, model=model)
     sent = None
     if mailer is not None:
-        build = Builder(engine, stages.composer)
+        build = Builder(engine, stages.composer, config)
         sent = send_due(engine, mailer, config.delivery, now=now, owner=owner, build=build)
     return enqueued, sent
 
@@ -104,20 +113,29 @@ def run_once(
     mailer: Mailer | None,
     on_source: OnSource | None = None,
 ) -> RunReport:
-    """Fetch every configured source, then enqueue and (given a mailer) send what is due."""
-    fetched = fetch(stages, fetcher, now, on_source)
+    """Fetch every configured source, then enqueue and (given a mailer) send what is due; with
+    ``[llm]`` set, one run of the language model serves the whole pass (one budget)."""
+    run = ModelRun.start(stages.config, stages.engine)
+    fetched = fetch(stages, fetcher, now, on_source, run)
     sync_subscribers(stages.config, stages.engine, now)
     liked = look_up_liked(stages, fetcher, now)
-    enqueued, sent = deliver(stages, now, mailer, sync=False)
-    return RunReport(fetched, liked, enqueued, sent)
+    enqueued, sent = deliver(stages, now, mailer, sync=False, model=run)
+    said = []
+    if run is not None:
+        run.record()
+        said = run.describe()
+    return RunReport(fetched, liked, enqueued, sent, said)
 
 
-def catch_up(stages: Stages, missed: Sequence[tuple[datetime, list[Subscriber]]]) -> EnqueueReport:
+def catch_up(
+    stages: Stages, missed: Sequence[tuple[datetime, list[Subscriber]]],
+    model: ModelRun | None = None,
+) -> EnqueueReport:
     """Enqueue the issues of readers whose day ended at each missed moment, oldest first."""
     total = EnqueueReport()
     for moment, readers in sorted(missed, key=lambda item: item[0]):
         embed_ahead(stages, moment, readers)
-        total = total + enqueue_due(stages, readers, moment)
+        total = total + enqueue_due(stages, readers, moment, model=model)
     return total
 
 

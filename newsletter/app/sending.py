@@ -21,7 +21,7 @@ __all__ = ["DueRow", "SendReport", "builder", "due_rows", "send_now"]
 
 def builder(config: Config, engine: Engine) -> Builder:
     """What renders issue rows into messages when they are sent."""
-    return Builder(engine, composer_from_config(config))
+    return Builder(engine, composer_from_config(config), config)
 
 
 def send_now(

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from newsletter.app.enqueue import BATCH, EnqueueReport
 from newsletter.app.ingest import SourceReport
+from newsletter.app.model_doors import ModelRun
 from newsletter.app.readers import sync_subscribers
 from newsletter.app.run import catch_up, deliver, fetch, look_up_liked, prune_old
 from newsletter.app.stages import Stages
@@ -109,14 +110,24 @@ class Service:
         now = self.clock()
         last = locks.last_done(self.engine, LEASE)
         sync_subscribers(self.config, self.engine, now)
-        caught_up = self._catch_up(iter_active(self.engine, BATCH), last, now) if last else 0
-        report, sent = deliver(self.stages, now, self.mailer(), owner=self.owner, sync=False)
+        run = ModelRun.start(self.config, self.engine)  # one model budget for the whole tick
+        try:
+            caught_up = (self._catch_up(iter_active(self.engine, BATCH), last, now, run)
+                         if last else 0)
+            report, sent = deliver(self.stages, now, self.mailer(), owner=self.owner,
+                                   sync=False, model=run)
+        finally:
+            if run is not None:
+                run.record()
         locks.mark_done(self.engine, LEASE, self.owner, now=now)
         result = TickReport(report, caught_up, sent or SendReport())
         log.info("tick: %s", describe_tick(result), extra={"job": "tick"})
         return result
 
-    def _catch_up(self, subs: Iterable[Subscriber], last: datetime, now: datetime) -> int:
+    def _catch_up(
+        self, subs: Iterable[Subscriber], last: datetime, now: datetime,
+        model: ModelRun | None = None,
+    ) -> int:
         """Enqueue issues for local days that ended between the last tick and now."""
         grace = timedelta(hours=self.config.schedule.misfire_grace_hours)
         gap_from = max(last, now - grace)
@@ -126,7 +137,7 @@ class Service:
         for sub in subs:
             for end in day_ends(sub.timezone, gap_from, now):
                 moments.setdefault(end, []).append(sub)
-        enqueued = catch_up(self.stages, list(moments.items())).enqueued
+        enqueued = catch_up(self.stages, list(moments.items()), model).enqueued
         if enqueued:
             log.info(
                 "tick: caught up %d issues missed since %s",
@@ -148,7 +159,7 @@ class Service:
 
     def _fetch(self) -> list[SourceReport]:
         with self.fetcher() as fetcher:
-            reports = fetch(self.stages, fetcher, self.clock())
+            reports = fetch(self.stages, fetcher, self.clock())  # labels within its own run
             liked = look_up_liked(self.stages, fetcher, self.clock())
         if liked.asked or liked.error:
             log.info("fetch: %s", liked.describe(), extra={"job": "fetch"})

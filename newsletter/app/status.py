@@ -13,6 +13,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from newsletter import addresses
 from newsletter.app.run import ENQUEUED
+from newsletter.app.sentence_model import configured_state
+from newsletter.config import Config
 from newsletter.schedule import due_date, local_now, why_not_due
 from newsletter.store import locks
 from newsletter.store import outbox as store
@@ -80,3 +82,9 @@ def _reason(
     if last_pass is not None and last_pass >= max(due_since, changed):
         return "nothing matched (no issue queued)"
     return f"due since {sub.send_at:%H:%M} {sub.timezone}, not yet enqueued (next pass)"
+
+
+def matcher_line(config: Config) -> str:
+    """Which matcher runs use now: words and meaning (which model), or words only and what to
+    run for the better one."""
+    return configured_state(config).line()

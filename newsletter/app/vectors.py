@@ -1,5 +1,6 @@
-"""Embed ahead of the enqueue: the vectors of today's candidate papers and of every due
-reader's topic and exclude phrases, computed once, in the process that starts the run.
+"""Embed ahead of the enqueue: the vectors of today's candidate papers (with their kept labels)
+and of every due reader's topic, exclude and model-written phrases, computed once, in the
+process that starts the run.
 
 The enqueue (one process or several shards) then finds them all cached and never loads the
 model: its memory is paid once, in one place, and no two shards embed the same phrase.
@@ -12,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from newsletter.app.issue import candidates
+from newsletter.app.model_doors import expansions, labelled
 from newsletter.app.stages import Stages
 from newsletter.match.scores import phrases_to_embed
 from newsletter.match.semantic import embed, paper_texts, phrase_texts
@@ -32,18 +34,21 @@ def embed_ahead(
     matcher = stages.matcher
     if matcher.embedder is None:
         return 0
-    if papers is None:
-        with stages.engine.connect() as conn:
-            papers = candidates(conn, now)
+    with stages.engine.connect() as conn:
+        papers = labelled(stages.config, conn, papers if papers is not None else
+                          candidates(conn, now))
     if not papers:
         return 0
     topics: dict[str, None] = {}
     excludes: dict[str, None] = {}
-    for sub in readers:  # read once: ``readers`` may stream from the database
-        if due_date(sub, now) is not None:
-            topics.update(dict.fromkeys(sub.topics))
-            excludes.update(dict.fromkeys(sub.exclude))
-    phrases = phrases_to_embed(papers, list(topics), list(excludes), matcher.vocabulary)
+    due = [sub for sub in readers if due_date(sub, now) is not None]  # ``readers`` may stream
+    for sub in due:
+        topics.update(dict.fromkeys(sub.topics))
+        excludes.update(dict.fromkeys(sub.exclude))
+    with stages.engine.connect() as conn:
+        widened = expansions(stages.config, conn, due)
+    plain = [p for x in widened.values() for p in (*x.phrases, *x.exclude_phrases)]
+    phrases = phrases_to_embed(papers, list(topics), list(excludes), matcher.vocabulary, plain)
     texts = paper_texts(papers) | phrase_texts(phrases)
     cached = matcher.cache.known(list(texts), matcher.embedder.name)
     missing = [(k, t) for k, t in texts.items() if k not in cached]

@@ -15,9 +15,11 @@ from newsletter.app.issue import candidates, compose, picks_for
 from newsletter.app.mailers import configured_mailer
 from newsletter.app.readers import load_subscribers
 from newsletter.app.run import deliver, fetch
+from newsletter.app.sentence_model import state_of
 from newsletter.app.stages import Stages, open_database
 from newsletter.cli.common import App, pass_app
 from newsletter.cli.fetch import describe
+from newsletter.cli.model import fetch_model_first
 from newsletter.cli.progress import show_embedding_progress
 from newsletter.config import Config, load_config
 from newsletter.models import Subscriber
@@ -59,10 +61,13 @@ mailer = "demo"
 def demo(app: App, folder: Path) -> None:
     """Fetch the sample pages, match the sample subscribers, render and 'send' to files."""
     config = _fresh_config(app, folder.resolve())
+    fetch_model_first(app, config)
     engine = open_database(config)
     now = datetime.now(UTC)
     say = app.console.print
-    stages = show_embedding_progress(Stages.build(config, engine), app.err)
+    stages = Stages.build(config, engine)
+    matcher = state_of(stages.matcher)
+    show_embedding_progress(stages, app.err)
     say(f"[bold]1. fetch[/bold]: the sample digest pages in {DATA}")
     with open_fetcher(config.fetch) as fetcher:
         fetch(stages, fetcher, now, lambda r: say("   " + describe(r)))
@@ -72,6 +77,7 @@ def demo(app: App, folder: Path) -> None:
         for s in load_subscribers(config, engine, now)
     ]
     say(f"[bold]2. match[/bold]: {len(subs)} sample subscribers")
+    say(f"   {matcher.line()}", markup=False)
     _show_picks(app, stages, subs, now, folder.resolve() / "preview")
     report, sent = deliver(stages, now, configured_mailer(config), readers=subs, sync=False)
     written = sent.sent if sent else 0

@@ -10,6 +10,7 @@ import click
 
 from newsletter.app.match_report import MatchReport, match_reader
 from newsletter.cli.common import App, pass_app
+from newsletter.cli.model import fetch_model_first
 from newsletter.cli.progress import attach_progress
 from newsletter.models import Paper, Pick
 from newsletter.wording import count
@@ -48,6 +49,7 @@ def match(
 
     Nothing is recorded: papers shown here are not marked as sent.
     """
+    fetch_model_first(app, app.config)
     report = match_reader(
         app.config, lambda: app.engine, who, sources, since, limit,
         on_matcher=lambda matcher: attach_progress(matcher, app.err),
@@ -89,13 +91,14 @@ def _print(app: App, report: MatchReport, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([pick_json(p) for p in picks], indent=2, ensure_ascii=False))
         return
-    mode = "words and meaning" if report.semantic else "words only"
     already = report.already
     sent = f"; {count(already, 'paper')} of them already sent to this reader" if already else ""
     app.console.print(
-        f"{report.reader.email}: {len(picks)} of {count(report.papers, 'paper')} ({mode}){sent}",
+        f"{report.reader.email}: {len(picks)} of {count(report.papers, 'paper')} "
+        f"({report.matcher.mode}){sent}",
         markup=False,
     )
+    app.console.print(report.matcher.line(), markup=False)
     for rank, chosen in enumerate(picks, start=1):
         app.console.print(f"\n{rank:2d}. [{chosen.score:.2f}] {chosen.paper.title}", markup=False)
         if chosen.paper.link:

@@ -23,6 +23,7 @@ from newsletter.app.preview import (
     write_preview,
 )
 from newsletter.cli.common import App, pass_app
+from newsletter.cli.model import fetch_model_first
 from newsletter.cli.progress import show_embedding_progress
 from newsletter.config import Config
 from newsletter.errors import NewsletterError
@@ -58,6 +59,7 @@ def preview(
     """Show what a subscriber would get, without sending or recording anything."""
     issue_date = day.date() if day else datetime.now(UTC).date()
     config = _with_a_signing_key(app)
+    fetch_model_first(app, config)
     renderer = preview_renderer(config)
     make = issue_maker(config, app.engine, list(sources),
                        lambda stages: show_embedding_progress(stages, app.err))

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 import numpy as np
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from newsletter.app.stages import Stages
 from newsletter.wording import count
@@ -64,3 +73,16 @@ def attach_progress(matcher: Any, console: Console) -> None:
     """Make ``matcher`` (anything with an ``embedder``) report long embedding work."""
     if matcher.embedder is not None and not isinstance(matcher.embedder, EmbeddingProgress):
         matcher.embedder = EmbeddingProgress(matcher.embedder, console)
+
+
+@contextmanager
+def download_bar(console: Console) -> Iterator[Callable[[int, int], None] | None]:
+    """A download's bar on a terminal (a ``(done, total)`` callback), nothing elsewhere."""
+    if not console.is_terminal:
+        yield None
+        return
+    columns = (TextColumn("downloading"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("downloading", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)

@@ -12,6 +12,7 @@ from newsletter.app.run import run_once
 from newsletter.app.stages import Stages
 from newsletter.cli.common import App, pass_app, sending_mailer
 from newsletter.cli.fetch import describe
+from newsletter.cli.model import fetch_model_first
 from newsletter.cli.progress import show_embedding_progress
 from newsletter.cli.send import exit_status
 
@@ -25,6 +26,7 @@ def run(app: App, no_send: bool) -> None:
     mailer = None if no_send else sending_mailer(app.config)
     if mailer is not None and (trial := local_trial(app.config, mailer)):
         app.err.print(trial, markup=False)
+    fetch_model_first(app, app.config)
     stages = show_embedding_progress(Stages.build(app.config, app.engine), app.err)
     with open_fetcher(app.config.fetch) as fetcher:
         report = run_once(

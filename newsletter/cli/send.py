@@ -13,8 +13,9 @@ import click
 from rich.table import Table
 
 from newsletter.app.mailers import local_trial, require_secret
+from newsletter.app.model_status import model_lines
 from newsletter.app.sending import SendReport, due_rows, send_now
-from newsletter.app.status import COLUMNS, outbox_status
+from newsletter.app.status import COLUMNS, matcher_line, outbox_status
 from newsletter.cli.common import App, pass_app, sending_mailer
 
 TEMPFAIL = 75  # sysexits.h EX_TEMPFAIL: try again later (the relay failed, nothing was lost)
@@ -81,6 +82,9 @@ def status(app: App, issues: int) -> None:
     for email, issue_id, state in today:
         people.add_row(email, issue_id, state)
     app.console.print(people if today else "No subscribers yet (`newsletter subscribers sync`).")
+    app.console.print(matcher_line(app.config), markup=False)
+    for line in model_lines(app.config, app.engine, datetime.now(UTC)):
+        app.console.print(line, markup=False)
 
 
 commands = [send, status]

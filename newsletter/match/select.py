@@ -70,7 +70,9 @@ def select(subscriber: Subscriber, scores: BatchScores, how: Selection) -> list[
     signals = np.vstack([topics, pull[None, :]])
     # A dislike reorders (papers like the disliked one sink) but never cuts: one click nudges.
     nudge = 1.0 - how.cal.dislike_penalty * _similar(scores, disliked_keys(how.feedback))
-    nudge = nudge * (1.0 - how.cal.phrase_exclude_penalty * _model_excluded(scores, how))
+    avoided = _model_excluded(scores, how)
+    if avoided is not None:
+        nudge = nudge * (1.0 - how.cal.phrase_exclude_penalty * avoided)
     score = np.maximum(_topic_score(topics, how.cal), pull) * nudge
     followed = _followed(subscriber, scores)
     score = np.where(followed, np.maximum(score, FOLLOW_SCORE), score)
@@ -114,11 +116,12 @@ def _expansion_lift(
     return np.asarray(lift, dtype=np.float32)
 
 
-def _model_excluded(scores: BatchScores, how: Selection) -> np.ndarray:
-    """How close each paper is to the reader's model-written exclude phrases (0 to 1)."""
+def _model_excluded(scores: BatchScores, how: Selection) -> np.ndarray | None:
+    """How close each paper is to the reader's model-written exclude phrases (0 to 1); None
+    when they have none or they do not count."""
     phrases = how.expansion.exclude_phrases if how.expansion else ()
     if not phrases or how.cal.phrase_exclude_penalty <= 0:
-        return np.zeros(len(scores.papers), dtype=np.float32)
+        return None
     return np.asarray(scores.fused[[scores.rows[p] for p in phrases]].max(axis=0))
 
 

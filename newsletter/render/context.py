@@ -46,6 +46,7 @@ class PaperView:
     upvotes: int | None
     summary: str
     summary_is_ai: bool
+    gist: str  # a language model's one-sentence summary, shown under the title ("": none)
     arxiv_id: str
     pdf: str  # the arXiv PDF when the id is known, else ""
     code: str  # the code repository when a source named one, else ""
@@ -86,6 +87,7 @@ def paper_view(paper: Paper, abstract_chars: int) -> PaperView:
         summary=trim_abstract(paper.ai_summary or paper.abstract, abstract_chars)
         if abstract_chars else "",
         summary_is_ai=bool(paper.ai_summary) and abstract_chars > 0,
+        gist=squash(paper.summary),
         arxiv_id=paper.arxiv_id or "",
         pdf=f"{ARXIV}pdf/{paper.arxiv_id}" if paper.arxiv_id else "",
         code=safe_url(paper.code_url) if paper.code_url.startswith("https://") else "",

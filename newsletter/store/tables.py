@@ -1,6 +1,8 @@
 """Every live table, in one ``MetaData``: the shape after the latest migration, used by queries.
 
-Migrations (``store/migrations``) keep their own frozen copies of each past shape.
+Migrations (``store/migrations``) keep their own frozen copies of each past shape;
+``tests/store/test_migrations.py`` checks that they build exactly this one (indexes, unique
+constraints and the server defaults of the first versions included).
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ papers = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("key", sa.String(KEY_CHARS), nullable=False, unique=True),
-    sa.Column("arxiv_id", sa.String(ARXIV_ID_CHARS)),
+    sa.Column("arxiv_id", sa.String(ARXIV_ID_CHARS), index=True),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("abstract", sa.Text, nullable=False),
-    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("url", sa.Text, nullable=False, server_default=""),
     sa.Column("authors", sa.JSON, nullable=False),
     sa.Column("author_count", sa.Integer),
     sa.Column("published", sa.Date),
@@ -32,9 +34,9 @@ papers = sa.Table(
     sa.Column("ai_summary", sa.Text),
     sa.Column("ai_keywords", sa.JSON, nullable=False),
     sa.Column("source", sa.String(200), nullable=False),
-    sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("title_key", sa.String(TITLE_KEY_CHARS)),
+    sa.Column("title_key", sa.String(TITLE_KEY_CHARS), index=True),
     sa.Column("code_url", sa.Text),
 )
 
@@ -75,10 +77,11 @@ subscribers = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("email", sa.String(320), nullable=False, unique=True),
-    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
     sa.Column("profile", sa.JSON, nullable=False),  # every Subscriber field but email and name
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("origin", sa.Text, nullable=False),  # the file it was synced from, or "web"
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),
+    # the file it was synced from, or "web"
+    sa.Column("origin", sa.Text, nullable=False, server_default=""),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
@@ -91,7 +94,7 @@ sent_papers = sa.Table(
     sa.Column("paper_key", sa.String(KEY_CHARS), nullable=False),
     sa.Column("issue_date", sa.Date, nullable=False),
     sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
-    sa.UniqueConstraint("email", "paper_key"),
+    sa.UniqueConstraint("email", "paper_key", name="uq_sent_papers_email_key"),
 )
 
 feedback = sa.Table(
@@ -102,7 +105,7 @@ feedback = sa.Table(
     sa.Column("paper_key", sa.String(KEY_CHARS), nullable=False),
     sa.Column("judgment", sa.SmallInteger, nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.UniqueConstraint("email", "paper_key"),
+    sa.UniqueConstraint("email", "paper_key", name="uq_feedback_email_key"),
 )
 
 outbox = sa.Table(
@@ -112,11 +115,11 @@ outbox = sa.Table(
     sa.Column("recipient", sa.String(320), nullable=False),
     sa.Column("issue_id", sa.String(64), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("lease_owner", sa.String(200)),
     sa.Column("lease_until", sa.DateTime(timezone=True)),
-    sa.Column("message_id", sa.String(300), nullable=False),
+    sa.Column("message_id", sa.String(300), nullable=False, unique=True),
     sa.Column("sender", sa.Text, nullable=False),
     sa.Column("to_header", sa.Text, nullable=False),
     sa.Column("subject", sa.Text, nullable=False),
@@ -127,11 +130,13 @@ outbox = sa.Table(
     sa.Column("provider_id", sa.String(300)),
     sa.Column("last_error", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, index=True),  # prune
     sa.Column("sent_at", sa.DateTime(timezone=True)),
     # Set on issue rows: their message is rendered when sent, with these pinned templates,
     # from the row's ``outbox_issues`` snapshot. Other rows (confirmations) hold their message.
     sa.Column("template_version", sa.String(64)),
+    sa.UniqueConstraint("recipient", "issue_id", name="uq_outbox_recipient_issue"),
+    sa.Index("ix_outbox_due", "status", "next_attempt_at"),
 )
 
 # What one issue row's reader gets (see store/outbox.py), written once at enqueue. It lives
@@ -160,7 +165,7 @@ suppressions = sa.Table(
     metadata,
     sa.Column("email", sa.String(320), primary_key=True),
     sa.Column("reason", sa.String(20), nullable=False),
-    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -178,7 +183,7 @@ pending_signups = sa.Table(
     "pending_signups",
     metadata,
     sa.Column("nonce", sa.String(64), primary_key=True),
-    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False, index=True),
     sa.Column("profile", sa.JSON, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("confirmed_at", sa.DateTime(timezone=True)),

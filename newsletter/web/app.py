@@ -164,6 +164,7 @@ class Pages:
         judged = await run_in_threadpool(self.site.given_feedback, email)
         liked = await run_in_threadpool(self.site.liked, stored.subscriber)
         values = form_values(stored.subscriber)
+        phrases = await run_in_threadpool(self.site.looked_for, stored.subscriber)
         return self.form(
             request,
             "preferences",
@@ -173,6 +174,7 @@ class Pages:
             email=stored.subscriber.email,
             judged=judged,
             liked=liked.sentence(),
+            phrases=phrases,
             unsubscribe=self.site.unsubscribe_link(email),
         )
 
@@ -210,6 +212,7 @@ class Pages:
                 email=email,
                 judged=await run_in_threadpool(self.site.given_feedback, email),
                 liked="",
+                phrases=await run_in_threadpool(self.site.looked_for, stored.subscriber),
                 unsubscribe=self.site.unsubscribe_link(email),
             )
         widened = await run_in_threadpool(self.site.widened, sub)
@@ -265,6 +268,20 @@ class Pages:
         await run_in_threadpool(self.site.undo_feedback, email, form.get("paper"))
         return await self.preferences_view(request, token)
 
+    async def keep_phrase(self, request: Request) -> Response:
+        """Drop one of the phrases the model looks for on the reader's behalf (or bring it
+        back), from the preferences page."""
+        form = await self.posted(request)
+        token = form.get("token")
+        email = self.site.who(signed_links.PREFERENCES, token)
+        stored = await run_in_threadpool(self.site.stored, email)
+        refusal = self.refuse_preferences(stored, email)
+        if refusal is not None:
+            return refusal
+        keep = form.get("keep") == "1"
+        await run_in_threadpool(self.site.keep_phrase, email, form.get("phrase")[:200], keep)
+        return await self.preferences_view(request, token)
+
     async def script(self, request: Request) -> Response:
         return plain(TZ_SCRIPT, media_type="text/javascript")
 
@@ -290,6 +307,7 @@ def create_app(site: Site) -> Starlette:
         Route("/feedback", guarded(p.feedback_page), methods=["GET"]),
         Route("/feedback", guarded(p.feedback), methods=["POST"]),
         Route("/feedback/undo", guarded(p.undo_feedback), methods=["POST"]),
+        Route("/preferences/phrase", guarded(p.keep_phrase), methods=["POST"]),
         Route("/f/{code}", guarded(p.feedback_page), methods=["GET"]),  # short links
         *(Route(path, kept_private(guarded(handler)), methods=["GET"])
           for path, handler in ArchivePages(site).routes()),

@@ -50,7 +50,7 @@ class ArchivePages:
 
     def __init__(self, site: Site) -> None:
         self.newsletter = site.config.newsletter
-        self.archive = Archive(site.engine, site.composer, site.clock)
+        self.archive = Archive(site.engine, site.composer, site.clock, site.config)
 
     def routes(self) -> list[tuple[str, Handler]]:
         return [("/issues/{issue_id}", self.issue), ("/archive", self.listing),

@@ -93,7 +93,9 @@ def test_liked_ids_are_fetched_once_and_then_serve_as_references(
         (Reply(status=503), 2, "arXiv API: HTTP 503"),  # retried once, then given up
         (Reply(status=404), 1, "arXiv API: HTTP 404"),
         (Reply(body=b"<html>maintenance</html>"), 1, "arXiv API: "),
-        (Reply(body=b"x" * 10, delay=2.0), 2, "arXiv API: "),  # slower than the timeout
+        pytest.param(  # slower than the timeout
+            Reply(body=b"x" * 10, delay=2.0), 2, "arXiv API: ", marks=pytest.mark.slow
+        ),
     ],
 )
 def test_a_failing_api_is_one_line_and_asked_again_next_time(
@@ -131,6 +133,7 @@ def test_a_library_only_readers_history_holds_their_stored_papers(
     assert [p.title for p in past.references.values()] == [old.title]
 
 
+@pytest.mark.slow
 def test_a_library_only_reader_gets_papers_like_their_library(
     seeds_dir: Path, tmp_path: Path, site: Site
 ) -> None:

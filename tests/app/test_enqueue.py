@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -47,6 +48,7 @@ def outcome(engine: Engine) -> tuple[set[str], set[tuple[str, str]]]:
     return recipients, sent
 
 
+@pytest.mark.slow
 def test_two_processes_enqueue_each_due_subscriber_exactly_once(
     pg_url: str, tmp_path: Path, seeds_dir: Path, make_config: Callable[..., Config]
 ) -> None:

@@ -71,6 +71,7 @@ def test_unconfigured_fetch_is_one_line(tmp_path: Path, monkeypatch: pytest.Monk
     assert "no [[sources]] configured" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["papers", "fetch", "run", "send", "status", "match -s a"])
 def test_outside_a_newsletter_commands_refuse_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
@@ -114,6 +115,7 @@ def test_init_writes_a_valid_config_subscriber_and_templates(tmp_path: Path) -> 
     assert code != 0
 
 
+@pytest.mark.slow
 def test_init_where_nothing_can_be_written_is_one_line_and_leaves_nothing(
     tmp_path: Path,
 ) -> None:

@@ -53,6 +53,7 @@ def site(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_preview_needs_no_secret_and_marks_its_links(site: Path) -> None:
     done = newsletter(site, "preview", "--subscriber", "ada@example.org", "--source", "page.txt")
     assert done.returncode == 0, done.stderr
@@ -95,6 +96,7 @@ def test_the_memory_mailer_is_refused_outside_tests(site: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_counts_read_as_english_and_send_says_its_summary_once(site: Path) -> None:
     run = newsletter(site, "run", secret=True)
     assert run.returncode == 0, run.stderr
@@ -106,6 +108,7 @@ def test_counts_read_as_english_and_send_says_its_summary_once(site: Path) -> No
     assert again.stderr == ""
 
 
+@pytest.mark.slow
 def test_match_says_when_papers_were_already_sent(site: Path) -> None:
     assert newsletter(site, "run", secret=True).returncode == 0
     done = newsletter(site, "match", "--subscriber", "ada@example.org")
@@ -114,6 +117,7 @@ def test_match_says_when_papers_were_already_sent(site: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_papers_are_listed_by_publication_date(site: Path) -> None:
     (site / "page.txt").write_text(
         "Daily Papers\n\nMar 11\n\nOlder Paper On Spikes\n\nAn abstract long enough to count as "
@@ -125,6 +129,7 @@ def test_papers_are_listed_by_publication_date(site: Path) -> None:
     assert listed.index("Newer Paper") < listed.index("Older Paper")
 
 
+@pytest.mark.slow
 def test_removing_a_reader_drops_their_queued_issue(site: Path) -> None:
     assert newsletter(site, "run", "--no-send", secret=True).returncode == 0
     assert newsletter(site, "subscribers", "sync").returncode == 0
@@ -135,6 +140,7 @@ def test_removing_a_reader_drops_their_queued_issue(site: Path) -> None:
     assert not list((site / "outbox").glob("*.eml"))
 
 
+@pytest.mark.slow
 def test_a_relay_that_cannot_be_reached_is_exit_75_and_nothing_lost(site: Path) -> None:
     config = (site / "newsletter.toml").read_text()
     (site / "newsletter.toml").write_text(

@@ -149,6 +149,7 @@ def newsletter(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*command, *args], capture_output=True, text=True, cwd=site, check=False)
 
 
+@pytest.mark.slow
 def test_errors_are_one_line_naming_the_problem(site: Path) -> None:
     (site / "subscribers" / "bad.toml").write_text(
         'email = "x@y.org"\ntopics = ["a"]\ntimezone = "Nowhere"\n'

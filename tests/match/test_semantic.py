@@ -16,6 +16,10 @@ from newsletter.match.evaluate import judge, judge_graded, mean_of, mean_quality
 from newsletter.match.semantic import Embedder
 from newsletter.models import Paper, Subscriber, normalize_title
 
+# Every test here embeds the 185 seed papers (a module cache, or its own): 12 s and more on a
+# 2-core machine, paid by whichever runs first.
+pytestmark = pytest.mark.slow
+
 RELEVANCE = Path(__file__).resolve().parents[1] / "data" / "relevance"
 GLIOMA = (
     "Individualizing Glioma Radiotherapy Planning by Optimization of Data "

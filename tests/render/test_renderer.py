@@ -183,3 +183,19 @@ def test_rendering_is_pure_and_repeatable(render_issue: Callable[..., Any]) -> N
 def test_too_small_abstract_length_is_a_config_error(make_config: Callable[..., Any]) -> None:
     with pytest.raises(ConfigError, match=r"newsletter\.toml: key 'email\.abstract_chars' must"):
         make_config({"email": {"abstract_chars": 10}})
+
+
+def test_a_language_models_one_line_summary_sits_under_the_title() -> None:
+    renderer = Renderer(NEWSLETTER, EmailSettings(), None)
+    issue = make_issue(2)
+    gist = "Decodes imagined speech from fMRI with a language model <b>& transfers</b>."
+    first = replace(issue.picks[0], paper=replace(issue.picks[0].paper, summary=gist))
+    issue = replace(issue, picks=(first, *issue.picks[1:]))
+    out = renderer.render(issue, make_links(issue))
+    assert out is not None
+    text = flat(out.text)
+    assert f"1. Neural decoding of imagined speech, part 1 {gist}" in text
+    assert text.count("Decodes imagined speech") == 1  # the second paper has none
+    html = visible_text(out.html)
+    assert html.index("part 1") < html.index("Decodes imagined speech") < html.index("Why you")
+    assert "<b>& transfers</b>" not in out.html and "&lt;b&gt;&amp; transfers" in out.html

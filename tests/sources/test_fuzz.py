@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 from xml.sax.saxutils import escape
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -53,6 +54,7 @@ def check(parse: Parser, body: bytes) -> None:
 
 # --- raw bytes into every parser --------------------------------------------------------------
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=2000)
 @given(kind=st.sampled_from(sorted(PARSERS)), body=st.binary(max_size=3000))
 def test_any_bytes(kind: str, body: bytes) -> None:
@@ -89,6 +91,7 @@ def api_item(draw: st.DrawFn) -> Any:
 api_lists = st.lists(api_item(), max_size=6)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(items=api_lists | json_any, cut=st.integers(0, 4000))
 def test_hf_api_json(items: Any, cut: int) -> None:
@@ -97,6 +100,7 @@ def test_hf_api_json(items: Any, cut: int) -> None:
     check(hf_api.parse, body[:cut])
 
 
+@pytest.mark.slow
 @FUZZ
 @given(items=api_lists, key=st.sampled_from(["dailyPapers", "searchResults", "other"]),
        noise=words, quote=st.booleans())
@@ -135,6 +139,7 @@ def feed_doc(draw: st.DrawFn) -> bytes:
     return ('<?xml version="1.0" encoding="utf-8"?>' + doc).encode()
 
 
+@pytest.mark.slow
 @FUZZ
 @given(doc=feed_doc(), cut=st.integers(0, 3000))
 def test_feed_xml(doc: bytes, cut: int) -> None:

@@ -146,8 +146,11 @@ def test_two_paces_share_the_rate_in_batches(engines: list[Engine]) -> None:
         t.start()
     for t in threads:
         t.join()
+    # The pace runs on PostgreSQL's clock, so these are real times; a lower bound holds on any load.
     assert max(times) - min(times) >= (2 * each - 1) / rate - 0.01
-    assert windows_over(times, rate + 5) == []
+    # A starved thread can note a few times late, beside on-time ones: the bound sits halfway
+    # between one shared pace (100 a second) and none (200), a margin a loaded machine keeps.
+    assert windows_over(times, rate * 1.5) == []
     reservations = [s for s in updates if s.startswith("UPDATE pace")]
     assert len(reservations) <= 2 * each / 5 + 4  # a round trip per batch, not per message
 
@@ -159,6 +162,7 @@ def test_slots_left_unused_are_dropped_not_caught_up(engines: list[Engine]) -> N
     started = time.monotonic()
     for _ in range(5):
         pace.wait()
+    # Real time (the database's clock paces it); a lower bound, which load only makes easier.
     assert time.monotonic() - started >= 0.035  # spaced again, not a burst of four
 
 
@@ -251,7 +255,11 @@ def test_two_processes_with_max_rate_10_send_at_10_per_second_together(
         for p in workers:
             p.join(timeout=30)
         assert [p.exitcode for p in workers] == [0, 0]
-    assert windows_over([t for t, _ in handler.arrived], RATE + 1) == []  # + one slot's batch
+    # Real processes paced on PostgreSQL's clock, so real times. A starved sender or sink
+    # bunches a few late arrivals with on-time ones (12 in a second once, on a loaded 2-core
+    # machine), so the bound sits halfway between one shared pace (10, 11 with one slot's
+    # batch) and none (20).
+    assert windows_over([t for t, _ in handler.arrived], RATE * 1.5) == []
     times = [t for t, s in handler.arrived if s != "warm-up 0"]
     assert len(times) == 2 * EACH
     # Slots are exactly 0.1 s apart; a little for the relay's varying reply times.

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
+from newsletter.app.accounts import Site
 from newsletter.config import Config, Secrets, config_from_dict
 from newsletter.delivery.base import MailerEnv, NoOptions
 from newsletter.delivery.memory import MemoryMailer
@@ -20,7 +21,6 @@ from newsletter.models import Paper
 from newsletter.store import open_engine
 from newsletter.store.papers import upsert_papers
 from newsletter.web.app import create_app
-from newsletter.app.accounts import Site
 
 SECRET = "web-test-secret-0123456789abcdef"
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

@@ -10,13 +10,13 @@ from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
 from newsletter import signed_links
+from newsletter.app.accounts import Site
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.match import fields
 from newsletter.models import Subscriber
 from newsletter.store.history import feedback_for
 from newsletter.store.outbox import suppressed
 from newsletter.store.profiles import get_subscriber, upsert_subscriber
-from newsletter.app.accounts import Site
 
 from .conftest import NOW, SECRET, Clock, csrf_of, subscribe_and_confirm
 

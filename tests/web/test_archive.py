@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
 from newsletter import signed_links
+from newsletter.app.accounts import Site
 from newsletter.app.enqueue import enqueue_due
 from newsletter.app.queued_issue import Builder
 from newsletter.app.stages import Stages
@@ -24,7 +25,6 @@ from newsletter.delivery.outbox import send_due
 from newsletter.models import OutgoingEmail, Paper
 from newsletter.store.outbox import issue_keys, issue_row
 from newsletter.store.papers import papers_by_keys
-from newsletter.app.accounts import Site
 
 from .conftest import NOW, SECRET, Clock, link_path, subscribe_and_confirm
 

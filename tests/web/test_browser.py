@@ -23,6 +23,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.engine import Engine
 
+from newsletter.app.accounts import Site
 from newsletter.app.enqueue import enqueue_due
 from newsletter.app.queued_issue import Builder
 from newsletter.app.readers import load_subscribers
@@ -36,7 +37,6 @@ from newsletter.store.history import feedback_for
 from newsletter.store.papers import upsert_papers
 from newsletter.store.profiles import get_subscriber, upsert_subscriber
 from newsletter.web.app import create_app
-from newsletter.app.accounts import Site
 
 from .conftest import PAPERS, SECRET
 

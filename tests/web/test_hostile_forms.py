@@ -11,13 +11,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
+from newsletter.app.accounts import Site
 from newsletter.config import Secrets, config_from_dict
 from newsletter.delivery.base import MailerEnv, NoOptions
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.store import open_engine
 from newsletter.store.tables import pending_signups, subscribers
 from newsletter.web.app import create_app
-from newsletter.app.accounts import Site
 
 from .conftest import NOW, SECRET, Clock, csrf_of, form
 
@@ -56,6 +56,7 @@ def client(tmp_path: Path, database_url: str) -> Iterator[tuple[TestClient, Engi
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_hostile_values_in_every_field_are_answered_never_500(
     client: tuple[TestClient, Engine],
 ) -> None:

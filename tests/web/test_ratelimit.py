@@ -8,11 +8,11 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
+from newsletter.app.accounts import Site
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.store import open_engine
 from newsletter.store.limits import LocalWindow, SharedWindow
 from newsletter.web.app import create_app
-from newsletter.app.accounts import Site
 
 from .conftest import NOW, Clock, subscribe, web_config
 

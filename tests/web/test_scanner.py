@@ -11,6 +11,7 @@ from datetime import time
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
+from newsletter.app.accounts import Site
 from newsletter.app.enqueue import enqueue_due
 from newsletter.app.queued_issue import Builder
 from newsletter.app.stages import Stages
@@ -20,7 +21,6 @@ from newsletter.delivery.outbox import send_due
 from newsletter.models import Paper
 from newsletter.store.history import feedback_for
 from newsletter.store.papers import upsert_papers
-from newsletter.app.accounts import Site
 
 from .conftest import NOW, subscribe_and_confirm
 

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
 from newsletter import shortlinks
+from newsletter.app.accounts import Site
 from newsletter.app.enqueue import enqueue_due
 from newsletter.app.queued_issue import Builder
 from newsletter.app.stages import Stages
@@ -23,7 +24,6 @@ from newsletter.models import OutgoingEmail
 from newsletter.store.history import feedback_for
 from newsletter.store.outbox import WITH_ISSUE, QueuedIssue, enqueue_issues
 from newsletter.store.tables import outbox
-from newsletter.app.accounts import Site
 
 from .conftest import NOW, SECRET, Clock, csrf_of, subscribe_and_confirm
 

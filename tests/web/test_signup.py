@@ -11,12 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
+from newsletter.app.accounts import Site
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.store.outbox import suppress
 from newsletter.store.profiles import get_subscriber, set_status
 from newsletter.store.signups import pending_signups
 from newsletter.web.app import create_app
-from newsletter.app.accounts import Site
 
 from .conftest import (
     NOW,

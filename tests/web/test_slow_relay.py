@@ -13,14 +13,14 @@ from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
 from newsletter import signed_links
+from newsletter.app.accounts import Site
 from newsletter.config import Config, config_from_dict
 from newsletter.delivery.base import mailer_from_config
 from newsletter.delivery.outbox import send_due
 from newsletter.store import open_engine
 from newsletter.store import outbox as store
 from newsletter.web.app import create_app
-from newsletter.app.accounts import Site
-from tests.delivery.smtp_sink import Sink
+from tests.delivery.smtp_sink import STALL_SECONDS, Sink
 
 from .conftest import NOW, SECRET, Clock, subscribe
 
@@ -87,7 +87,9 @@ def test_sign_up_answers_at_once_while_the_relay_stalls_at_data(
     page = subscribe(client, email="ada@example.org")
     answered = time.monotonic() - started
     assert page.status_code == 200 and "Check your inbox" in page.text
-    assert answered < 0.2, answered  # the stall happens in the sender's thread
+    # Real threads and sockets: a page that waited for the relay would take the whole stall
+    # (1 s); half of it leaves a loaded 2-core machine room. The stall is the sender's.
+    assert answered < STALL_SECONDS / 2, answered
     url = signed_links.unsubscribe_url("http://testserver", SECRET, "bob@example.org", now=NOW)
     for ask in (
         lambda: subscribe(client, email="carl@example.org"),
@@ -99,14 +101,14 @@ def test_sign_up_answers_at_once_while_the_relay_stalls_at_data(
     ):
         asked = time.monotonic()
         assert ask().status_code == 200
-        assert time.monotonic() - asked < 0.2  # while the relay still stalls
+        assert time.monotonic() - asked < STALL_SECONDS / 2  # while the relay still stalls
     # The sender timed out on the stalled relay, queued the message again, and (the retry
     # being due at once here) delivered it when the relay answered: once, not lost.
     wait_for(lambda: sink.handler.stalling == 0 and "sending" not in statuses(engine))
     next_rounds(engine, config)  # the relay answers again
     assert statuses(engine) == ["sent", "sent"]
     assert sum(sink.received.values()) == 2 and not sink.handler.faults.get("DATA")
-    assert time.monotonic() - started > 5 * answered  # the sender waited the stall out, later
+    assert time.monotonic() - started >= STALL_SECONDS  # the sender waited the stall out, later
 
 
 def test_a_relay_refusing_with_451_loses_no_confirmation(
@@ -114,9 +116,7 @@ def test_a_relay_refusing_with_451_loses_no_confirmation(
 ) -> None:
     config, engine, client = setup
     sink.handler.add("RCPT", "451 4.3.0 try again later")
-    started = time.monotonic()
     assert subscribe(client, email="ada@example.org").status_code == 200
-    assert time.monotonic() - started < 1.0
     wait_for(lambda: "sending" not in statuses(engine) and statuses(engine) != ["queued"])
     next_rounds(engine, config)  # refused once, retried, delivered once
     assert statuses(engine) == ["sent"]

@@ -10,6 +10,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from newsletter.app.mailers import NO_SECRET
 from newsletter.app.worker import SQLITE_LEASE
 from newsletter.store import locks, open_engine
@@ -26,6 +28,7 @@ def worker(config: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow
 def test_once_sends_everything_and_reports(tmp_path: Path) -> None:
     engine = open_engine(f"sqlite:///{tmp_path / 'news.db'}")
     ids = fill_outbox(engine, 60)
@@ -52,6 +55,7 @@ def test_second_worker_on_sqlite_exits_2_with_one_line(tmp_path: Path) -> None:
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_sigterm_stops_after_the_batch_in_hand(tmp_path: Path) -> None:
     engine = open_engine(f"sqlite:///{tmp_path / 'news.db'}")
     fill_outbox(engine, 3000)

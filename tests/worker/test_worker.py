@@ -99,6 +99,7 @@ def test_a_second_worker_on_one_sqlite_file_is_refused_in_one_line(
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_a_database_outage_is_reported_in_one_line_and_sending_resumes(
     pg_url: str, make_config: Callable[..., Config]
 ) -> None:
