@@ -43,6 +43,7 @@ def newsletter(folder: Path, *args: str, secret: bool = True) -> subprocess.Comp
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_run_checks_the_key_and_the_mailer_before_it_fetches(
     tmp_path: Path, source: Site
 ) -> None:
@@ -60,6 +61,7 @@ def test_run_checks_the_key_and_the_mailer_before_it_fetches(
     assert len(source.seen("/papers.txt")) == 1
 
 
+@pytest.mark.slow  # a process per case: about 2 s each
 @pytest.mark.parametrize(
     ("extra", "mailer", "said"),
     [
