@@ -7,6 +7,8 @@ delivery) never call each other, and the store only stores.
 - ``ingest``: sources read and stored, the one way papers enter the store from a source;
 - ``issue``: the issue a reader gets (for match, preview, the web copy and enqueue);
 - ``model_doors``: the language model's three moments (label, widen, rerank), off by default;
+- ``model_answers``: what the model said, read back (labels, phrases); ``annotate``: the
+  backlog of papers labelled;
 - ``readers``: the subscribers folder synced into the store, finding one reader, and the
   operator's reader commands;
 - ``arxiv_lookup``: liked papers that no source brought, looked up once in the arXiv API;

@@ -23,7 +23,7 @@ from newsletter.app.background_send import SendNow, SendSoon
 from newsletter.app.feedback import OneClick
 from newsletter.app.issue import candidates, picks_for
 from newsletter.app.liked import Liked, liked_papers
-from newsletter.app.model_doors import expansions
+from newsletter.app.model_answers import expansions
 from newsletter.app.stages import Stages
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer

@@ -11,26 +11,23 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
+from newsletter.app.model_answers import expansions, labelled, reader_of, rerank_key
 from newsletter.config import Config
-from newsletter.errors import ConfigError
 from newsletter.match import Matcher
 from newsletter.match.rerank import reranked
-from newsletter.models import Expansion, Paper, Pick, Subscriber
+from newsletter.models import Paper, Pick, Subscriber
 from newsletter.store import llm_answers
-from newsletter.store.history import reference_papers
 
 if TYPE_CHECKING:
     from newsletter.llm.client import ChatClient
-    from newsletter.llm.contract import Reader
 
-LIKED_TITLES = 20  # liked papers a profile request names, at most
 READERS = "rerank_readers"  # how a run's reranked readers are noted beside its requests
 log = logging.getLogger("newsletter.llm")
 
@@ -166,66 +163,6 @@ def _as_reply(answer: Any) -> dict[str, Any]:
     return {"phrases": list(answer.phrases), "exclude_phrases": list(answer.exclude_phrases)}
 
 
-def reader_of(conn: Any, sub: Subscriber) -> Reader:
-    """What a request says of a reader: their topics, excludes and liked papers' titles."""
-    from newsletter.llm.contract import Reader
-
-    liked = reference_papers(conn, sub, {})
-    titles = tuple(dict.fromkeys(p.title for p in liked.values()))[:LIKED_TITLES]
-    return Reader(sub.topics, sub.exclude, titles)
-
-
-def rerank_key(reader: Reader) -> str:
-    """The digest rerank scores of one reader are kept under (words and prompt version)."""
-    import hashlib
-
-    from newsletter.llm.contract import PROMPT_VERSION
-
-    blob = f"{PROMPT_VERSION}\n{reader.describe()}"
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def labelled(config: Config, conn: Any, papers: Sequence[Paper]) -> list[Paper]:
-    """``papers`` with their kept labels and summary (as they are, with ``[llm]`` unset)."""
-    if not config.llm.enabled or not papers:
-        return list(papers)
-    from newsletter.llm.contract import paper_request, read_paper_fields
-
-    keys = [paper_request(p).key for p in papers]
-    kept = llm_answers.kept_replies(conn, keys)
-    out = []
-    for paper, key in zip(papers, keys, strict=True):
-        if key in kept:
-            found = read_paper_fields(json.dumps(kept[key]))
-            paper = replace(paper, labels=found.fields, summary=found.summary)
-        out.append(paper)
-    return out
-
-
-def expansions(
-    config: Config, conn: Any, subs: Sequence[Subscriber], dropped: bool = False
-) -> Mapping[str, Expansion]:
-    """Each reader's kept phrases (none with ``[llm]`` unset or nothing kept), less the ones
-    they dropped (unless ``dropped``: then all of them, for the preferences page)."""
-    if not config.llm.enabled or not config.llm.expand_profiles:
-        return {}
-    from newsletter.llm.contract import profile_request, read_profile_phrases
-
-    keys = {s.email: profile_request(reader_of(conn, s)).key for s in subs}
-    kept = llm_answers.kept_replies(conn, list(keys.values()))
-    out = {}
-    for sub in subs:
-        key = keys[sub.email]
-        if key in kept:
-            found = read_profile_phrases(json.dumps(kept[key]))
-            gone = set() if dropped else {p.casefold() for p in sub.dropped_phrases}
-            out[sub.email] = Expansion(
-                tuple(p for p in found.phrases if p.casefold() not in gone),
-                tuple(p for p in found.exclude_phrases if p.casefold() not in gone),
-            )
-    return out
-
-
 def pick_with_model(
     config: Config,
     engine: Engine,
@@ -259,46 +196,3 @@ def pick_with_model(
         run.reranked += 1
         picks[sub.email] = reranked(candidates, scores, config.llm.rerank_cut, sub.max_papers)
     return picks
-
-
-@dataclass
-class AnnotateReport:
-    """What ``newsletter annotate`` did: papers looked at, labelled now, labelled before,
-    not labelled (failed or skipped: asked again next time)."""
-
-    papers: int = 0
-    labelled: int = 0
-    already: int = 0
-    pending: int = 0
-
-    def describe(self) -> str:
-        return (f"{self.papers} papers: {self.labelled} labelled now, {self.already} before, "
-                f"{self.pending} not labelled (asked again next time)")
-
-
-ANNOTATE_CHUNK = 64  # papers asked about between two progress updates
-
-
-def annotate(
-    config: Config,
-    engine: Engine,
-    papers: Sequence[Paper],
-    on_chunk: Callable[[AnnotateReport], None] | None = None,
-    run: ModelRun | None = None,
-) -> AnnotateReport:
-    """Label the ``papers`` that have no kept labels, chunk by chunk (stopping at any point
-    keeps what was labelled: the next call asks only for the rest)."""
-    run = run or ModelRun.start(config, engine)
-    if run is None:
-        raise ConfigError(f"{config.origin}: no language model is set up: set [llm] base_url "
-                          "and model to label papers")
-    report = AnnotateReport(papers=len(papers))
-    with engine.connect() as conn:
-        report.already = sum(1 for p in labelled(config, conn, papers) if p.labels)
-    for start in range(0, len(papers), ANNOTATE_CHUNK):
-        report.labelled += run.label(papers[start : start + ANNOTATE_CHUNK])
-        if on_chunk is not None:
-            on_chunk(report)
-    report.pending = report.papers - report.already - report.labelled
-    run.record()
-    return report

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from newsletter.app.issue import CANDIDATE_DAYS, candidates
-from newsletter.app.model_doors import READERS, labelled
+from newsletter.app.model_answers import labelled
+from newsletter.app.model_doors import READERS
 from newsletter.config import Config
 from newsletter.store import llm_answers
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from newsletter import addresses, profile
 from newsletter.app.issue import archived_at, issue_links
-from newsletter.app.model_doors import labelled
+from newsletter.app.model_answers import labelled
 from newsletter.app.stages import Stages
 from newsletter.config import Config
 from newsletter.delivery.compose import Composer

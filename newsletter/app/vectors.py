@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from newsletter.app.issue import candidates
-from newsletter.app.model_doors import expansions, labelled
+from newsletter.app.model_answers import expansions, labelled
 from newsletter.app.stages import Stages
 from newsletter.match.scores import phrases_to_embed
 from newsletter.match.semantic import embed, paper_texts, phrase_texts

@@ -7,7 +7,7 @@ from datetime import datetime
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from newsletter.app.model_doors import AnnotateReport, annotate
+from newsletter.app.annotate import AnnotateReport, annotate
 from newsletter.app.papers import stored_papers
 from newsletter.cli.common import App, pass_app
 

@@ -10,7 +10,8 @@ from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
 from newsletter.app.accounts import Site
-from newsletter.app.model_doors import ModelRun, expansions
+from newsletter.app.model_answers import expansions
+from newsletter.app.model_doors import ModelRun
 from newsletter.config import Config
 from newsletter.llm.contract import Request
 from newsletter.models import Subscriber
