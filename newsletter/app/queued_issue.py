@@ -97,9 +97,18 @@ def restore(issue: Mapping[str, Any], papers: Mapping[str, Paper]) -> Issue | st
     missing = [k for k in issue_keys(dict(issue)) if k not in papers]
     if missing:
         return f"paper {missing[0]} is no longer stored"
-    sub = profile.from_stored({name: issue[name] for name in EMAILED if name in issue}, "")
-    picks = tuple(_pick(papers[str(entry[0])], entry) for entry in issue["picks"])
-    return Issue(sub, issue_date(dict(issue)), picks)
+    return Issue(reader(issue), issue_date(dict(issue)), tuple(stored_picks(issue, papers)))
+
+
+def reader(issue: Mapping[str, Any]) -> Subscriber:
+    """The reader's profile as a snapshot keeps it (the fields it does not hold: defaults)."""
+    return profile.from_stored({name: issue[name] for name in EMAILED if name in issue}, "")
+
+
+def stored_picks(issue: Mapping[str, Any], papers: Mapping[str, Paper]) -> list[Pick]:
+    """A snapshot's picks in order, those whose paper is in ``papers``."""
+    return [_pick(papers[str(entry[0])], entry) for entry in issue.get("picks", [])
+            if str(entry[0]) in papers]
 
 
 class Builder:
