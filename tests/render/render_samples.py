@@ -82,6 +82,19 @@ def sectioned_issue(n: int = 6, sections: bool = True) -> Issue:
     return Issue(reader, date(2026, 11, 23), tuple(picks))
 
 
+def team_issue() -> Issue:
+    """A lab's issue from two members (no topics of its own): each paper says whom it is for,
+    in sections of the members' topics."""
+    team = Subscriber(email="lab@example.org", name="The lab", topics=(),
+                      members=("ada@example.org", "lin@example.org"))
+    whom = [(("Ada",), "brain decoding"), (("lin",), "exoplanets"), (("Ada", "lin"), "exoplanets"),
+            (("Ada",), "brain decoding")]
+    picks = tuple(Pick(paper(i), 0.8, (f"matched {topic!r} in the abstract",), via="topic",
+                       topic=topic, members=members)
+                  for i, (members, topic) in enumerate(whom, 1))
+    return Issue(team, date(2026, 11, 23), picks)
+
+
 def make_links(issue: Issue) -> IssueLinks:
     base = "https://digest.example.org"
     keys = [p.paper.key for p in issue.picks]

@@ -16,7 +16,15 @@ from newsletter.config import EmailSettings
 from newsletter.models import Issue
 from newsletter.render import RenderedEmail, Renderer
 
-from .render_samples import HOSTILE, NEWSLETTER, RTL, make_issue, make_links, sectioned_issue
+from .render_samples import (
+    HOSTILE,
+    NEWSLETTER,
+    RTL,
+    make_issue,
+    make_links,
+    sectioned_issue,
+    team_issue,
+)
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
 REGEN = os.environ.get("NEWSLETTER_REGEN_GOLDEN") == "1"
@@ -26,6 +34,8 @@ CASES: dict[str, Callable[[], Issue]] = {
     "quiet-day": lambda: make_issue(0),
     # a reader of three topics: two sections of topics, a liked paper's and an author's
     "sections-by-interest": lambda: sectioned_issue(6),
+    # a lab's issue from two members: whom each paper is for, sections of their topics
+    "team-from-members": team_issue,
 }
 
 
