@@ -4,6 +4,7 @@ is for, ranked across members in turns; an unknown member is one line naming the
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -128,3 +129,15 @@ def test_an_unknown_member_is_one_line_naming_the_file_and_the_address(
     with engine.connect() as conn:
         stored = get_subscriber(conn, "team@lab.org")
     assert stored is not None and stored.subscriber.members == ("ada@lab.org",)
+
+
+def test_what_the_team_was_sent_is_left_out_for_every_member(
+    config: Config, engine: Engine
+) -> None:
+    team = store_lab(engine)
+    with engine.connect() as conn:
+        past = history(conn, [team])
+    sent = {p.key for p in [*NARROW, BROAD[0]]}
+    past = replace(past, sent={**past.sent, team.email: sent})
+    picks = pick(Matcher(config.match), [team], [*BROAD, *NARROW], past)[team.email]
+    assert picks and not {p.paper.key for p in picks} & sent
