@@ -1,7 +1,8 @@
 """Render 10,000 personalized issues (HTML + text) and print issues per second on one core.
 
 The MJML compile is included once (a cold cache at the start), as in a real run.
-Usage: python benchmarks/render_bench.py [--issues N] [--papers-per-issue K]
+Usage: python benchmarks/render_bench.py [--issues N] [--papers-per-issue K] [--sections]
+(``--sections``: each reader's papers spread over their three topics, an issue in sections)
 """
 
 from __future__ import annotations
@@ -46,12 +47,16 @@ def make_papers(n: int, rng: random.Random) -> list[Paper]:
     ]
 
 
-def make_issue(i: int, papers: list[Paper], k: int, rng: random.Random) -> tuple[Issue, IssueLinks]:
+def make_issue(
+    i: int, papers: list[Paper], k: int, rng: random.Random, sections: bool = False
+) -> tuple[Issue, IssueLinks]:
     topics = tuple(rng.sample(TOPICS, 3))
     sub = Subscriber(email=f"reader{i}@example.org", topics=topics, name=f"Reader {i}")
     chosen = rng.sample(papers, k)
     picks = tuple(
-        Pick(p, 0.9, (f"matched '{topics[0]}' in the abstract",), (topics[0],)) for p in chosen
+        Pick(p, 0.9, (f"matched '{topics[0]}' in the abstract",), (topics[0],),
+             via="topic" if sections else "", topic=topics[n % 3] if sections else "")
+        for n, p in enumerate(chosen)
     )
     links = IssueLinks(
         unsubscribe=f"{BASE}/u?t={i:08x}",
@@ -66,10 +71,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--issues", type=int, default=10_000)
     parser.add_argument("--papers-per-issue", type=int, default=10)
+    parser.add_argument("--sections", action="store_true", help="issues in sections")
     args = parser.parse_args()
     rng = random.Random(7)
     papers = make_papers(300, rng)
-    work = [make_issue(i, papers, args.papers_per_issue, rng) for i in range(args.issues)]
+    work = [make_issue(i, papers, args.papers_per_issue, rng, args.sections)
+            for i in range(args.issues)]
     mjml.clear_cache()
     settings = NewsletterSettings(postal_address="12 Example Street, Berlin")
     start = time.process_time()

@@ -124,6 +124,8 @@ class Subscriber:
     weekday: int = 0  # Monday; used when frequency is weekly
     active: bool = True
     abstracts: Literal["short", "full", "none"] = "short"  # how much of each abstract is shown
+    sections: bool = True  # several topics: papers grouped under the topic each matched best
+    members: tuple[str, ...] = ()  # a team's profile: the subscribers (addresses) it is for
     dropped_phrases: tuple[str, ...] = ()  # a language model's phrases the reader dropped
     origin: str = ""  # the file it came from, or "web"
 
@@ -145,6 +147,11 @@ class Pick:
     score: float
     reasons: tuple[str, ...]
     tags: tuple[str, ...] = ()
+    # What brought it in: "topic" (``topic`` names the reader's topic it matched best),
+    # "liked" (similar to a paper the reader liked), "author" (a followed author), "" unknown.
+    via: str = ""
+    topic: str = ""
+    members: tuple[str, ...] = ()  # a team's issue: the names of the members it is for
 
 
 @dataclass(frozen=True, slots=True)

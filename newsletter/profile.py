@@ -23,8 +23,10 @@ from newsletter.errors import SubscriberError
 from newsletter.models import ARXIV_ID, Subscriber
 
 Kind = Literal[
-    "email", "text", "phrases", "arxiv", "library", "int", "bool", "choice", "zone", "time", "day"
+    "email", "text", "phrases", "arxiv", "library", "emails", "int", "bool", "choice", "zone",
+    "time", "day",
 ]
+LIST_KINDS = ("phrases", "arxiv", "library", "emails")  # kinds held as lists
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SEND_AT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 MAX_PHRASE = 200
@@ -131,6 +133,12 @@ FIELDS: tuple[Field, ...] = (
           "at [email] abstract_chars), full, or none (titles only).",
           options=("short", "full", "none"), flag="abstracts",
           web=Web(12, "Abstracts", choices=("Short", "Full", "None (titles only)"))),
+    Field("sections", "bool", True, "With several topics, group the papers of an issue under "
+          "the topic each matched best (false: one list, best first).",
+          web=Web(13, "Group papers by topic", "(when you have several topics)")),
+    Field("members", "emails", (), "A team's profile: the subscribers (their addresses) its "
+          "issue is for; it holds the papers that match any of them.", high=50, flag="member",
+          emailed=False),
     Field("dropped_phrases", "phrases", (), "Phrases a language model looks for on the "
           "reader's behalf that the reader dropped ([llm] expand_profiles).", high=100,
           emailed=False),
@@ -172,7 +180,8 @@ def _across_fields(
         problem = "a weekly issue needs its day (monday ... sunday)"
         reader = "Choose the day of the week for your weekly issue."
         problems.append(FieldError(origin, "weekday", problem, reader))
-    if all(name in values and not values[name] for name in ("topics", "papers", "library")):
+    if all(name in values and not values[name]
+           for name in ("topics", "papers", "library", "members")):
         problem = 'is empty; give at least one phrase such as "spiking neural networks"'
         reader = "Add at least one topic, like 'graph neural networks', or a paper you liked."
         problems.append(FieldError(origin, "topics", problem, reader))
@@ -184,7 +193,7 @@ def to_data(sub: Subscriber) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for f in FIELDS:
         value = getattr(sub, f.name)
-        if f.kind in ("phrases", "arxiv", "library"):
+        if f.kind in LIST_KINDS:
             value = list(value)
         elif f.kind == "time":
             value = f"{value:%H:%M}"
@@ -199,7 +208,7 @@ def from_stored(data: Mapping[str, Any], origin: str) -> Subscriber:
     values: dict[str, Any] = {}
     for f in FIELDS:
         raw = data.get(f.name, f.default)
-        if f.kind in ("phrases", "arxiv", "library"):
+        if f.kind in LIST_KINDS:
             raw = tuple(raw)
         elif f.kind == "time" and isinstance(raw, str):
             raw = time(int(raw[:2]), int(raw[3:5]))
@@ -293,6 +302,19 @@ def _arxiv(f: Field, raw: Any, origin: str) -> tuple[str, ...]:
             )
         ids.append(value)
     return tuple(ids)
+
+
+def _emails(f: Field, raw: Any, origin: str) -> tuple[str, ...]:
+    """Addresses, each valid, kept as written (one per address, whatever its case)."""
+    found: dict[str, str] = {}
+    for item in _phrases(f, raw, origin):
+        if not addresses.is_valid(item):
+            raise FieldError(
+                origin, f.name, f"not a valid email address: {item!r}",
+                f"{item!r} is not an email address; write addresses like name@example.org.",
+            )
+        found.setdefault(addresses.key(item), item)
+    return tuple(found.values())
 
 
 def _library(f: Field, raw: Any, origin: str) -> tuple[str, ...]:
@@ -414,6 +436,7 @@ _CHECKS: dict[str, Callable[[Field, Any, str], Any]] = {
     "phrases": _phrases,
     "arxiv": _arxiv,
     "library": _library,
+    "emails": _emails,
     "int": _int,
     "bool": _bool,
     "choice": _choice,

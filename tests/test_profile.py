@@ -197,3 +197,38 @@ def test_help_promises_only_what_the_email_does() -> None:
     assert "greet" not in shown
     templates = Path(__file__).resolve().parents[1] / "templates"
     assert not any("subscriber.name" in p.read_text() for p in templates.glob("email.*"))
+
+
+def test_sections_and_members_are_read_from_a_file_and_written_back(tmp_path: Path) -> None:
+    sub = load_file(write(tmp_path, "ada.toml", GOOD + "sections = false\n"))
+    assert sub.sections is False and "sections = false\n" in to_toml(sub)
+    assert load_file(write(tmp_path, "b.toml", GOOD)).sections is True
+    team = load_file(write(tmp_path, "team.toml", 'email = "lab@example.org"\n'
+                           'members = ["Ada@Example.org", "lin@example.org", "ada@example.org"]\n'))
+    assert team.topics == () and team.members == ("Ada@Example.org", "lin@example.org")
+    assert 'members = ["Ada@Example.org", "lin@example.org"]\n' in to_toml(team)
+    path = write(tmp_path, "bad.toml", 'email = "lab@example.org"\nmembers = ["ada", "x@y.org"]\n')
+    with pytest.raises(SubscriberError) as err:
+        load_file(path)
+    assert str(err.value) == f"{path}: field 'members': not a valid email address: 'ada'"
+
+
+def test_subscribers_add_takes_members_and_refuses_one_who_is_no_subscriber(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "newsletter.toml").write_text(
+        '[newsletter]\ndatabase_url = "sqlite:///news.db"\n[match]\nsemantic = false\n')
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(cli, ["--config", str(tmp_path / "newsletter.toml"), *args])
+
+    assert run("subscribers", "add", "--email", "ada@lab.org", "--topic", "robots").exit_code == 0
+    refused = run("subscribers", "add", "--email", "team@lab.org", "--member", "ada@lab.org",
+                  "--member", "nobody@lab.org")
+    target = tmp_path / "subscribers" / "team-lab-org.toml"
+    assert isinstance(refused.exception, SubscriberError) and not target.exists()
+    assert str(refused.exception) == (f"{target}: field 'members': no subscriber nobody@lab.org "
+                                      "(no subscriber file has it, none is stored)")
+    added = run("subscribers", "add", "--email", "team@lab.org", "--member", "ada@lab.org")
+    assert added.exit_code == 0, added.output
+    assert 'members = ["ada@lab.org"]\n' in target.read_text()

@@ -15,11 +15,12 @@ from datetime import date, datetime
 from sqlalchemy.engine import Engine
 
 from newsletter import addresses, signed_links
-from newsletter.app.queued_issue import Builder, found_papers
+from newsletter.app.queued_issue import Builder, found_papers, reader, stored_picks
 from newsletter.config import Config
 from newsletter.delivery.compose import Composer
 from newsletter.errors import NewsletterError
 from newsletter.models import Paper
+from newsletter.render.sections import sectioned
 from newsletter.render.text import date_label
 from newsletter.store.db import utc
 from newsletter.store.outbox import issue_date, issue_keys, issue_row, sent_issues
@@ -44,6 +45,8 @@ class PastIssue:
     count: int  # papers it held
     label: str  # its date as the issues write dates ("Mar 11, 2026")
     papers: tuple[Paper, ...]  # those of them still stored, in order
+    # in sections as the email shows them: (title, papers) each; () for one list
+    sections: tuple[tuple[str, tuple[Paper, ...]], ...] = ()
 
 
 class Archive:
@@ -114,5 +117,7 @@ class Archive:
                 count=len(issue_keys(issue)),
                 label=date_label(day),
                 papers=tuple(papers[k] for k in issue_keys(issue) if k in papers),
+                sections=tuple((title, tuple(p.paper for p in picks)) for title, picks
+                               in sectioned(reader(issue), stored_picks(issue, papers))),
             ))
         return out

@@ -33,7 +33,7 @@ ORIGIN = "import"
 FORMATS = ("csv", "json")
 OWN = ("email", "name", "status")  # the first columns; then every other profile field
 COLUMNS = (*OWN, *(f.name for f in profile.FIELDS if f.name not in OWN))
-LISTS = frozenset(f.name for f in profile.FIELDS if f.kind in ("phrases", "arxiv", "library"))
+LISTS = frozenset(f.name for f in profile.FIELDS if f.kind in profile.LIST_KINDS)
 SEPARATOR = "; "
 FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs such a cell (OWASP)
 MAX_BYTES = 100 * 2**20

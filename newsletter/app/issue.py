@@ -4,8 +4,9 @@ the rendered message. ``match``, ``preview``, the web pages and enqueue all comp
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.engine import Connection, Engine
@@ -14,6 +15,7 @@ from newsletter import addresses, shortlinks, signed_links
 from newsletter.app.model_doors import ModelRun, pick_with_model
 from newsletter.app.readers import find_subscriber
 from newsletter.app.stages import Stages
+from newsletter.app.teams import team_picks
 from newsletter.config import Config
 from newsletter.delivery.compose import Composer
 from newsletter.match import Matcher
@@ -22,17 +24,22 @@ from newsletter.render import RenderedEmail
 from newsletter.sources.reading import load_papers
 from newsletter.store.history import feedback_many, reference_papers, sent_keys_many
 from newsletter.store.papers import list_papers
+from newsletter.store.profiles import get_subscriber
 
 CANDIDATE_DAYS = 7  # an issue draws from the papers first seen in the last week
+log = logging.getLogger(__name__)
+_said: set[tuple[str, str]] = set()  # (team, member) no longer stored, said once
 
 
 @dataclass(frozen=True)
 class History:
-    """What the matcher needs besides the papers, for a batch of readers."""
+    """What the matcher needs besides the papers, for a batch of readers (and, for a team's
+    profile, its members' stored profiles)."""
 
     sent: dict[str, set[str]]
     judged: dict[str, dict[str, int]]
     references: dict[str, Paper] | None
+    members: dict[str, tuple[Subscriber, ...]] = field(default_factory=dict)
 
 
 def candidates(
@@ -54,10 +61,26 @@ def history(conn: Connection, subs: Sequence[Subscriber], now: datetime | None =
     sent = sent_keys_many(conn, emails, since, waiting=True)
     judged = feedback_many(conn, emails)
     refs: dict[str, Paper] = {}
-    for s in subs:
-        if s.papers or s.library or judged[s.email]:
-            refs |= reference_papers(conn, s, judged[s.email])
-    return History(sent, judged, refs or None)
+    members = {s.email: team_members(conn, s) for s in subs if s.members}
+    for s in [*subs, *(m for found in members.values() for m in found)]:
+        if s.papers or s.library or judged.get(s.email):
+            refs |= reference_papers(conn, s, judged.get(s.email, {}))
+    return History(sent, judged, refs or None, members)
+
+
+def team_members(conn: Connection, team: Subscriber) -> tuple[Subscriber, ...]:
+    """The stored profiles of a team's members; one no longer stored is left out, said once."""
+    found = []
+    for address in team.members:
+        stored = get_subscriber(conn, address)
+        if stored is None:
+            if (team.email, address) not in _said:
+                _said.add((team.email, address))
+                log.warning("%s: field 'members': no subscriber %s is stored; the team's issue "
+                            "leaves them out", team.origin or team.email, address)
+            continue
+        found.append(stored.subscriber)
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -79,11 +102,19 @@ def pick(
 ) -> dict[str, list[Pick]]:
     """Each reader's picks; ``past`` (their history) is left out for a reader not yet stored;
     ``model`` adds what the language model gave (see ``model_doors``)."""
-    history = (past.sent, past.judged, past.references) if past is not None else (None,) * 3
-    if model is not None and model.config.llm.enabled:
-        return pick_with_model(model.config, model.engine, model.run, matcher, subs, papers,
-                               history)
-    return matcher.match_many(subs, papers, *history)
+    sent = dict(past.sent) if past is not None else None
+    judged = dict(past.judged) if past is not None else None
+    refs = past.references if past is not None else None
+
+    def batch(readers: Sequence[Subscriber]) -> dict[str, list[Pick]]:
+        if model is not None and model.config.llm.enabled:
+            return pick_with_model(model.config, model.engine, model.run, matcher, readers,
+                                   papers, (sent, judged, refs))
+        return matcher.match_many(readers, papers, sent, judged, refs)
+
+    if not any(s.members for s in subs):
+        return batch(subs)
+    return team_picks(subs, past.members if past is not None else {}, batch, sent, judged)
 
 
 def picks_for(

@@ -40,9 +40,24 @@ def snapshot(sub: Subscriber, day: date, picks: Sequence[Pick]) -> dict[str, Any
     return {
         "date": day.isoformat(),
         **{name: data[name] for name in EMAILED},
-        "picks": [[p.paper.key, round(p.score, 4), list(p.reasons[:SHOWN_REASONS])]
-                  for p in picks],
+        "picks": [[p.paper.key, round(p.score, 4), list(p.reasons[:SHOWN_REASONS]),
+                   *_brought(p)] for p in picks],
     }
+
+
+def _brought(pick: Pick) -> list[dict[str, Any]]:
+    """What brought a pick in and whom it is for (for sections and team issues), when known."""
+    kept = {"via": pick.via, "topic": pick.topic, "for": list(pick.members)}
+    kept = {k: v for k, v in kept.items() if v}
+    return [kept] if kept else []
+
+
+def _pick(paper: Paper, entry: Sequence[Any]) -> Pick:
+    """One snapshot pick: key, score, reasons and, since sections, what brought it in."""
+    _, score, reasons, *rest = entry
+    more = rest[0] if rest and isinstance(rest[0], dict) else {}
+    return Pick(paper, float(score), tuple(reasons), via=str(more.get("via", "")),
+                topic=str(more.get("topic", "")), members=tuple(more.get("for", ())))
 
 
 def queued(stages: Stages, sub: Subscriber, day: date, picks: Sequence[Pick],
@@ -82,10 +97,18 @@ def restore(issue: Mapping[str, Any], papers: Mapping[str, Paper]) -> Issue | st
     missing = [k for k in issue_keys(dict(issue)) if k not in papers]
     if missing:
         return f"paper {missing[0]} is no longer stored"
-    sub = profile.from_stored({name: issue[name] for name in EMAILED if name in issue}, "")
-    picks = tuple(Pick(papers[str(key)], float(score), tuple(reasons))
-                  for key, score, reasons in issue["picks"])
-    return Issue(sub, issue_date(dict(issue)), picks)
+    return Issue(reader(issue), issue_date(dict(issue)), tuple(stored_picks(issue, papers)))
+
+
+def reader(issue: Mapping[str, Any]) -> Subscriber:
+    """The reader's profile as a snapshot keeps it (the fields it does not hold: defaults)."""
+    return profile.from_stored({name: issue[name] for name in EMAILED if name in issue}, "")
+
+
+def stored_picks(issue: Mapping[str, Any], papers: Mapping[str, Paper]) -> list[Pick]:
+    """A snapshot's picks in order, those whose paper is in ``papers``."""
+    return [_pick(papers[str(entry[0])], entry) for entry in issue.get("picks", [])
+            if str(entry[0]) in papers]
 
 
 class Builder:

@@ -7,7 +7,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -48,8 +48,30 @@ def sync_folder(engine: Engine, folder: Path, now: datetime) -> SyncReport:
     say what readers kept in files asked for on the web since the last sync."""
     subs = load_dir(folder)
     with engine.begin() as conn:
+        unknown = unknown_members(conn, subs)
+        if unknown:
+            raise next(iter(unknown.values()))
         report = sync_profiles(conn, subs, str(folder), now)
         return replace(report, told=web_requests(conn))
+
+
+def unknown_members(conn: Connection, subs: Sequence[Subscriber]) -> dict[str, SubscriberError]:
+    """By file: a team's member who is not a subscriber (no file among ``subs``, none
+    stored), or the team itself, as one line naming the file and the address."""
+    here = {addresses.key(s.email) for s in subs}
+    problems: dict[str, SubscriberError] = {}
+    for sub in subs:
+        for address in sub.members:
+            key = addresses.key(address)
+            if key == addresses.key(sub.email):
+                problem = f"{address} is this profile's own address"
+            elif key not in here and get_subscriber(conn, address) is None:
+                problem = f"no subscriber {address} (no subscriber file has it, none is stored)"
+            else:
+                continue
+            problems[sub.origin] = SubscriberError(f"{sub.origin}: field 'members': {problem}")
+            break
+    return problems
 
 
 def web_requests(conn: Connection) -> tuple[str, ...]:
@@ -81,6 +103,10 @@ def sync_subscribers(config: Config, engine: Engine, now: datetime) -> SyncRepor
     if not folder.is_dir():
         return None
     subs, problems = read_dir(folder)
+    with engine.connect() as conn:
+        unknown = unknown_members(conn, subs)
+    problems |= {Path(origin): problem for origin, problem in unknown.items()}
+    subs = [s for s in subs if s.origin not in unknown]
     said = {str(path): str(problem) for path, problem in problems.items()}
     for path, problem in said.items():
         if _said.get(path) != problem:  # once per problem, not on every tick
@@ -161,6 +187,9 @@ def add_reader(config: Config, engine: Engine, fields: Mapping[str, Any], now: d
     with engine.begin() as conn:
         if get_subscriber(conn, email) is not None:
             raise SubscriberError(f"{email}: a subscriber with this email is already stored")
+        unknown = unknown_members(conn, [sub])
+        if unknown:
+            raise next(iter(unknown.values()))
         folder.mkdir(parents=True, exist_ok=True)
         _write_atomic(target, to_toml(sub))
         upsert_subscriber(conn, sub, now)

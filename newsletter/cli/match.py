@@ -104,6 +104,8 @@ def _print(app: App, report: MatchReport, as_json: bool) -> None:
         if chosen.paper.link:
             app.console.print(f"    {chosen.paper.link}", markup=False)
         app.console.print(f"    why: {'; '.join(chosen.reasons)}", markup=False)
+        if chosen.members:
+            app.console.print(f"    for: {', '.join(chosen.members)}", markup=False)
 
 
 def pick_json(pick: Pick) -> dict[str, Any]:
@@ -115,6 +117,8 @@ def pick_json(pick: Pick) -> dict[str, Any]:
         "score": pick.score,
         "reasons": list(pick.reasons),
         "tags": list(pick.tags),
+        "topic": pick.topic,  # the topic it matched best ("" when no topic brought it in)
+        "for": list(pick.members),  # a team's issue: the members it is for
     }
 
 

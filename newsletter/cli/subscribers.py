@@ -35,7 +35,7 @@ def profile_options(command: Callable[..., None]) -> Callable[..., None]:
         if not f.flag:
             continue
         kw: dict[str, Any] = {"help": f.help}
-        if f.kind in ("phrases", "arxiv"):
+        if f.kind in ("phrases", "arxiv", "emails"):
             kw["multiple"] = True  # topics, papers or a library: the profile checks there is one
         elif f.kind == "library":
             kw |= {"type": click.Path(dir_okay=False), "help": "A Zotero export or a file of "

@@ -20,6 +20,7 @@ from newsletter.match.scores import BatchScores, author_name
 from newsletter.models import Expansion, Pick, Subscriber
 
 FOLLOWED = "by followed author"  # how a followed author's pick says so
+LIKED = "similar to a paper you liked"  # how a pick pulled in by a liked paper says so
 REASON_PART = 0.5  # a signal must reach half its range to be named as a reason
 FOLLOW_SCORE = 1.0
 
@@ -202,15 +203,35 @@ def _pick(
             (k for k in liked if k in scores.refs), key=lambda k: scores.similar[scores.refs[k], i]
         )
         title = quoted(scores.ref_titles[best], 90)
-        reasons.append(f"similar to a paper you liked: '{title}'")
+        reasons.append(f"{LIKED}: '{title}'")
     own = topic_scores[: len(subscriber.topics)]
     if not tags and expansion and len(topic_scores) > len(own) and topic_scores[-1] >= best_topic:
         reasons.append(_phrase_reason(scores, expansion.phrases, i))
     if not tags and not reasons and subscriber.topics:
         reasons += _fallback_reason(subscriber, scores, i, own, tags, bar)
+    via, topic = _brought_by(subscriber, own, tags, reasons)
     return Pick(
-        paper=paper, score=round(score, 4), reasons=tuple(dict.fromkeys(reasons)), tags=tuple(tags)
+        paper=paper, score=round(score, 4), reasons=tuple(dict.fromkeys(reasons)), tags=tuple(tags),
+        via=via, topic=topic,
     )
+
+
+def _brought_by(
+    subscriber: Subscriber, own: np.ndarray, tags: list[str], reasons: list[str]
+) -> tuple[str, str]:
+    """What brought a pick in, for an issue in sections: a liked paper when it scores better
+    than any topic (its reason says so), else the topic among those that carry it that it
+    scores best on, else a followed author; else (a phrase looked for on the reader's behalf)
+    the topic it scores best on."""
+    if any(r.startswith(LIKED) for r in reasons):
+        return "liked", ""
+    if tags:
+        return "topic", max(tags, key=lambda t: own[subscriber.topics.index(t)])
+    if any(r.startswith(FOLLOWED) for r in reasons):
+        return "author", ""
+    if own.size:
+        return "topic", subscriber.topics[int(np.argmax(own))]
+    return "", ""
 
 
 def _fallback_reason(

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from newsletter.config import EmailSettings, NewsletterSettings
 from newsletter.models import Issue, IssueLinks, Paper, Pick
 from newsletter.paper_links import safe_url, search_url
+from newsletter.render.sections import sectioned
 from newsletter.render.text import (
     authors_label,
     date_label,
@@ -63,6 +64,7 @@ class Card(PaperView):
     tags: tuple[str, ...]
     more_like: str
     less_like: str
+    for_whom: str = ""  # a team's issue: the members it is for, "Ada, Lin"
 
 
 @lru_cache(maxsize=4096)
@@ -119,11 +121,26 @@ def card(pick: Pick, number: int, links: IssueLinks, abstract_chars: int) -> Car
         tags=_clean(pick.tags),
         more_like=safe_url(links.more_like.get(view.key, "")),
         less_like=safe_url(links.less_like.get(view.key, "")),
+        for_whom=", ".join(_clean(pick.members)),
     )
 
 
 def view_fields(view: PaperView) -> dict[str, Any]:
     return {name: getattr(view, name) for name in PaperView.__slots__}
+
+
+def sections(groups: list[tuple[str, list[Pick]]], cards: list[Card]) -> list[SimpleNamespace]:
+    """The sections as the templates see them ([] for one flat list): an anchor ``id``, the
+    ``title`` (and ``toc_title``, cut to one line of a phone), ``count`` and ``cards``."""
+    out, start = [], 0
+    for n, (title, picks) in enumerate(groups, 1):
+        shown = squash(title)
+        out.append(SimpleNamespace(
+            id=f"section-{n}", title=shown, toc_title=clip(shown, TOC_CHARS), count=len(picks),
+            cards=cards[start:start + len(picks)],
+        ))
+        start += len(picks)
+    return out
 
 
 @lru_cache(maxsize=64)
@@ -142,7 +159,9 @@ def build_context(
     """Everything the subject, HTML and text templates may use (see templates/README.md)."""
     subscriber = issue.subscriber
     chars = ABSTRACT_CHARS.get(subscriber.abstracts, email.abstract_chars)
-    cards = [card(p, i, links, chars) for i, p in enumerate(issue.picks, 1)]
+    groups = sectioned(subscriber, issue.picks)
+    ordered = [p for _, picks in groups for p in picks] if groups else issue.picks
+    cards = [card(p, i, links, chars) for i, p in enumerate(ordered, 1)]
     topics = list(_clean(subscriber.topics))
     day = issue.issue_date
     return {
@@ -153,6 +172,7 @@ def build_context(
             id=issue.issue_id, date=day, date_label=date_label(day), long_date=long_date_label(day)
         ),
         "cards": cards,
+        "sections": sections(groups, cards),
         "count": len(cards),
         "quiet": not cards,
         "preheader": preheader([c.title for c in cards], topics),

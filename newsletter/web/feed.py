@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET
 
 from newsletter.app.archive import PastIssue
+from newsletter.models import Paper
 from newsletter.web.pages import paper_url
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -29,11 +30,22 @@ def _add(parent: ET.Element, tag: str, text: str = "", **attrs: str) -> ET.Eleme
 
 
 def _content(issue: PastIssue) -> str:
-    """The entry's HTML: the papers in order, linked, and the web copy."""
-    items = "".join(
-        f'<li><a href="{escape(paper_url(p))}">{escape(p.title)}</a></li>' for p in issue.papers
+    """The entry's HTML: the papers in order, linked (under their sections' headings in an
+    issue in sections, numbered on), and the web copy."""
+    parts, start = [], 1
+    for title, papers in issue.sections or (("", issue.papers),):
+        if title:
+            parts.append(f"<h3>{escape(title)} ({len(papers)})</h3>")
+        parts.append(f'<ol start="{start}">{_items(papers)}</ol>' if start > 1
+                     else f"<ol>{_items(papers)}</ol>")
+        start += len(papers)
+    return "".join(parts) + f'<p><a href="{escape(issue.url)}">Read this issue</a></p>'
+
+
+def _items(papers: Sequence[Paper]) -> str:
+    return "".join(
+        f'<li><a href="{escape(paper_url(p))}">{escape(p.title)}</a></li>' for p in papers
     )
-    return f'<ol>{items}</ol><p><a href="{escape(issue.url)}">Read this issue</a></p>'
 
 
 def atom_feed(

@@ -166,8 +166,8 @@ def _posted(f: Field, text: str) -> Any:
         return lines(text)
     if f.kind == "text":
         return text[: f.high] if f.high else text  # what the input's maxlength lets through
-    if f.kind == "bool":
-        return text == "on"  # a checkbox: absent when unticked
+    if f.kind == "bool":  # a checkbox after a hidden "off" of the same name (the last wins)
+        return text == "on" if text else f.default
     text = text.strip() or DEFAULTS[f.name]
     if f.kind == "int":
         return int(text) if WHOLE.fullmatch(text) else text

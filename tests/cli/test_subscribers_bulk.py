@@ -318,9 +318,9 @@ def test_csv_export_defuses_formulas_and_joins_lists(run: Run, site: Path) -> No
     assert lines == [
         ",".join(bulk.COLUMNS),
         "'+tag@example.org,''=already quoted,active,''-twice,,,,,10,0,UTC,07:00,daily,monday,true,"
-        "short,",
+        "short,true,,",
         '\'=cmd@example.org,"\'=HYPERLINK(""http://x"")",active,\'+1; @home,,,,,10,0,UTC,07:00,'
-        "daily,monday,true,short,",
+        "daily,monday,true,short,true,,",
     ]
     paused = json.loads(run("subscribers", "export", "--format", "json", "--status", "paused").out)
     assert paused[0]["papers"] == ["2401.01234", "2312.00001"]

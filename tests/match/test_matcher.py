@@ -202,3 +202,34 @@ def test_match_settings_are_range_checked(make_config) -> None:  # type: ignore[
     with pytest.raises(ConfigError, match=r"'match.threshold' must be between 0 and 1"):
         make_config({"match": {"threshold": 1.5}})
     assert make_config({"match": {"lexical_weight": 1}}).match.lexical_weight == 1.0
+
+
+def test_each_pick_says_which_topic_liked_paper_or_author_brought_it_in(
+    matcher: Matcher,
+) -> None:
+    """For an issue in sections: the reader's topic a pick matched best, else what else
+    brought it in (a liked paper, a followed author)."""
+    liked = paper(
+        "Graph neural networks for traffic forecasting on road networks", arxiv_id="2401.00001"
+    )
+    by_her = paper("An unrelated study of soil microbes", authors=("Marie Curie",))
+    both = paper("Exoplanets from light curves",
+                 "Exoplanets found with spiking networks of neurons.")
+    profile = sub("spiking neural networks", "exoplanets", papers=("2401.00001",),
+                  authors=("Marie Curie",))
+    picks = matcher.match(profile, [*PAPERS, by_her, both], references={liked.key: liked})
+    brought = {p.paper.title: (p.via, p.topic) for p in picks}
+    assert brought["Mass-radius relationships for solid exoplanets"] == ("topic", "exoplanets")
+    assert brought["Learning delays in spiking neural networks"] == (
+        "topic", "spiking neural networks")
+    # carried by both topics, the first one too: the one it scores best on
+    assert set(picks[titles(picks).index(both.title)].tags) == set(profile.topics)
+    pool = [*PAPERS, by_her, both]
+    scores = matcher.score([profile], pool, {}, {liked.key: liked})
+    on = {t: float(scores.fused[scores.rows[t], scores.positions[both.key]])
+          for t in profile.topics}
+    assert abs(on["exoplanets"] - on["spiking neural networks"]) > 0.05, on
+    assert brought[both.title] == ("topic", max(on, key=lambda t: on[t]))
+    assert brought[both.title] == ("topic", "exoplanets")
+    assert brought["Graph neural networks for traffic forecasting"] == ("liked", "")
+    assert brought[by_her.title] == ("author", "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from urllib.parse import quote
 
@@ -63,6 +64,35 @@ def pick(p: Paper, tags: tuple[str, ...] = ("brain decoding",)) -> Pick:
 def make_issue(n: int = 3, extra: tuple[Paper, ...] = ()) -> Issue:
     picks = tuple(pick(paper(i)) for i in range(1, n + 1)) + tuple(pick(p, ()) for p in extra)
     return Issue(SUBSCRIBER, date(2026, 11, 23), picks)
+
+
+def sectioned_issue(n: int = 6, sections: bool = True) -> Issue:
+    """``n`` papers for a reader of three topics, each saying what brought it in: the first
+    topic's papers, then the second's (the third has none), one a liked paper brought in and
+    one a followed author's; ranked so that sections reorder them."""
+    ways = [("topic", "exoplanets"), ("topic", "brain decoding"), ("liked", ""),
+            ("topic", "exoplanets"), ("author", ""), ("topic", "brain decoding")]
+    picks = []
+    for i in range(1, n + 1):
+        via, topic = ways[(i - 1) % len(ways)]
+        reason = f"matched {topic!r} in the abstract" if topic else (
+            "by followed author Ann Lee" if via == "author" else "similar to a paper you liked")
+        picks.append(Pick(paper(i), round(0.9 - i / 100, 2), (reason,), via=via, topic=topic))
+    reader = replace(SUBSCRIBER, sections=sections)
+    return Issue(reader, date(2026, 11, 23), tuple(picks))
+
+
+def team_issue() -> Issue:
+    """A lab's issue from two members (no topics of its own): each paper says whom it is for,
+    in sections of the members' topics."""
+    team = Subscriber(email="lab@example.org", name="The lab", topics=(),
+                      members=("ada@example.org", "lin@example.org"))
+    whom = [(("Ada",), "brain decoding"), (("lin",), "exoplanets"), (("Ada", "lin"), "exoplanets"),
+            (("Ada",), "brain decoding")]
+    picks = tuple(Pick(paper(i), 0.8, (f"matched {topic!r} in the abstract",), via="topic",
+                       topic=topic, members=members)
+                  for i, (members, topic) in enumerate(whom, 1))
+    return Issue(team, date(2026, 11, 23), picks)
 
 
 def make_links(issue: Issue) -> IssueLinks:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from newsletter.render import Renderer
 from newsletter.sources.base import ParseContext
 from newsletter.sources.text import parse
 
-from .render_samples import HOSTILE, NEWSLETTER, RTL, SUBSCRIBER, make_links
+from .render_samples import HOSTILE, NEWSLETTER, RTL, SUBSCRIBER, make_links, sectioned_issue
 
 # For every visible element holding text: its font size and its contrast with the background
 # actually behind it (the nearest ancestor with an opaque background colour).
@@ -138,3 +139,42 @@ def test_on_a_phone_the_first_paper_shows_on_the_first_screen(
     finally:
         view.close()
     check(measure(browser, out.html, 390, "light"))
+
+
+def test_an_issue_in_sections_fits_a_phone_and_its_list_leads_to_the_sections(
+    browser: Any, seeds_dir: Path
+) -> None:
+    """Ten long real titles in four sections, one of them a topic of 200 characters: no
+    horizontal scroll at 375 and 390 px, light and dark; the list at the top links each
+    section's name to its heading, the titles to their papers, and the first card still starts
+    on the first screen of a phone."""
+    seed = sorted(seeds_dir.glob("*.txt"))[-1]
+    page = parse(seed.read_bytes(), ParseContext(origin=str(seed), today=date(2026, 11, 23)))
+    papers = sorted(page.papers, key=lambda p: -len(p.title))[:10]
+    base = sectioned_issue(10)
+    long_topic = "multi-agent " * 16 + "reinforcement learning for robots"
+    reader = replace(base.subscriber, topics=(long_topic, *base.subscriber.topics))
+    picks = tuple(replace(p, paper=paper, topic=long_topic if n == 0 else p.topic)
+                  for n, (p, paper) in enumerate(zip(base.picks, papers, strict=True)))
+    issue = Issue(reader, base.issue_date, picks)
+    out = Renderer(NEWSLETTER, EmailSettings(), None).render(issue, make_links(issue))
+    assert out is not None and len(out.html.encode()) < 90_000
+    view = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        view.set_content(out.html)
+        links = view.locator(".toc a.toc-section")
+        assert links.count() == 5
+        for n in range(5):
+            target = links.nth(n).get_attribute("href") or ""
+            assert target == f"#section-{n + 1}"
+            heading = view.locator(f"[id='{target[1:]}']")
+            assert heading.count() == 1, target
+            box = links.nth(n).bounding_box()
+            assert box is not None and box["height"] < 30, (n, box)  # one line each
+        first = view.locator(".card a[dir=auto]").nth(0).bounding_box()
+        assert first is not None and first["y"] < 844, first
+    finally:
+        view.close()
+    for width in (375, 390):
+        for scheme in ("light", "dark"):
+            check(measure(browser, out.html, width, scheme))

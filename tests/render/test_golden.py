@@ -7,28 +7,41 @@ Regenerate the expected files after an intended template change with
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from newsletter.config import EmailSettings
+from newsletter.models import Issue
 from newsletter.render import RenderedEmail, Renderer
 
-from .render_samples import HOSTILE, NEWSLETTER, RTL, make_issue, make_links
+from .render_samples import (
+    HOSTILE,
+    NEWSLETTER,
+    RTL,
+    make_issue,
+    make_links,
+    sectioned_issue,
+    team_issue,
+)
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
 REGEN = os.environ.get("NEWSLETTER_REGEN_GOLDEN") == "1"
 
-CASES = {
-    "three-papers-and-hostile-text": (3, (HOSTILE, RTL)),
-    "quiet-day": (0, ()),
+CASES: dict[str, Callable[[], Issue]] = {
+    "three-papers-and-hostile-text": lambda: make_issue(3, (HOSTILE, RTL)),
+    "quiet-day": lambda: make_issue(0),
+    # a reader of three topics: two sections of topics, a liked paper's and an author's
+    "sections-by-interest": lambda: sectioned_issue(6),
+    # a lab's issue from two members: whom each paper is for, sections of their topics
+    "team-from-members": team_issue,
 }
 
 
 def rendered(case: str) -> RenderedEmail:
-    count, extra = CASES[case]
     renderer = Renderer(NEWSLETTER, EmailSettings(quiet_day="send"), None)
-    issue = make_issue(count, extra)
+    issue = CASES[case]()
     out = renderer.render(issue, make_links(issue))
     assert out is not None
     return out

@@ -23,6 +23,7 @@ from .render_samples import (
     RTL_TITLE,
     make_issue,
     make_links,
+    sectioned_issue,
 )
 
 HREF = re.compile(r'href="([^"]*)"')
@@ -199,3 +200,10 @@ def test_a_language_models_one_line_summary_sits_under_the_title() -> None:
     html = visible_text(out.html)
     assert html.index("part 1") < html.index("Decodes imagined speech") < html.index("Why you")
     assert "<b>& transfers</b>" not in out.html and "&lt;b&gt;&amp; transfers" in out.html
+
+
+def test_ten_papers_in_sections_stay_well_below_the_gmail_clipping_size() -> None:
+    issue = sectioned_issue(10)
+    out = Renderer(NEWSLETTER, EmailSettings(), None).render(issue, make_links(issue))
+    assert out is not None and out.html.count('class="toc-section"') == 4
+    assert len(out.html.encode()) < 90_000

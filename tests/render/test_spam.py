@@ -10,7 +10,7 @@ from newsletter.config import EmailSettings
 from newsletter.models import OutgoingEmail
 from newsletter.render import Renderer
 
-from .render_samples import NEWSLETTER, make_issue, make_links
+from .render_samples import NEWSLETTER, make_issue, make_links, sectioned_issue
 
 SENDER = "Paper Digest <digest@digest.example.org>"
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
@@ -65,6 +65,17 @@ def test_quiet_day_note_scores_below_one(spamassassin: str) -> None:
     links = make_links(issue)
     out = Renderer(NEWSLETTER, EmailSettings(quiet_day="send"), None).render(issue, links)
     assert out is not None
+    score, report = spam_score(
+        spamassassin, mime_bytes(out.subject, out.text, out.html, links.unsubscribe)
+    )
+    assert score < 1.0, report.split("Content analysis details:", 1)[-1][:2000]
+
+
+def test_an_issue_in_sections_scores_below_one(spamassassin: str) -> None:
+    issue = sectioned_issue(10)
+    links = make_links(issue)
+    out = Renderer(NEWSLETTER, EmailSettings(), None).render(issue, links)
+    assert out is not None and 'id="section-1"' in out.html
     score, report = spam_score(
         spamassassin, mime_bytes(out.subject, out.text, out.html, links.unsubscribe)
     )

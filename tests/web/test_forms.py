@@ -186,3 +186,31 @@ def test_readers_choose_how_much_of_each_abstract_on_both_forms(
     assert saved.status_code == 200
     with engine.connect() as conn:
         assert get_subscriber(conn, "ada@example.org").subscriber.abstracts == "none"  # type: ignore[union-attr]
+
+
+def sections_of(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        stored = get_subscriber(conn, "ada@example.org")
+    assert stored is not None
+    return stored.subscriber.sections
+
+
+def test_readers_turn_sections_by_topic_off_and_on_on_the_preferences_page(
+    client: TestClient, mailer: MemoryMailer, engine: Engine
+) -> None:
+    """A checkbox after a hidden "off" of the same name: unticked posts "off", ticked posts
+    "off" then "on" (the last wins), and a form without the field keeps the default (on)."""
+    box = '<input type="checkbox" id="sections" name="sections" value="on" checked>'
+    assert box in client.get("/").text  # ticked for a new reader
+    subscribe_and_confirm(client, mailer)
+    assert sections_of(engine) is True
+    html, token = prefs_page(client)
+    assert '<input type="hidden" name="sections" value="off">' in html and box in html
+    assert "Group papers by topic" in html
+    client.post("/preferences", data=edited(csrf_of(html), token, sections="off"))
+    assert sections_of(engine) is False
+    html, token = prefs_page(client)
+    assert box not in html and 'name="sections" value="on">' in html
+    ticked = edited(csrf_of(html), token) | {"sections": ["off", "on"]}
+    assert client.post("/preferences", data=ticked).status_code == 200  # type: ignore[arg-type]
+    assert sections_of(engine) is True
