@@ -8,7 +8,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import anyio
@@ -20,8 +20,8 @@ from starlette.testclient import TestClient
 from newsletter import library_files
 from newsletter.app.accounts import Site
 from newsletter.delivery.memory import MemoryMailer
+from newsletter.web import forms, work
 from newsletter.web import server as web_server
-from newsletter.web import work
 from newsletter.web.app import create_app
 from newsletter.web.forms import MAX_BODY
 
@@ -174,3 +174,19 @@ def test_silent_and_slow_header_connections_are_closed(live: tuple[str, int]) ->
         kept.settimeout(5)
         assert kept.recv(4096).startswith(b"HTTP/1.1 200")
         assert closed_within(kept, 5)
+
+
+def test_a_form_body_that_trickles_past_its_deadline_is_408(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A body sent a byte at a time held its request (and a worker) as long as it liked."""
+    monkeypatch.setattr(forms, "BODY_SECONDS", 0.3)
+
+    async def trickle() -> AsyncIterator[bytes]:
+        for byte in b"topics=spiking+networks":
+            await anyio.sleep(0.05)
+            yield bytes([byte])
+
+    with pytest.raises(forms.FormTooSlow, match=r"did not arrive within 0\.3 seconds") as caught:
+        anyio.run(forms.read_form, trickle())
+    assert caught.value.status == 408
