@@ -28,13 +28,14 @@ LINEAR_BOUND = FACTOR * 4  # a quadratic parser gives FACTOR**2 = 64; a linear o
 
 
 def cpu_seconds(body: bytes, name: str) -> float:
-    """The least CPU time of three reads (a refusal counts: it is an answer too)."""
+    """The least CPU time of three reads in this thread (a refusal counts: it is an answer
+    too; other threads of the test process do not)."""
     best = float("inf")
     for _ in range(3):
-        start = time.process_time()
+        start = time.thread_time()
         with contextlib.suppress(SubscriberError):
             read(body, name)
-        best = min(best, time.process_time() - start)
+        best = min(best, time.thread_time() - start)
     return max(best, 5e-4)  # below the clock's grain both sizes are "instant"
 
 
