@@ -24,12 +24,16 @@ from pathlib import Path
 SENDER = "Paper Digest <digest@news.example.org>"
 
 
-def serve_sink(port: int) -> None:
-    """A minimal sink: accept every message, keep nothing."""
+def serve_sink(port: int, log: Path | None = None) -> None:
+    """A minimal sink: accept every message, keep nothing (but each recipient, one a line in
+    ``log``, when given)."""
     from aiosmtpd.controller import Controller
 
     class Handler:
         async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            if log is not None:
+                with log.open("a", encoding="utf-8") as out:
+                    out.writelines(f"{rcpt}\n" for rcpt in envelope.rcpt_tos)  # type: ignore[attr-defined]
             return "250 2.0.0 Ok: queued"
 
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from newsletter import library_scan
 from newsletter.errors import SubscriberError
 from newsletter.models import normalize_title
 
@@ -33,7 +34,7 @@ ARXIV = re.compile(
 )
 STORED = re.compile(r"arxiv:\d{4}\.\d{4,5}\|title:\S")
 # A liked paper as the preferences form shows it (``app/liked.py``): its title, then its id.
-SHOWN = re.compile(r"^(?P<title>.+?)\s+\(arXiv:(?P<id>\d{4}\.\d{4,5})(?:v\d+)?\)$")
+SHOWN_ID = re.compile(r"(\d{4}\.\d{4,5})(?:v\d+)?\)")
 _TEX_COMMAND = re.compile(r"\\[a-zA-Z]+\*?\s*|\\.")
 
 
@@ -143,51 +144,7 @@ def _kind(name: str, text: str) -> str:
 
 
 def _bibtex(text: str, name: str) -> list[dict[str, str]]:
-    entries = []
-    at = text.find("@")
-    while at != -1:
-        open_at = re.match(r"@\s*(\w+)\s*[{(]", text[at:])
-        if not open_at:
-            at = text.find("@", at + 1)
-            continue
-        start = at + open_at.end()
-        end = _closing(text, start)
-        if open_at.group(1).lower() not in ("comment", "string", "preamble"):
-            entries.append(_bib_fields(text[start:end]))
-        at = text.find("@", end)
-    return entries
-
-
-def _closing(text: str, start: int) -> int:
-    """The index just past the brace that closes an entry opened before ``start``."""
-    depth = 1
-    for i in range(start, len(text)):
-        if text[i] == "{":
-            depth += 1
-        elif text[i] == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-    return len(text)
-
-
-def _bib_fields(body: str) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for m in re.finditer(r"(\w[\w-]*)\s*=\s*", body):
-        fields.setdefault(m.group(1).lower(), _bib_value(body, m.end()))
-    return fields
-
-
-def _bib_value(body: str, i: int) -> str:
-    if i >= len(body):
-        return ""
-    if body[i] == "{":
-        end = _closing(body, i + 1)
-        return body[i + 1 : end - 1 if body[end - 1] == "}" else end]  # unclosed: to the end
-    if body[i] == '"':
-        end = body.find('"', i + 1)
-        return body[i + 1 : end if end != -1 else len(body)]
-    return re.match(r"[^,}\s]*", body[i:]).group(0)  # type: ignore[union-attr]
+    return library_scan.bibtex_entries(text, name, MAX_ENTRIES)
 
 
 def _untex(value: str) -> str:
@@ -200,29 +157,49 @@ RIS_FIELDS = {"TI": "title", "T1": "title", "DO": "doi", "UR": "url", "L1": "url
 
 def _ris(text: str, name: str) -> list[dict[str, str]]:
     entries: list[dict[str, str]] = []
-    current: dict[str, str] | None = None
-    for line in text.splitlines():
+    current: dict[str, list[str]] | None = None
+    size = first = 0
+    for line_no, line in enumerate(text.splitlines(), 1):
         tag, sep, value = line.partition("  - ")
         tag = tag.strip()
-        if not sep and line.strip() not in ("ER  -", "ER -"):
+        ends = line.strip() in ("ER  -", "ER -")
+        if not sep and not ends:
             continue
         if tag == "TY":
-            current = {}
-        elif tag == "ER" or line.strip() in ("ER  -", "ER -"):
+            current, size, first = {}, 0, line_no
+        elif tag == "ER" or ends:
             if current is not None:
-                entries.append(current)
+                _add(entries, _joined(current), name)
             current = None
         elif current is not None and tag in RIS_FIELDS:
-            field = RIS_FIELDS[tag]
-            current[field] = f"{current.get(field, '')} {value.strip()}".strip()
+            size += len(line)
+            if size > library_scan.MAX_ENTRY_CHARS:
+                raise SubscriberError(
+                    f"{name}: the entry at line {first} is longer than "
+                    f"{library_scan.MAX_ENTRY_CHARS} characters"
+                )
+            current.setdefault(RIS_FIELDS[tag], []).append(value.strip())
     if current:
-        entries.append(current)
+        _add(entries, _joined(current), name)
     return entries
 
 
+def _joined(fields: dict[str, list[str]]) -> dict[str, str]:
+    return {field: " ".join(v for v in values if v) for field, values in fields.items()}
+
+
+def _add(entries: list[dict[str, str]], entry: dict[str, str], name: str) -> None:
+    entries.append(entry)
+    if len(entries) > MAX_ENTRIES:
+        raise SubscriberError(f"{name}: more than {MAX_ENTRIES} entries")
+
+
 def _csl_json(text: str, name: str) -> list[dict[str, str]]:
+    library_scan.check_json_depth(text, name)
     try:
         data = json.loads(text)
+    except RecursionError:  # the scan above keeps nesting far from this; never a traceback
+        raise SubscriberError(f"{name}: not valid CSL-JSON (nested too deep)") from None
     except json.JSONDecodeError as exc:
         problem = f"not valid CSL-JSON (line {exc.lineno}: {exc.msg})"
         raise SubscriberError(f"{name}: {problem}") from None
@@ -238,6 +215,15 @@ def _csl_fields(item: dict[str, Any]) -> dict[str, str]:
     return {ours: str(item[theirs]) for theirs, ours in pick.items() if item.get(theirs)}
 
 
+def _shown(line: str) -> tuple[str, str] | None:
+    """(title, id) of a line like "Some title (arXiv:2403.03950)", in one pass over it."""
+    head, sep, tail = line.rpartition("(arXiv:")
+    found = SHOWN_ID.fullmatch(tail) if sep else None
+    if not found or not head[-1:].isspace() or not head.strip():
+        return None
+    return head.rstrip(), found.group(1)
+
+
 def _lines(text: str, name: str) -> list[dict[str, str]]:
     """One entry a line: an arXiv id or link, else a title (three words or more)."""
     entries: list[dict[str, str]] = []
@@ -245,8 +231,8 @@ def _lines(text: str, name: str) -> list[dict[str, str]]:
         if STORED.match(line):  # a key as stored: "arxiv:1|title:t"
             line, _, title = line.partition(ALSO)
             entries.append({"line": line, "title": title.removeprefix("title:")})
-        elif shown := SHOWN.match(line):  # as the preferences form shows it
-            entries.append({"line": f"arXiv:{shown['id']}", "title": shown["title"]})
+        elif shown := _shown(line):  # as the preferences form shows it
+            entries.append({"line": f"arXiv:{shown[1]}", "title": shown[0]})
         elif ARXIV.search(line):
             entries.append({"line": line})
         elif line.startswith("title:") or len(line.split()) >= 3:

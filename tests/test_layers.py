@@ -83,7 +83,7 @@ FRONT_DOORS = ("cli", "web")
 # signed_links ...) are top-level modules, never a stage or the store.
 STAGE_OR_STORE = tuple(f"newsletter.{s}" for s in (*STAGES, "store"))
 WIRING = {  # start-up wiring, by name: the one front door that starts the other
-    "newsletter.cli.serve": ("newsletter.web.app",),
+    "newsletter.cli.serve": ("newsletter.web.app", "newsletter.web.server"),  # app, uvicorn
     "newsletter.cli.preview": ("newsletter.web.preview",),
 }
 

@@ -75,7 +75,6 @@ def test_the_format_is_recognised_without_a_suffix() -> None:
     ("body", "expected"),
     [
         (b"\xff\xfe@article{x, title={Caf\xe9 society}}", "title:cafe society"),  # cp1252
-        (b"@article{unclosed, title = {no end", "title:no end"),
         ("\ufeff@misc{w, title={Windows export}}".encode("utf-16"), "title:windows export"),
         (b"", None),
     ],

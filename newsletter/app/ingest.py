@@ -43,6 +43,7 @@ class SourceReport:
     counts: UpsertCounts = field(default_factory=UpsertCounts)
     skipped: tuple[str, ...] = ()
     error: str = ""
+    repaired: tuple[str, ...] = ()  # bad bytes mended in its pages, and where
 
 
 def open_fetcher(settings: FetchSettings, on_retry: Callable[[str], None] | None = None) -> Fetcher:
@@ -112,8 +113,11 @@ def ingest_one(
         log.debug("storing %r failed", name, exc_info=True)
         return _failed(engine, name, key, now, unforeseen(exc)), []
     skipped = tuple(s for page in reading.pages for s in page.skipped)
+    repaired = tuple(s for page in reading.pages for s in page.repaired)
+    for line in repaired:
+        log.warning("%s: %s", name, line)
     entries = sum(page.entries for page in reading.pages)
-    return SourceReport(name, status, entries, counts, skipped), reading.papers
+    return SourceReport(name, status, entries, counts, skipped, repaired=repaired), reading.papers
 
 
 def state_key(name: str) -> str:

@@ -70,6 +70,8 @@ def describe(report: SourceReport) -> str:
     )
     if report.skipped:
         line += f", {len(report.skipped)} skipped ({escape(report.skipped[0])})"
+    if report.repaired:
+        line += f"; {escape('; '.join(report.repaired))}"
     return line
 
 

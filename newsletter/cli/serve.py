@@ -22,6 +22,7 @@ from newsletter.app.stages import Stages
 from newsletter.cli.common import App, pass_app, sending_mailer
 from newsletter.cli.model import fetch_model_first
 from newsletter.web.app import create_app
+from newsletter.web.server import server_config
 
 PLAIN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -80,14 +81,7 @@ def serve(app: App, host: str | None, port: int | None, no_scheduler: bool, log_
     service = Service(stages, lambda: sending_mailer(config))
     site = Site(config, app.engine, lambda: sending_mailer(config), stages=stages)
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(site),
-            host=host or config.web.host,
-            port=port or config.web.port,
-            proxy_headers=True,  # trust X-Forwarded-For from the local reverse proxy
-            log_config=None,
-            access_log=False,
-        )
+        server_config(create_app(site), host or config.web.host, port or config.web.port)
     )
     scheduler = None if no_scheduler else build_scheduler(service)
     if scheduler is not None:

@@ -30,6 +30,7 @@ class Page:
     papers: tuple[Paper, ...]
     entries: int
     skipped: tuple[str, ...] = ()  # one line per entry that was left out, saying why
+    repaired: tuple[str, ...] = ()  # bytes mended in the body, and where (``bad_bytes``)
     next_url: str | None = None  # paging: the next URL to fetch for the same source
 
 

@@ -1,7 +1,9 @@
 """The ``feed`` source: RSS and Atom feeds (arXiv listings, community daily-papers feeds).
 
-feedparser forgives a lot; we do not: a body that is not a feed, malformed or truncated XML,
-or bytes that are not in the declared encoding are a ``ParseError``, so nothing half-read is stored.
+feedparser forgives a lot; we do not: a body that is not a feed, or malformed or truncated XML,
+is a ``ParseError``, so nothing half-read is stored. Single bad bytes are mended first and
+reported (``bad_bytes``): a raw control byte is dropped and, in a UTF-8 feed, a byte that is not
+UTF-8 becomes U+FFFD, so one bad byte does not cost the feed its good entries.
 A character reference to what XML cannot hold is mended first, by the rule of ``clean``: a
 surrogate or a code point beyond Unicode (``&#xD800;``) becomes U+FFFD, a control character
 (``&#0;``) is dropped; feedparser's fallback parser would crash on them.
@@ -18,6 +20,7 @@ from typing import Any
 import feedparser
 
 from newsletter.models import Paper
+from newsletter.sources.bad_bytes import XML_CONTROLS, Repairs, mend
 from newsletter.sources.base import Page, ParseContext, ParseError, SourceKind
 
 ARXIV_IN_LINK = re.compile(r"(?:arxiv\.org/(?:abs|pdf)/|huggingface\.co/papers/|arXiv\.org:|arxiv:)"
@@ -30,6 +33,7 @@ BLOCKS = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "td"})
 MAX_TITLE = 500
 TOLERATED = ("undefined entity",)  # HTML entities in XML: feedparser decodes them correctly
 CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+XML_ENCODING = re.compile(rb"(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)")
 
 
 class _TextOnly(HTMLParser):
@@ -71,6 +75,7 @@ def parse(body: bytes, ctx: ParseContext) -> Page:
     """Parse one RSS/Atom document; entries without a title or abstract are skipped."""
     if not body.strip():
         raise ParseError("empty response, expected an RSS or Atom feed")
+    body, repairs = _mend_bytes(body)
     try:
         doc = feedparser.parse(
             _mend_charrefs(body), sanitize_html=False, resolve_relative_uris=False
@@ -85,7 +90,20 @@ def parse(body: bytes, ctx: ParseContext) -> Page:
             skipped.append(f"entry {i}: {result}")
         else:
             papers.append(result)
-    return Page(papers=tuple(papers), entries=len(doc.entries), skipped=tuple(skipped))
+    return Page(papers=tuple(papers), entries=len(doc.entries), skipped=tuple(skipped),
+                repaired=repairs.lines())
+
+
+def _mend_bytes(body: bytes) -> tuple[bytes, Repairs]:
+    """``body`` with raw control bytes (which XML cannot hold) dropped and, in a feed that is
+    UTF-8 (declared so, or not declared), each byte that is not UTF-8 replaced by U+FFFD; a
+    UTF-16 or UTF-32 feed is left to feedparser."""
+    declared = XML_ENCODING.match(body[:200])
+    encoding = (declared.group(1).decode("ascii").lower() if declared else "utf-8")
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")) or encoding.startswith(("utf-16", "utf-32")):
+        return body, Repairs()
+    text, repairs = mend(body, drop=XML_CONTROLS, utf8=encoding in ("utf-8", "utf8"))
+    return (text.encode("utf-8", "surrogateescape") if repairs.count else body), repairs
 
 
 def _mend_charrefs(body: bytes) -> bytes:

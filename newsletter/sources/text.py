@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from newsletter.models import Paper
+from newsletter.sources.bad_bytes import Repairs, mend
 from newsletter.sources.base import Page, ParseContext, ParseError, SourceKind
 from newsletter.sources.clean import clean_line
 
@@ -38,6 +39,7 @@ AUTHORS_LINE = re.compile(r"^•\s*(?P<n>\d{1,9}) authors?$")
 SEPARATOR = "·"
 NEWLINE = re.compile(r"\r\n?|\n")
 MIN_ABSTRACT = 40  # shorter "abstracts" are really a title without its abstract
+BINARY_SHARE = 20  # over 1 byte in 20 NUL or not UTF-8: binary data, not a snapshot
 
 
 @dataclass
@@ -52,7 +54,8 @@ class _Entry:
 
 def parse(body: bytes, ctx: ParseContext) -> Page:
     """Parse one snapshot into papers; entries without an abstract are skipped and reported."""
-    lines, page_date = _split_header(_lines(body))
+    all_lines, repairs = _lines(body)
+    lines, page_date = _split_header(all_lines)
     page_year = ctx.year or _page_year(page_date, ctx.today)
     entries = _entries(lines, page_year)
     if not entries:
@@ -65,21 +68,21 @@ def parse(body: bytes, ctx: ParseContext) -> Page:
             skipped.append(f"entry {entry.title[:60]!r}: {problem}")
             continue
         papers.append(_to_paper(entry))
-    return Page(papers=tuple(papers), entries=len(entries), skipped=tuple(skipped))
+    return Page(papers=tuple(papers), entries=len(entries), skipped=tuple(skipped),
+                repaired=repairs.lines())
 
 
-def _lines(body: bytes) -> list[str]:
+def _lines(body: bytes) -> tuple[list[str], Repairs]:
+    """The page's non-empty lines, cleaned; a NUL is dropped and a byte that is not UTF-8
+    becomes U+FFFD (both reported), unless so many are bad that it is not text at all."""
     if not body.strip():
         raise ParseError("empty file")
-    if b"\x00" in body:
+    text, repairs = mend(body.removeprefix(b"\xef\xbb\xbf"))
+    if repairs.count * BINARY_SHARE > len(body):
         raise ParseError("binary data, not a text snapshot")
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"not UTF-8 text (bad byte at offset {exc.start})") from None
     # only CR and LF end a line: a stray form feed or NEL inside a title does not split it
     lines = (clean_line(line) for line in NEWLINE.split(text))
-    return [line for line in lines if line]
+    return [line for line in lines if line], repairs
 
 
 def _split_header(lines: list[str]) -> tuple[list[str], re.Match[str] | None]:

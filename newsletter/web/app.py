@@ -26,11 +26,13 @@ from newsletter import addresses, signed_links
 from newsletter.app import promises
 from newsletter.app.accounts import Site, StoredSubscriber, UsedLink, kept_by_file
 from newsletter.errors import TokenError
+from newsletter.models import Subscriber
 from newsletter.profile import WEEKDAYS
 from newsletter.reader_profile import FormErrors, validate
 from newsletter.web.archive_pages import ArchivePages, kept_private
-from newsletter.web.forms import Form, FormTooLarge, form_values, profile_data, read_form
-from newsletter.web.pages import HEADERS, Csrf, CsrfError, error_page, page, plain
+from newsletter.web.forms import Form, FormRefused, form_values, profile_data, read_form
+from newsletter.web.pages import HEADERS, HSTS, Csrf, CsrfError, error_page, page, plain
+from newsletter.web.work import TooSlow, in_worker
 from newsletter.wording import duration
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -73,10 +75,19 @@ def guarded(handler: Handler) -> Handler:
             return error_page(410, "Link already used", f"{exc}; your subscription is active.")
         except TokenError as exc:
             return error_page(400, "This link does not work", f"{exc}.")
-        except FormTooLarge as exc:
-            return error_page(413, "Form too large", f"{exc}.")
+        except FormRefused as exc:
+            return error_page(exc.status, exc.title, f"{exc}.")
+        except TooSlow as exc:
+            return error_page(400, "Form too slow to read", f"{exc}.")
 
     return run
+
+
+def signup_profile(form: Form, max_topics: int) -> Subscriber:
+    """The profile a sign-up form asks for (``FormErrors`` when refused): CPU work, for a
+    worker thread."""
+    posted = profile_data(form, form.get("email").strip(), max_topics)
+    return validate(posted.data, posted.refused)
 
 
 class Pages:
@@ -107,9 +118,8 @@ class Pages:
             f"client:{client}", web.signups_per_client_hour, timedelta(hours=1)
         ):
             return error_page(429, "Too many sign-ups", "Please try again in an hour.")
-        posted = profile_data(form, form.get("email").strip(), web.max_topics)
         try:
-            sub = validate(posted.data, posted.refused)
+            sub = await in_worker(signup_profile, form, web.max_topics)
         except FormErrors as exc:
             return self.form(
                 request, "subscribe", 400, values=form_values(None, form), errors=exc.errors
@@ -197,7 +207,9 @@ class Pages:
         if refusal is not None:
             return refusal
         assert stored is not None  # refused above
-        posted = profile_data(form, stored.subscriber.email, self.site.config.web.max_topics)
+        posted = await in_worker(
+            profile_data, form, stored.subscriber.email, self.site.config.web.max_topics
+        )
         paused = form.get("paused") == "on"
         try:
             sub = await run_in_threadpool(self.site.save_preferences, stored, posted, paused)
@@ -315,17 +327,20 @@ def create_app(site: Site) -> Starlette:
         Route("/feedback.js", p.feedback_script, methods=["GET"]),
         Route("/healthz", p.health, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    https = urlsplit(site.config.newsletter.base_url).scheme == "https"
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders, https=https)])
     # "/confirm/" would redirect to a URL built from the request's Host header: never.
     app.router.redirect_slashes = False
     return app
 
 
 class SecurityHeaders:
-    """Adds the pages' security headers to every response, the framework's 404 and 405 too."""
+    """Adds the pages' security headers to every response, the framework's 404 and 405 too,
+    and HSTS when the site's ``base_url`` is https."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, https: bool = False) -> None:
         self.app = app
+        self.headers = HEADERS | (HSTS if https else {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -335,7 +350,7 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in HEADERS.items():
+                for name, value in self.headers.items():
                     headers.setdefault(name, value)
             await send(message)
 

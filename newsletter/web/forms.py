@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+import anyio
 from python_multipart import FormParser
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import Field as Part
@@ -27,15 +28,38 @@ from newsletter.errors import NewsletterError, SubscriberError
 from newsletter.models import Subscriber
 from newsletter.profile import ON_WEB, Field, from_stored, to_data
 from newsletter.reader_profile import Posted
+from newsletter.web.work import in_worker
 
 MAX_BODY = 512 * 1024  # bytes of form data accepted in one request (a pasted library fits)
+BODY_SECONDS = 30.0  # for a form body to arrive once its headers have
 MAX_FIELDS = 60
 COMPACT = frozenset({"zone", "time", "day", "int"})  # inputs narrow enough to share a row
 WHOLE = re.compile(r"[0-9]{1,9}")  # a number a form may give (int() refuses 4,300 digits)
 
 
-class FormTooLarge(NewsletterError):
+class FormRefused(NewsletterError):
+    """A form body that cannot be read: answered with ``status`` and ``title``."""
+
+    status = 400
+    title = "Form not readable"
+
+
+class FormTooLarge(FormRefused):
     """A form body over ``MAX_BODY`` bytes or with too many fields."""
+
+    status = 413
+    title = "Form too large"
+
+
+class FormNotText(FormRefused):
+    """A form body that is not UTF-8 text, or not readable multipart data."""
+
+
+class FormTooSlow(FormRefused):
+    """A form body that did not arrive within ``BODY_SECONDS``."""
+
+    status = 408
+    title = "Form too slow"
 
 
 @dataclass(frozen=True)
@@ -52,18 +76,30 @@ class Form:
 
 async def read_form(chunks: AsyncIterator[bytes], content_type: str = "") -> Form:
     """Decode an urlencoded or (with a file) ``multipart/form-data`` body, refusing one that
-    is too large."""
+    is too large, too slow to arrive or not text; the decoding runs in a worker thread."""
     body = bytearray()
-    async for chunk in chunks:
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise FormTooLarge(f"the form is larger than {MAX_BODY // 1024} KB")
+    with anyio.move_on_after(BODY_SECONDS) as waited:
+        async for chunk in chunks:
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise FormTooLarge(f"the form is larger than {MAX_BODY // 1024} KB")
+    if waited.cancelled_caught:
+        raise FormTooSlow(f"the form did not arrive within {BODY_SECONDS:g} seconds")
+    return await in_worker(decode_form, bytes(body), content_type)
+
+
+def decode_form(body: bytes, content_type: str = "") -> Form:
+    """The fields (and files) of a whole form body."""
     if content_type.lower().startswith("multipart/form-data"):
-        return _multipart(bytes(body), content_type)
+        return _multipart(body, content_type)
     try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
-    except (UnicodeDecodeError, ValueError):
-        raise FormTooLarge(f"the form has more than {MAX_FIELDS} fields or is not text") from None
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormNotText(f"the form is not UTF-8 text (bad byte at offset {exc.start})") from None
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except ValueError:
+        raise FormTooLarge(f"the form has more than {MAX_FIELDS} fields") from None
     return Form(dict(pairs))
 
 
@@ -114,7 +150,7 @@ def _multipart(body: bytes, content_type: str) -> Form:
     except FormParserError:
         parts.ended = False
     if not parts.ended:
-        raise FormTooLarge("the form is not readable multipart data")
+        raise FormNotText("the form is not readable multipart data")
     return Form(parts.fields, parts.files)
 
 

@@ -30,11 +30,15 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
+    # CSP frame-ancestors says the same to current browsers; this, to older ones.
+    "X-Frame-Options": "DENY",
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; img-src 'self'; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
 }
+# Sent when base_url is https: browsers then refuse plain http to the site for a year.
+HSTS = {"Strict-Transport-Security": "max-age=31536000"}
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
     autoescape=True,

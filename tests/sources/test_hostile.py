@@ -135,11 +135,13 @@ def corpus(site: Site, tmp_path: Path) -> list[dict[str, str]]:
         remote("page-hostile", "hf-page", "hf_page_hostile.html"),
         remote("feed-charrefs", "feed", "feed_bad_charrefs.xml"),
         remote("feed-raw-control", "feed", "feed_raw_control.xml"),
+        remote("feed-raw-nul", "feed", "feed_raw_nul.xml"),
         remote("api-huge", "hf-api", "huge_title.json.gz", GZIP),
         remote("page-huge", "hf-page", "huge_title.html.gz", GZIP),
         remote("feed-huge", "feed", "huge_title.xml.gz", GZIP),
         local("text-controls", "text_controls.txt"),
         local("text-bad-utf8", "text_controls_bad_utf8.txt"),
+        local("text-nul-bad-byte", "text_nul_and_bad_byte.txt"),
         local("text-long-title", "text_long_title.txt"),
         local("text-huge", "huge_title.txt.gz"),
         {"name": "good-text", "kind": "text", "path": "good.txt"},
@@ -158,8 +160,11 @@ EXPECTED = {
                        "arXiv id)",
     "page-hostile": "ok  page-hostile: 3 entries, 3 new, 0 updated, 0 unchanged",
     "feed-charrefs": "ok  feed-charrefs: 2 entries, 2 new, 0 updated, 0 unchanged",
-    "feed-raw-control": "failed  feed-raw-control: malformed or truncated XML: at 2:61: "
-                        "not well-formed (invalid token)",
+    "feed-raw-control": "ok  feed-raw-control: 1 entries, 1 new, 0 updated, 0 unchanged; "
+                        "1 control byte dropped (at offset 100)",
+    "feed-raw-nul": "ok  feed-raw-nul: 3 entries, 3 new, 0 updated, 0 unchanged; 1 byte that is "
+                    "not UTF-8 replaced by U+FFFD (at offset 348); 1 control byte dropped (at "
+                    "offset 237)",
     "api-huge": f"ok  api-huge: 2 entries, 1 new, 0 updated, 0 unchanged, 1 skipped (item 0: "
                 f"{HUGE}: title longer than 500 characters)",
     "page-huge": f"ok  page-huge: 2 entries, 0 new, 0 updated, 1 unchanged, 1 skipped (item 0: "
@@ -167,7 +172,11 @@ EXPECTED = {
     "feed-huge": f"ok  feed-huge: 2 entries, 0 new, 0 updated, 1 unchanged, 1 skipped (entry 0: "
                  f"{HUGE}: title longer than 500 characters)",
     "text-controls": "ok  text-controls: 2 entries, 2 new, 0 updated, 0 unchanged",
-    "text-bad-utf8": "failed  text-bad-utf8: not UTF-8 text (bad byte at offset 127)",
+    "text-bad-utf8": "ok  text-bad-utf8: 1 entries, 1 new, 0 updated, 0 unchanged; 3 bytes "
+                     "that are not UTF-8 replaced by U+FFFD (at offsets 127, 128, 134)",
+    "text-nul-bad-byte": "ok  text-nul-bad-byte: 3 entries, 3 new, 0 updated, 0 unchanged; 1 "
+                         "byte that is not UTF-8 replaced by U+FFFD (at offset 230); 1 control "
+                         "byte dropped (at offset 49)",
     "text-long-title": "ok  text-long-title: 2 entries, 2 new, 0 updated, 0 unchanged",
     "text-huge": f"ok  text-huge: 3 entries, 0 new, 0 updated, 1 unchanged, 2 skipped (entry "
                  f"{HUGE}: title longer than 500 characters)",
@@ -184,12 +193,12 @@ def test_the_hostile_corpus_through_every_kind(
     started = time.monotonic()
     code, lines = fetch(config)
     assert time.monotonic() - started < 60  # a real server: a hang would last until the timeout
-    assert code == 1  # two sources failed, each in its own line
-    assert lines == [*EXPECTED.values(), f"{len(EXPECTED)} sources, 23 new papers, 2 failed"]
+    assert code == 0  # a bad byte costs a character, never the page
+    assert lines == [*EXPECTED.values(), f"{len(EXPECTED)} sources, 31 new papers, 0 failed"]
     engine = open_db()
     with engine.connect() as conn:
         stored = {p.title: p for p in list_papers(conn)}
-    assert len(stored) == 23
+    assert len(stored) == 31
     for paper in stored.values():
         for text in (paper.title, paper.abstract, paper.url, paper.ai_summary or "",
                      *paper.authors, *paper.ai_keywords):
@@ -207,6 +216,11 @@ def test_the_hostile_corpus_through_every_kind(
     assert "Controlled [1mBold[0m Title With C1 Break" in stored
     long_title = next(t for t in stored if t.startswith("Extremely Long"))
     assert long_title.endswith("Long…") and len(long_title) < 300
+    assert {"A Snapshot Title With a NUL Inside", "Raw NUL in a Feed Title", "Raw Control",
+            "First Feed Paper", "Third Feed Paper", "Third Snapshot Paper Kept Whole"
+            } <= stored.keys()
+    assert stored["Broken Title"].abstract == "An abstract with Latin-1 bytes \ufffd\ufffd and " \
+        "\ufffd inside."
     assert {"A Good Snapshot Paper About Robust Parsing", "Another Good Snapshot Paper",
             "A Plain Paper After the Huge Title", "A Plain Title Beside the Long One",
             } <= stored.keys()

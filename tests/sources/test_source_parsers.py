@@ -243,9 +243,9 @@ def test_feed_old_arxiv_title_suffix_is_dropped() -> None:
     (read("arxiv_rss.xml")[:1200], "malformed or truncated XML"),
     (bytes(range(256)), "not an RSS or Atom feed"),
     (b'{"items": []}', "not an RSS or Atom feed"),
-    ('<?xml version="1.0"?><rss version="2.0"><channel><title>x</title><item><title>Caf\xe9'
-     "</title><description>d</description></item></channel></rss>".encode("latin-1"),
-     "bytes do not match the feed's encoding"),
+    ('<?xml version="1.0" encoding="us-ascii"?><rss version="2.0"><channel><title>x</title>'
+     "<item><title>Caf\xe9</title><description>d</description></item></channel></rss>"
+     .encode("latin-1"), "bytes do not match the feed's encoding"),
 ])
 def test_feed_bad_bodies_are_parse_errors(body: bytes, message: str) -> None:
     with pytest.raises(ParseError, match=message):

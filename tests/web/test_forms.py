@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.profile import FIELDS, ON_WEB, from_stored, to_data
 from newsletter.store.profiles import get_subscriber
-from newsletter.web.forms import Form, FormTooLarge, form_values, profile_data, read_form
+from newsletter.web.forms import Form, FormRefused, form_values, profile_data, read_form
 
 from .conftest import csrf_of, subscribe, subscribe_and_confirm
 from .test_account import edited, prefs_page
@@ -144,27 +144,34 @@ def test_a_multipart_form_gives_its_fields_and_its_files() -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "content_type", "problem"),
+    ("body", "content_type", "problem", "status"),
     [
-        (multipart(('"topics"', b"vision"), end=False), MULTIPART, "not readable multipart"),
-        (b"topics=vision", MULTIPART, "not readable multipart"),
-        (multipart(('"topics"', b"vision")), "multipart/form-data", "not readable multipart"),
-        (multipart(*[(f'"f{i}"', b"x") for i in range(61)]), MULTIPART, "more than 60 fields"),
+        (multipart(('"topics"', b"vision"), end=False), MULTIPART, "not readable multipart", 400),
+        (b"topics=vision", MULTIPART, "not readable multipart", 400),
+        (multipart(('"topics"', b"vision")), "multipart/form-data", "not readable multipart", 400),
+        (multipart(*[(f'"f{i}"', b"x") for i in range(61)]), MULTIPART, "more than 60 fields",
+         413),
         (multipart(('"topics"', b"x")).replace(b"; name=", b"; nom="), MULTIPART,
-         "not readable multipart"),  # RFC 7578: every part has a name
-        (multipart(('"topics"', b"x" * 600_000)), MULTIPART, "larger than 512 KB"),
+         "not readable multipart", 400),  # RFC 7578: every part has a name
+        (multipart(('"topics"', b"x" * 600_000)), MULTIPART, "larger than 512 KB", 413),
+        (b"topics=caf\xe9&email=a%40b.org", "application/x-www-form-urlencoded",
+         "not UTF-8 text (bad byte at offset 10)", 400),
+        (b"&".join(b"f%d=x" % i for i in range(61)), "application/x-www-form-urlencoded",
+         "more than 60 fields", 413),
     ],
-    ids=["unfinished", "not-multipart", "no-boundary", "too-many-fields", "nameless", "too-large"],
+    ids=["unfinished", "not-multipart", "no-boundary", "too-many-fields", "nameless", "too-large",
+         "not-utf8", "too-many-urlencoded"],
 )
-def test_a_malformed_or_oversized_multipart_body_is_refused_in_one_line(
-    client: TestClient, body: bytes, content_type: str, problem: str
+def test_a_malformed_or_oversized_body_is_refused_in_one_line(
+    client: TestClient, body: bytes, content_type: str, problem: str, status: int
 ) -> None:
-    with pytest.raises(FormTooLarge, match=problem):
+    """Too large is 413; a body that is not text (or not multipart) is the client's error, 400."""
+    with pytest.raises(FormRefused, match=re.escape(problem)):
         read(body, content_type)
     client.get("/")
     page = client.post("/subscribe", content=body, headers={"Content-Type": content_type})
-    assert page.status_code == 413 and "Form too large" in page.text
-    assert problem in page.text
+    assert page.status_code == status and problem in page.text
+    assert ("Form too large" in page.text) == (status == 413)
 
 
 def test_readers_choose_how_much_of_each_abstract_on_both_forms(
