@@ -237,7 +237,8 @@ class _Run:
             self.report.sent += 1
         elif result.status == "deferred":
             at = now + timedelta(seconds=self.settings.retry_base)
-            store.mark_deferred(conn, row.id, self.owner, error=result.detail, at=at, now=now)
+            store.mark_deferred(conn, row.id, self.owner, at=at, now=now,
+                                error=f"mailer {self.mailer.name}: {result.detail}")
             self.report.deferred += 1
             self.report.relay_fault = result.detail.removeprefix("not tried: ")
             log.info("relay fault, %s again at %s: %s", row.recipient, f"{at:%H:%M:%S}",

@@ -34,6 +34,7 @@ from newsletter.store.tables import (
 )
 
 CONFIRMATIONS = "confirm-"  # the issue id prefix of double opt-in confirmation messages
+RELAY_FAULT = "relay fault: "  # how the last error of a row the relay failed begins
 STATUSES = OUTBOX_STATUSES
 REASONS = SUPPRESSION_REASONS
 UNSENT = ("queued", "sending", "retrying")
@@ -236,10 +237,12 @@ def mark_retry(
 def mark_deferred(
     conn: Connection, row_id: int, owner: str, *, error: str, at: datetime, now: datetime
 ) -> bool:
-    """Back in the queue for ``at`` without using an attempt: the relay failed, not the row."""
+    """Back in the queue for ``at`` without using an attempt: the relay failed, not the row
+    (its last error says so: ``RELAY_FAULT`` and ``error``)."""
     return _settle(conn, row_id, owner, status=sa.case((outbox.c.attempts <= 1, "queued"),
                                                         else_="retrying"),
-                   attempts=outbox.c.attempts - 1, last_error=error, next_attempt_at=utc(at),
+                   attempts=outbox.c.attempts - 1, last_error=RELAY_FAULT + error,
+                   next_attempt_at=utc(at),
                    updated_at=utc(now))
 
 
