@@ -148,6 +148,19 @@ def _due(now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
+def next_due(conn: Connection, *, issues: bool = True) -> datetime | None:
+    """When the soonest row falls due: a waiting row's next attempt or a claimed row's lease end
+    (None: no row waits); with ``issues`` False, only rows that hold their whole message."""
+    whole = outbox.c.template_version.is_(None) if not issues else sa.true()
+    waiting = sa.select(sa.func.min(outbox.c.next_attempt_at)).where(
+        outbox.c.status.in_(("queued", "retrying")), whole)
+    claimed = sa.select(sa.func.min(outbox.c.lease_until)).where(
+        outbox.c.status == "sending", whole)
+    found = [utc(t) for t in (conn.execute(waiting).scalar(), conn.execute(claimed).scalar())
+             if t is not None]
+    return min(found, default=None)
+
+
 def claim_due(
     conn: Connection, *, owner: str, now: datetime, lease: timedelta, limit: int,
     issues: bool = True,
