@@ -9,7 +9,6 @@ transaction, or not at all when its token or input is refused.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -127,22 +126,21 @@ class Site:
             return "address limit reached, no email sent"
         now = self.clock()
         ttl = timedelta(hours=web.confirm_hours)
+        # A bounced or complained address gets no email, but the page must not tell who
+        # bounced: its sign-up does the same work as any other (the same statements, the
+        # message composed and stored), only its outbox row is suppressed instead of queued
+        # and its sign-up's link, never sent, can never be used.
         with self.engine.begin() as conn:
             blocked = suppressed(conn, [sub.email]).get(addresses.key(sub.email))
-            refused = blocked in ("bounced", "complained")
+            refused = blocked if blocked in ("bounced", "complained") else ""
             forget_before(conn, now - timedelta(hours=web.confirm_hours, days=1))
-            nonce = secrets.token_urlsafe(16) if refused else add_signup(
-                conn, sub.email, stored_profile(sub), now
-            )
-            # The message is composed either way, so that a refused address takes as long to
-            # answer as any other (the page must not tell who bounced).
+            nonce = add_signup(conn, sub.email, stored_profile(sub), now)
             email = self._confirmation(sub, nonce, ttl, now)
-            if refused:
-                return f"address {blocked}, no email sent"
             # queued, so a relay's refusal is retried, not lost
-            enqueue(conn, email, issue_id=f"{CONFIRMATIONS}{nonce}", now=now)
+            enqueue(conn, email, issue_id=f"{CONFIRMATIONS}{nonce}", now=now,
+                    suppressed_for=refused)
         self.sender.poke()
-        return "confirmation queued"
+        return f"address {refused}, no email sent" if refused else "confirmation queued"
 
     def _confirmation(
         self, sub: Subscriber, nonce: str, ttl: timedelta, now: datetime

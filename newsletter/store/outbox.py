@@ -71,22 +71,32 @@ class QueuedIssue:
     template_version: str
 
 
-def enqueue(conn: Connection, email: OutgoingEmail, *, issue_id: str, now: datetime) -> bool:
-    """Add one message for (recipient, issue) unless it is already there; True when added."""
-    return bool(enqueue_many(conn, [(email, issue_id)], now=now))
+def enqueue(
+    conn: Connection, email: OutgoingEmail, *, issue_id: str, now: datetime,
+    suppressed_for: str = "",
+) -> bool:
+    """Add one message for (recipient, issue) unless it is already there; True when added.
+
+    ``suppressed_for`` (a suppression reason) records the message as suppressed instead of
+    queued, in the same statement: a refused sign-up does the work an accepted one does."""
+    return bool(enqueue_many(conn, [(email, issue_id)], now=now, suppressed_for=suppressed_for))
 
 
 def enqueue_many(
-    conn: Connection, items: Sequence[tuple[OutgoingEmail, str]], *, now: datetime
+    conn: Connection, items: Sequence[tuple[OutgoingEmail, str]], *, now: datetime,
+    suppressed_for: str = "",
 ) -> set[tuple[str, str]]:
     """Add (message, issue id) pairs in one statement, skipping any (recipient, issue) already
     there; returns the (recipient key, issue id) pairs actually added."""
     if not items:
         return set()
     now = utc(now)
+    status = "suppressed" if suppressed_for else "queued"
+    error = f"suppressed: {suppressed_for}" if suppressed_for else None
     rows = [
         {
-            "recipient": addresses.key(email.to), "issue_id": issue_id, "status": "queued",
+            "recipient": addresses.key(email.to), "issue_id": issue_id, "status": status,
+            "last_error": error,
             "attempts": 0, "next_attempt_at": now, "message_id": email.message_id,
             "sender": email.sender, "to_header": email.to, "subject": email.subject,
             "text_body": email.text, "html_body": email.html,
