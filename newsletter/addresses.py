@@ -53,11 +53,71 @@ def key(address: str) -> str:
     return split(address)[1].strip().lower() or address.strip().lower()
 
 
+# Providers whose documented rules make several spellings reach one inbox: domain -> (the
+# domain it is the same as, characters the provider ignores in the local part, the character
+# that starts a tag it drops). Only these are folded for "the same reader":
+# - Gmail ignores dots in the user name and drops a +tag; googlemail.com is gmail.com
+#   (Google's help page "Am I receiving someone else's email?", and Gmail's dot-less
+#   "Yes, this is you" notes).
+# - Proton ignores dots, hyphens and underscores and drops a +tag (its own web client strips
+#   them: ProtonMail/WebClients, helpers/string.js, removeEmailAlias); proton.me,
+#   protonmail.com, protonmail.ch and pm.me stay apart (one account has each, but not always).
+# - Outlook.com (outlook, hotmail, live, msn), iCloud and Fastmail drop a +tag; dots count.
+# - Yahoo has no +tags; its disposable addresses are ``base-keyword@yahoo.com``, so a -tag is
+#   dropped for Yahoo's domains (hyphens are not allowed in Yahoo user names otherwise).
+# Elsewhere a local part is the domain's own business (RFC 5321): ``jean-paul@x.org`` and
+# ``a.b@x.org`` are other people than ``jean@x.org`` and ``ab@x.org``, so only the rate limits
+# (``limit_key``) also drop a +tag there, the common convention (RFC 5233), where folding too
+# much only makes a limit stricter.
+_PLUS = ("", "+")
+_PROVIDERS: dict[str, tuple[str, str, str]] = {
+    "gmail.com": ("gmail.com", ".", "+"),
+    "googlemail.com": ("gmail.com", ".", "+"),
+    **{d: (d, "._-", "+") for d in ("proton.me", "protonmail.com", "protonmail.ch", "pm.me")},
+    **{d: (d, *_PLUS) for d in ("outlook.com", "hotmail.com", "live.com", "msn.com",
+                                "icloud.com", "me.com", "mac.com", "fastmail.com",
+                                "fastmail.fm")},
+    **{d: (d, "", "-") for d in ("yahoo.com", "ymail.com", "rocketmail.com")},
+}
+_YAHOO = re.compile(r"yahoo(\.co|\.com)?\.[a-z]{2,3}")  # yahoo.fr, yahoo.co.uk, yahoo.com.br
+
+
+def _rules(domain_name: str) -> tuple[str, str, str]:
+    if domain_name in _PROVIDERS:
+        return _PROVIDERS[domain_name]
+    return (domain_name, "", "-") if _YAHOO.fullmatch(domain_name) else (domain_name, "", "")
+
+
+def mailbox_key(address: str) -> str:
+    """The inbox behind an address, for telling that two spellings are the same reader
+    (duplicate sign-ups, suppressions): ``key`` with the domain in IDNA and, for providers
+    that document it, ignored characters removed and a tag dropped
+    (``J.Doe+news@googlemail.com`` -> ``jdoe@gmail.com``). Mail still goes to the address
+    as typed."""
+    local, at, domain_name = key(address).rpartition("@")
+    if not at:
+        return key(address)
+    domain_name = _ascii_domain(domain_name)
+    same, ignored, tag = _rules(domain_name)
+    if tag and tag in local[1:]:
+        local = local[: local.index(tag, 1)]
+    local = "".join(c for c in local if c not in ignored) or local
+    return f"{local}@{same}"
+
+
 def limit_key(address: str) -> str:
-    """The mailbox behind an address for rate limits: ``Jo+news@X.org`` counts as ``jo@x.org``
-    (a +tag reaches the same inbox)."""
-    local, _, domain_name = key(address).rpartition("@")
-    return f"{local.split('+', 1)[0]}@{domain_name}"
+    """The inbox behind an address for rate limits: ``mailbox_key``, and a +tag dropped
+    whatever the domain (``Jo+news@X.org`` counts as ``jo@x.org``)."""
+    local, _, domain_name = mailbox_key(address).rpartition("@")
+    return f"{local.split('+', 1)[0] or local}@{domain_name}"
+
+
+def _ascii_domain(domain_name: str) -> str:
+    """The domain in IDNA when it can be, else as it is."""
+    try:
+        return idna(domain_name)
+    except UnicodeError:
+        return domain_name
 
 
 def display(name: str, address: str) -> str:

@@ -281,33 +281,53 @@ def mark_suppressed(
 
 
 def suppress(conn: Connection, email: str, reason: str, *, now: datetime, detail: str = "") -> None:
-    """Stop all mail to ``email`` (bounced, unsubscribed or complained); checked at send time."""
+    """Stop all mail to ``email`` (bounced, unsubscribed or complained); checked at send time.
+
+    The inbox behind it (``addresses.mailbox_key``) is suppressed too when it is spelled
+    otherwise, so ``j.doe@gmail.com`` complaining also stops ``jdoe@googlemail.com``."""
     if reason not in REASONS:
         raise ValueError(f"suppression reason must be one of {REASONS}, not {reason!r}")
-    key = addresses.key(email)
-    conn.execute(sa.delete(suppressions).where(suppressions.c.email == key))
-    conn.execute(sa.insert(suppressions).values(email=key, reason=reason, detail=detail,
-                                                at=utc(now)))
+    keys = _suppression_keys(email)
+    conn.execute(sa.delete(suppressions).where(suppressions.c.email.in_(keys)))
+    conn.execute(sa.insert(suppressions), [
+        {"email": key, "reason": reason, "detail": detail, "at": utc(now)} for key in keys])
+
+
+def _suppression_keys(email: str) -> list[str]:
+    key, inbox = addresses.key(email), addresses.mailbox_key(email)
+    return [key] if inbox == key else [key, inbox]
 
 
 def unsuppress(conn: Connection, email: str) -> bool:
-    """Allow mail to ``email`` again (for example after a new, confirmed subscription)."""
-    stmt = sa.delete(suppressions).where(suppressions.c.email == addresses.key(email))
+    """Allow mail to ``email`` (and its inbox) again, for example after a new, confirmed
+    subscription."""
+    stmt = sa.delete(suppressions).where(suppressions.c.email.in_(_suppression_keys(email)))
     return bool(conn.execute(stmt).rowcount)
 
 
 def suppressed(conn: Connection, emails: Iterable[str]) -> dict[str, str]:
     """Which of ``emails`` must get no mail now, mapped (by address key) to the reason: the
-    suppression list, and subscribers whose profile is unsubscribed or paused."""
+    suppression list (by address or by the inbox behind it), and subscribers whose profile
+    is unsubscribed or paused."""
     keys = sorted({addresses.key(e) for e in emails})
+    inboxes: dict[str, list[str]] = {}  # inbox key -> the address keys spelled otherwise
+    for key in keys:
+        inbox = addresses.mailbox_key(key)
+        if inbox != key:
+            inboxes.setdefault(inbox, []).append(key)
     found: dict[str, str] = {}
     people = subscribers.c
+    query = sa.select(suppressions.c.email, suppressions.c.reason)
+    folded = sorted(inboxes)
+    for start in range(0, len(folded), 500):
+        chunk = folded[start : start + 500]
+        for inbox, reason in conn.execute(query.where(suppressions.c.email.in_(chunk))):
+            found.update(dict.fromkeys(inboxes[inbox], reason))
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
         held = sa.select(people.email, people.status).where(
             people.email.in_(chunk), people.status.in_(("unsubscribed", "paused")))
         found.update((e, r) for e, r in conn.execute(held))
-        query = sa.select(suppressions.c.email, suppressions.c.reason)
         found.update((e, r) for e, r in conn.execute(query.where(suppressions.c.email.in_(chunk))))
     return found
 

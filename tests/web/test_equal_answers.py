@@ -29,20 +29,26 @@ from newsletter.store import outbox as store
 from .conftest import NOW, SECRET, Clock
 
 
-@pytest.fixture
-def site(database_url: str, tmp_path: Path, mailer: MemoryMailer) -> Iterator[Site]:
+def db_site(database_url: str, tmp_path: Path, mailer: MemoryMailer, **web: Any) -> Site:
+    """A site on ``database_url`` (SQLite or PostgreSQL) that sends in the caller's thread."""
     data = {
         "newsletter": {"sender": "Paper Digest <digest@news.example.org>",
                        "base_url": "http://testserver", "database_url": database_url},
         "match": {"semantic": False},
         "mailers": {"mem": {"backend": "memory"}},
         "delivery": {"mailer": "mem"},
+        "web": web,
     }
     config = config_from_dict(data, tmp_path, str(tmp_path / "newsletter.toml"),
                               {"NEWSLETTER_SECRET_KEY": SECRET})
-    engine = open_engine(database_url)
-    yield Site(config, engine, lambda: mailer, Clock(NOW), send_inline=True)
-    engine.dispose()
+    return Site(config, open_engine(database_url), lambda: mailer, Clock(NOW), send_inline=True)
+
+
+@pytest.fixture
+def site(database_url: str, tmp_path: Path, mailer: MemoryMailer) -> Iterator[Site]:
+    made = db_site(database_url, tmp_path, mailer)
+    yield made
+    made.engine.dispose()
 
 
 class Statements:
