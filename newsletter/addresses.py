@@ -18,10 +18,30 @@ _NAMED = re.compile(r"\s*(.*?)\s*<([^<>]+)>\s*", re.DOTALL)
 MAX_LENGTH = 254  # the longest address SMTP carries (RFC 5321's 256-octet path less <>)
 
 
+_NOT_IN_LOCAL = set('@<>,;"\'()[]\\')
+
+
 def is_valid(address: str) -> bool:
-    """True for a bare ASCII address with a dotted domain (what a subscriber may give)."""
+    """True for a bare address with a dotted domain (what a subscriber may give): ASCII, or
+    internationalised (``name@bücher.de``, a domain IDNA can carry; a non-ASCII local part,
+    which needs a relay with SMTPUTF8)."""
     address = address.strip()
-    return len(address) <= MAX_LENGTH and bool(VALID.match(address))
+    if address.isascii():
+        return len(address) <= MAX_LENGTH and bool(VALID.match(address))
+    local, at, domain_name = address.rpartition("@")
+    if not at or not local or len(local.encode()) > 64 or not _unicode_local(local):
+        return False
+    try:
+        ascii_domain = idna(domain_name)
+    except UnicodeError:
+        return False
+    stand_in = "".join(c if c.isascii() else "a" for c in local)  # the ASCII rules for the rest
+    whole = f"{local}@{ascii_domain}"
+    return len(whole.encode()) <= MAX_LENGTH and bool(VALID.match(f"{stand_in}@{ascii_domain}"))
+
+
+def _unicode_local(local: str) -> bool:
+    return not any(c in _NOT_IN_LOCAL or c.isspace() or not c.isprintable() for c in local)
 
 
 def is_mailbox(value: str) -> bool:
@@ -30,6 +50,34 @@ def is_mailbox(value: str) -> bool:
     bare = split(value)[1]
     user, at, domain = bare.rpartition("@")
     return bool(at and user and domain) and not any(c in bare for c in ' <>,;"\r\n\t')
+
+
+def sender_problem(value: str) -> str:
+    """Why ``value`` cannot be our sender (From, Reply-To, MAIL FROM), or "": a mailbox whose
+    domain IDNA can carry and whose local part is ASCII (a relay without SMTPUTF8 could
+    carry no message of ours otherwise)."""
+    if not is_mailbox(value):
+        return "is not an email address"
+    user, _, domain_name = split(value)[1].rpartition("@")
+    if not user.isascii():
+        return "has a non-ASCII local part (only a relay with SMTPUTF8 could carry it)"
+    try:
+        idna(domain_name)
+    except UnicodeError:
+        return "has a domain that IDNA cannot encode"
+    return ""
+
+
+def needs_smtputf8(address: str) -> bool:
+    """Whether an address can only travel over SMTPUTF8: its local part is not ASCII."""
+    return not split(address)[1].rpartition("@")[0].isascii()
+
+
+def ascii_address(address: str) -> str:
+    """The bare address with its domain in IDNA (``name@xn--bcher-kva.de``), as SMTP
+    commands and headers carry it; the local part as it is."""
+    local, at, domain_name = split(address)[1].strip().rpartition("@")
+    return f"{local}@{_ascii_domain(domain_name)}" if at else split(address)[1].strip()
 
 
 def split(address: str) -> tuple[str, str]:
@@ -135,5 +183,5 @@ def domain(address: str) -> str:
 
 
 def idna(domain_name: str) -> str:
-    """A domain as ASCII (IDNA); UnicodeError when it cannot be one."""
-    return domain_name.encode("idna").decode("ascii")
+    """A domain as ASCII (IDNA), lower-cased; UnicodeError when it cannot be one."""
+    return domain_name.lower().encode("idna").decode("ascii")

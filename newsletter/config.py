@@ -39,8 +39,9 @@ class NewsletterSettings:
 
     def __post_init__(self) -> None:
         for key, value in (("sender", self.sender), ("reply_to", self.reply_to)):
-            if value and not addresses.is_mailbox(value):
-                raise ValueError(f"key 'newsletter.{key}' is not an email address: {value!r}")
+            problem = addresses.sender_problem(value) if value else ""
+            if problem:  # checked here, not when the first message fails to go out
+                raise ValueError(f"key 'newsletter.{key}' {problem}: {value!r}")
         base = urlsplit(self.base_url)
         if base.scheme not in ("http", "https") or not base.hostname or base.query or base.fragment:
             raise ValueError(

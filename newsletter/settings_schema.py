@@ -43,8 +43,9 @@ def build(cls: type[T], table: Mapping[str, Any], where: str, origin: str) -> T:
     except TypeError as exc:  # a required field is missing
         missing = [n for n, f in fields.items() if _required(f) and n not in values]
         raise ConfigError(f"{origin}: missing key '{_join(where, missing[0])}'") from exc
-    except ValueError as exc:  # __post_init__ validation
-        raise ConfigError(f"{origin}: {exc}") from exc
+    except ValueError as exc:  # __post_init__ validation; "key 'x'" is named in full
+        text = re.sub(r"^key '([^'.]+)'", lambda m: f"key '{_join(where, m[1])}'", str(exc))
+        raise ConfigError(f"{origin}: {text}") from exc
 
 
 def bounded(default: Any, low: float, high: float) -> Any:

@@ -28,6 +28,7 @@ from newsletter.delivery.base import (
     MailerOptions,
     OnResult,
     deferred,
+    permanent,
     report,
     transient,
 )
@@ -59,6 +60,11 @@ class SmtpOptions(MailerOptions):
     # reconnect after this many messages (0: never), for relays that cap a session and would
     # answer 421 past the cap
     max_per_connection: int = bounded(0, 0, 1_000_000)
+
+    def __post_init__(self) -> None:
+        problem = addresses.sender_problem(self.envelope_from) if self.envelope_from else ""
+        if problem:  # checked at start-up, not when the first message is refused
+            raise ValueError(f"key 'envelope_from' {problem}: {self.envelope_from!r}")
 
     @property
     def effective_port(self) -> int:
@@ -126,9 +132,16 @@ class _Channel:
             return deferred(email, f"connection to {self._o.host} failed: {_describe(exc)}")
 
     def _transaction(self, smtp: smtplib.SMTP, email: OutgoingEmail, sender: str) -> SendResult:
-        recipient = addresses.split(email.to)[1]
+        recipient = addresses.ascii_address(email.to)  # the domain in IDNA
         self._accepted = False
-        for stage, command in (("MAIL", smtp.mail), ("RCPT", smtp.rcpt)):
+        options: list[str] = []
+        if addresses.needs_smtputf8(recipient):
+            if not smtp.has_extn("smtputf8"):
+                return permanent(email, f"RCPT: {recipient} has a non-ASCII local part and "
+                                        f"{self._o.host} does not offer SMTPUTF8")
+            options = ["SMTPUTF8"]  # smtplib then writes the commands in UTF-8
+        commands = (("MAIL", lambda a: smtp.mail(a, options)), ("RCPT", smtp.rcpt))
+        for stage, command in commands:
             arg = sender if stage == "MAIL" else recipient
             code, reply = command(arg)
             if code not in (250, 251) and stage == "MAIL":
@@ -229,7 +242,7 @@ class SmtpMailer(Mailer):
         assert channels is not None
         channel = channels.get()
         try:
-            envelope = addresses.split(self.options.envelope_from or email.sender)[1]
+            envelope = addresses.ascii_address(self.options.envelope_from or email.sender)
             # Reported while the connection is held: the result is recorded before this
             # connection starts its next message (docs/delivery.md, crash safety).
             return report(channel.send(email, envelope), on_result)

@@ -38,6 +38,7 @@ class FaultyHandler:
         self.lock = threading.Lock()
         self.transactions = 0
         self.connections = 0
+        self.envelopes: list[tuple[str, list[str], bytes]] = []  # MAIL FROM, RCPT TOs, content
         self.stalling = 0
 
     def add(self, stage: str, *replies: str) -> None:
@@ -98,6 +99,8 @@ class FaultyHandler:
         assert isinstance(envelope.content, bytes)
         headers = BytesHeaderParser().parsebytes(envelope.content)
         with self.lock:
+            self.envelopes.append((str(envelope.mail_from), list(envelope.rcpt_tos),
+                                   envelope.original_content or envelope.content))
             self.received[str(headers["Message-ID"])] += 1
             self.transactions += 1
             n = self.transactions

@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from newsletter import addresses
 from newsletter.app.accounts import Site
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.store import outbox as store
 
-from .conftest import NOW
+from .conftest import NOW, subscribe_and_confirm
 from .test_equal_answers import db_site, reader
 
 
@@ -77,3 +78,14 @@ def test_a_complaint_stops_every_spelling_of_the_inbox(site: Site, mailer: Memor
         # stays suppressed as it was written.
         assert store.suppressed(conn, ["j.doe@gmail.com", "jdoe@googlemail.com"]) == {
             "j.doe@gmail.com": "complained"}
+
+
+def test_an_idn_reader_signs_up_and_confirms_as_typed(
+    client: TestClient, mailer: MemoryMailer, site: Site
+) -> None:
+    assert subscribe_and_confirm(client, mailer, email="name@bücher.de").status_code == 200
+    (sent,) = mailer.outbox
+    assert sent.to == "name@bücher.de"  # kept as typed; the wire form has the domain in IDNA
+    assert sent.raw is not None and b"To: name@xn--bcher-kva.de\r\n" in sent.raw
+    stored = site.stored("name@bücher.de")
+    assert stored is not None and stored.status == "active"
