@@ -153,6 +153,17 @@ def mailbox_key(address: str) -> str:
     return f"{local}@{same}"
 
 
+def inbox_domains(address: str) -> tuple[str, ...]:
+    """The domains whose addresses may reach the same inbox as ``address`` under another
+    spelling (``gmail.com`` and ``googlemail.com``); () where the provider folds nothing,
+    as only the exact address is that inbox there."""
+    domain_name = _ascii_domain(domain(address))
+    same, ignored, tag = _rules(domain_name)
+    if not (ignored or tag):
+        return ()
+    return tuple(sorted({d for d, rule in _PROVIDERS.items() if rule[0] == same} | {domain_name}))
+
+
 def limit_key(address: str) -> str:
     """The inbox behind an address for rate limits: ``mailbox_key``, and a +tag dropped
     whatever the domain (``Jo+news@X.org`` counts as ``jo@x.org``)."""

@@ -49,6 +49,7 @@ from newsletter.store.profiles import (
     StoredSubscriber,
     from_file,
     get_subscriber,
+    same_inbox,
     set_status,
     upsert_subscriber,
 )
@@ -175,10 +176,16 @@ class Site:
         asked = self.check_confirm(token)
         claims = signed_links.verify(self.secret, CONFIRM, token, now=self.clock())
         now = self.clock()
+        typed = asked.email
         with self.engine.begin() as conn:
             if not mark_confirmed(conn, claims.data["n"], now):
                 raise UsedLink("this confirmation link was already used")
-            stored = get_subscriber(conn, asked.email)
+            stored = get_subscriber(conn, typed) or same_inbox(conn, typed)
+            known = stored.subscriber.email if stored is not None else typed
+            if addresses.key(known) != addresses.key(typed):
+                # another spelling of a stored reader's inbox: the same reader, not a second
+                asked = replace(asked, email=known)
+                unsuppress(conn, typed)
             kept = stored is not None and kept_by_file(stored)
             if stored is not None and kept:
                 set_status(conn, asked.email, "active", now)
@@ -186,7 +193,8 @@ class Site:
             else:
                 upsert_subscriber(conn, asked, now, status="active")
             unsuppress(conn, asked.email)
-        log.info("confirmed %s%s", asked.email, " (kept in a subscriber file)" if kept else "")
+        log.info("confirmed %s%s%s", typed, f" as {asked.email} (the same inbox)"
+                 if asked.email != typed else "", " (kept in a subscriber file)" if kept else "")
         return (stored.subscriber if stored is not None and kept else asked), kept
 
     def kept_in_file(self, email: str) -> bool:

@@ -5,7 +5,9 @@ and Yahoo -tags, on SQLite and PostgreSQL, while mail goes to the address as typ
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from starlette.testclient import TestClient
@@ -13,9 +15,11 @@ from starlette.testclient import TestClient
 from newsletter import addresses
 from newsletter.app.accounts import Site
 from newsletter.delivery.memory import MemoryMailer
+from newsletter.models import Subscriber
 from newsletter.store import outbox as store
+from newsletter.store.profiles import list_subscribers, same_inbox, upsert_subscriber
 
-from .conftest import NOW, subscribe_and_confirm
+from .conftest import NOW, confirm_link, subscribe_and_confirm
 from .test_equal_answers import db_site, reader
 
 
@@ -89,3 +93,33 @@ def test_an_idn_reader_signs_up_and_confirms_as_typed(
     assert sent.raw is not None and b"To: name@xn--bcher-kva.de\r\n" in sent.raw
     stored = site.stored("name@bücher.de")
     assert stored is not None and stored.status == "active"
+
+
+def test_a_new_spelling_of_a_stored_readers_inbox_is_the_same_reader(
+    site: Site, mailer: MemoryMailer
+) -> None:
+    with site.engine.begin() as conn:
+        upsert_subscriber(conn, replace(reader("jdoe@gmail.com"), origin="web"), NOW,
+                          status="active")
+    site.signup(Subscriber(email="J.Doe+papers@googlemail.com", topics=("protein folding",)),
+                "198.51.100.1")
+    (sent,) = mailer.outbox
+    assert sent.to == "J.Doe+papers@googlemail.com"  # the confirmation goes where typed
+    token = parse_qs(urlsplit(confirm_link(mailer)).query)["token"][0]
+    site.confirm(token)
+    with site.engine.connect() as conn:
+        stored = list_subscribers(conn)
+    assert [(s.subscriber.email, s.subscriber.topics, s.status) for s in stored] == [
+        ("jdoe@gmail.com", ("protein folding",), "active")]  # one reader, not two
+
+
+def test_another_persons_address_is_not_taken_for_the_same_inbox(
+    site: Site, mailer: MemoryMailer
+) -> None:
+    with site.engine.begin() as conn:
+        upsert_subscriber(conn, reader("jean-paul@example.org"), NOW, status="active")
+        upsert_subscriber(conn, reader("j.doe@gmail.com"), NOW, status="active")
+        assert same_inbox(conn, "jean@example.org") is None
+        assert same_inbox(conn, "jdoe2@gmail.com") is None
+        found = same_inbox(conn, "jdoe@googlemail.com")
+    assert found is not None and found.subscriber.email == "j.doe@gmail.com"
