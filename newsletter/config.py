@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter import addresses
 from newsletter.errors import ConfigError
-from newsletter.settings_schema import bounded, build
+from newsletter.settings_schema import bounded, build, multiline
 
 CONFIG_NAME = "newsletter.toml"
 ENV_PREFIX = "NEWSLETTER_"
@@ -30,7 +30,8 @@ class NewsletterSettings:
     sender: str = "Paper Digest <digest@localhost>"
     reply_to: str = ""
     base_url: str = "http://127.0.0.1:8000"
-    postal_address: str = "Set newsletter.postal_address in newsletter.toml"
+    # printed in each email's footer, its lines joined
+    postal_address: str = multiline("Set newsletter.postal_address in newsletter.toml")
     database_url: str = "sqlite:///newsletter.db"
     subscribers_dir: str = "subscribers"
     templates_dir: str = "templates"
@@ -38,8 +39,9 @@ class NewsletterSettings:
 
     def __post_init__(self) -> None:
         for key, value in (("sender", self.sender), ("reply_to", self.reply_to)):
-            if value and not addresses.is_mailbox(value):
-                raise ValueError(f"key 'newsletter.{key}' is not an email address: {value!r}")
+            problem = addresses.sender_problem(value) if value else ""
+            if problem:  # checked here, not when the first message fails to go out
+                raise ValueError(f"key 'newsletter.{key}' {problem}: {value!r}")
         base = urlsplit(self.base_url)
         if base.scheme not in ("http", "https") or not base.hostname or base.query or base.fragment:
             raise ValueError(
@@ -83,7 +85,7 @@ class SourceSettings:
     date: str = ""  # hf-api / hf-page: YYYY-MM-DD, or "" for today
     limit: int = bounded(100, 1, 1000)  # hf-api page size
     max_pages: int = bounded(5, 1, 1000)  # hf-api paging cap
-    year: int = 0  # text: the page's year when the page does not say (0: this year)
+    year: int = bounded(0, 0, 9999)  # text: the page's year when it does not say (0: this year)
     enabled: bool = True
 
     @property
@@ -96,9 +98,10 @@ class MatchSettings:
     """How papers are scored and selected for each subscriber."""
 
     semantic: bool = True
-    threshold: float = 0.3  # the least score a paper needs on one of the reader's topics
-    relative: float = 0.5  # ... and the least share of that topic's best score today
-    lexical_weight: float = 0.5
+    # the least score a paper needs on one of the reader's topics
+    threshold: float = bounded(0.3, 0, 1)
+    relative: float = bounded(0.5, 0, 1)  # ... and the least share of that topic's best score today
+    lexical_weight: float = bounded(0.5, 0, 1)
     model: str = ""  # a local sentence-transformers model folder; "" = all-MiniLM-L6-v2
     # where `newsletter model install` puts all-MiniLM-L6-v2; "" = ~/.cache/newsletter/models
     model_cache: str = ""

@@ -1,9 +1,15 @@
-"""Turn a TOML table into a typed, frozen settings dataclass, naming any bad key in one line."""
+"""Turn a TOML table into a typed, frozen settings dataclass, naming any bad key in one line.
+
+Numbers are finite and within their field's bounds; text is one line without control
+characters (settings end up in headers, URLs and log lines: a CR or LF in ``reply_to`` or
+``list_id`` would make a wrong header) unless the field is declared ``multiline``.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -12,6 +18,8 @@ from typing import Any, TypeVar
 from newsletter.errors import ConfigError
 
 T = TypeVar("T")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # C0 controls but tab, and DEL
+_NAMES = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)"}
 
 
 def build(cls: type[T], table: Mapping[str, Any], where: str, origin: str) -> T:
@@ -28,18 +36,40 @@ def build(cls: type[T], table: Mapping[str, Any], where: str, origin: str) -> T:
             raise ConfigError(f"{origin}: unknown key '{_join(where, key)}' (known: {known})")
         values[name] = coerce(raw, hints[name], _join(where, key), origin)
         _in_bounds(values[name], fields[name], _join(where, key), origin)
+        if not fields[name].metadata.get("multiline"):
+            _one_line(values[name], _join(where, key), origin)
     try:
         return cls(**values)
     except TypeError as exc:  # a required field is missing
         missing = [n for n, f in fields.items() if _required(f) and n not in values]
         raise ConfigError(f"{origin}: missing key '{_join(where, missing[0])}'") from exc
-    except ValueError as exc:  # __post_init__ validation
-        raise ConfigError(f"{origin}: {exc}") from exc
+    except ValueError as exc:  # __post_init__ validation; "key 'x'" is named in full
+        text = re.sub(r"^key '([^'.]+)'", lambda m: f"key '{_join(where, m[1])}'", str(exc))
+        raise ConfigError(f"{origin}: {text}") from exc
 
 
 def bounded(default: Any, low: float, high: float) -> Any:
     """A settings field whose number must lie in [low, high] (checked by ``build``)."""
     return dataclasses.field(default=default, metadata={"bounds": (low, high)})
+
+
+def multiline(default: str) -> Any:
+    """A text setting that may hold line breaks (a postal address); others must not."""
+    return dataclasses.field(default=default, metadata={"multiline": True})
+
+
+def _one_line(value: Any, key: str, origin: str) -> None:
+    """Text (or each text in a list) holds no line break or other control character."""
+    if isinstance(value, tuple):
+        for i, item in enumerate(value):
+            _one_line(item, f"{key}[{i}]", origin)
+        return
+    found = _CONTROL.search(value) if isinstance(value, str) else None
+    if found:
+        char = found.group()
+        what = _NAMES.get(char, f"the control character {char!r}")
+        raise ConfigError(f"{origin}: key '{key}' must be one line of text, but it holds {what} "
+                          f"at position {found.start() + 1}")
 
 
 def _in_bounds(value: Any, f: dataclasses.Field[Any], key: str, origin: str) -> None:

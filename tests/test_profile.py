@@ -85,7 +85,7 @@ def test_bad_field_names_file_and_field(
 
 
 @pytest.mark.parametrize(
-    "email", ["ada", "ada@", "@example.org", "ada@example", "a b@c.org", "", "jö@example.org"]
+    "email", ["ada", "ada@", "@example.org", "ada@example", "a b@c.org", "", "jö@bü..org"]
 )
 def test_bad_email(tmp_path: Path, email: str) -> None:
     path = write(tmp_path, "ada.toml", f'email = "{email}"\ntopics = ["x"]\n')

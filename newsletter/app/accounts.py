@@ -9,7 +9,6 @@ transaction, or not at all when its token or input is refused.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -50,6 +49,7 @@ from newsletter.store.profiles import (
     StoredSubscriber,
     from_file,
     get_subscriber,
+    same_inbox,
     set_status,
     upsert_subscriber,
 )
@@ -127,22 +127,21 @@ class Site:
             return "address limit reached, no email sent"
         now = self.clock()
         ttl = timedelta(hours=web.confirm_hours)
+        # A bounced or complained address gets no email, but the page must not tell who
+        # bounced: its sign-up does the same work as any other (the same statements, the
+        # message composed and stored), only its outbox row is suppressed instead of queued
+        # and its sign-up's link, never sent, can never be used.
         with self.engine.begin() as conn:
             blocked = suppressed(conn, [sub.email]).get(addresses.key(sub.email))
-            refused = blocked in ("bounced", "complained")
+            refused = blocked if blocked in ("bounced", "complained") else ""
             forget_before(conn, now - timedelta(hours=web.confirm_hours, days=1))
-            nonce = secrets.token_urlsafe(16) if refused else add_signup(
-                conn, sub.email, stored_profile(sub), now
-            )
-            # The message is composed either way, so that a refused address takes as long to
-            # answer as any other (the page must not tell who bounced).
+            nonce = add_signup(conn, sub.email, stored_profile(sub), now)
             email = self._confirmation(sub, nonce, ttl, now)
-            if refused:
-                return f"address {blocked}, no email sent"
             # queued, so a relay's refusal is retried, not lost
-            enqueue(conn, email, issue_id=f"{CONFIRMATIONS}{nonce}", now=now)
+            enqueue(conn, email, issue_id=f"{CONFIRMATIONS}{nonce}", now=now,
+                    suppressed_for=refused)
         self.sender.poke()
-        return "confirmation queued"
+        return f"address {refused}, no email sent" if refused else "confirmation queued"
 
     def _confirmation(
         self, sub: Subscriber, nonce: str, ttl: timedelta, now: datetime
@@ -177,10 +176,16 @@ class Site:
         asked = self.check_confirm(token)
         claims = signed_links.verify(self.secret, CONFIRM, token, now=self.clock())
         now = self.clock()
+        typed = asked.email
         with self.engine.begin() as conn:
             if not mark_confirmed(conn, claims.data["n"], now):
                 raise UsedLink("this confirmation link was already used")
-            stored = get_subscriber(conn, asked.email)
+            stored = get_subscriber(conn, typed) or same_inbox(conn, typed)
+            known = stored.subscriber.email if stored is not None else typed
+            if addresses.key(known) != addresses.key(typed):
+                # another spelling of a stored reader's inbox: the same reader, not a second
+                asked = replace(asked, email=known)
+                unsuppress(conn, typed)
             kept = stored is not None and kept_by_file(stored)
             if stored is not None and kept:
                 set_status(conn, asked.email, "active", now)
@@ -188,7 +193,8 @@ class Site:
             else:
                 upsert_subscriber(conn, asked, now, status="active")
             unsuppress(conn, asked.email)
-        log.info("confirmed %s%s", asked.email, " (kept in a subscriber file)" if kept else "")
+        log.info("confirmed %s%s%s", typed, f" as {asked.email} (the same inbox)"
+                 if asked.email != typed else "", " (kept in a subscriber file)" if kept else "")
         return (stored.subscriber if stored is not None and kept else asked), kept
 
     def kept_in_file(self, email: str) -> bool:

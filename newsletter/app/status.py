@@ -1,6 +1,7 @@
-"""What ``newsletter status`` tells an operator: the outbox per issue, and for each reader what
-happened to today's issue or why there is none (nothing matched, unsubscribed, bounced, paused,
-not due, not yet enqueued)."""
+"""What ``newsletter status`` tells an operator: the outbox per issue (confirmations counted
+apart), the messages that wait with their last error and next attempt, the relay when it is
+failing, and for each reader what happened to today's issue or why there is none (nothing
+matched, unsubscribed, bounced, paused, not due, not yet enqueued)."""
 
 from __future__ import annotations
 
@@ -16,27 +17,45 @@ from newsletter.app.run import ENQUEUED
 from newsletter.app.sentence_model import configured_state
 from newsletter.config import Config
 from newsletter.schedule import due_date, local_now, why_not_due
-from newsletter.store import locks
+from newsletter.store import locks, outbox_report
 from newsletter.store import outbox as store
 from newsletter.store.db import utc
+from newsletter.store.outbox_report import RelayDown, Waiting
 from newsletter.store.profiles import StoredSubscriber, list_subscribers
 
+__all__ = ["COLUMNS", "Status", "Waiting", "explain_today", "matcher_line", "outbox_status",
+           "relay_line"]
+
 COLUMNS = ("queued", "sending", "sent", "retrying", "failed", "suppressed")
+WAITING_SHOWN = 20  # rows listed with their last error; the rest are counted
 
 
 @dataclass(frozen=True)
 class Status:
-    """Per-issue outbox counts (issue id -> status -> rows) and each reader's today."""
+    """Per-issue outbox counts (issue id -> status -> rows), the confirmations' counts, the
+    rows that wait after a failed try, the failing relay (if any) and each reader's today."""
 
     issues: dict[str, dict[str, int]]
     today: list[tuple[str, str, str]]  # (email, issue date, what happened or why not)
+    confirmations: dict[str, int]
+    waiting: list[Waiting]
+    waiting_total: int
+    relay: RelayDown | None
 
 
 def outbox_status(engine: Engine, now: datetime) -> Status:
     with engine.connect() as conn:
-        counts = store.status_counts(conn)
+        counts = outbox_report.counts(conn)
+        waiting, total = outbox_report.waiting(conn, limit=WAITING_SHOWN)
+        relay = outbox_report.relay_down(conn)
         today = explain_today(conn, list_subscribers(conn), now)
-    return Status(counts, today)
+    return Status(counts.issues, today, counts.confirmations, waiting, total, relay)
+
+
+def relay_line(relay: RelayDown) -> str:
+    """One line naming the failing relay, what it did, and what waits for it."""
+    return (f"Relay down: {relay.error} (last tried {relay.at:%Y-%m-%d %H:%M:%S} UTC; "
+            f"{relay.waiting} message(s) wait, next try {relay.next_attempt_at:%H:%M:%S} UTC)")
 
 
 def explain_today(

@@ -1,7 +1,9 @@
 """The worker: a process that only sends, claiming outbox batches until it is told to stop.
 
 Any number of workers on any machines share one PostgreSQL outbox (rows are claimed with
-SELECT ... FOR UPDATE SKIP LOCKED under a lease); on SQLite one worker runs at a time.
+SELECT ... FOR UPDATE SKIP LOCKED under a lease); on SQLite one worker runs at a time and a
+second one (or one restarted after a crash) waits for the first one's lease. With nothing due a
+worker sleeps ``idle_seconds``, or until the soonest retry falls due if that is sooner.
 """
 
 from __future__ import annotations
@@ -16,19 +18,22 @@ from sqlalchemy.exc import OperationalError
 
 from newsletter.config import DeliverySettings
 from newsletter.delivery.base import Mailer
-from newsletter.delivery.outbox import Build, SendReport, default_owner, send_due
+from newsletter.delivery.outbox import (
+    Build,
+    SendReport,
+    default_owner,
+    seconds_until_due,
+    send_due,
+)
 from newsletter.errors import DeliveryError
 from newsletter.store import locks
 from newsletter.store.db import is_sqlite
 
 SQLITE_LEASE = "worker"  # on SQLite the one running worker holds this lease
 SQLITE_TTL = timedelta(seconds=30)  # a killed worker's successor waits at most this long
+LEASE_POLL = 5.0  # seconds between looks at a lease another worker holds
 RECONNECT = (1.0, 60.0)  # first and longest wait while the database is unreachable
 Clock = Callable[[], datetime]
-
-
-class WorkerBusy(DeliveryError):
-    """A second worker was started on a SQLite database that already has one."""
 
 
 def utcnow() -> datetime:
@@ -79,8 +84,11 @@ class Worker:
         progress: Callable[[SendReport], None] | None = None,
         progress_seconds: float = 60.0,
     ) -> SendReport:
-        """Send until stopped (``once``: until nothing is due); returns the totals."""
-        self._take_sqlite_lease()
+        """Send until stopped (``once``: until nothing is due); returns the totals.
+
+        On SQLite it first waits for the worker lease (see ``_take_sqlite_lease``)."""
+        if not self._take_sqlite_lease():
+            return self.totals
         try:
             threads = [
                 threading.Thread(
@@ -144,7 +152,13 @@ class Worker:
                 if report.handled == 0:
                     if once:
                         return
-                    self._stop.wait(self.idle_seconds)
+                    self._stop.wait(self._idle())
+
+    def _idle(self) -> float:
+        """How long to sleep with nothing due: ``idle_seconds``, or less when a retry falls
+        due sooner (a row refused with 451 goes again when its backoff ends)."""
+        due = seconds_until_due(self.engine, issues=self.build is not None, now=self.clock())
+        return self.idle_seconds if due is None else min(self.idle_seconds, max(due, 0.05))
 
     def _unreachable(self, exc: OperationalError) -> str:
         """One line naming the database (password hidden) and the driver's first line."""
@@ -157,20 +171,34 @@ class Worker:
             self.totals = self.totals + report
             del self.totals.errors[100:]  # enough to tell what went wrong, bounded
 
-    def _take_sqlite_lease(self) -> None:
+    def _take_sqlite_lease(self) -> bool:
+        """Hold the SQLite lease; while another worker holds it (or a killed one's lease has
+        not run out yet), say so once and wait. False when stopped while waiting."""
         if not is_sqlite(self.engine):
-            return
-        now = self.clock()
-        if locks.acquire(self.engine, SQLITE_LEASE, self.owner, now=now, ttl=SQLITE_TTL):
-            return
-        with self.engine.connect() as conn:
-            other = locks.holder(conn, SQLITE_LEASE)
-        who = f"{other.owner}, lease until {other.until:%H:%M:%S} UTC" if other else "unknown"
-        raise WorkerBusy(
-            f"{self.engine.url.render_as_string(hide_password=True)}: another worker is "
-            f"already sending from this SQLite database ({who}); SQLite runs one worker at a "
-            "time, use PostgreSQL to run several"
-        )
+            return True
+        said = False
+        while not self._stop.is_set():
+            now = self.clock()
+            if locks.acquire(self.engine, SQLITE_LEASE, self.owner, now=now, ttl=SQLITE_TTL):
+                if said:
+                    self.warn(f"{self._where()}: took the worker lease; sending")
+                return True
+            with self.engine.connect() as conn:
+                other = locks.holder(conn, SQLITE_LEASE)
+            if not said:
+                who = f"{other.owner}, lease until {other.until:%H:%M:%S} UTC" if other else "?"
+                self.warn(
+                    f"{self._where()}: another worker holds the lease ({who}); waiting for it "
+                    "(a killed worker's lease runs out within "
+                    f"{SQLITE_TTL.total_seconds():.0f} s; SQLite runs one worker at a time, "
+                    "use PostgreSQL to run several)")
+                said = True
+            left = (other.until - now).total_seconds() if other else 1.0
+            self._stop.wait(min(max(left, 0.1), LEASE_POLL))
+        return False
+
+    def _where(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
 
     def _renew_sqlite_lease(self) -> None:
         if not is_sqlite(self.engine):

@@ -15,7 +15,7 @@ from rich.table import Table
 from newsletter.app.mailers import local_trial, require_secret
 from newsletter.app.model_status import model_lines
 from newsletter.app.sending import SendReport, due_rows, send_now
-from newsletter.app.status import COLUMNS, matcher_line, outbox_status
+from newsletter.app.status import COLUMNS, Waiting, matcher_line, outbox_status, relay_line
 from newsletter.cli.common import App, pass_app, sending_mailer
 
 TEMPFAIL = 75  # sysexits.h EX_TEMPFAIL: try again later (the relay failed, nothing was lost)
@@ -73,11 +73,17 @@ def _show_due(app: App, limit: int) -> None:
 def status(app: App, issues: int) -> None:
     """Per-issue outbox counts, and what each subscriber gets today (or why not)."""
     found = outbox_status(app.engine, datetime.now(UTC))
-    counts, today = found.issues, found.today
+    counts, today, confirmations = found.issues, found.today, found.confirmations
     table = Table("issue", *COLUMNS, title="Outbox")
     for issue_id in sorted(counts)[-issues:]:
         table.add_row(issue_id, *(str(counts[issue_id][c]) for c in COLUMNS))
-    app.console.print(table if counts else "Outbox: empty")
+    if any(confirmations.values()):
+        table.add_row("confirmations", *(str(confirmations[c]) for c in COLUMNS))
+    app.console.print(table if table.row_count else "Outbox: empty")
+    if found.relay is not None:
+        app.console.print(relay_line(found.relay), markup=False, style="bold red")
+    if found.waiting:
+        _show_waiting(app, found.waiting, found.waiting_total)
     people = Table("subscriber", "issue", "today", title="Today")
     for email, issue_id, state in today:
         people.add_row(email, issue_id, state)
@@ -85,6 +91,16 @@ def status(app: App, issues: int) -> None:
     app.console.print(matcher_line(app.config), markup=False)
     for line in model_lines(app.config, app.engine, datetime.now(UTC)):
         app.console.print(line, markup=False)
+
+
+def _show_waiting(app: App, rows: list[Waiting], total: int) -> None:
+    """One line a row (a table would fold the errors): who, which issue, where it stands."""
+    shown = f"{len(rows)} of {total}" if total > len(rows) else str(total)
+    app.console.print(f"Waiting after a failed try ({shown}, soonest first):", markup=False)
+    for row in rows:
+        app.console.print(
+            f"  {row.recipient}  {row.issue_id}  {row.status}, {row.attempts} attempt(s) used, "
+            f"next {row.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC: {row.last_error}", markup=False)
 
 
 commands = [send, status]

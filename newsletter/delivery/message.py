@@ -40,11 +40,15 @@ def clean_header(value: str) -> str:
 
 
 def domain_of(address: str) -> str:
-    """The domain of ``"Name <user@domain>"`` (lower case); DeliveryError when there is none."""
+    """The domain of ``"Name <user@domain>"`` (lower case, in IDNA: the form headers, DKIM
+    and Message-IDs carry); DeliveryError when there is none or IDNA cannot encode it."""
     bare = addresses.split(address)[1]
     if "@" not in bare:
         raise DeliveryError(f"address {address!r} has no domain")
-    return bare.rpartition("@")[2].lower()
+    try:
+        return addresses.idna(bare.rpartition("@")[2])
+    except UnicodeError:
+        raise DeliveryError(f"address {address!r} has a domain IDNA cannot encode") from None
 
 
 def make_message_id(sender: str) -> str:
@@ -118,10 +122,11 @@ def list_headers(
 
 
 def _address(value: str, field: str) -> str:
-    """``"Name" <user@domain>`` with the name encoded as needed and the domain in IDNA."""
+    """``"Name" <user@domain>`` with the name encoded as needed and the domain in IDNA; a
+    non-ASCII local part stays UTF-8 (RFC 6532: such a message needs SMTPUTF8 to travel)."""
     name, bare = addresses.split(clean_header(value))
     user, at, domain = bare.rpartition("@")
-    if not at or not user or not domain or not user.isascii() or " " in bare:
+    if not at or not user or not domain or " " in bare:
         raise DeliveryError(f"{field} address {value!r} is not an email address")
     try:
         domain = domain.encode("idna").decode("ascii")
@@ -197,7 +202,7 @@ def mime_bytes(email: OutgoingEmail, *, date: datetime | None = None) -> bytes:
     ]
     sep = f"\r\n--{boundary}\r\n".encode("ascii")
     return b"".join((
-        "\r\n".join(lines).encode("ascii"), b"\r\n", sep, _part("plain", email.text),
+        "\r\n".join(lines).encode("utf-8"), b"\r\n", sep, _part("plain", email.text),
         sep, _part("html", email.html), f"\r\n--{boundary}--\r\n".encode("ascii"),
     ))
 

@@ -32,7 +32,8 @@ from newsletter.models import OutgoingEmail, SendResult
 from newsletter.store import outbox as store
 from newsletter.store.outbox import CONFIRMATIONS, OutboxRow, enqueue
 
-__all__ = ["Build", "SendReport", "backoff", "default_owner", "enqueue", "send_due"]
+__all__ = ["Build", "SendReport", "backoff", "default_owner", "enqueue", "seconds_until_due",
+           "send_due"]
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,16 @@ def send_due(
     log.info("send: %d sent, %d retrying, %d failed, %d suppressed",
              r.sent, r.retrying, r.failed, r.suppressed)
     return r
+
+
+def seconds_until_due(engine: Engine, *, issues: bool, now: datetime | None = None) -> float | None:
+    """Seconds until the soonest row falls due (0 when one is due now; None when none waits),
+    so a sender can sleep until then instead of until a fixed tick."""
+    with engine.connect() as conn:
+        soonest = store.next_due(conn, issues=issues)
+    if soonest is None:
+        return None
+    return max(0.0, (soonest - (now or datetime.now(UTC))).total_seconds())
 
 
 class _Run:
@@ -237,7 +248,8 @@ class _Run:
             self.report.sent += 1
         elif result.status == "deferred":
             at = now + timedelta(seconds=self.settings.retry_base)
-            store.mark_deferred(conn, row.id, self.owner, error=result.detail, at=at, now=now)
+            store.mark_deferred(conn, row.id, self.owner, at=at, now=now,
+                                error=f"mailer {self.mailer.name}: {result.detail}")
             self.report.deferred += 1
             self.report.relay_fault = result.detail.removeprefix("not tried: ")
             log.info("relay fault, %s again at %s: %s", row.recipient, f"{at:%H:%M:%S}",

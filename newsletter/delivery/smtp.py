@@ -1,10 +1,13 @@
 """The SMTP mailer: SSL or STARTTLS, AUTH, reused connections, N in parallel.
 
-Each reply is classified per stage. A relay that cannot be reached, stalls, drops the line or
-refuses our sender at MAIL is the relay's fault: the message is deferred (queued again, no
-attempt used), and so is the rest of the batch (``Mailer.send_messages`` stops there). At
-RCPT and DATA, 4xx is transient and 5xx permanent, and a 5xx "no such user" at RCPT is a
-hard bounce.
+Each reply is classified per stage. Before the relay has accepted a recipient, a relay that
+cannot be reached, stalls, drops the line or refuses our sender at MAIL is the relay's fault:
+the message is deferred (queued again, no attempt used), and so is the rest of the batch
+(``Mailer.send_messages`` stops there). Once a recipient is accepted, a fault is the
+message's: a line dropped or silent at DATA uses one of its attempts (it is retried with
+backoff, so it cannot hold the queue, and is sent again at most once per drop) and the next
+message goes out on a new connection. At RCPT and DATA, 4xx is transient and 5xx permanent,
+and a 5xx "no such user" at RCPT is a hard bounce.
 """
 
 from __future__ import annotations
@@ -19,7 +22,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from newsletter import addresses
-from newsletter.delivery.base import Mailer, MailerEnv, MailerOptions, OnResult, deferred, report
+from newsletter.delivery.base import (
+    Mailer,
+    MailerEnv,
+    MailerOptions,
+    OnResult,
+    deferred,
+    permanent,
+    report,
+    transient,
+)
 from newsletter.delivery.message import raw_bytes
 from newsletter.delivery.smtp_reply import classify, delivered
 from newsletter.errors import ConfigError
@@ -49,6 +61,11 @@ class SmtpOptions(MailerOptions):
     # answer 421 past the cap
     max_per_connection: int = bounded(0, 0, 1_000_000)
 
+    def __post_init__(self) -> None:
+        problem = addresses.sender_problem(self.envelope_from) if self.envelope_from else ""
+        if problem:  # checked at start-up, not when the first message is refused
+            raise ValueError(f"key 'envelope_from' {problem}: {self.envelope_from!r}")
+
     @property
     def effective_port(self) -> int:
         return self.port or {"ssl": 465, "starttls": 587}.get(self.security, 25)
@@ -62,6 +79,7 @@ class _Channel:
         self._password = password
         self._smtp: smtplib.SMTP | None = None
         self._count = 0  # messages tried on the current connection
+        self._accepted = False  # whether the relay accepted the current message's recipient
 
     def _connect(self) -> smtplib.SMTP:
         o = self._o
@@ -90,6 +108,7 @@ class _Channel:
         cap = self._o.max_per_connection
         if cap and self._count >= cap:
             self.quit()
+        self._accepted = False
         try:
             if self._smtp is None:
                 self._smtp, self._count = self._connect(), 0
@@ -102,14 +121,27 @@ class _Channel:
             code, text = exc.smtp_code, _describe_reply(exc.smtp_error)
             return deferred(email, f"connect to {self._o.host} refused: {code} {text}")
         except _DROPPED as exc:
-            # Unreachable, or silent mid-transaction (a relay stalled at DATA): the relay's
-            # fault, not this message's.
             self.drop()
+            if self._accepted:
+                # The relay took the recipient and then dropped or went silent at DATA: this
+                # message's trouble (it may be what the relay chokes on). It uses an attempt
+                # and the rest go on; the relay may have kept it, so a retry may repeat it once.
+                return transient(email, f"DATA: connection to {self._o.host} lost after the "
+                                        f"recipient was accepted: {_describe(exc)}")
+            # Unreachable, or silent before any recipient was accepted: the relay's fault.
             return deferred(email, f"connection to {self._o.host} failed: {_describe(exc)}")
 
     def _transaction(self, smtp: smtplib.SMTP, email: OutgoingEmail, sender: str) -> SendResult:
-        recipient = addresses.split(email.to)[1]
-        for stage, command in (("MAIL", smtp.mail), ("RCPT", smtp.rcpt)):
+        recipient = addresses.ascii_address(email.to)  # the domain in IDNA
+        self._accepted = False
+        options: list[str] = []
+        if addresses.needs_smtputf8(recipient):
+            if not smtp.has_extn("smtputf8"):
+                return permanent(email, f"RCPT: {recipient} has a non-ASCII local part and "
+                                        f"{self._o.host} does not offer SMTPUTF8")
+            options = ["SMTPUTF8"]  # smtplib then writes the commands in UTF-8
+        commands = (("MAIL", lambda a: smtp.mail(a, options)), ("RCPT", smtp.rcpt))
+        for stage, command in commands:
             arg = sender if stage == "MAIL" else recipient
             code, reply = command(arg)
             if code not in (250, 251) and stage == "MAIL":
@@ -120,6 +152,7 @@ class _Channel:
                 return deferred(email, f"{stage} {code} {_describe_reply(reply)}")
             if code not in (250, 251):
                 return self._refused(email, stage, code, reply)
+        self._accepted = True
         try:
             code, reply = smtp.data(raw_bytes(email))
         except smtplib.SMTPDataError as exc:
@@ -209,7 +242,7 @@ class SmtpMailer(Mailer):
         assert channels is not None
         channel = channels.get()
         try:
-            envelope = addresses.split(self.options.envelope_from or email.sender)[1]
+            envelope = addresses.ascii_address(self.options.envelope_from or email.sender)
             # Reported while the connection is held: the result is recorded before this
             # connection starts its next message (docs/delivery.md, crash safety).
             return report(channel.send(email, envelope), on_result)

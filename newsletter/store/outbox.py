@@ -34,6 +34,7 @@ from newsletter.store.tables import (
 )
 
 CONFIRMATIONS = "confirm-"  # the issue id prefix of double opt-in confirmation messages
+RELAY_FAULT = "relay fault: "  # how the last error of a row the relay failed begins
 STATUSES = OUTBOX_STATUSES
 REASONS = SUPPRESSION_REASONS
 UNSENT = ("queued", "sending", "retrying")
@@ -70,22 +71,32 @@ class QueuedIssue:
     template_version: str
 
 
-def enqueue(conn: Connection, email: OutgoingEmail, *, issue_id: str, now: datetime) -> bool:
-    """Add one message for (recipient, issue) unless it is already there; True when added."""
-    return bool(enqueue_many(conn, [(email, issue_id)], now=now))
+def enqueue(
+    conn: Connection, email: OutgoingEmail, *, issue_id: str, now: datetime,
+    suppressed_for: str = "",
+) -> bool:
+    """Add one message for (recipient, issue) unless it is already there; True when added.
+
+    ``suppressed_for`` (a suppression reason) records the message as suppressed instead of
+    queued, in the same statement: a refused sign-up does the work an accepted one does."""
+    return bool(enqueue_many(conn, [(email, issue_id)], now=now, suppressed_for=suppressed_for))
 
 
 def enqueue_many(
-    conn: Connection, items: Sequence[tuple[OutgoingEmail, str]], *, now: datetime
+    conn: Connection, items: Sequence[tuple[OutgoingEmail, str]], *, now: datetime,
+    suppressed_for: str = "",
 ) -> set[tuple[str, str]]:
     """Add (message, issue id) pairs in one statement, skipping any (recipient, issue) already
     there; returns the (recipient key, issue id) pairs actually added."""
     if not items:
         return set()
     now = utc(now)
+    status = "suppressed" if suppressed_for else "queued"
+    error = f"suppressed: {suppressed_for}" if suppressed_for else None
     rows = [
         {
-            "recipient": addresses.key(email.to), "issue_id": issue_id, "status": "queued",
+            "recipient": addresses.key(email.to), "issue_id": issue_id, "status": status,
+            "last_error": error,
             "attempts": 0, "next_attempt_at": now, "message_id": email.message_id,
             "sender": email.sender, "to_header": email.to, "subject": email.subject,
             "text_body": email.text, "html_body": email.html,
@@ -145,6 +156,19 @@ def _due(now: datetime) -> sa.ColumnElement[bool]:
         sa.and_(outbox.c.status.in_(("queued", "retrying")), outbox.c.next_attempt_at <= now),
         sa.and_(outbox.c.status == "sending", outbox.c.lease_until < now),
     )
+
+
+def next_due(conn: Connection, *, issues: bool = True) -> datetime | None:
+    """When the soonest row falls due: a waiting row's next attempt or a claimed row's lease end
+    (None: no row waits); with ``issues`` False, only rows that hold their whole message."""
+    whole = outbox.c.template_version.is_(None) if not issues else sa.true()
+    waiting = sa.select(sa.func.min(outbox.c.next_attempt_at)).where(
+        outbox.c.status.in_(("queued", "retrying")), whole)
+    claimed = sa.select(sa.func.min(outbox.c.lease_until)).where(
+        outbox.c.status == "sending", whole)
+    found = [utc(t) for t in (conn.execute(waiting).scalar(), conn.execute(claimed).scalar())
+             if t is not None]
+    return min(found, default=None)
 
 
 def claim_due(
@@ -236,10 +260,12 @@ def mark_retry(
 def mark_deferred(
     conn: Connection, row_id: int, owner: str, *, error: str, at: datetime, now: datetime
 ) -> bool:
-    """Back in the queue for ``at`` without using an attempt: the relay failed, not the row."""
+    """Back in the queue for ``at`` without using an attempt: the relay failed, not the row
+    (its last error says so: ``RELAY_FAULT`` and ``error``)."""
     return _settle(conn, row_id, owner, status=sa.case((outbox.c.attempts <= 1, "queued"),
                                                         else_="retrying"),
-                   attempts=outbox.c.attempts - 1, last_error=error, next_attempt_at=utc(at),
+                   attempts=outbox.c.attempts - 1, last_error=RELAY_FAULT + error,
+                   next_attempt_at=utc(at),
                    updated_at=utc(now))
 
 
@@ -255,33 +281,53 @@ def mark_suppressed(
 
 
 def suppress(conn: Connection, email: str, reason: str, *, now: datetime, detail: str = "") -> None:
-    """Stop all mail to ``email`` (bounced, unsubscribed or complained); checked at send time."""
+    """Stop all mail to ``email`` (bounced, unsubscribed or complained); checked at send time.
+
+    The inbox behind it (``addresses.mailbox_key``) is suppressed too when it is spelled
+    otherwise, so ``j.doe@gmail.com`` complaining also stops ``jdoe@googlemail.com``."""
     if reason not in REASONS:
         raise ValueError(f"suppression reason must be one of {REASONS}, not {reason!r}")
-    key = addresses.key(email)
-    conn.execute(sa.delete(suppressions).where(suppressions.c.email == key))
-    conn.execute(sa.insert(suppressions).values(email=key, reason=reason, detail=detail,
-                                                at=utc(now)))
+    keys = _suppression_keys(email)
+    conn.execute(sa.delete(suppressions).where(suppressions.c.email.in_(keys)))
+    conn.execute(sa.insert(suppressions), [
+        {"email": key, "reason": reason, "detail": detail, "at": utc(now)} for key in keys])
+
+
+def _suppression_keys(email: str) -> list[str]:
+    key, inbox = addresses.key(email), addresses.mailbox_key(email)
+    return [key] if inbox == key else [key, inbox]
 
 
 def unsuppress(conn: Connection, email: str) -> bool:
-    """Allow mail to ``email`` again (for example after a new, confirmed subscription)."""
-    stmt = sa.delete(suppressions).where(suppressions.c.email == addresses.key(email))
+    """Allow mail to ``email`` (and its inbox) again, for example after a new, confirmed
+    subscription."""
+    stmt = sa.delete(suppressions).where(suppressions.c.email.in_(_suppression_keys(email)))
     return bool(conn.execute(stmt).rowcount)
 
 
 def suppressed(conn: Connection, emails: Iterable[str]) -> dict[str, str]:
     """Which of ``emails`` must get no mail now, mapped (by address key) to the reason: the
-    suppression list, and subscribers whose profile is unsubscribed or paused."""
+    suppression list (by address or by the inbox behind it), and subscribers whose profile
+    is unsubscribed or paused."""
     keys = sorted({addresses.key(e) for e in emails})
+    inboxes: dict[str, list[str]] = {}  # inbox key -> the address keys spelled otherwise
+    for key in keys:
+        inbox = addresses.mailbox_key(key)
+        if inbox != key:
+            inboxes.setdefault(inbox, []).append(key)
     found: dict[str, str] = {}
     people = subscribers.c
+    query = sa.select(suppressions.c.email, suppressions.c.reason)
+    folded = sorted(inboxes)
+    for start in range(0, len(folded), 500):
+        chunk = folded[start : start + 500]
+        for inbox, reason in conn.execute(query.where(suppressions.c.email.in_(chunk))):
+            found.update(dict.fromkeys(inboxes[inbox], reason))
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
         held = sa.select(people.email, people.status).where(
             people.email.in_(chunk), people.status.in_(("unsubscribed", "paused")))
         found.update((e, r) for e, r in conn.execute(held))
-        query = sa.select(suppressions.c.email, suppressions.c.reason)
         found.update((e, r) for e, r in conn.execute(query.where(suppressions.c.email.in_(chunk))))
     return found
 

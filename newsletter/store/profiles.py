@@ -80,6 +80,22 @@ def get_subscriber(conn: Connection, email: str) -> StoredSubscriber | None:
     return from_row(row) if row else None
 
 
+def same_inbox(conn: Connection, email: str) -> StoredSubscriber | None:
+    """A subscriber stored under another spelling of ``email``'s inbox (``jdoe@gmail.com`` for
+    ``J.Doe+x@googlemail.com``; see ``addresses.mailbox_key``), or None."""
+    domains = addresses.inbox_domains(email)
+    if not domains:
+        return None
+    inbox, key = addresses.mailbox_key(email), addresses.key(email)
+    first = inbox[0] if inbox[0] not in "%_/" else "/" + inbox[0]  # folding keeps it first
+    spelled = sa.or_(*(subscribers.c.email.like(f"{first}%@{d}", escape="/") for d in domains))
+    query = sa.select(subscribers).where(spelled, subscribers.c.email != key)
+    for row in conn.execute(query.order_by(subscribers.c.id)).mappings():
+        if addresses.mailbox_key(row["email"]) == inbox:
+            return from_row(row)
+    return None
+
+
 def _row(conn: Connection, email: str) -> Any:
     query = sa.select(subscribers).where(subscribers.c.email == addresses.key(email))
     return conn.execute(query).mappings().first()

@@ -2,6 +2,7 @@
 
 Faults are queued per stage (CONNECT, MAIL, RCPT, DATA) and consumed one per command: a reply
 such as "451 4.3.0 try later", or "drop" (close the connection) or "stall" (say nothing).
+``always(stage, address, reply)`` gives one recipient the same fault every time instead.
 """
 
 from __future__ import annotations
@@ -32,23 +33,32 @@ class FaultyHandler:
     def __init__(self, data_delay: float = 0.0) -> None:
         self.received: Counter[str] = Counter()
         self.faults: dict[str, list[str]] = {}
+        self.standing: dict[tuple[str, str], str] = {}  # (stage, recipient) -> fault, each time
         self.data_delay = data_delay
         self.lock = threading.Lock()
         self.transactions = 0
         self.connections = 0
+        self.envelopes: list[tuple[str, list[str], bytes]] = []  # MAIL FROM, RCPT TOs, content
         self.stalling = 0
 
     def add(self, stage: str, *replies: str) -> None:
         with self.lock:
             self.faults.setdefault(stage, []).extend(replies)
 
-    def take(self, stage: str) -> str | None:
+    def always(self, stage: str, address: str, reply: str) -> None:
+        """Answer ``reply`` at ``stage`` whenever ``address`` is the recipient."""
         with self.lock:
+            self.standing[(stage, address)] = reply
+
+    def take(self, stage: str, recipient: str = "") -> str | None:
+        with self.lock:
+            if (stage, recipient) in self.standing:
+                return self.standing[(stage, recipient)]
             queue = self.faults.get(stage)
             return queue.pop(0) if queue else None
 
-    async def fault(self, server: SMTP, stage: str) -> str | None:
-        reply = self.take(stage)
+    async def fault(self, server: SMTP, stage: str, recipient: str = "") -> str | None:
+        reply = self.take(stage, recipient)
         if reply == "stall":
             self.stalling += 1
             try:
@@ -74,14 +84,14 @@ class FaultyHandler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        reply = await self.fault(server, "RCPT")
+        reply = await self.fault(server, "RCPT", address)
         if reply:
             return reply
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        reply = await self.fault(server, "DATA")
+        reply = await self.fault(server, "DATA", ",".join(envelope.rcpt_tos))
         if reply:
             return reply
         if self.data_delay:
@@ -89,6 +99,8 @@ class FaultyHandler:
         assert isinstance(envelope.content, bytes)
         headers = BytesHeaderParser().parsebytes(envelope.content)
         with self.lock:
+            self.envelopes.append((str(envelope.mail_from), list(envelope.rcpt_tos),
+                                   envelope.original_content or envelope.content))
             self.received[str(headers["Message-ID"])] += 1
             self.transactions += 1
             n = self.transactions

@@ -55,6 +55,8 @@ TRANSIENT = [  # the recipient's or the message's trouble: this message alone is
     ("RCPT", "552 5.5.3 too many recipients"),
     ("DATA", "421 4.3.2 closing"),
     ("DATA", "451 4.3.0 queue trouble"),
+    ("DATA", "stall"),  # silent after the message was sent: this message's attempt
+    ("DATA", "drop"),  # the line dropped after the message was sent: the same
 ]
 RELAY = [  # the relay's trouble (or our sender's): the batch pauses, no attempt is used
     ("CONNECT", "421 4.3.2 service not available"),
@@ -63,9 +65,8 @@ RELAY = [  # the relay's trouble (or our sender's): the batch pauses, no attempt
     ("MAIL", "421 4.3.2 closing"),
     ("MAIL", "451 4.3.0 local error"),
     ("MAIL", "550 5.7.1 relaying denied"),
-    ("RCPT", "stall"),
-    ("DATA", "stall"),
-    ("DATA", "drop"),
+    ("RCPT", "stall"),  # before any recipient was accepted
+    ("RCPT", "drop"),
 ]
 
 

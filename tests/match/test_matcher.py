@@ -199,7 +199,7 @@ def test_authors_only_profile_built_in_code(matcher: Matcher) -> None:
 def test_match_settings_are_range_checked(make_config) -> None:  # type: ignore[no-untyped-def]
     from newsletter.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"'match.threshold' must be between 0 and 1"):
+    with pytest.raises(ConfigError, match=r"'match.threshold' must be from 0 to 1, not 1.5"):
         make_config({"match": {"threshold": 1.5}})
     assert make_config({"match": {"lexical_weight": 1}}).match.lexical_weight == 1.0
 

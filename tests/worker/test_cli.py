@@ -43,15 +43,22 @@ def test_once_sends_everything_and_reports(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_second_worker_on_sqlite_exits_2_with_one_line(tmp_path: Path) -> None:
+def test_a_worker_restarted_on_sqlite_waits_for_the_old_lease_in_one_line(
+    tmp_path: Path,
+) -> None:
+    """What a worker killed with -9 leaves is its lease: the next one waits, then sends."""
     engine = open_engine(f"sqlite:///{tmp_path / 'news.db'}")
+    ids = fill_outbox(engine, 2)
     now = datetime.now(UTC)
-    locks.acquire(engine, SQLITE_LEASE, "box:42:first", now=now, ttl=timedelta(seconds=30))
-    proc = worker(write_config(tmp_path, 9), "--once")
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 2
-    line = err.strip().splitlines()[-1]
-    assert line.startswith("error: ") and "box:42:first" in line and "PostgreSQL" in line
+    locks.acquire(engine, SQLITE_LEASE, "box:42:first", now=now, ttl=timedelta(seconds=2))
+    with Sink() as sink:
+        proc = worker(write_config(tmp_path, sink.port), "--once")
+        out, err = proc.communicate(timeout=60)
+        received = dict(sink.received)
+    assert proc.returncode == 0, err
+    waiting = next(line for line in err.splitlines() if "box:42:first" in line)
+    assert "waiting for it" in waiting and "news.db" in waiting
+    assert out.startswith("sent 2,") and set(received) == ids
     engine.dispose()
 
 

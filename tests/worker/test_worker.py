@@ -5,16 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine, make_url
 
-from newsletter.app.worker import SQLITE_LEASE, Worker, WorkerBusy
+from newsletter.app.worker import Worker
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer, mailer_from_config
-from newsletter.store import locks
 from tests.delivery.smtp_sink import Sink
 
 from .conftest import fill_outbox, statuses
@@ -74,29 +71,6 @@ def test_stop_finishes_the_batch_in_hand_and_leaves_nothing_claimed(
     assert counts["sent"] == done[0] == len(received) < len(ids)
     assert counts["queued"] == len(ids) - done[0]
     assert set(received.values()) == {1}
-
-
-def test_a_second_worker_on_one_sqlite_file_is_refused_in_one_line(
-    tmp_path: Path, make_config: Callable[..., Config]
-) -> None:
-    from newsletter.store import open_engine
-
-    engine = open_engine(f"sqlite:///{tmp_path / 'one.db'}")
-    now = datetime.now(UTC)
-    assert locks.acquire(engine, SQLITE_LEASE, "host:1:first", now=now, ttl=timedelta(seconds=30))
-    config = smtp_config(make_config, 9)
-    second = Worker(engine, mailers(config), config.delivery, owner="host:2:second")
-    with pytest.raises(WorkerBusy) as caught:
-        second.run(once=True)
-    text = str(caught.value)
-    assert "\n" not in text and "one.db" in text and "host:1:first" in text
-    assert "PostgreSQL" in text
-    locks.release(engine, SQLITE_LEASE, "host:1:first", now=now)
-    assert second.run(once=True).sent == 0  # free again: it runs (nothing queued)
-    with engine.connect() as conn:
-        holder = locks.holder(conn, SQLITE_LEASE)
-    assert holder is not None and holder.until <= datetime.now(UTC)  # handed back on exit
-    engine.dispose()
 
 
 @pytest.mark.slow
