@@ -63,8 +63,14 @@ class FakeApi:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                self._handle("POST")
+
+            def do_PUT(self) -> None:
+                self._handle("PUT")
+
+            def _handle(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
-                req = Request("POST", self.path, {k.lower(): v for k, v in self.headers.items()},
+                req = Request(method, self.path, {k.lower(): v for k, v in self.headers.items()},
                               self.rfile.read(length))
                 api.requests.append(req)
                 try:
