@@ -26,7 +26,7 @@ from newsletter.delivery.message import make_message_id
 from newsletter.errors import ConfigError
 from newsletter.models import Issue, OutgoingEmail, Paper, Pick, Subscriber
 from newsletter.render.channels import Rendered, render_channel
-from newsletter.store.outbox import OutboxRow, issue_keys
+from newsletter.store.outbox import OutboxRow, issue_keys, unsuppress
 
 __all__ = ["ChannelBuilder", "channel_mailer", "is_channel", "render_issue", "send_test",
            "test_issue", "write_channel_preview"]
@@ -108,9 +108,11 @@ def test_issue(config: Config, name: str, today: date) -> Issue:
     return Issue(sub, today, (Pick(paper, 1.0, ("sent by newsletter send --test",)),))
 
 
-def send_test(config: Config, name: str, transport: httpx.BaseTransport | None = None,
+def send_test(config: Config, name: str, engine: Engine | None = None,
+              transport: httpx.BaseTransport | None = None,
               now: datetime | None = None) -> TestReport:
-    """Post a test message to channel ``name`` at once (not through the outbox)."""
+    """Post a test message to channel ``name`` at once (not through the outbox); when it
+    arrives, a suppression of the channel (its webhook was gone) is lifted in ``engine``."""
     now = now or datetime.now(UTC)
     issue = test_issue(config, name, now.date())
     rendered = render_issue(config, issue)
@@ -120,8 +122,13 @@ def send_test(config: Config, name: str, transport: httpx.BaseTransport | None =
     with channel_mailer(config, transport) as mailer:
         result = mailer.send_messages([as_message(fake, rendered)])[0]
     if result.status == "sent":
+        lifted = False
+        if engine is not None:
+            with engine.begin() as conn:
+                lifted = unsuppress(conn, channel_names.address(name))
         return TestReport(True, f"sent a test message to {config.channels[name].kind} channel "
-                                f"{name!r} ({len(rendered.parts)} part(s))")
+                                f"{name!r}" + ("; it was suppressed, and is resumed" if lifted
+                                               else ""))
     return TestReport(False, f"test message to channel {name!r} failed: {result.detail}")
 
 

@@ -33,7 +33,7 @@ def send(app: App, dry_run: bool, mailer_name: str | None, limit: int | None,
          test_channel: str | None) -> int:
     """Send the queued messages that are due; exit 1 when some failed for good."""
     if test_channel is not None:
-        tested = send_test(app.config, test_channel)
+        tested = send_test(app.config, test_channel, app.engine)
         (app.console if tested.ok else app.err).print(tested.line, markup=False)
         return 0 if tested.ok else 1
     mailer = sending_mailer(app.config, mailer_name)  # validates the config either way

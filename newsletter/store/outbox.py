@@ -286,6 +286,13 @@ def suppressed(conn: Connection, emails: Iterable[str]) -> dict[str, str]:
     return found
 
 
+def suppression_details(conn: Connection, emails: Iterable[str]) -> dict[str, str]:
+    """The detail kept with each of ``emails``' suppressions (by address key), when any."""
+    keys = sorted({addresses.key(e) for e in emails})
+    query = sa.select(suppressions.c.email, suppressions.c.detail)
+    return {e: d for e, d in conn.execute(query.where(suppressions.c.email.in_(keys)))}
+
+
 def status_counts(conn: Connection) -> dict[str, dict[str, int]]:
     """Per issue id, how many rows are in each status."""
     query = sa.select(outbox.c.issue_id, outbox.c.status, sa.func.count()).group_by(

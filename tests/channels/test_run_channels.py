@@ -21,8 +21,9 @@ from tests.delivery.smtp_sink import Sink
 
 def invoke(config: Path, env: dict[str, str], *args: str) -> tuple[int, str]:
     runner = CliRunner(env={"NEWSLETTER_SECRET_KEY": SECRET_KEY, **env})
-    result = runner.invoke(cli, ["--config", str(config), *args], catch_exceptions=False)
-    return result.exit_code, result.output
+    result = runner.invoke(cli, ["--config", str(config), *args], catch_exceptions=False,
+                           standalone_mode=False)
+    return result.exit_code or int(result.return_value or 0), result.output
 
 
 def issue_rows(folder: Path) -> dict[str, tuple[str, list[str]]]:

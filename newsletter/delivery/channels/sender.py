@@ -27,6 +27,7 @@ from newsletter.http_policy import HttpFailure, Policy, PolicyClient, Reply
 from newsletter.models import OutgoingEmail, SendResult
 
 GONE = frozenset({404, 410})  # the webhook, bot or room is gone: suppress the channel
+GONE_NOTE = " (gone: the channel is suppressed)"
 
 
 def part_key(message_id: str, part: int) -> str:
@@ -94,7 +95,10 @@ class ChannelMailer(Mailer):
             reply = self.client(name, settings).request(
                 request.method, request.url, content=request.body, headers=request.headers)
         except HttpFailure as failure:
-            return self.failed(email, f"{where}: {of}: {failure.problem}", failure)
+            problem = failure.problem
+            if failure.status and f"HTTP {failure.status}" not in problem:
+                problem = f"HTTP {failure.status}: {problem}"
+            return self.failed(email, f"{where}: {of}: {problem}", failure)
         refused = _refusal(settings.kind, reply)
         if refused:
             return permanent(email, f"{where}: {of}: {refused}")
@@ -103,7 +107,7 @@ class ChannelMailer(Mailer):
     def failed(self, email: OutgoingEmail, detail: str, failure: HttpFailure) -> SendResult:
         status = failure.status
         if status in GONE:
-            return permanent(email, f"{detail} (gone: the channel is suppressed)", bounce=True)
+            return permanent(email, detail + GONE_NOTE, bounce=True)
         if status is not None and 400 <= status < 500 and status not in (401, 403, 408, 429):
             return permanent(email, detail)
         at = None
