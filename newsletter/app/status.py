@@ -15,8 +15,8 @@ from newsletter import addresses
 from newsletter.app.run import ENQUEUED
 from newsletter.app.sentence_model import configured_state
 from newsletter.channel_names import channel_of
-from newsletter.delivery.channels.sender import GONE_NOTE
 from newsletter.config import Config
+from newsletter.delivery.channels.sender import GONE_NOTE
 from newsletter.schedule import due_date, local_now, why_not_due
 from newsletter.store import locks
 from newsletter.store import outbox as store

@@ -80,13 +80,16 @@ class Platform:
     seen: list[str] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)  # txn ids / idempotency keys, as received
     faults: list[Reply] = field(default_factory=list)  # answered first, one per request
+    hang: float = 0.0  # seconds to wait after accepting a post, before answering
     api: FakeApi | None = None
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def respond(self, request: Request) -> Reply:
         if self.faults:
             return self.faults.pop(0)
-        return self.check(self, request)
+        reply = self.check(self, request)
+        time.sleep(self.hang)
+        return reply
 
     @property
     def url(self) -> str:
@@ -95,7 +98,7 @@ class Platform:
 
 
 def slack(p: Platform, r: Request) -> Reply:
-    assert r.method == "POST" and r.path == "/services/T0/B0/slack-secret"
+    assert r.method == "POST" and r.path.startswith("/services/T0/B0/slack-secret")
     body = r.json()
     assert isinstance(body["text"], str) and body["text"], "text is the notification fallback"
     blocks = body["blocks"]
@@ -191,7 +194,7 @@ MATRIX_PATH = re.compile(r"^/_matrix/client/v3/rooms/([^/]+)/send/m\.room\.messa
 def matrix(p: Platform, r: Request) -> Reply:
     assert r.method == "PUT", "m.room.message is sent with PUT and a transaction id"
     found = MATRIX_PATH.match(r.path)
-    assert found and found.group(1) == "%21room%3Aexample.org", r.path
+    assert found and re.fullmatch(r"%21room\w*%3Aexample\.org", found.group(1)), r.path
     assert r.headers.get("authorization") == f"Bearer {TOKEN}"
     assert len(r.body) <= 65536
     txn = found.group(2)
