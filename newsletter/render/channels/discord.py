@@ -35,8 +35,11 @@ def _url(url: str) -> str:
 
 
 def entry_embeds(entry: Entry) -> list[Embed]:
-    title = clip(entry.title, MAX_TITLE)
-    lines = [escape(entry.title)] if title != entry.title else []
+    title = escape(entry.title)
+    lines = []
+    if len(title) > MAX_TITLE:  # shortened in the title, whole in the description
+        title = escape(clip(entry.title, MAX_TITLE // 2))
+        lines.append(escape(entry.title))
     lines += [escape(entry.authors)] if entry.authors else []
     lines += [f"*{escape(entry.why)}*"] if entry.why else []
     lines += [escape(entry.summary)] if entry.summary else []
