@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from newsletter import addresses
+
 DOMAIN = "channels.invalid"
 NAME = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62})$")
 KINDS = ("slack", "discord", "teams", "matrix", "telegram", "webhook")
@@ -25,10 +27,8 @@ def address(name: str) -> str:
     return f"{name}@{DOMAIN}"
 
 
-def channel_of(address_or_key: str) -> str:
-    """The channel name behind a store address (``lab@channels.invalid`` -> ``lab``), else ""."""
-    local, at, domain = address_or_key.strip().lower().rpartition("@")
-    domain = domain.rstrip(">")
-    if not at or domain != DOMAIN:
-        return ""
-    return local.rpartition("<")[2]
+def channel_of(address: str) -> str:
+    """The channel name behind an address (``Lab <lab@channels.invalid>`` -> ``lab``), else
+    ""."""
+    local, at, domain = addresses.key(address).rpartition("@")
+    return local if at and domain == DOMAIN else ""

@@ -29,7 +29,7 @@ from newsletter.render.channels import Rendered, render_channel
 from newsletter.store.outbox import OutboxRow, issue_keys, unsuppress
 
 __all__ = ["ChannelBuilder", "channel_mailer", "is_channel", "render_issue", "send_test",
-           "test_issue", "write_channel_preview"]
+           "trial_issue", "write_channel_preview"]
 
 
 def channel_mailer(config: Config, transport: httpx.BaseTransport | None = None) -> ChannelMailer:
@@ -91,16 +91,15 @@ class ChannelBuilder:
 
 
 @dataclass(frozen=True)
-class TestReport:
-    """What ``send --test CHANNEL`` did: the result line and the parts posted."""
+class TrialResult:
+    """What ``send --test CHANNEL`` did: whether it arrived, and one line saying so."""
 
     ok: bool
     line: str
 
 
-def test_issue(config: Config, name: str, today: date) -> Issue:
+def trial_issue(config: Config, name: str, today: date) -> Issue:
     """A one-paper issue for channel ``name`` that says it is a test."""
-
     sub = Subscriber(email=channel_names.address(name), topics=("a test message",), name=name)
     paper = Paper(title="Test message from newsletter", abstract=(
         "If you can read this, the channel is set up: each issue will be posted here."),
@@ -110,26 +109,26 @@ def test_issue(config: Config, name: str, today: date) -> Issue:
 
 def send_test(config: Config, name: str, engine: Engine | None = None,
               transport: httpx.BaseTransport | None = None,
-              now: datetime | None = None) -> TestReport:
+              now: datetime | None = None) -> TrialResult:
     """Post a test message to channel ``name`` at once (not through the outbox); when it
     arrives, a suppression of the channel (its webhook was gone) is lifted in ``engine``."""
     now = now or datetime.now(UTC)
-    issue = test_issue(config, name, now.date())
+    issue = trial_issue(config, name, now.date())
     rendered = render_issue(config, issue)
-    fake = OutboxRow(0, channel_names.address(name), "test", 1, OutgoingEmail(
-        make_message_id(config.newsletter.sender), config.newsletter.sender,
-        channel_names.address(name), "", "", ""))
+    address, sender = channel_names.address(name), config.newsletter.sender
+    envelope = OutgoingEmail(make_message_id(sender), sender, address, "", "", "")
+    trial = OutboxRow(0, address, "test", 1, envelope)  # not stored: posted at once
     with channel_mailer(config, transport) as mailer:
-        result = mailer.send_messages([as_message(fake, rendered)])[0]
+        result = mailer.send_messages([as_message(trial, rendered)])[0]
     if result.status == "sent":
         lifted = False
         if engine is not None:
             with engine.begin() as conn:
                 lifted = unsuppress(conn, channel_names.address(name))
-        return TestReport(True, f"sent a test message to {config.channels[name].kind} channel "
+        return TrialResult(True, f"sent a test message to {config.channels[name].kind} channel "
                                 f"{name!r}" + ("; it was suppressed, and is resumed" if lifted
                                                else ""))
-    return TestReport(False, f"test message to channel {name!r} failed: {result.detail}")
+    return TrialResult(False, f"test message to channel {name!r} failed: {result.detail}")
 
 
 def is_channel(issue: Issue) -> bool:
