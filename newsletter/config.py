@@ -158,6 +158,12 @@ CHANNEL_NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The documented pace of each platform for one webhook or chat: Slack about one message a
+# second, Discord 30 a minute, Telegram 20 a minute in a group, Teams 4 requests a second.
+PART_GAPS = {"slack": 1.0, "discord": 2.0, "telegram": 3.0, "teams": 0.25, "matrix": 0.0,
+             "webhook": 0.0}
+
+
 @dataclass(frozen=True)
 class ChannelSettings:
     """A team channel, ``[channels.NAME]``: its kind, where it is, and the names of the
@@ -174,6 +180,12 @@ class ChannelSettings:
     timeout: float = bounded(20.0, 0.1, 600)
     retries: int = bounded(2, 0, 10)  # quick retries within one send, before the outbox's
     max_retry_after: float = bounded(30.0, 0, 3600)  # longer waits go back to the outbox
+    # seconds between the parts of one issue; -1: the platform's pace (PART_GAPS)
+    part_gap: float = bounded(-1.0, -1, 600)
+
+    @property
+    def gap(self) -> float:
+        return PART_GAPS[self.kind] if self.part_gap < 0 else self.part_gap
 
     def env_names(self) -> tuple[str, ...]:
         """The environment variables this channel reads."""

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import time
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from newsletter.config import ChannelSettings, Secrets
-from newsletter.delivery.channels.sender import part_key
+from newsletter.delivery.base import MailerEnv
+from newsletter.delivery.channels.sender import ChannelMailer, part_key
 from newsletter.delivery.channels.targets import target
-from newsletter.models import Issue, Paper, Pick, Subscriber
+from newsletter.models import Issue, OutgoingEmail, Paper, Pick, Subscriber
 from newsletter.render.channels import render_channel
 from tests.channels.fakes import BOT, CHECKS, SECRET, TOKEN, Platform
-from tests.delivery.http_fake import Request
+from tests.delivery.http_fake import FakeApi, Request
 
 HOSTILE = "<script>alert(1)</script> & *bold* _it_ ~x~ `c` | > # [a](b) @everyone \\"
 LONG = " ".join(f"w{i}" for i in range(3000))  # a 17,000-character abstract, kept whole
@@ -90,3 +92,21 @@ def test_slack_escapes_the_three_characters_and_links_survive() -> None:
     text = fake.posts[0]["blocks"][2]["text"]["text"]
     assert text.startswith("*<https://arxiv.org/abs/2501.10000|Paper 0: &lt;script&gt;")
     assert "Ada &lt;a@b&gt;, Lin &amp; Co" in text
+
+
+def test_the_parts_of_one_issue_keep_the_platforms_pace() -> None:
+    naps: list[float] = []
+    fake = Platform("slack", CHECKS["slack"])
+    with FakeApi(fake.respond) as api:
+        secrets = Secrets({"U": f"{api.url}/services/T0/B0/slack-secret"}, ("U",))
+        mailer = ChannelMailer({"lab": SETTINGS["slack"]}, MailerEnv(secrets, Path(".")),
+                               sleep=naps.append)
+        rendered = render_channel("slack", issue(60), 400)
+        email = OutgoingEmail("<m@x>", "d@x.org", "lab@channels.invalid", "", "", "",
+                              parts=rendered.encoded())
+        [result] = mailer.send_messages([email])
+        mailer.close()
+    assert result.status == "sent", result.detail
+    assert len(fake.posts) == len(rendered.parts) > 1
+    assert naps == [1.0] * (len(rendered.parts) - 1)  # Slack: about one message a second
+    assert [p["text"] for p in fake.posts] == [p["text"] for p in rendered.parts]

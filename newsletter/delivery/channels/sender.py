@@ -78,6 +78,8 @@ class ChannelMailer(Mailer):
             return permanent(email, f"channel {name!r}: the issue has nothing to post")
         ids = []
         for number, body in enumerate(email.parts, 1):
+            if number > 1 and settings.gap:
+                self.sleep(settings.gap)  # the platform's pace, not a 429 halfway
             outcome = self.post_part(name, settings, email, body, number)
             if isinstance(outcome, SendResult):
                 return outcome

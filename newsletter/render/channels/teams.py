@@ -16,7 +16,9 @@ from newsletter.render.channels.rendered import Rendered, dumps
 
 MAX_BYTES = 24_000
 PIECE = 6000  # characters of one summary TextBlock
-_MARKUP = re.compile(r"([\\*_\[\]()`#>~-])")
+# What Teams' Markdown subset (bold, italic, links, lists) reads as markup; escaping more
+# shows stray backslashes on the clients that do not process escapes.
+_MARKUP = re.compile(r"([\\*_\[\]])")
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 Element = dict[str, Any]
 
