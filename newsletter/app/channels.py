@@ -21,7 +21,7 @@ from newsletter.app.preview import file_stem, write_all
 from newsletter.app.queued_issue import Builder, found_papers, restore
 from newsletter.config import Config
 from newsletter.delivery.base import MailerEnv
-from newsletter.delivery.channels.sender import ChannelMailer
+from newsletter.delivery.channels.sender import PARTS_POSTED, ChannelMailer, progress
 from newsletter.delivery.message import make_message_id
 from newsletter.errors import ConfigError
 from newsletter.models import Issue, OutgoingEmail, Paper, Pick, Subscriber
@@ -51,9 +51,11 @@ def render_issue(config: Config, issue: Issue) -> Rendered:
 
 def as_message(row: OutboxRow, rendered: Rendered) -> OutgoingEmail:
     """The outbox's message of a channel row: the parts to post, and how they read."""
+    done = progress(row.provider_id)  # parts an earlier attempt posted: not posted again
     return OutgoingEmail(message_id=row.email.message_id, sender=row.email.sender,
                          to=row.email.to, subject=_title(rendered),
-                         text=rendered.text, html="", parts=rendered.encoded())
+                         text=rendered.text, html="", parts=rendered.encoded(),
+                         headers=((PARTS_POSTED, str(done)),) if done else ())
 
 
 def _title(rendered: Rendered) -> str:

@@ -262,7 +262,8 @@ class _Run:
             at = now + backoff(row.attempts, self.settings, self.rng)
             if result.at is not None:  # the server's Retry-After (real time), if longer
                 at = max(at, now + (result.at - datetime.now(UTC)))
-            store.mark_retry(conn, row.id, self.owner, error=result.detail, at=at, now=now)
+            store.mark_retry(conn, row.id, self.owner, error=result.detail, at=at, now=now,
+                             provider_id=result.provider_id)
             self.report.retrying += 1
             log.info("retry %s at %s: %s", row.recipient, f"{at:%H:%M:%S}", result.detail)
         else:

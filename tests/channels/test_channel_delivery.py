@@ -132,3 +132,34 @@ def test_the_webhook_signature_verifies_only_within_the_replay_window() -> None:
     assert not verify("other", headers, body, now)
     assert not verify("s3cret", headers, body + b" ", now)
     assert not verify("s3cret", headers, body, now + 301)  # a replay after five minutes
+
+
+@pytest.mark.slow
+def test_a_retry_goes_on_from_the_part_that_failed(project: Project) -> None:
+    """Part 2 of a Telegram issue fails (5xx, three tries): the retry posts parts 2... only,
+    so the chat shows each part once."""
+    fake = project.fakes["telegram"]
+    original, tries = fake.check, []
+
+    def second_part_fails(p: Platform, request: object) -> Reply:
+        tries.append(1)
+        if 2 <= len(tries) <= 4:
+            return Reply(500, {"ok": False, "error_code": 500})
+        return original(p, request)  # type: ignore[arg-type]
+
+    fake.check = second_part_fails
+    code, out = project.run("send")
+    row = project.row("lab-telegram")
+    assert row["status"] == "retrying" and row["provider_id"] == "parts:1", row
+    assert len(fake.posts) == 1
+    with project.engine.begin() as conn:  # its time has come
+        conn.execute(sa.update(store.outbox).where(store.outbox.c.id == row["id"]).values(
+            next_attempt_at=row["updated_at"]))
+    code, out = project.run("send")
+    assert code == 0, out
+    assert project.row("lab-telegram")["status"] == "sent"
+    heads = [p["text"].split("\n")[0] for p in fake.posts]
+    parts = len(heads)
+    first = heads[0].removesuffix(f" (1/{parts})</b>")
+    assert parts > 1 and first.startswith("<b>Papers for Lab telegram &lt;&amp;&gt; ")
+    assert heads == [f"{first} ({n}/{parts})</b>" for n in range(1, parts + 1)], heads

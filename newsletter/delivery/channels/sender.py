@@ -14,6 +14,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,17 @@ from newsletter.models import OutgoingEmail, SendResult
 
 GONE = frozenset({404, 410})  # the webhook, bot or room is gone: suppress the channel
 GONE_NOTE = " (gone: the channel is suppressed)"
+# An issue retried after some of its parts were posted: how many (from ``progress``), so the
+# next attempt goes on from the next part instead of posting the first ones again.
+PARTS_POSTED = "X-Newsletter-Parts-Posted"
+PROGRESS = "parts:"
+
+
+def progress(provider_id: str | None) -> int:
+    """The parts an earlier attempt posted, as ``mark_retry`` kept them (0: none)."""
+    kept = provider_id or ""
+    count = kept.removeprefix(PROGRESS)
+    return int(count) if kept.startswith(PROGRESS) and count.isdigit() else 0
 
 
 def part_key(message_id: str, part: int) -> str:
@@ -76,12 +88,17 @@ class ChannelMailer(Mailer):
                                     f"{unset} is not set")
         if not email.parts:
             return permanent(email, f"channel {name!r}: the issue has nothing to post")
-        ids = []
+        ids: list[str] = []
+        done = int(dict(email.headers).get(PARTS_POSTED, "0"))
         for number, body in enumerate(email.parts, 1):
-            if number > 1 and settings.gap:
+            if number <= done:
+                continue  # posted by an earlier attempt
+            if ids and settings.gap:
                 self.sleep(settings.gap)  # the platform's pace, not a 429 halfway
             outcome = self.post_part(name, settings, email, body, number)
             if isinstance(outcome, SendResult):
+                if outcome.status == "transient" and number > 1:
+                    return replace(outcome, provider_id=f"{PROGRESS}{number - 1}")
                 return outcome
             ids.append(outcome)
         return sent(email, provider_id=",".join(i for i in ids if i)[:200] or None)
