@@ -14,7 +14,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from newsletter import addresses
+from newsletter import addresses, channel_names
 from newsletter.errors import ConfigError
 from newsletter.settings_schema import bounded, build, multiline
 
@@ -148,6 +148,53 @@ class MailerSettings:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+ChannelKind = Literal["slack", "discord", "teams", "matrix", "telegram", "webhook"]
+# What each kind needs besides its kind: the settings keys, and of those, which name an
+# environment variable (a webhook URL or a token is a secret, never written in the file).
+CHANNEL_NEEDS: dict[str, tuple[str, ...]] = {
+    "slack": ("url_env",),
+    "discord": ("url_env",),
+    "teams": ("url_env",),
+    "matrix": ("homeserver", "room", "token_env"),
+    "telegram": ("chat_id", "token_env"),
+    "webhook": ("url_env", "secret_env"),
+}
+
+
+# The documented pace of each platform for one webhook or chat: Slack about one message a
+# second, Discord 30 a minute, Telegram 20 a minute in a group, Teams 4 requests a second.
+PART_GAPS = {"slack": 1.0, "discord": 2.0, "telegram": 3.0, "teams": 0.25, "matrix": 0.0,
+             "webhook": 0.0}
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """A team channel, ``[channels.NAME]``: its kind, where it is, and the names of the
+    environment variables that hold its secrets (a webhook URL, a token, a signing key)."""
+
+    kind: ChannelKind
+    url_env: str = ""  # slack, discord, teams, webhook: the variable holding the URL
+    token_env: str = ""  # matrix: an access token; telegram: the bot token
+    secret_env: str = ""  # webhook: the HMAC-SHA256 signing key
+    homeserver: str = ""  # matrix: https://matrix.example.org
+    room: str = ""  # matrix: the room id, !abc:example.org
+    chat_id: str = ""  # telegram: a chat id or @channelname
+    api_base: str = "https://api.telegram.org"  # telegram: the Bot API's address
+    timeout: float = bounded(20.0, 0.1, 600)
+    retries: int = bounded(2, 0, 10)  # quick retries within one send, before the outbox's
+    max_retry_after: float = bounded(30.0, 0, 3600)  # longer waits go back to the outbox
+    # seconds between the parts of one issue; -1: the platform's pace (PART_GAPS)
+    part_gap: float = bounded(-1.0, -1, 600)
+
+    @property
+    def gap(self) -> float:
+        return PART_GAPS[self.kind] if self.part_gap < 0 else self.part_gap
+
+    def env_names(self) -> tuple[str, ...]:
+        """The environment variables this channel reads."""
+        return tuple(v for v in (self.url_env, self.token_env, self.secret_env) if v)
+
+
 @dataclass(frozen=True)
 class DeliverySettings:
     """How the outbox sends: which mailer, how often to retry, how to sign."""
@@ -259,10 +306,17 @@ class LlmSettings:
 class Secrets:
     """``NEWSLETTER_*`` environment variables; values never appear in ``repr`` or logs."""
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], named: tuple[str, ...] = ()) -> None:
+        """``named``: variables the config names outright (a channel's webhook URL), kept
+        whatever their prefix and read with ``named``."""
         self._values = {
             k[len(ENV_PREFIX) :]: v for k, v in env.items() if k.startswith(ENV_PREFIX) and v
         }
+        self._named = {k: env[k] for k in named if env.get(k)}
+
+    def named(self, variable: str) -> str:
+        """A variable the config names (``url_env = "LAB_SLACK_URL"``), "" when unset."""
+        return self._named.get(variable, "")
 
     def get(self, name: str, default: str = "") -> str:
         return self._values.get(name.upper(), default)
@@ -286,6 +340,7 @@ class Config:
     match: MatchSettings = field(default_factory=MatchSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     mailers: Mapping[str, MailerSettings] = field(default_factory=dict)
+    channels: Mapping[str, ChannelSettings] = field(default_factory=dict)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     web: WebSettings = field(default_factory=WebSettings)
@@ -349,7 +404,7 @@ def config_from_dict(
     data: Mapping[str, Any], base_dir: Path, origin: str, env: Mapping[str, str]
 ) -> Config:
     """Validate a parsed TOML document into a ``Config``."""
-    known = {*SECTIONS, "sources", "mailers"}
+    known = {*SECTIONS, "sources", "mailers", "channels"}
     for key in data:
         if key not in known:
             raise ConfigError(f"{origin}: unknown key '{key}' (known: {', '.join(sorted(known))})")
@@ -358,6 +413,8 @@ def config_from_dict(
     }
     mailers = _mailers(data.get("mailers", {}), origin)
     _check_mailer_name(data, mailers, sections["delivery"], origin)
+    channels = _channels(data.get("channels", {}), origin)
+    named = tuple(v for c in channels.values() for v in c.env_names())
     try:
         sections["match"] = _match_paths(sections["match"], base_dir, Secrets(env))
     except ValueError as exc:  # NEWSLETTER_MODEL_INDEX is checked like the file's key
@@ -367,7 +424,8 @@ def config_from_dict(
         origin=origin,
         sources=_sources(data.get("sources", []), origin),
         mailers=mailers,
-        secrets=Secrets(env),
+        channels=channels,
+        secrets=Secrets(env, named),
         **sections,
     )
 
@@ -431,4 +489,26 @@ def _mailers(raw: Any, origin: str) -> dict[str, MailerSettings]:
             raise ConfigError(f"{origin}: key 'mailers.{name}.backend' must be a string")
         options = {k: v for k, v in table.items() if k != "backend"}
         out[name] = MailerSettings(backend=table["backend"], options=options)
+    return out
+
+
+def _channels(raw: Any, origin: str) -> dict[str, ChannelSettings]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{origin}: 'channels' must be a table of [channels.NAME] tables")
+    out = {}
+    for name, table in raw.items():
+        if not channel_names.is_name(name):
+            raise ConfigError(f"{origin}: channel name {name!r} must be lower-case letters, "
+                              "digits, '-' or '_' (at most 63)")
+        channel = build(ChannelSettings, table, f"channels.{name}", origin)
+        for key in CHANNEL_NEEDS[channel.kind]:
+            if not getattr(channel, key):
+                raise ConfigError(f"{origin}: a {channel.kind} channel needs key "
+                                  f"'channels.{name}.{key}'")
+        for key in ("homeserver", "api_base"):
+            value = getattr(channel, key)
+            if value and urlsplit(value).scheme not in ("http", "https"):
+                raise ConfigError(f"{origin}: key 'channels.{name}.{key}' must be an http(s) "
+                                  f"URL, not {value!r}")
+        out[name] = channel
     return out

@@ -58,17 +58,21 @@ class Reply:
 
 
 class HttpFailure(Exception):
-    """A request that failed for good: ``problem`` is one line (no URL, no secret)."""
+    """A request that failed for good: ``problem`` is one line (no URL, no secret);
+    ``status``, the last HTTP status when there was one, and ``wait``, the last
+    ``Retry-After`` in seconds when the server gave one (a caller may try again then)."""
 
-    def __init__(self, problem: str) -> None:
+    def __init__(self, problem: str, status: int | None = None,
+                 wait: float | None = None) -> None:
         super().__init__(problem)
-        self.problem = problem
+        self.problem, self.status, self.wait = problem, status, wait
 
 
 class _Retry(Exception):
-    def __init__(self, reason: str, wait: float | None = None) -> None:
+    def __init__(self, reason: str, wait: float | None = None,
+                 status: int | None = None) -> None:
         super().__init__(reason)
-        self.reason, self.wait = reason, wait
+        self.reason, self.wait, self.status = reason, wait, status
 
 
 class PolicyClient:
@@ -121,12 +125,16 @@ class PolicyClient:
             except _Retry as retry:
                 if attempt == attempts:
                     tries = count(attempts, "try", "tries")
-                    raise HttpFailure(f"{retry.reason} (gave up after {tries})") from None
+                    raise HttpFailure(f"{retry.reason} (gave up after {tries})", retry.status,
+                                      retry.wait) from None
                 self._wait(url, retry, attempt)
         raise AssertionError("unreachable")
 
     def _wait(self, url: str, retry: _Retry, attempt: int) -> None:
-        delay = self._delay(attempt, retry.wait)
+        try:
+            delay = self._delay(attempt, retry.wait)
+        except HttpFailure as failure:
+            raise HttpFailure(failure.problem, retry.status, retry.wait) from None
         if self._on_retry is not None:
             self._on_retry(
                 f"{shown(url)}: {retry.reason}, trying again in {delay:.1f} s "
@@ -185,11 +193,12 @@ class PolicyClient:
     def _read(self, response: httpx.Response, abandoned: threading.Event) -> Reply:
         status = response.status_code
         if status in RETRY_STATUSES:
-            raise _Retry(f"HTTP {status}", retry_after(response.headers.get("Retry-After")))
+            raise _Retry(f"HTTP {status}", retry_after(response.headers.get("Retry-After")),
+                         status)
         if status == 304:
             return Reply(str(response.url), 304, response.headers, b"")
         if status >= 400:
-            raise HttpFailure(f"HTTP {status} {response.reason_phrase}".strip())
+            raise HttpFailure(f"HTTP {status} {response.reason_phrase}".strip(), status)
         body = self._body(response, abandoned)
         return Reply(str(response.url), status, response.headers, body)
 

@@ -192,6 +192,8 @@ class OutgoingEmail:
     html: str
     headers: tuple[tuple[str, str], ...] = ()
     raw: bytes | None = field(default=None, repr=False)  # the signed MIME bytes, when built
+    # A team channel's issue: the JSON request bodies to post, in order (no MIME message).
+    parts: tuple[str, ...] = field(default=(), repr=False)
 
 
 # deferred: the relay (not this message or its recipient) failed; try later, no attempt used

@@ -8,7 +8,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from newsletter import addresses
+from newsletter import addresses, channel_names
 from newsletter.errors import SubscriberError
 from newsletter.models import Subscriber
 from newsletter.profile import from_dict
@@ -26,7 +26,23 @@ def load_file(path: Path) -> Subscriber:
         raise SubscriberError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise SubscriberError(f"{path}: invalid TOML: {exc}") from None
-    return from_dict(data, str(path))
+    return from_dict(channel_reader(data, str(path)), str(path))
+
+
+def channel_reader(data: dict[str, object], origin: str) -> dict[str, object]:
+    """A file with ``channel = "NAME"`` in place of ``email`` describes a team channel: the
+    profile is the channel's, kept under the channel's address (``channel_names``)."""
+    if "channel" not in data:
+        return data
+    name = data["channel"]
+    if "email" in data:
+        raise SubscriberError(f"{origin}: field 'channel': a channel has no 'email'; "
+                              "give one of the two")
+    if not isinstance(name, str) or not channel_names.is_name(name):
+        raise SubscriberError(f"{origin}: field 'channel': {name!r} is not a channel name "
+                              "(lower-case letters, digits, '-' or '_', as in [channels.NAME])")
+    rest = {k: v for k, v in data.items() if k != "channel"}
+    return {"email": channel_names.address(name), **rest}
 
 
 def load_dir(folder: Path) -> list[Subscriber]:

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 
 from sqlalchemy.engine import Engine
 
-from newsletter import addresses, shortlinks, signed_links
+from newsletter import addresses, channel_names, shortlinks, signed_links
 from newsletter.app.background_send import SendNow, SendSoon
 from newsletter.app.feedback import OneClick
 from newsletter.app.issue import candidates, picks_for
@@ -118,6 +118,8 @@ class Site:
 
     def signup(self, sub: Subscriber, client: str) -> str:
         """Start a double opt-in; returns what happened, for the log only (never shown)."""
+        if channel_names.channel_of(sub.email):  # a team channel's, no one's inbox
+            return "a team channel's address, no email sent"
         web = self.config.web
         if not self.limiter.allow(
             f"address:{addresses.limit_key(sub.email)}",

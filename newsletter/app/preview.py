@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from newsletter import signed_links
+from newsletter import channel_names, signed_links
 from newsletter.app import issue
 from newsletter.app.queued_issue import enqueued_issue, enqueued_message
 from newsletter.app.readers import find_subscriber
@@ -127,7 +127,7 @@ def write_preview(
     if rendered is None:
         return []
     stem = file_stem(issue.subscriber.email, issue.issue_date)
-    return _write_all(out_dir, {
+    return write_all(out_dir, {
         f"{stem}.html": rendered.html.encode("utf-8"),
         f"{stem}.txt": rendered.text.encode("utf-8"),
         f"{stem}.eml": to_mime(issue, rendered, links),
@@ -143,20 +143,22 @@ def write_enqueued(
         email = find_subscriber(config, engine, who).email
     except SubscriberError:
         return None  # said again, in full, by the preview of a new issue
+    if channel_names.channel_of(email):
+        return None  # a team channel's issue is no email: the preview writes its payload
     made = enqueued_message(engine, composer_from_config(config), email, day, now, config)
     if made is None:
         return None
     if isinstance(made, str):
         raise NewsletterError(f"{email}: the issue of {day} is enqueued but {made}")
     stem = file_stem(email, day)
-    return email, _write_all(out_dir, {
+    return email, write_all(out_dir, {
         f"{stem}.html": made.html.encode("utf-8"),
         f"{stem}.txt": made.text.encode("utf-8"),
         f"{stem}.eml": made.raw or b"",
     })
 
 
-def _write_all(out_dir: Path, files: Mapping[str, bytes]) -> list[Path]:
+def write_all(out_dir: Path, files: Mapping[str, bytes]) -> list[Path]:
     """All files or none: each is written to a temporary name first, then renamed."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from newsletter import addresses
+from newsletter import addresses, channel_names
 from newsletter.config import Config
 from newsletter.errors import SubscriberError
 from newsletter.models import Subscriber
@@ -133,6 +133,8 @@ def find_subscriber(config: Config, engine: Engine | None, ref: str) -> Subscrib
     path = Path(ref)
     if path.suffix == ".toml" or path.is_file():
         return load_file(path)
+    if ref in config.channels:  # a team channel, by its [channels.NAME]
+        ref = channel_names.address(ref)
     if engine is not None:
         with engine.connect() as conn:
             stored = get_subscriber(conn, ref)

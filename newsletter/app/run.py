@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from newsletter.app.arxiv_lookup import LookupReport, look_up
+from newsletter.app.channels import ChannelBuilder, channel_mailer
 from newsletter.app.enqueue import BATCH, EnqueueReport, enqueue_all, enqueue_due
 from newsletter.app.ingest import SourceReport, ingest
 from newsletter.app.model_doors import ModelRun
@@ -101,8 +102,9 @@ def deliver(
         enqueued = enqueue_due(stages, readers, now, model=model)
     sent = None
     if mailer is not None:
-        build = Builder(engine, stages.composer, config)
-        sent = send_due(engine, mailer, config.delivery, now=now, owner=owner, build=build)
+        build = ChannelBuilder(Builder(engine, stages.composer, config), config, engine)
+        sent = send_due(engine, mailer, config.delivery, now=now, owner=owner, build=build,
+                        channels=channel_mailer(config))
     return enqueued, sent
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 
+from newsletter.app.channels import ChannelBuilder, channel_mailer
 from newsletter.app.queued_issue import Builder
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer
@@ -16,12 +17,17 @@ from newsletter.delivery.compose import composer_from_config
 from newsletter.delivery.outbox import SendReport, send_due
 from newsletter.store import outbox
 
-__all__ = ["DueRow", "SendReport", "builder", "due_rows", "send_now"]
+__all__ = ["DueRow", "SendReport", "builder", "channel_sender", "due_rows", "send_now"]
 
 
-def builder(config: Config, engine: Engine) -> Builder:
-    """What renders issue rows into messages when they are sent."""
-    return Builder(engine, composer_from_config(config), config)
+def builder(config: Config, engine: Engine) -> ChannelBuilder:
+    """What renders issue rows into messages (or team channels' posts) when they are sent."""
+    return ChannelBuilder(Builder(engine, composer_from_config(config), config), config, engine)
+
+
+def channel_sender(config: Config) -> Mailer:
+    """What posts the team channels' rows (``[channels.NAME]``)."""
+    return channel_mailer(config)
 
 
 def send_now(
@@ -33,7 +39,7 @@ def send_now(
 ) -> SendReport:
     """Send the due messages (at most ``limit``) with ``mailer``."""
     return send_due(engine, mailer, config.delivery, limit=limit, on_batch=on_batch,
-                    build=builder(config, engine))
+                    build=builder(config, engine), channels=channel_mailer(config))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ from sqlalchemy.engine import Connection, Engine
 from newsletter import addresses
 from newsletter.app.run import ENQUEUED
 from newsletter.app.sentence_model import configured_state
+from newsletter.channel_names import channel_of
 from newsletter.config import Config
+from newsletter.delivery.channels.sender import GONE_NOTE
 from newsletter.schedule import due_date, local_now, why_not_due
 from newsletter.store import locks, outbox_report
 from newsletter.store import outbox as store
@@ -64,14 +66,27 @@ def explain_today(
     """(email, issue date, what happened or why nothing did) for each subscriber."""
     emails = [s.subscriber.email for s in stored]
     blocked = store.suppressed(conn, emails)
+    gone = [e for e in emails if channel_of(e) and blocked.get(addresses.key(e)) == "bounced"]
+    details = store.suppression_details(conn, gone) if gone else {}
     last_pass = locks.done_at(conn, ENQUEUED)
     out = []
     for entry in stored:
         sub = entry.subscriber
         day = due_date(sub, now) or local_now(sub, now).date()
         row = store.rows_for(conn, [sub.email], day.isoformat()).get(addresses.key(sub.email))
-        out.append((sub.email, day.isoformat(), _reason(entry, row, blocked, now, last_pass)))
+        reason = _reason(entry, row, blocked, now, last_pass)
+        if addresses.key(sub.email) in details and row != "sent":
+            reason = channel_gone(sub.email, details[addresses.key(sub.email)])
+        out.append((sub.email, day.isoformat(), reason))
     return out
+
+
+def channel_gone(email: str, detail: str) -> str:
+    """One line for a team channel whose webhook or room is gone (404/410)."""
+    name = channel_of(email)
+    said = detail.removesuffix(GONE_NOTE) or "the platform answered 404 or 410"
+    return (f"gone (suppressed): {said}; fix channels.{name}, then "
+            f"`newsletter send --test {name}` resumes it")
 
 
 def _reason(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
@@ -55,12 +56,15 @@ class Worker:
         clock: Clock = utcnow,
         warn: Callable[[str], None] | None = None,
         build: Build | None = None,
+        channels: Callable[[], Mailer] | None = None,
     ) -> None:
-        """``build`` renders issue rows (see ``send_due``); without it, only whole messages."""
+        """``build`` renders issue rows (see ``send_due``); without it, only whole messages;
+        ``channels`` makes each loop's poster of team channels' rows."""
         if concurrency < 1:
             raise ValueError("concurrency must be 1 or more")
         self.engine, self.mailers, self.settings = engine, mailers, settings
         self.concurrency, self.idle_seconds, self.build = concurrency, idle_seconds, build
+        self.channels = channels
         self.owner = owner or default_owner()
         self.clock = clock
         self.warn = warn or (lambda _line: None)
@@ -134,12 +138,13 @@ class Worker:
     def _loop(self, index: int, once: bool) -> None:
         owner = self.owner if self.concurrency == 1 else f"{self.owner}/{index}"
         size = self.settings.batch_size
-        with self.mailers() as mailer:
+        channels = self.channels() if self.channels is not None else None
+        with self.mailers() as mailer, channels or nullcontext():
             pause = RECONNECT[0]
             while not self._stop.is_set():
                 try:
                     report = send_due(self.engine, mailer, self.settings, owner=owner, limit=size,
-                                      build=self.build)
+                                      build=self.build, channels=channels)
                 except OperationalError as exc:
                     if once:
                         raise DeliveryError(self._unreachable(exc)) from None

@@ -1,7 +1,8 @@
 """``newsletter preview``: write or serve exactly what a subscriber would get, sending nothing.
 
 It composes the issue as a run would (matching, signed links), renders it, and writes
-``<subscriber>-<date>.html``, ``.txt`` and ``.eml``; nothing is queued, sent or marked as sent.
+``<subscriber>-<date>.html``, ``.txt`` and ``.eml`` (for a team channel, ``<channel>-<date>.json``,
+the platform's payload, and ``.txt``); nothing is queued, sent or marked as sent.
 An issue already in the outbox is rendered from its row, as the worker will send it.
 """
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from newsletter.app.channels import is_channel, write_channel_preview
 from newsletter.app.preview import (
     PreviewIssues,
     issue_maker,
@@ -33,7 +35,8 @@ SERVE_DAYS = 7  # the page offers the chosen date and the days before it
 
 
 @click.command()
-@click.option("--subscriber", "who", help="A subscriber file or email address.")
+@click.option("--subscriber", "who",
+              help="A subscriber file or email address, or a team channel's name.")
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Issue date (today).")
 @click.option("--source", "sources", multiple=True, help="A page URL or file to use (repeatable).")
 @click.option(
@@ -82,7 +85,10 @@ def preview(
             app.console.print(made, markup=False)
             return
         issue, links = made
-        paths = write_preview(renderer, issue, links, out_dir, mime_maker(config, _now))
+        if is_channel(issue):  # a team channel: its platform's payload, not an email
+            paths = write_channel_preview(config, issue, out_dir) if issue.picks else []
+        else:
+            paths = write_preview(renderer, issue, links, out_dir, mime_maker(config, _now))
         if not paths:
             app.console.print(f"No email for {issue.subscriber.email} on {issue.issue_date}: "
                               "nothing matched (quiet day).", markup=False)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import click
 from rich.table import Table
 
+from newsletter.app.channels import send_test
 from newsletter.app.mailers import local_trial, require_secret
 from newsletter.app.model_status import model_lines
 from newsletter.app.sending import SendReport, due_rows, send_now
@@ -25,9 +26,16 @@ TEMPFAIL = 75  # sysexits.h EX_TEMPFAIL: try again later (the relay failed, noth
 @click.option("--dry-run", is_flag=True, help="List what is due; send and change nothing.")
 @click.option("--mailer", "mailer_name", metavar="NAME", help="Use [mailers.NAME] instead.")
 @click.option("--limit", type=click.IntRange(min=1), help="Send at most this many messages.")
+@click.option("--test", "test_channel", metavar="CHANNEL",
+              help="Post a test message to [channels.CHANNEL] now; send nothing else.")
 @pass_app
-def send(app: App, dry_run: bool, mailer_name: str | None, limit: int | None) -> int:
+def send(app: App, dry_run: bool, mailer_name: str | None, limit: int | None,
+         test_channel: str | None) -> int:
     """Send the queued messages that are due; exit 1 when some failed for good."""
+    if test_channel is not None:
+        tested = send_test(app.config, test_channel, app.engine)
+        (app.console if tested.ok else app.err).print(tested.line, markup=False)
+        return 0 if tested.ok else 1
     mailer = sending_mailer(app.config, mailer_name)  # validates the config either way
     if dry_run:
         _show_due(app, limit or 1000)

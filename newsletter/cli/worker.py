@@ -13,7 +13,7 @@ from types import FrameType
 import click
 
 from newsletter.app.mailers import Mailer, local_trial, require_secret
-from newsletter.app.sending import builder
+from newsletter.app.sending import builder, channel_sender
 from newsletter.app.worker import Worker, database_kind
 from newsletter.cli.common import App, pass_app, sending_mailer
 
@@ -54,7 +54,7 @@ def worker(
     running = Worker(
         engine, mailers, config.delivery, concurrency=concurrency, idle_seconds=idle_seconds,
         warn=lambda line: app.err.print(line, markup=False),
-        build=builder(config, engine),
+        build=builder(config, engine), channels=lambda: channel_sender(config),
     )
     where = database_kind(engine)
     app.err.print(

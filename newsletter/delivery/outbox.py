@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Connection, Engine
 
+from newsletter.channel_names import channel_of
 from newsletter.config import DeliverySettings
 from newsletter.delivery.base import Mailer, share_pace
 from newsletter.models import OutgoingEmail, SendResult
@@ -102,16 +103,19 @@ def send_due(
     rng: random.Random | None = None,
     on_batch: Callable[[SendReport], None] | None = None,
     build: Build | None = None,
+    channels: Mailer | None = None,
 ) -> SendReport:
     """Send every due row (up to ``limit``); ``now`` sets the clock's start (tests, replays).
 
     ``build`` renders issue rows; without it only whole stored messages are sent.
+    ``channels`` posts the rows of team channels (``channel_names``); without it they fail.
     ``on_batch`` sees the running totals after each batch (for progress displays).
     """
     run = _Run(engine, mailer, settings, now, owner or default_owner(), rng or random.Random(),
-               build)
+               build, channels)
     share_pace(mailer, engine)  # max_rate for the deployment (PostgreSQL) or this process
     opened = mailer.open()  # close only what this call opened: a worker keeps its connection
+    opened_channels = channels is not None and channels.open()
     try:
         while limit is None or run.report.handled < limit:
             want = settings.batch_size if limit is None else limit - run.report.handled
@@ -122,6 +126,8 @@ def send_due(
     finally:
         if opened:
             mailer.close()
+        if opened_channels and channels is not None:
+            channels.close()
     r = run.report
     log.info("send: %d sent, %d retrying, %d failed, %d suppressed",
              r.sent, r.retrying, r.failed, r.suppressed)
@@ -143,8 +149,9 @@ class _Run:
 
     def __init__(self, engine: Engine, mailer: Mailer, settings: DeliverySettings,
                  now: datetime | None, owner: str, rng: random.Random,
-                 build: Build | None) -> None:
+                 build: Build | None, channels: Mailer | None = None) -> None:
         self.engine, self.mailer, self.settings, self.build = engine, mailer, settings, build
+        self.channels = channels
         self.fixed_now, self.owner, self.rng = now, owner, rng
         self.report = SendReport()
         self.started = time.monotonic()
@@ -211,13 +218,22 @@ class _Run:
             self.report.suppressed += 1
 
     def _send(self, rows: Sequence[OutboxRow]) -> None:
-        emails: list[OutgoingEmail] = [r.email for r in rows]
+        posts = [r for r in rows if channel_of(r.recipient)]
+        if posts and self.channels is None:
+            for row in posts:
+                self.pending.pop(row.email.message_id, None)
+                self._fail(row, "this sender posts to no team channel")
+            posts = []
+        emails: list[OutgoingEmail] = [r.email for r in rows if not channel_of(r.recipient)]
         try:
             # One connection records the whole batch's results (each in its own transaction):
             # a pool checkout per message would add a liveness ping per message.
             with self.engine.connect() as conn:
                 self.conn = conn
-                self.mailer.send_messages(emails, self.record)
+                if posts and self.channels is not None:
+                    self.channels.send_messages([r.email for r in posts], self.record)
+                if emails:
+                    self.mailer.send_messages(emails, self.record)
         finally:
             self.conn = None
             left = [r.id for r in self.pending.values()]
@@ -256,7 +272,10 @@ class _Run:
                      result.detail)
         elif result.status == "transient" and row.attempts < self.settings.max_attempts:
             at = now + backoff(row.attempts, self.settings, self.rng)
-            store.mark_retry(conn, row.id, self.owner, error=result.detail, at=at, now=now)
+            if result.at is not None:  # the server's Retry-After (real time), if longer
+                at = max(at, now + (result.at - datetime.now(UTC)))
+            store.mark_retry(conn, row.id, self.owner, error=result.detail, at=at, now=now,
+                             provider_id=result.provider_id)
             self.report.retrying += 1
             log.info("retry %s at %s: %s", row.recipient, f"{at:%H:%M:%S}", result.detail)
         else:

@@ -57,6 +57,7 @@ class OutboxRow:
     template_version: str | None = None
     created_at: datetime | None = None
     sent_at: datetime | None = None
+    provider_id: str | None = None  # unsent: what an earlier attempt got through, if kept
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,8 @@ def _claimed(row: Any) -> OutboxRow:
         headers=tuple((str(k), str(v)) for k, v in row["headers"]), raw=row["raw"],
     )
     return OutboxRow(row["id"], row["recipient"], row["issue_id"], row["attempts"], email,
-                     row["issue"], row["template_version"], utc(row["created_at"]), row["sent_at"])
+                     row["issue"], row["template_version"], utc(row["created_at"]), row["sent_at"],
+                     row["provider_id"])
 
 
 def _settle(conn: Connection, row_id: int, owner: str, **values: Any) -> bool:
@@ -251,10 +253,14 @@ def mark_sent(
 
 
 def mark_retry(
-    conn: Connection, row_id: int, owner: str, *, error: str, at: datetime, now: datetime
+    conn: Connection, row_id: int, owner: str, *, error: str, at: datetime, now: datetime,
+    provider_id: str | None = None,
 ) -> bool:
+    """Try again at ``at``; ``provider_id``, when given, keeps what this attempt got through
+    (the parts of a team channel's issue already posted)."""
+    kept = {} if provider_id is None else {"provider_id": provider_id}
     return _settle(conn, row_id, owner, status="retrying", last_error=error,
-                   next_attempt_at=utc(at), updated_at=utc(now))
+                   next_attempt_at=utc(at), updated_at=utc(now), **kept)
 
 
 def mark_deferred(
@@ -330,6 +336,13 @@ def suppressed(conn: Connection, emails: Iterable[str]) -> dict[str, str]:
         found.update((e, r) for e, r in conn.execute(held))
         found.update((e, r) for e, r in conn.execute(query.where(suppressions.c.email.in_(chunk))))
     return found
+
+
+def suppression_details(conn: Connection, emails: Iterable[str]) -> dict[str, str]:
+    """The detail kept with each of ``emails``' suppressions (by address key), when any."""
+    keys = sorted({addresses.key(e) for e in emails})
+    query = sa.select(suppressions.c.email, suppressions.c.detail)
+    return {e: d for e, d in conn.execute(query.where(suppressions.c.email.in_(keys)))}
 
 
 def status_counts(conn: Connection) -> dict[str, dict[str, int]]:

@@ -6,6 +6,7 @@ way the provider documents it and answers with the provider's own success or err
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -63,8 +64,14 @@ class FakeApi:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                self._handle("POST")
+
+            def do_PUT(self) -> None:
+                self._handle("PUT")
+
+            def _handle(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
-                req = Request("POST", self.path, {k.lower(): v for k, v in self.headers.items()},
+                req = Request(method, self.path, {k.lower(): v for k, v in self.headers.items()},
                               self.rfile.read(length))
                 api.requests.append(req)
                 try:
@@ -72,7 +79,9 @@ class FakeApi:
                 except AssertionError as exc:  # a request the provider would refuse
                     api.violations.append(f"{req.path}: {exc!r}")
                     reply = Reply(400, {"message": "request does not follow the API docs"})
-                self._answer(reply)
+                # the client may be gone (a test killed it): nobody reads the answer then
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._answer(reply)
 
             def _answer(self, reply: Reply) -> None:
                 body = b"" if reply.body is None else json.dumps(reply.body).encode()

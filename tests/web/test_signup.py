@@ -320,3 +320,13 @@ def test_bounced_address_gets_no_confirmation_but_the_same_page(
     page = subscribe(client, email="gone@example.org")
     assert page.status_code == 200 and "Check your inbox" in page.text
     assert mailer.outbox == []
+
+
+def test_a_team_channels_address_cannot_be_signed_up_on_the_web(
+    client: TestClient, mailer: MemoryMailer, engine: Engine
+) -> None:
+    page = subscribe(client, email="lab-slack@channels.invalid")
+    assert page.status_code == 200 and "Check your inbox" in page.text  # no enumeration
+    assert mailer.outbox == []
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(pending_signups)).scalar() == 0
