@@ -150,7 +150,8 @@ def discord(p: Platform, r: Request) -> Reply:
     assert body.get("allowed_mentions") == {"parse": []}
     p.posts.append(body)
     p.seen.append("\n".join(_unmark(text) for text in [body.get("content", ""), *(
-        e.get("title", "") + "\n" + e.get("description", "") for e in embeds)]))
+        "\n".join(filter(None, [e.get("author", {}).get("name", ""), e.get("title", ""),
+                                e.get("description", "")])) for e in embeds)]))
     return Reply(200, {"id": str(next(p.ids)), "channel_id": "1"})
 
 
@@ -232,8 +233,9 @@ def webhook(p: Platform, r: Request) -> Reply:
     body = r.json()
     assert body["type"] == "newsletter.issue" and body["version"] == 1
     p.posts.append(body)
-    p.seen.append("\n".join([body["title"], *(f"{x['title']}\n{x['summary']}"
-                                             for x in body["papers"])]))
+    p.seen.append("\n".join([body["title"], *(
+        "\n".join(filter(None, [x["section"], x["title"], x["why"], x["summary"]]))
+        for x in body["papers"])]))
     return Reply(200, {"received": True})
 
 

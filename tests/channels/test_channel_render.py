@@ -47,9 +47,11 @@ def issue(papers: int) -> Issue:
     return Issue(sub, date(2026, 6, 1), picks)
 
 
-def delivered(kind: str, papers: int) -> Platform:
-    """The issue rendered and each part put through the platform's fake, as sent."""
-    rendered = render_channel(kind, issue(papers), 400, "-1001234")
+def delivered(kind: str, papers: int | Issue) -> Platform:
+    """The issue (or ``issue(papers)``) rendered and each part put through the platform's
+    fake, as sent."""
+    made_issue = papers if isinstance(papers, Issue) else issue(papers)
+    rendered = render_channel(kind, made_issue, 400, "-1001234")
     fake = Platform(kind, CHECKS[kind])
     secrets = Secrets({"U": URLS.get(kind, ""), "T": TOKEN if kind == "matrix" else BOT,
                        "S": SECRET}, ("U", "T", "S"))
@@ -73,6 +75,27 @@ def test_a_long_hostile_issue_is_split_in_order_within_the_limits_and_nothing_is
     assert at == sorted(at), "papers out of order"
     words = [seen.index(f" w{i} ", at[3]) for i in range(1, 2999, 97)]
     assert words == sorted(words) and all(w > 0 for w in words), "the abstract was cut"
+
+
+def team_issue() -> Issue:
+    """A team channel of two topics: two papers under each, one of them for both members."""
+    sub = Subscriber(email="lab@channels.invalid", topics=("robotics", "ecology"), name="Lab")
+    rows = [("robotics", ("Ada",)), ("ecology", ("Lin",)), ("robotics", ("Ada", "Lin")),
+            ("ecology", ("Lin",))]
+    picks = tuple(Pick(Paper(title=f"Paper {i} on {topic}", abstract="About it.",
+                             arxiv_id=f"2501.{20000 + i}"), 0.9 - i / 10,
+                       (f"title matches '{topic}'",), via="topic", topic=topic, members=members)
+                  for i, (topic, members) in enumerate(rows))
+    return Issue(sub, date(2026, 6, 1), picks)
+
+
+@pytest.mark.parametrize("kind", list(CHECKS))
+def test_a_team_channel_reads_in_sections_and_says_whom_each_paper_is_for(kind: str) -> None:
+    seen = "\n".join(delivered(kind, team_issue()).seen)
+    order = [seen.index(s) for s in ("robotics (2)", "Paper 0 on robotics", "Paper 2 on robotics",
+                                      "ecology (2)", "Paper 1 on ecology", "Paper 3 on ecology")]
+    assert order == sorted(order), "papers not grouped under their topics, in the reader's order"
+    assert "For Ada, Lin" in seen and "For Lin" in seen
 
 
 @pytest.mark.parametrize("kind", ["slack", "discord", "teams", "matrix", "telegram"])

@@ -1,5 +1,6 @@
 """What a channel message says, whatever its platform: a heading and one entry per paper
-(title, link, authors, why it was picked, its summary), and the helpers every platform's
+(title, link, authors, why it was picked and for whom, its summary; the first of each section
+with the section's heading), and the helpers every platform's
 renderer shares to split an issue into ordered parts within the platform's limits."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Generic, TypeVar
 
 from newsletter.models import Issue
 from newsletter.render.context import ABSTRACT_CHARS, paper_view
+from newsletter.render.sections import sectioned
 from newsletter.render.text import date_label, squash
 from newsletter.wording import count
 
@@ -26,6 +28,7 @@ class Entry:
     why: str  # the reasons it was picked, joined
     summary: str  # cut as the reader's ``abstracts`` and [email] abstract_chars say
     code: str  # the code repository, or ""
+    section: str = ""  # the first paper of a section: its heading and count, "robotics (2)"
 
 
 @dataclass(frozen=True)
@@ -46,12 +49,17 @@ def digest(issue: Issue, abstract_chars: int) -> Digest:
     """The channel digest of ``issue``; ``abstract_chars`` as ``[email] abstract_chars``."""
     sub = issue.subscriber
     chars = ABSTRACT_CHARS.get(sub.abstracts, abstract_chars)
+    groups = sectioned(sub, issue.picks) or [("", list(issue.picks))]
     entries = []
-    for pick in issue.picks:
-        view = paper_view(pick.paper, chars)
-        entries.append(Entry(view.title, view.url, view.authors,
-                             "; ".join(squash(r) for r in pick.reasons[:2]),
-                             view.gist or view.summary, view.code))
+    for title, picks in groups:
+        for i, pick in enumerate(picks):
+            view = paper_view(pick.paper, chars)
+            why = [squash(r) for r in pick.reasons[:2]]
+            whom = ", ".join(squash(m) for m in pick.members)
+            entries.append(Entry(view.title, view.url, view.authors,
+                                 "; ".join([f"For {whom}"] * bool(whom) + why),
+                                 view.gist or view.summary, view.code,
+                                 f"{squash(title)} ({len(picks)})" if title and not i else ""))
     name = squash(sub.name) or sub.email.partition("@")[0]
     heading = f"Papers for {name} \u2014 {date_label(issue.issue_date)}"
     intro = (f"{count(len(entries), 'paper')} picked for "
@@ -101,6 +109,6 @@ def readable(headings: Sequence[str], parts: Sequence[Sequence[Unit[T]]]) -> str
 
 
 def plain_entry(entry: Entry) -> str:
-    lines = [entry.title, entry.url, entry.authors, f"Why: {entry.why}" if entry.why else "",
+    lines = [f"## {entry.section}" if entry.section else "", entry.title, entry.url, entry.authors, f"Why: {entry.why}" if entry.why else "",
              entry.summary, f"Code: {entry.code}" if entry.code else ""]
     return "\n".join(line for line in lines if line)

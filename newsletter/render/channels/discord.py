@@ -19,6 +19,7 @@ MAX_EMBEDS = 10
 MAX_TOTAL = 6000
 MAX_TITLE = 256
 MAX_DESCRIPTION = 4096
+MAX_AUTHOR = 256  # an embed author's name: here, the heading of the section it starts
 MAX_CONTENT = 2000
 COLOR = 0x2B6CB0
 _MARKUP = re.compile(r"([\\*_~`|>#\-\[\]()<:])")
@@ -48,6 +49,8 @@ def entry_embeds(entry: Entry) -> list[Embed]:
     first: Embed = {"title": title, "url": entry.url, "color": COLOR}
     if texts and texts[0]:
         first["description"] = texts[0]
+    if entry.section:
+        first["author"] = {"name": clip(entry.section, MAX_AUTHOR)}
     return [first, *({"description": t, "color": COLOR} for t in texts[1:])]
 
 

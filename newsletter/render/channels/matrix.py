@@ -19,7 +19,8 @@ Piece = tuple[str, str]  # (html, plain)
 
 
 def entry_pieces(entry: Entry) -> list[Piece]:
-    html = [f'<p><strong><a href="{escape(entry.url)}">{escape(entry.title)}</a></strong>']
+    html = [f"<h4>{escape(entry.section)}</h4>"] if entry.section else []
+    html += [f'<p><strong><a href="{escape(entry.url)}">{escape(entry.title)}</a></strong>']
     html += [f"<br>{escape(entry.authors)}"] if entry.authors else []
     html += [f"<br><em>{escape(entry.why)}</em>"] if entry.why else []
     texts = pieces(entry.summary, PIECE) if entry.summary else []

@@ -47,6 +47,9 @@ def entry_blocks(entry: Entry) -> Blocks:
     if entry.code:
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": f"Code: {link(entry.code, entry.code)}"}]})
+    if entry.section:
+        blocks.insert(0, {"type": "header", "text": {"type": "plain_text", "emoji": True,
+                                                     "text": clip(entry.section, MAX_HEADER)}})
     return [*blocks, {"type": "divider"}]
 
 

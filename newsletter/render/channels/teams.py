@@ -33,7 +33,8 @@ def _block(text: str, **style: Any) -> Element:
 
 
 def entry_containers(entry: Entry) -> list[Element]:
-    items = [_block(escape(entry.title), weight="Bolder", color="Accent")]
+    items = [_block(escape(entry.section), weight="Bolder", size="Medium")] if entry.section else []
+    items += [_block(escape(entry.title), weight="Bolder", color="Accent")]
     items += [_block(escape(entry.authors), isSubtle=True, spacing="None")] if entry.authors else []
     items += [_block(escape(entry.why), isSubtle=True, spacing="Small")] if entry.why else []
     texts = pieces(escape(entry.summary), PIECE) if entry.summary else []

@@ -18,7 +18,8 @@ PIECE = 3000
 
 
 def entry_pieces(entry: Entry) -> list[str]:
-    lines = [f'<b><a href="{escape(entry.url)}">{escape(entry.title)}</a></b>']
+    lines = [f"<b>{escape(entry.section)}</b>"] if entry.section else []
+    lines += [f'<b><a href="{escape(entry.url)}">{escape(entry.title)}</a></b>']
     lines += [escape(entry.authors)] if entry.authors else []
     lines += [f"<i>{escape(entry.why)}</i>"] if entry.why else []
     texts = pieces(entry.summary, PIECE) if entry.summary else []
