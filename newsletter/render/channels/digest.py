@@ -109,6 +109,7 @@ def readable(headings: Sequence[str], parts: Sequence[Sequence[Unit[T]]]) -> str
 
 
 def plain_entry(entry: Entry) -> str:
-    lines = [f"## {entry.section}" if entry.section else "", entry.title, entry.url, entry.authors, f"Why: {entry.why}" if entry.why else "",
+    lines = [f"## {entry.section}" if entry.section else "", entry.title, entry.url,
+             entry.authors, f"Why: {entry.why}" if entry.why else "",
              entry.summary, f"Code: {entry.code}" if entry.code else ""]
     return "\n".join(line for line in lines if line)
