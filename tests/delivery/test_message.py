@@ -251,4 +251,5 @@ def test_any_unicode_display_name_reads_back_unchanged_in_to(name: str) -> None:
         assert "".join(to.display_name.split()) == "".join(name.split())
     else:
         assert to.display_name == " ".join(name.split())
-    assert "=?utf-8?b?PT91dGYt" not in (email.raw or b"").decode("ascii")  # never encoded twice
+    if "=?" not in name:  # a name that itself starts like an encoded word is encoded as text
+        assert "=?utf-8?b?PT91dGYt" not in (email.raw or b"").decode("ascii")  # never twice
