@@ -10,7 +10,9 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from newsletter.app.queued_issue import restore
 from newsletter.cli import cli
+from newsletter.render.sections import sectioned
 from newsletter.store import open_engine
 from newsletter.store import outbox as store
 from newsletter.store.papers import papers_by_keys
@@ -27,16 +29,21 @@ def invoke(config: Path, env: dict[str, str], *args: str) -> tuple[int, str]:
 
 
 def issue_rows(folder: Path) -> dict[str, tuple[str, list[str]]]:
-    """Each outbox row's recipient: its status and the titles of its picks, in order."""
+    """Each outbox row's recipient: its status and the titles of its picks, in the order a
+    reader meets them (under their sections, for a reader of several topics)."""
     engine = open_engine(f"sqlite:///{folder / 'news.db'}")
     try:
         with engine.connect() as conn:
             rows = conn.execute(store.WITH_ISSUE).mappings().all()
             keys = [k for r in rows for k in store.issue_keys(r["issue"])]
             papers = papers_by_keys(conn, keys)
-            return {r["recipient"]: (r["status"], [papers[k].title
-                                                   for k in store.issue_keys(r["issue"])])
-                    for r in rows}
+            out = {}
+            for r in rows:
+                issue = restore(r["issue"], papers)
+                assert not isinstance(issue, str), issue
+                groups = sectioned(issue.subscriber, issue.picks) or [("", list(issue.picks))]
+                out[r["recipient"]] = (r["status"], [p.paper.title for _, g in groups for p in g])
+            return out
     finally:
         engine.dispose()
 
