@@ -9,7 +9,9 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -64,6 +66,13 @@ def test_a_long_word_in_a_pasted_bibtex_library_is_read_at_once(
     assert page.status_code == 200 and len(mailer.outbox) == 1
 
 
+def run_apart(func: Any, *args: Any) -> Any:
+    """``anyio.run(func, *args)`` in a thread of its own: an event loop of its own, whatever
+    the test process's main thread holds."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(anyio.run, func, *args).result()
+
+
 def slow_read(seconds: float):  # type: ignore[no-untyped-def]
     """``library_files.read`` that holds its thread as a long parse would."""
     real = library_files.read
@@ -102,7 +111,7 @@ def test_a_slow_library_parse_leaves_healthz_answering(
 ) -> None:
     """The parse ran in the request handler itself: /healthz waited for it to end."""
     monkeypatch.setattr(library_files, "read", slow_read(1.5))
-    assert anyio.run(signup_beside_healthz, site) == ["healthz", "signup"]
+    assert run_apart(signup_beside_healthz, site) == ["healthz", "signup"]
     assert len(mailer.outbox) == 1
 
 
@@ -188,5 +197,5 @@ def test_a_form_body_that_trickles_past_its_deadline_is_408(
             yield bytes([byte])
 
     with pytest.raises(forms.FormTooSlow, match=r"did not arrive within 0\.3 seconds") as caught:
-        anyio.run(forms.read_form, trickle())
+        run_apart(forms.read_form, trickle())
     assert caught.value.status == 408
