@@ -5,6 +5,12 @@
                                                   # the 68 held-out profiles, averaged grades
     python benchmarks/match_bench.py heldout --split dev --cv
                                                   # cross-validated choice of parameters, dev only
+    python benchmarks/match_bench.py library [--split dev|test|both] [--verbose]
+                                                  # library-only readers from the held-out
+                                                  # profiles: three strong papers, no topics
+    python benchmarks/match_bench.py loop [--split dev|test|both]
+                                                  # feedback on the first seed days' issues,
+                                                  # judged on the later days' new papers
     python benchmarks/match_bench.py reasons [--verbose]
                                                   # dev split: delivered cards whose reason is
                                                   # a single word, and their grades
@@ -47,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import reader_sets
 
 from newsletter.config import LlmSettings, MatchSettings
 from newsletter.match import Matcher, MemoryCache, fields, load_embedder
@@ -63,15 +70,24 @@ HELDOUT = RELEVANCE / "heldout.json"
 
 
 def seed_papers() -> list[Paper]:
+    return [p for day in seed_days() for p in day]
+
+
+def seed_days() -> list[list[Paper]]:
+    """The papers new on each seed page, in the pages' order (one page a day)."""
     folder = Path(os.environ.get("NEWSLETTER_SEEDS", ROOT.parent / "shared" / "seeds"))
     found: dict[str, Paper] = {}
+    days: list[list[Paper]] = []
     for path in sorted(folder.glob("*.txt")):
         page = parse(path.read_bytes(), ParseContext(origin=str(path), today=date.today()))
+        days.append([])
         for paper in page.papers:
-            found.setdefault(paper.key, paper)
+            if paper.key not in found:
+                found[paper.key] = paper
+                days[-1].append(paper)
     if not found:
         sys.exit(f"no seed pages found in {folder}")
-    return list(found.values())
+    return days
 
 
 def doors_matcher(settings: MatchSettings | None = None) -> Matcher:
@@ -369,6 +385,63 @@ def run_cv(split: str) -> None:
             print(f"      chosen: {'; '.join(dict.fromkeys(chosen))}")
 
 
+def heldout_profiles(split: str) -> tuple[dict[str, Paper], dict[str, list[dict[str, Any]]]]:
+    """The seed papers by normalised title, and the held-out profiles of each split asked."""
+    by_title = {normalize_title(p.title): p for p in seed_papers()}
+    profiles = json.loads(HELDOUT.read_text(encoding="utf-8"))["profiles"]
+    names = ["dev", "test"] if split == "both" else [split]
+    return by_title, {n: [p for p in profiles if p["split"] == n] for n in names}
+
+
+def hybrid_matcher() -> Matcher:
+    matcher = Matcher.from_settings(MatchSettings(), MemoryCache())
+    if not matcher.semantic:
+        sys.exit("the reader benchmarks need the sentence model: run `newsletter model install`")
+    return matcher
+
+
+def run_library(split: str, verbose: bool) -> None:
+    """Library-only readers (reader_sets.library_readers), judged on the rest of the papers."""
+    by_title, groups = heldout_profiles(split)
+    matcher = hybrid_matcher()
+    print(f"library readers ({reader_sets.LIBRARY_SIZE} strong papers each, seed "
+          f"{reader_sets.SEED}, no topics), {len(by_title)} papers:")
+    for name, group in groups.items():
+        readers = reader_sets.library_readers(group, by_title)
+        results = reader_sets.judge_readers(matcher, readers, list(by_title.values()))
+        if verbose:
+            for r, q in zip(readers, results, strict=True):
+                print(f"    {r.profile['id']:5s} {r.profile['style']:15s} delivered "
+                      f"{q.delivered:2d}  nDCG@10 {q.ndcg:.3f}  precision {show(q.precision)}  "
+                      f"strong recall {show(q.recall)}")
+        graded_summary(name, results)
+        print(f"  {'':18s} single-paper issues {sum(q.delivered == 1 for q in results)}")
+
+
+def run_loop(split: str) -> None:
+    """The simulated feedback loop (reader_sets.loop) for readers with topics and for library
+    readers: later days judged without and with the first days' feedback."""
+    by_title, groups = heldout_profiles(split)
+    days = seed_days()
+    later = sum(len(d) for d in days[reader_sets.FEEDBACK_DAYS:])
+    print(f"feedback on days 1-{reader_sets.FEEDBACK_DAYS} "
+          f"({sum(len(d) for d in days[:reader_sets.FEEDBACK_DAYS])} papers), judged on the "
+          f"{later} papers new on days {reader_sets.FEEDBACK_DAYS + 1}-{len(days)}:")
+    build = {"topics": reader_sets.topic_readers, "library": reader_sets.library_readers}
+    for kind, make in build.items():
+        for name, group in groups.items():
+            matcher = hybrid_matcher()
+            without, with_feedback, given = reader_sets.loop(
+                matcher, make(group, by_title), days
+            )
+            graded_summary(f"{name} {kind} none", without)
+            graded_summary(f"{name} {kind} fed", with_feedback)
+            gain = (sum(q.ndcg for q in with_feedback) - sum(q.ndcg for q in without)) / len(
+                without
+            )
+            print(f"  {'':18s} {given} ratings given; nDCG@10 gain {gain:+.3f}")
+
+
 ONE_WORD = (
     re.compile(r"^shares words with '.*': [^,]+$"),
     re.compile(r"^(?:title matches|abstract mentions|labelled) '[^' ]+'$"),
@@ -496,7 +569,7 @@ if __name__ == "__main__":
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument(
         "which", nargs="?", default="all",
-        choices=["quality", "speed", "scoring", "heldout", "reasons", "all"],
+        choices=["quality", "speed", "scoring", "heldout", "reasons", "library", "loop", "all"],
     )
     cli.add_argument("--split", choices=["dev", "test", "both"], default="both")
     cli.add_argument("--threshold", type=float, help="override MatchSettings.threshold (heldout)")
@@ -509,6 +582,10 @@ if __name__ == "__main__":
         run_speed()
     if args.which == "scoring":
         run_speed(embed_abstracts=False)
+    if args.which == "library":
+        run_library(args.split, args.verbose)
+    if args.which == "loop":
+        run_loop(args.split)
     if args.which == "reasons":
         run_reasons(args.verbose)
     if args.which == "heldout" and args.cv:
