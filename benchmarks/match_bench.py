@@ -56,7 +56,7 @@ import numpy as np
 import reader_sets
 
 from newsletter.config import LlmSettings, MatchSettings
-from newsletter.match import Matcher, MemoryCache, fields, load_embedder
+from newsletter.match import Matcher, MemoryCache, fields, load_embedder, reader
 from newsletter.match import fuse as fusion
 from newsletter.match.evaluate import Graded, Quality, judge, judge_graded, mean_of, mean_quality
 from newsletter.models import Paper, Subscriber, normalize_title
@@ -418,6 +418,87 @@ def run_library(split: str, verbose: bool) -> None:
         print(f"  {'':18s} single-paper issues {sum(q.delivered == 1 for q in results)}")
 
 
+def library_grid() -> list[reader.ReaderParams]:
+    """The reader model's parameters searched on the dev split (``library --tune``)."""
+    base = reader.DEFAULT_PARAMS
+    return [
+        replace(base, words=w, cut=c, least=n, floor=f, shrink=k, relative=r)
+        for w in (0.3, 0.5)
+        for c in (0.5, 0.75, 1.0, 1.25)
+        for r in (0.0, 0.3, 0.4, 0.5, 0.6)
+        for n in (1, 2)
+        for f in (0.5,)
+        for k in (0.9, 1.0)
+    ]
+
+
+def run_library_tune() -> None:
+    """The library readers' parameters chosen on dev (the mean of nDCG@10, precision and
+    strong recall); prints the best few, never the test split."""
+    by_title, groups = heldout_profiles("dev")
+    readers = reader_sets.library_readers(groups["dev"], by_title)
+    embedder = load_embedder()
+    cache = MemoryCache()
+    scored = []
+    for params in library_grid():
+        matcher = Matcher(MatchSettings(), embedder, cache, model=params)
+        results = reader_sets.judge_readers(matcher, readers, list(by_title.values()))
+        scored.append((objective(results), params, results))
+    scored.sort(key=lambda x: -x[0])
+    for value, params, results in scored[:8]:
+        print(f"objective {value:.3f}  {params}")
+        graded_summary("  dev", results)
+
+
+def worst(results: Sequence[Graded]) -> float:
+    """The least of nDCG@10, precision and strong recall: the acceptance asks each to be high."""
+    ndcg = sum(q.ndcg for q in results) / len(results)
+    return min(ndcg, mean_of(q.precision for q in results) or 0.0,
+               mean_of(q.recall for q in results) or 0.0)
+
+
+def run_reader_tune() -> None:
+    """The reader model's parameters chosen on dev only, in two stages, each maximising the
+    mean over three dev setups (library readers; the feedback loop's fed readers with topics
+    and with a library) of the worst of nDCG@10, precision and strong recall: first the cut
+    (cut, relative, least), then how feedback acts beside topics (lean, dislike, topic_cut)."""
+    by_title, groups = heldout_profiles("dev")
+    days = seed_days()
+    embedder = load_embedder()
+    cache = MemoryCache()
+
+    def parts(params: reader.ReaderParams) -> list[list[Graded]]:
+        matcher = Matcher(MatchSettings(), embedder, cache, model=params)
+        out = [reader_sets.judge_readers(
+            matcher, reader_sets.library_readers(groups["dev"], by_title), list(by_title.values())
+        )]
+        for make in (reader_sets.topic_readers, reader_sets.library_readers):
+            out.append(reader_sets.loop(matcher, make(groups["dev"], by_title), days)[1])
+        return out
+
+    best = reader.DEFAULT_PARAMS
+    stages = [
+        [replace(best, cut=c, relative=r, least=n)
+         for c in (0.5, 1.0, 1.5) for r in (0.0, 0.3) for n in (1, 2)],
+        [replace(best, lean=le, dislike=d, topic_cut=t)
+         for le in (0.0, 0.3) for d in (0.5, 1.0) for t in (2.0, 99.0)],
+    ]
+    for n, grid in enumerate(stages):
+        if n:
+            grid = [replace(p, cut=best.cut, relative=best.relative, least=best.least)
+                    for p in grid]
+        scored = []
+        for params in grid:
+            found = parts(params)
+            scored.append((sum(worst(p) for p in found) / len(found), params, found))
+            print(f"  {scored[-1][0]:.3f} {params}", flush=True)
+        value, best, found = max(scored, key=lambda x: x[0])
+        print(f"stage {n + 1}: best {value:.3f}  {best}")
+        for label, results in zip(("library", "loop topics", "loop library"), found,
+                                  strict=True):
+            graded_summary(f"  {label}", results)
+
+
 def run_loop(split: str) -> None:
     """The simulated feedback loop (reader_sets.loop) for readers with topics and for library
     readers: later days judged without and with the first days' feedback."""
@@ -563,6 +644,43 @@ def run_speed(embed_abstracts: bool = True) -> None:
     timed("score + select 10,000 subscribers x 1,000 papers", start)
     sizes = np.array([len(v) for v in picks.values()])
     print(f"picks per subscriber: mean {sizes.mean():.1f}, empty lists {int((sizes == 0).sum())}")
+    readers, references = library_readers(seed_papers(), len(subs))
+    if embedder is not None:
+        matcher.score([], list(references.values()), {}, {})  # their vectors, as stored ones
+    start = clock()
+    picks = matcher.match_many(readers, papers, None, None, references)
+    timed(f"score + select {len(readers):,} readers with {LIBRARY}-paper libraries "
+          f"({len(references):,} distinct papers) x 1,000 papers", start)
+    sizes = np.array([len(v) for v in picks.values()])
+    print(f"picks per reader: mean {sizes.mean():.1f}, empty lists {int((sizes == 0).sum())}")
+
+
+LIBRARY = 50  # papers in each synthetic reader's library
+LIBRARY_POOL = 5000  # distinct papers their libraries are drawn from
+
+
+def library_readers(
+    papers: list[Paper], n_readers: int
+) -> tuple[list[Subscriber], dict[str, Paper]]:
+    """Readers with no topics and ``LIBRARY`` liked papers each, drawn from a pool of
+    ``LIBRARY_POOL`` older papers (seed papers varied), each reader around one seed paper's
+    neighbourhood so that libraries have a theme."""
+    rng = random.Random(28)
+    pool = [
+        Paper(title=f"{p.title} [{i}]", abstract=p.abstract, arxiv_id=f"8001.{i:05d}")
+        for i, p in ((i, papers[i % len(papers)]) for i in range(LIBRARY_POOL))
+    ]
+    themes: dict[int, list[Paper]] = {}
+    for j, p in enumerate(pool):
+        themes.setdefault(j % len(papers), []).append(p)
+    subs = []
+    for i in range(n_readers):
+        theme = rng.randrange(len(papers))
+        near = themes[theme] + themes[(theme + 7) % len(papers)]
+        chosen = rng.sample(near, min(LIBRARY // 2, len(near))) + rng.sample(pool, LIBRARY // 2)
+        subs.append(Subscriber(email=f"lib{i}@example.org", topics=(),
+                               library=tuple(dict.fromkeys(p.key for p in chosen))))
+    return subs, {p.key: p for p in pool}
 
 
 if __name__ == "__main__":
@@ -575,6 +693,7 @@ if __name__ == "__main__":
     cli.add_argument("--threshold", type=float, help="override MatchSettings.threshold (heldout)")
     cli.add_argument("--verbose", action="store_true", help="one line per held-out profile")
     cli.add_argument("--cv", action="store_true", help="cross-validated parameter choice (dev)")
+    cli.add_argument("--tune", action="store_true", help="reader model parameters (library, dev)")
     args = cli.parse_args()
     if args.which in ("quality", "all"):
         run_quality()
@@ -582,9 +701,13 @@ if __name__ == "__main__":
         run_speed()
     if args.which == "scoring":
         run_speed(embed_abstracts=False)
-    if args.which == "library":
+    if args.which == "library" and args.tune:
+        run_library_tune()
+    elif args.which == "library":
         run_library(args.split, args.verbose)
-    if args.which == "loop":
+    if args.which == "loop" and args.tune:
+        run_reader_tune()
+    elif args.which == "loop":
         run_loop(args.split)
     if args.which == "reasons":
         run_reasons(args.verbose)
