@@ -49,6 +49,10 @@ class BatchScores:
     ref_papers: list[Paper] = field(default_factory=list)  # rows as in ``similar``
     _backgrounds: dict[float, reader.Background] = field(default_factory=dict)
     _words: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    # each reader model trained on this batch, by the papers it learned from and its parameters
+    models: dict[tuple[object, ...], tuple[np.ndarray, float] | None] = field(
+        default_factory=dict
+    )
 
     @property
     def semantic(self) -> bool:

@@ -72,7 +72,10 @@ def select(subscriber: Subscriber, scores: BatchScores, how: Selection) -> list[
         k for k in dict.fromkeys(scores.aliases.get(k, k) for k in disliked_keys(how.feedback))
         if k in scores.refs
     ]
-    model = _reader_model(scores, liked, disliked, how.model)
+    known = (tuple(liked), tuple(disliked), how.model)  # trained once a batch per reader
+    if known not in scores.models:
+        scores.models[known] = _reader_model(scores, liked, disliked, how.model)
+    model = scores.models[known]
     learned, cut = model if model is not None else (None, 0.0)
     near = _similar(scores, liked)  # the nearest liked paper's closeness
     if learned is not None and len(topics) and how.model.lean > 0:
