@@ -39,8 +39,8 @@ class ReaderParams:
     words: float = 0.3  # the word view's share of the reader's score (the rest: vectors)
     dislike: float = 0.5  # how far a "less like this" paper pushes the direction away
     half_life: float = 2.0  # years: a library entry this much older than the newest counts half
-    cut: float = 0.5  # the score (in standard deviations over today's papers) that delivers
-    relative: float = 0.3  # ... and this share of the reader's positives' own mean score
+    cut: float = 1.5  # the score (in standard deviations over today's papers) that delivers
+    relative: float = 0.0  # ... and this share of the reader's positives' own mean score
     blend: float = 0.0  # with topics too: the model's share of the score (0: the better one)
     lean: float = 0.0  # with topics too: topic scores times 1 + lean x the model's score
     topic_cut: float = math.inf  # with topics too: the model's score that delivers by itself
