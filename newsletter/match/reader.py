@@ -127,17 +127,67 @@ def standard(
             np.asarray((also - mean) / sd, dtype=np.float32))
 
 
+@dataclass(frozen=True)
+class View:
+    """One view (vectors or words) of a batch, shared by its readers: each reference paper
+    and the background mean projected onto today's papers (whitened when ``inverse`` is
+    given), so that a reader's scores are a weighted sum of rows: no product per reader."""
+
+    kernel: np.ndarray  # references x papers
+    base: np.ndarray  # papers: the background mean's row
+
+
+def view(papers: np.ndarray, refs: np.ndarray, mean: np.ndarray,
+         inverse: np.ndarray | None) -> View:
+    left, centre = (refs, mean) if inverse is None else (refs @ inverse, inverse @ mean)
+    return View(np.asarray(left @ papers.T, dtype=np.float32),
+                np.asarray(centre @ papers.T, dtype=np.float32))
+
+
+def raw_scores(
+    v: View, rows: list[int], weights: np.ndarray, against: list[int], dislike: float
+) -> np.ndarray:
+    """Today's papers scored by one reader's direction (``direction``) in view ``v``."""
+    out = weights @ v.kernel[rows] / float(weights.sum()) - v.base
+    if against and dislike > 0:
+        out = out - dislike * (v.kernel[against].mean(axis=0) - v.base)
+    return np.asarray(out, dtype=np.float32)
+
+
+_TERMS: dict[str, tuple[tuple[str, ...], np.ndarray, np.ndarray]] = {}
+_TERMS_MAX = 200_000  # papers whose terms are kept between batches
+
+
+def _paper_terms(paper: Paper) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """A paper's distinct terms, their signed log-scaled counts and their hashed columns."""
+    key = f"{paper.key}\n{paper.title}\n{len(paper.abstract)}"
+    found = _TERMS.get(key)
+    if found is None:
+        counts = Counter(terms(paper.abstract))
+        for term, n in Counter(terms(paper.title)).items():
+            counts[term] += TITLE_WEIGHT * n
+        hashes = [zlib.crc32(t.encode("utf-8")) for t in counts]
+        weight = np.array([(1.0 if h & WORD_DIM else -1.0) * (1.0 + math.log(n))
+                           for h, n in zip(hashes, counts.values(), strict=True)],
+                          dtype=np.float32)
+        found = (tuple(counts), weight, np.array([h % WORD_DIM for h in hashes], dtype=np.int64))
+        if len(_TERMS) >= _TERMS_MAX:
+            _TERMS.clear()
+        _TERMS[key] = found
+    return found
+
+
 def word_matrix(papers: Sequence[Paper], idf: Callable[[str], float]) -> np.ndarray:
     """Each paper's words (title terms counted ``TITLE_WEIGHT`` times), log-scaled, weighted
     by ``idf`` and hashed into ``WORD_DIM`` signed dimensions; rows of unit length."""
     out = np.zeros((len(papers), WORD_DIM), dtype=np.float32)
+    known: dict[str, float] = {}
     for i, paper in enumerate(papers):
-        counts = Counter(terms(paper.abstract))
-        for term, n in Counter(terms(paper.title)).items():
-            counts[term] += TITLE_WEIGHT * n
-        for term, n in counts.items():
-            h = zlib.crc32(term.encode("utf-8"))
-            sign = 1.0 if h & WORD_DIM else -1.0
-            out[i, h % WORD_DIM] += sign * (1.0 + math.log(n)) * idf(term)
+        words, weight, columns = _paper_terms(paper)
+        for term in words:
+            if term not in known:
+                known[term] = idf(term)
+        scale = np.fromiter((known[t] for t in words), dtype=np.float32, count=len(words))
+        np.add.at(out[i], columns, weight * scale)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return out / np.where(norms > 0, norms, 1.0)

@@ -49,6 +49,7 @@ class BatchScores:
     ref_papers: list[Paper] = field(default_factory=list)  # rows as in ``similar``
     _backgrounds: dict[float, reader.Background] = field(default_factory=dict)
     _words: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    _views: dict[str, reader.View] = field(default_factory=dict)
     # each reader model trained on this batch, by the papers it learned from and its parameters
     models: dict[tuple[object, ...], tuple[np.ndarray, float] | None] = field(
         default_factory=dict
@@ -65,6 +66,19 @@ class BatchScores:
         if shrink not in self._backgrounds:
             self._backgrounds[shrink] = reader.background(self.vectors, shrink)
         return self._backgrounds[shrink]
+
+    def views(self, shrink: float) -> tuple[reader.View | None, reader.View]:
+        """The vector view (None without embeddings) and the word view every reader model
+        of this batch reads (``reader.View``), computed once a batch."""
+        if "words" not in self._views:
+            papers, refs = self.words()
+            self._views["words"] = reader.view(papers, refs, papers.mean(axis=0), None)
+        bg, key = self.background(shrink), f"vectors:{shrink}"
+        ready = bg is not None and self.vectors is not None and self.ref_vectors is not None
+        if ready and key not in self._views:
+            assert bg is not None and self.vectors is not None and self.ref_vectors is not None
+            self._views[key] = reader.view(self.vectors, self.ref_vectors, bg.mean, bg.inverse)
+        return self._views.get(key), self._views["words"]
 
     def words(self) -> tuple[np.ndarray, np.ndarray]:
         """The papers' and the references' hashed word features (computed once a batch)."""

@@ -138,27 +138,41 @@ def _reader_model(
     rows = [scores.refs[k] for k in liked]
     against = [scores.refs[k] for k in disliked]
     weights = reader.recency([scores.ref_papers[r] for r in rows], params.half_life)
-    bg = scores.background(params.shrink)
-    share = params.words if bg is not None else 1.0
+    vectors, words = scores.views(params.shrink)
+    share = params.words if vectors is not None else 1.0
     out = np.zeros(len(scores.papers), dtype=np.float32)
-    level = np.zeros(len(rows), dtype=np.float32)
+    level = 0.0
     others = np.ones(len(scores.papers), dtype=bool)  # today's papers, the reader's own aside
     others[[scores.positions[k] for k in (*liked, *disliked) if k in scores.positions]] = False
-    if bg is not None and scores.vectors is not None and scores.ref_vectors is not None:
-        refs = scores.ref_vectors
-        w = reader.direction(bg.mean, bg.inverse, refs[rows], weights, refs[against],
-                             params.dislike)
-        z, at = reader.standard(scores.vectors @ w, refs[rows] @ w, others)
-        out += (1.0 - share) * z
-        level += (1.0 - share) * at
-    if share > 0:
+    for part, v in ((1.0 - share, vectors), (share, words)):
+        if v is None or part <= 0:
+            continue
+        raw = reader.raw_scores(v, rows, weights, against, params.dislike)
+        z, _ = reader.standard(raw, raw[:0], others)
+        out += part * z
+        if params.relative > 0:  # the positives' own scores, on the same scale
+            level += part * _positive_level(scores, v is words, rows,
+                                            weights, against, params, raw[others])
+    return out, max(params.cut, params.relative * level)
+
+
+def _positive_level(
+    scores: BatchScores, words: bool, rows: list[int], weights: np.ndarray,
+    against: list[int], params: reader.ReaderParams, today: np.ndarray,
+) -> float:
+    """The reader's positives' mean score in one view, in standard deviations of ``today``'s
+    scores (the slow path: a direction per reader; only for a relative cut)."""
+    if words:
         papers, refs = scores.words()
-        w = reader.direction(papers.mean(axis=0), None, refs[rows], weights, refs[against],
-                             params.dislike)
-        z, at = reader.standard(papers @ w, refs[rows] @ w, others)
-        out += share * z
-        level += share * at
-    return out, max(params.cut, params.relative * float(weights @ level / weights.sum()))
+        mean, inverse = papers.mean(axis=0), None
+    else:
+        bg = scores.background(params.shrink)
+        assert bg is not None and scores.ref_vectors is not None
+        refs, mean, inverse = scores.ref_vectors, bg.mean, bg.inverse
+    w = reader.direction(mean, inverse, refs[rows], weights, refs[against], params.dislike)
+    sd = float(today.std()) or 1.0
+    own = refs[rows] @ w - float(mean @ w)
+    return float(weights @ own / weights.sum() - (today.mean())) / sd
 
 
 def _floor(
