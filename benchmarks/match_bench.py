@@ -34,7 +34,10 @@ with other jobs that left the model about one core):
     embed 1,000 new abstracts                         52 s wall (81 s CPU); 116 s on one core
     score + select 10,000 subscribers x 1,000 papers  5.8 s wall (5.8 s CPU), target <= 20 s
     embed 23,908 distinct topic phrases (once each)   38 s wall (73 s CPU); 190 s on one core
-Readers who give papers (2026-12-07, `scoring`, stand-in vectors; load average 2.7):
+Readers who give papers (2026-12-07): `speed` (the model's vectors, load average 2.3)
+    score + select 10,000 readers with 50-paper libraries x 1,000 papers: 7.2 s wall (7.5 s
+    CPU), 0.73 x the topic readers' 10.2 s CPU in the same run; `scoring` (stand-in vectors,
+    load average 2.7):
     score + select 10,000 readers with 50-paper libraries (5,000 distinct papers) x 1,000 papers
                                                       8.3 s wall (8.1 s CPU), 0.56 x the topic
                                                       readers' 14.5 s CPU in the same run
