@@ -5,6 +5,12 @@
                                                   # the 68 held-out profiles, averaged grades
     python benchmarks/match_bench.py heldout --split dev --cv
                                                   # cross-validated choice of parameters, dev only
+    python benchmarks/match_bench.py library [--split dev|test|both] [--verbose]
+                                                  # library-only readers from the held-out
+                                                  # profiles: three strong papers, no topics
+    python benchmarks/match_bench.py loop [--split dev|test|both]
+                                                  # feedback on the first seed days' issues,
+                                                  # judged on the later days' new papers
     python benchmarks/match_bench.py reasons [--verbose]
                                                   # dev split: delivered cards whose reason is
                                                   # a single word, and their grades
@@ -28,6 +34,14 @@ with other jobs that left the model about one core):
     embed 1,000 new abstracts                         52 s wall (81 s CPU); 116 s on one core
     score + select 10,000 subscribers x 1,000 papers  5.8 s wall (5.8 s CPU), target <= 20 s
     embed 23,908 distinct topic phrases (once each)   38 s wall (73 s CPU); 190 s on one core
+Readers who give papers (2026-12-07): `speed` (the model's vectors, load average 2.3)
+    score + select 10,000 readers with 50-paper libraries x 1,000 papers: 7.2 s wall (7.5 s
+    CPU), 0.73 x the topic readers' 10.2 s CPU in the same run; `scoring` (stand-in vectors,
+    load average 2.7):
+    score + select 10,000 readers with 50-paper libraries (5,000 distinct papers) x 1,000 papers
+                                                      8.3 s wall (8.1 s CPU), 0.56 x the topic
+                                                      readers' 14.5 s CPU in the same run
+Library readers and the feedback loop (`library`, `loop`): tests/data/relevance/README.md.
 """
 
 from __future__ import annotations
@@ -47,11 +61,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import reader_sets
 
 from newsletter.config import LlmSettings, MatchSettings
-from newsletter.match import Matcher, MemoryCache, fields, load_embedder
+from newsletter.match import Matcher, MemoryCache, fields, load_embedder, reader
 from newsletter.match import fuse as fusion
 from newsletter.match.evaluate import Graded, Quality, judge, judge_graded, mean_of, mean_quality
+from newsletter.match.semantic import embed_papers, paper_vector_key
 from newsletter.models import Paper, Subscriber, normalize_title
 from newsletter.sources.base import ParseContext
 from newsletter.sources.text import parse
@@ -63,15 +79,24 @@ HELDOUT = RELEVANCE / "heldout.json"
 
 
 def seed_papers() -> list[Paper]:
+    return [p for day in seed_days() for p in day]
+
+
+def seed_days() -> list[list[Paper]]:
+    """The papers new on each seed page, in the pages' order (one page a day)."""
     folder = Path(os.environ.get("NEWSLETTER_SEEDS", ROOT.parent / "shared" / "seeds"))
     found: dict[str, Paper] = {}
+    days: list[list[Paper]] = []
     for path in sorted(folder.glob("*.txt")):
         page = parse(path.read_bytes(), ParseContext(origin=str(path), today=date.today()))
+        days.append([])
         for paper in page.papers:
-            found.setdefault(paper.key, paper)
+            if paper.key not in found:
+                found[paper.key] = paper
+                days[-1].append(paper)
     if not found:
         sys.exit(f"no seed pages found in {folder}")
-    return list(found.values())
+    return days
 
 
 def doors_matcher(settings: MatchSettings | None = None) -> Matcher:
@@ -369,6 +394,144 @@ def run_cv(split: str) -> None:
             print(f"      chosen: {'; '.join(dict.fromkeys(chosen))}")
 
 
+def heldout_profiles(split: str) -> tuple[dict[str, Paper], dict[str, list[dict[str, Any]]]]:
+    """The seed papers by normalised title, and the held-out profiles of each split asked."""
+    by_title = {normalize_title(p.title): p for p in seed_papers()}
+    profiles = json.loads(HELDOUT.read_text(encoding="utf-8"))["profiles"]
+    names = ["dev", "test"] if split == "both" else [split]
+    return by_title, {n: [p for p in profiles if p["split"] == n] for n in names}
+
+
+def hybrid_matcher() -> Matcher:
+    matcher = Matcher.from_settings(MatchSettings(), MemoryCache())
+    if not matcher.semantic:
+        sys.exit("the reader benchmarks need the sentence model: run `newsletter model install`")
+    return matcher
+
+
+def run_library(split: str, verbose: bool) -> None:
+    """Library-only readers (reader_sets.library_readers), judged on the rest of the papers."""
+    by_title, groups = heldout_profiles(split)
+    matcher = hybrid_matcher()
+    print(f"library readers ({reader_sets.LIBRARY_SIZE} strong papers each, seed "
+          f"{reader_sets.SEED}, no topics), {len(by_title)} papers:")
+    for name, group in groups.items():
+        readers = reader_sets.library_readers(group, by_title)
+        results = reader_sets.judge_readers(matcher, readers, list(by_title.values()))
+        if verbose:
+            for r, q in zip(readers, results, strict=True):
+                print(f"    {r.profile['id']:5s} {r.profile['style']:15s} delivered "
+                      f"{q.delivered:2d}  nDCG@10 {q.ndcg:.3f}  precision {show(q.precision)}  "
+                      f"strong recall {show(q.recall)}")
+        graded_summary(name, results)
+        print(f"  {'':18s} single-paper issues {sum(q.delivered == 1 for q in results)}")
+
+
+def library_grid() -> list[reader.ReaderParams]:
+    """The reader model's parameters searched on the dev split (``library --tune``)."""
+    base = reader.DEFAULT_PARAMS
+    return [
+        replace(base, words=w, cut=c, least=n, floor=f, shrink=k, relative=r)
+        for w in (0.3, 0.5)
+        for c in (0.5, 0.75, 1.0, 1.25)
+        for r in (0.0, 0.3, 0.4, 0.5, 0.6)
+        for n in (1, 2)
+        for f in (0.5,)
+        for k in (0.9, 1.0)
+    ]
+
+
+def run_library_tune() -> None:
+    """The library readers' parameters chosen on dev (the mean of nDCG@10, precision and
+    strong recall); prints the best few, never the test split."""
+    by_title, groups = heldout_profiles("dev")
+    readers = reader_sets.library_readers(groups["dev"], by_title)
+    embedder = load_embedder()
+    cache = MemoryCache()
+    scored = []
+    for params in library_grid():
+        matcher = Matcher(MatchSettings(), embedder, cache, model=params)
+        results = reader_sets.judge_readers(matcher, readers, list(by_title.values()))
+        scored.append((objective(results), params, results))
+    scored.sort(key=lambda x: -x[0])
+    for value, params, results in scored[:8]:
+        print(f"objective {value:.3f}  {params}")
+        graded_summary("  dev", results)
+
+
+def worst(results: Sequence[Graded]) -> float:
+    """The least of nDCG@10, precision and strong recall: the acceptance asks each to be high."""
+    ndcg = sum(q.ndcg for q in results) / len(results)
+    return min(ndcg, mean_of(q.precision for q in results) or 0.0,
+               mean_of(q.recall for q in results) or 0.0)
+
+
+def run_reader_tune() -> None:
+    """The reader model's parameters chosen on dev only, in two stages, each maximising the
+    mean over three dev setups (library readers; the feedback loop's fed readers with topics
+    and with a library) of the worst of nDCG@10, precision and strong recall: first the cut
+    (cut, relative, least), then how feedback acts beside topics (lean, dislike, topic_cut)."""
+    by_title, groups = heldout_profiles("dev")
+    days = seed_days()
+    embedder = load_embedder()
+    cache = MemoryCache()
+
+    def parts(params: reader.ReaderParams) -> list[list[Graded]]:
+        matcher = Matcher(MatchSettings(), embedder, cache, model=params)
+        out = [reader_sets.judge_readers(
+            matcher, reader_sets.library_readers(groups["dev"], by_title), list(by_title.values())
+        )]
+        for make in (reader_sets.topic_readers, reader_sets.library_readers):
+            out.append(reader_sets.loop(matcher, make(groups["dev"], by_title), days)[1])
+        return out
+
+    best = reader.DEFAULT_PARAMS
+    stages = [
+        [replace(best, cut=c, relative=r, least=n)
+         for c in (0.5, 1.0, 1.5) for r in (0.0, 0.3) for n in (1, 2)],
+        [replace(best, lean=le, dislike=d, topic_cut=t)
+         for le in (0.0, 0.3) for d in (0.5, 1.0) for t in (2.0, 99.0)],
+    ]
+    for n, grid in enumerate(stages):
+        if n:
+            grid = [replace(p, cut=best.cut, relative=best.relative, least=best.least)
+                    for p in grid]
+        scored = []
+        for params in grid:
+            found = parts(params)
+            scored.append((sum(worst(p) for p in found) / len(found), params, found))
+            print(f"  {scored[-1][0]:.3f} {params}", flush=True)
+        value, best, found = max(scored, key=lambda x: x[0])
+        print(f"stage {n + 1}: best {value:.3f}  {best}")
+        for label, results in zip(("library", "loop topics", "loop library"), found,
+                                  strict=True):
+            graded_summary(f"  {label}", results)
+
+
+def run_loop(split: str) -> None:
+    """The simulated feedback loop (reader_sets.loop) for readers with topics and for library
+    readers: later days judged without and with the first days' feedback."""
+    by_title, groups = heldout_profiles(split)
+    days = seed_days()
+    later = sum(len(d) for d in days[reader_sets.FEEDBACK_DAYS:])
+    print(f"feedback on days 1-{reader_sets.FEEDBACK_DAYS} "
+          f"({sum(len(d) for d in days[:reader_sets.FEEDBACK_DAYS])} papers), judged on the "
+          f"{later} papers new on days {reader_sets.FEEDBACK_DAYS + 1}-{len(days)}:")
+    build = {"topics": reader_sets.topic_readers, "library": reader_sets.library_readers}
+    for kind, make in build.items():
+        for name, group in groups.items():
+            matcher = hybrid_matcher()
+            without, with_feedback, given = reader_sets.loop(
+                matcher, make(group, by_title), days
+            )
+            graded_summary(f"{name} {kind} none", without)
+            graded_summary(f"{name} {kind} fed", with_feedback)
+            gain = (sum(q.ndcg for q in with_feedback) - sum(q.ndcg for q in without)) / len(
+                without
+            )
+            print(f"  {'':18s} {given} ratings given; nDCG@10 gain {gain:+.3f}")
+
+
 ONE_WORD = (
     re.compile(r"^shares words with '.*': [^,]+$"),
     re.compile(r"^(?:title matches|abstract mentions|labelled) '[^' ]+'$"),
@@ -443,13 +606,15 @@ def synthetic(
     return many, subs
 
 
-def timed(label: str, start: tuple[float, float]) -> None:
-    """Print wall time and process CPU time (the fair figure on a shared, busy machine)."""
+def timed(label: str, start: tuple[float, float]) -> float:
+    """Print wall time and process CPU time (the fair figure on a shared, busy machine);
+    returns the CPU time."""
     wall, cpu = time.perf_counter() - start[0], time.process_time() - start[1]
     print(
         f"{label}: {wall:.1f} s wall, {cpu:.1f} s CPU ({os.cpu_count()} cores, "
         f"load average {os.getloadavg()[0]:.1f})"
     )
+    return cpu
 
 
 def clock() -> tuple[float, float]:
@@ -487,21 +652,64 @@ def run_speed(embed_abstracts: bool = True) -> None:
         print("embeddings skipped: no sentence model (`newsletter model install`)")
     start = clock()
     picks = matcher.match_many(subs, papers)
-    timed("score + select 10,000 subscribers x 1,000 papers", start)
+    reference = timed("score + select 10,000 subscribers x 1,000 papers", start)
     sizes = np.array([len(v) for v in picks.values()])
     print(f"picks per subscriber: mean {sizes.mean():.1f}, empty lists {int((sizes == 0).sum())}")
+    readers, references = library_readers(seed_papers(), len(subs))
+    if embedder is not None:  # their vectors as stored ones: each its seed paper's (timing)
+        seeds = embed_papers(embedder, papers[:LIBRARY_THEMES], cache)
+        cache.put({paper_vector_key(p): seeds[j % len(seeds)]
+                   for j, p in enumerate(references.values())}, embedder.name)
+    start = clock()
+    picks = matcher.match_many(readers, papers, None, None, references)
+    cpu = timed(f"score + select {len(readers):,} readers with {LIBRARY}-paper libraries "
+                f"({len(references):,} distinct papers) x 1,000 papers", start)
+    print(f"  {cpu / max(reference, 1e-9):.2f} x the topic readers' CPU time in this run; "
+          f"goal <= 20 s")
+    sizes = np.array([len(v) for v in picks.values()])
+    print(f"picks per reader: mean {sizes.mean():.1f}, empty lists {int((sizes == 0).sum())}")
+
+
+LIBRARY = 50  # papers in each synthetic reader's library
+LIBRARY_POOL = 5000  # distinct papers their libraries are drawn from
+LIBRARY_THEMES = 185  # the seed papers the pool varies (the first candidates, in order)
+
+
+def library_readers(
+    papers: list[Paper], n_readers: int
+) -> tuple[list[Subscriber], dict[str, Paper]]:
+    """Readers with no topics and ``LIBRARY`` liked papers each, drawn from a pool of
+    ``LIBRARY_POOL`` older papers (seed papers varied), each reader around one seed paper's
+    neighbourhood so that libraries have a theme."""
+    rng = random.Random(28)
+    pool = [
+        Paper(title=f"{p.title} [{i}]", abstract=p.abstract, arxiv_id=f"8001.{i:05d}")
+        for i, p in ((i, papers[i % len(papers)]) for i in range(LIBRARY_POOL))
+    ]
+    themes: dict[int, list[Paper]] = {}
+    for j, p in enumerate(pool):
+        themes.setdefault(j % len(papers), []).append(p)
+    subs = []
+    for i in range(n_readers):
+        theme = rng.randrange(len(papers))
+        near = themes[theme] + themes[(theme + 7) % len(papers)]
+        chosen = rng.sample(near, min(LIBRARY // 2, len(near))) + rng.sample(pool, LIBRARY // 2)
+        subs.append(Subscriber(email=f"lib{i}@example.org", topics=(),
+                               library=tuple(dict.fromkeys(p.key for p in chosen))))
+    return subs, {p.key: p for p in pool}
 
 
 if __name__ == "__main__":
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument(
         "which", nargs="?", default="all",
-        choices=["quality", "speed", "scoring", "heldout", "reasons", "all"],
+        choices=["quality", "speed", "scoring", "heldout", "reasons", "library", "loop", "all"],
     )
     cli.add_argument("--split", choices=["dev", "test", "both"], default="both")
     cli.add_argument("--threshold", type=float, help="override MatchSettings.threshold (heldout)")
     cli.add_argument("--verbose", action="store_true", help="one line per held-out profile")
     cli.add_argument("--cv", action="store_true", help="cross-validated parameter choice (dev)")
+    cli.add_argument("--tune", action="store_true", help="reader model parameters (library, dev)")
     args = cli.parse_args()
     if args.which in ("quality", "all"):
         run_quality()
@@ -509,6 +717,14 @@ if __name__ == "__main__":
         run_speed()
     if args.which == "scoring":
         run_speed(embed_abstracts=False)
+    if args.which == "library" and args.tune:
+        run_library_tune()
+    elif args.which == "library":
+        run_library(args.split, args.verbose)
+    if args.which == "loop" and args.tune:
+        run_reader_tune()
+    elif args.which == "loop":
+        run_loop(args.split)
     if args.which == "reasons":
         run_reasons(args.verbose)
     if args.which == "heldout" and args.cv:

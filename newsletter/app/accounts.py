@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from urllib.parse import quote, urlencode
 
@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from newsletter import addresses, channel_names, shortlinks, signed_links
 from newsletter.app.background_send import SendNow, SendSoon
 from newsletter.app.feedback import OneClick
+from newsletter.app.first_picks import Offered, offered
 from newsletter.app.issue import candidates, picks_for
 from newsletter.app.liked import Liked, liked_papers
 from newsletter.app.model_answers import expansions
@@ -44,7 +45,7 @@ from newsletter.store.outbox import (
     suppressed,
     unsuppress,
 )
-from newsletter.store.papers import papers_by_keys
+from newsletter.store.papers import count_papers, papers_by_keys
 from newsletter.store.profiles import (
     StoredSubscriber,
     from_file,
@@ -84,6 +85,7 @@ class Site:
     send_inline: bool = False  # tests: send in the request's thread, to look at the result
     stages: Stages | None = None  # built on first use: the matcher may load a model
     vocabulary: fields.Live = field(init=False)  # the fields topics may name
+    _offered: list[tuple[tuple[date, int], list[Offered]]] = field(default_factory=list)
 
     @property
     def secret(self) -> str:
@@ -311,6 +313,17 @@ class Site:
     def undo_feedback(self, email: str, key: str) -> None:
         with self.engine.begin() as conn:
             forget_feedback(conn, email, key)
+
+    def offered(self) -> list[Offered]:
+        """The papers the sign-up and preferences pages offer to pick (the same while the day
+        and the number of stored papers are)."""
+        with self.engine.connect() as conn:
+            now, stored = self.clock(), count_papers(conn)
+        if self._offered and self._offered[0][0] == (now.date(), stored):
+            return self._offered[0][1]
+        found = offered(self.engine, self.pipeline().matcher, now)
+        self._offered[:] = [((now.date(), stored), found)]
+        return found
 
     def liked(self, sub: Subscriber) -> Liked:
         """The reader's liked papers by title where known, and how many are recognised."""

@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from newsletter.config import MatchSettings
-from newsletter.match import fields
+from newsletter.match import fields, reader
 from newsletter.match import fuse as fusion
 from newsletter.match.scores import BatchScores, score_batch
 from newsletter.match.select import Selection, disliked_keys, liked_keys, select
@@ -28,9 +28,12 @@ class Matcher:
         cache: VectorCache | None = None,
         cal: fusion.Calibration = fusion.DEFAULT,
         vocabulary: fields.Vocabulary | None = None,
+        model: reader.ReaderParams = reader.DEFAULT_PARAMS,
     ) -> None:
         """``vocabulary``: the fields a parent process read, for a worker started while the
-        operator's file is broken; without it a bad file stops the start."""
+        operator's file is broken; without it a bad file stops the start. ``model``: the
+        parameters of each reader's model (``match/reader.py``)."""
+        self.model = model
         self.settings = settings
         self.embedder = embedder
         self.cache: VectorCache = cache if cache is not None else MemoryCache()
@@ -131,6 +134,7 @@ class Matcher:
                     self.cal,
                     expansions.get(sub.email),
                     uncut,
+                    self.model,
                 )
                 out[n][sub.email] = select(sub, scores, how)
         return out

@@ -10,11 +10,11 @@ terms (``fields``), each calibrated on its own, at a discount.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from newsletter.match import acronyms, fields
+from newsletter.match import acronyms, fields, reader
 from newsletter.match import fuse as fusion
 from newsletter.match.lexical import LexicalIndex
 from newsletter.match.semantic import Embedder, VectorCache, embed_papers, embed_phrases
@@ -44,10 +44,50 @@ class BatchScores:
     field_terms: dict[str, tuple[str, ...]]  # topic naming a field -> the field's terms
     field_lift: dict[str, np.ndarray]  # topic naming a field -> what the field adds per paper
     field_best: dict[str, np.ndarray]  # ... -> per paper, which of its terms matched best
+    vectors: np.ndarray | None = None  # papers x dim unit vectors; None without embeddings
+    ref_vectors: np.ndarray | None = None  # references x dim, rows as in ``similar``
+    ref_papers: list[Paper] = field(default_factory=list)  # rows as in ``similar``
+    _backgrounds: dict[float, reader.Background] = field(default_factory=dict)
+    _words: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    _views: dict[str, reader.View] = field(default_factory=dict)
+    # each reader model trained on this batch, by the papers it learned from and its parameters
+    models: dict[tuple[object, ...], tuple[np.ndarray, float] | None] = field(
+        default_factory=dict
+    )
 
     @property
     def semantic(self) -> bool:
         return self.cosines is not None
+
+    def background(self, shrink: float) -> reader.Background | None:
+        """Today's papers as the readers' shared negative class (computed once a batch)."""
+        if self.vectors is None or not len(self.vectors):
+            return None
+        if shrink not in self._backgrounds:
+            self._backgrounds[shrink] = reader.background(self.vectors, shrink)
+        return self._backgrounds[shrink]
+
+    def views(self, shrink: float) -> tuple[reader.View | None, reader.View]:
+        """The vector view (None without embeddings) and the word view every reader model
+        of this batch reads (``reader.View``), computed once a batch."""
+        if "words" not in self._views:
+            papers, refs = self.words()
+            self._views["words"] = reader.view(papers, refs, papers.mean(axis=0), None)
+        bg, key = self.background(shrink), f"vectors:{shrink}"
+        ready = bg is not None and self.vectors is not None and self.ref_vectors is not None
+        if ready and key not in self._views:
+            assert bg is not None and self.vectors is not None and self.ref_vectors is not None
+            self._views[key] = reader.view(self.vectors, self.ref_vectors, bg.mean, bg.inverse)
+        return self._views.get(key), self._views["words"]
+
+    def words(self) -> tuple[np.ndarray, np.ndarray]:
+        """The papers' and the references' hashed word features (computed once a batch)."""
+        if not self._words:
+            idf = self.index.idf
+            self._words.append(
+                (reader.word_matrix(self.papers, idf), reader.word_matrix(self.ref_papers, idf))
+            )
+        return self._words[0]
 
 
 def score_batch(
@@ -76,9 +116,11 @@ def score_batch(
     forms = _variants(phrases, topics, known, vocabulary)
     lexical_every = fusion.lexical_part(index.score(forms.every), cal)
     lexical = forms.fold(lexical_every)
-    cosines = semantic = similar = raw = None
+    cosines = semantic = similar = raw = vectors = ref_vectors = None
     if embedder is not None and papers:
-        raw, similar = _semantic(embedder, papers, forms.every, references, cache, cal)
+        raw, similar, vectors, ref_vectors = _semantic(
+            embedder, papers, forms.every, references, cache, cal
+        )
         cosines = forms.fold(raw)
         semantic = fusion.semantic_part(cosines, cal)
     if similar is None:
@@ -110,6 +152,9 @@ def score_batch(
         field_terms=forms.terms,
         field_lift=lifts,
         field_best=best,
+        vectors=vectors,
+        ref_vectors=ref_vectors,
+        ref_papers=references,
     )
 
 
@@ -212,8 +257,9 @@ def _semantic(
     references: list[Paper],
     cache: VectorCache,
     cal: fusion.Calibration,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Phrase-to-paper cosines (one matrix product) and reference closeness, if any."""
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """Phrase-to-paper cosines (one matrix product), reference closeness if any, and the
+    paper and reference vectors."""
     paper_vectors = embed_papers(embedder, papers, cache)
     cosines = np.zeros((0, len(papers)), dtype=np.float32)
     phrase_vectors = np.zeros((0, paper_vectors.shape[1]), dtype=np.float32)
@@ -221,10 +267,10 @@ def _semantic(
         phrase_vectors = embed_phrases(embedder, phrases, cache)
         cosines = phrase_vectors @ paper_vectors.T
     if not references:
-        return cosines, None
+        return cosines, None, paper_vectors, None
     ref_vectors = embed_papers(embedder, references, cache)
     near = fusion.ramp(ref_vectors @ paper_vectors.T, cal.like_low, cal.like_high)
-    return cosines, near
+    return cosines, near, paper_vectors, ref_vectors
 
 
 def author_name(author: str) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 
 from newsletter import library_files
 from newsletter.match import fuse as fusion
+from newsletter.match import reader
 from newsletter.match.lexical import quoted
 from newsletter.match.scores import BatchScores, author_name
 from newsletter.models import Expansion, Pick, Subscriber
@@ -36,6 +37,7 @@ class Selection:
     cal: fusion.Calibration = fusion.DEFAULT
     expansion: Expansion | None = None  # phrases a language model looks for on their behalf
     uncut: int = 0  # > 0: the best this many allowed papers, no threshold (rerank candidates)
+    model: reader.ReaderParams = reader.DEFAULT_PARAMS  # the reader model's parameters
 
 
 def liked_keys(subscriber: Subscriber, feedback: Mapping[str, int] | None) -> list[str]:
@@ -67,8 +69,27 @@ def select(subscriber: Subscriber, scores: BatchScores, how: Selection) -> list[
         )
         if k in scores.refs
     ]
-    pull = _similar(scores, liked)
-    signals = np.vstack([topics, pull[None, :]])
+    disliked = [
+        k for k in dict.fromkeys(scores.aliases.get(k, k) for k in disliked_keys(how.feedback))
+        if k in scores.refs
+    ]
+    known = (tuple(liked), tuple(disliked), how.model)  # trained once a batch per reader
+    if known not in scores.models:
+        scores.models[known] = _reader_model(scores, liked, disliked, how.model)
+    model = scores.models[known]
+    learned, cut = model if model is not None else (None, 0.0)
+    near = _similar(scores, liked)  # the nearest liked paper's closeness
+    if learned is not None and len(topics) and how.model.lean > 0:
+        # what the reader's papers taught leans on every topic's score, both ways
+        lean = how.model.lean
+        topics = topics * np.clip(1.0 + lean * learned, 1.0 - lean, 1.0 + lean)[None, :]
+    pull = near
+    if learned is not None:  # the reader's model: alone, or at a discount beside topics
+        weight = how.model.blend if len(topics) else 1.0
+        pull = weight * fusion.ramp(learned, how.model.low, how.model.high)
+        if len(topics):
+            pull = np.maximum(near, pull)
+    signals = np.vstack([topics, near[None, :]])
     # A dislike reorders (papers like the disliked one sink) but never cuts: one click nudges.
     nudge = 1.0 - how.cal.dislike_penalty * _similar(scores, disliked_keys(how.feedback))
     avoided = _model_excluded(scores, how)
@@ -86,8 +107,15 @@ def select(subscriber: Subscriber, scores: BatchScores, how: Selection) -> list[
     if more is not None:  # the model-written phrases' row (just above ``pull``)
         bars[-2] += how.cal.phrase_bar
         share[-2] = how.cal.phrase_relative
-    passes = _passes(signals, allowed, bars, share)
+    if learned is None or len(topics):  # topics, and papers close to a liked one
+        passes = _passes(signals, allowed, bars, share)
+    else:  # a library alone: the model decides, not the nearest liked paper
+        passes = np.zeros(len(scores.papers), dtype=bool)
+    if learned is not None:
+        passes = passes | (learned >= (how.model.topic_cut if len(topics) else cut))
     keep = allowed if how.uncut else allowed & (passes | followed)
+    if learned is not None and not how.uncut and not len(topics):
+        keep = keep | _floor(learned, allowed, keep, how.model)
     candidates = np.flatnonzero(keep)
     most = how.uncut or subscriber.max_papers
     picks: list[Pick] = []
@@ -99,6 +127,67 @@ def select(subscriber: Subscriber, scores: BatchScores, how: Selection) -> list[
             if len(picks) == most:
                 break
     return picks
+
+
+def _reader_model(
+    scores: BatchScores, liked: list[str], disliked: list[str], params: reader.ReaderParams
+) -> tuple[np.ndarray, float] | None:
+    """The reader model's score of each paper, in standard deviations over today's papers
+    (``match/reader.py``), and the least score that delivers; None without positives."""
+    if not liked or not scores.papers:
+        return None
+    rows = [scores.refs[k] for k in liked]
+    against = [scores.refs[k] for k in disliked]
+    weights = reader.recency([scores.ref_papers[r] for r in rows], params.half_life)
+    vectors, words = scores.views(params.shrink)
+    share = params.words if vectors is not None else 1.0
+    out = np.zeros(len(scores.papers), dtype=np.float32)
+    level = 0.0
+    others = np.ones(len(scores.papers), dtype=bool)  # today's papers, the reader's own aside
+    others[[scores.positions[k] for k in (*liked, *disliked) if k in scores.positions]] = False
+    for part, v in ((1.0 - share, vectors), (share, words)):
+        if v is None or part <= 0:
+            continue
+        raw = reader.raw_scores(v, rows, weights, against, params.dislike)
+        z, _ = reader.standard(raw, raw[:0], others)
+        out += part * z
+        if params.relative > 0:  # the positives' own scores, on the same scale
+            level += part * _positive_level(scores, v is words, rows,
+                                            weights, against, params, raw[others])
+    return out, max(params.cut, params.relative * level)
+
+
+def _positive_level(
+    scores: BatchScores, words: bool, rows: list[int], weights: np.ndarray,
+    against: list[int], params: reader.ReaderParams, today: np.ndarray,
+) -> float:
+    """The reader's positives' mean score in one view, in standard deviations of ``today``'s
+    scores (the slow path: a direction per reader; only for a relative cut)."""
+    if words:
+        papers, refs = scores.words()
+        mean, inverse = papers.mean(axis=0), None
+    else:
+        bg = scores.background(params.shrink)
+        assert bg is not None and scores.ref_vectors is not None
+        refs, mean, inverse = scores.ref_vectors, bg.mean, bg.inverse
+    w = reader.direction(mean, inverse, refs[rows], weights, refs[against], params.dislike)
+    sd = float(today.std()) or 1.0
+    own = refs[rows] @ w - float(mean @ w)
+    return float(weights @ own / weights.sum() - (today.mean())) / sd
+
+
+def _floor(
+    learned: np.ndarray, allowed: np.ndarray, keep: np.ndarray, params: reader.ReaderParams
+) -> np.ndarray:
+    """The reader's best papers by their model, up to ``params.least`` picks in all, among
+    those at or above their floor: an issue is thin only when nothing is near what they gave."""
+    short = params.least - int(keep.sum())
+    out = np.zeros_like(keep)
+    if short <= 0:
+        return out
+    open_ = np.flatnonzero(allowed & ~keep & (learned >= params.floor))
+    out[open_[np.argsort(-learned[open_], kind="stable")[:short]]] = True
+    return out
 
 
 def _expansion_lift(

@@ -109,7 +109,10 @@ class Pages:
         return form
 
     async def home(self, request: Request) -> Response:
-        return self.form(request, "subscribe", values=form_values(None), errors={})
+        offered = await run_in_threadpool(self.site.offered)
+        return self.form(
+            request, "subscribe", values=form_values(None), errors={}, offered=offered
+        )
 
     async def subscribe(self, request: Request) -> Response:
         form = await self.posted(request)
@@ -122,7 +125,8 @@ class Pages:
             sub = await in_worker(signup_profile, form, web.max_topics)
         except FormErrors as exc:
             return self.form(
-                request, "subscribe", 400, values=form_values(None, form), errors=exc.errors
+                request, "subscribe", 400, values=form_values(None, form), errors=exc.errors,
+                offered=await run_in_threadpool(self.site.offered),
             )
         outcome = await run_in_threadpool(self.site.signup, sub, client)
         log.info("sign-up from %s: %s", client, outcome)
@@ -186,6 +190,7 @@ class Pages:
             liked=liked.sentence(),
             phrases=phrases,
             unsubscribe=self.site.unsubscribe_link(email),
+            offered=await run_in_threadpool(self.site.offered),
         )
 
     def refuse_preferences(self, stored: StoredSubscriber | None, email: str) -> Response | None:
@@ -226,6 +231,7 @@ class Pages:
                 liked="",
                 phrases=await run_in_threadpool(self.site.looked_for, stored.subscriber),
                 unsubscribe=self.site.unsubscribe_link(email),
+                offered=await run_in_threadpool(self.site.offered),
             )
         widened = await run_in_threadpool(self.site.widened, sub)
         liked = await run_in_threadpool(self.site.liked, sub)

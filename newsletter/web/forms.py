@@ -35,6 +35,7 @@ BODY_SECONDS = 30.0  # for a form body to arrive once its headers have
 MAX_FIELDS = 60
 COMPACT = frozenset({"zone", "time", "day", "int"})  # inputs narrow enough to share a row
 WHOLE = re.compile(r"[0-9]{1,9}")  # a number a form may give (int() refuses 4,300 digits)
+PICK = re.compile(r"pick-[0-9]{1,2}")  # a paper ticked in "pick papers you would read"
 
 
 class FormRefused(NewsletterError):
@@ -219,6 +220,9 @@ def _library(form: Form, name: str) -> tuple[list[str], str]:
     given = [(name, form.get(name).encode())]
     if form.files.get(f"{name}_file", ("", b""))[1]:
         given.append(form.files[f"{name}_file"])
+    picked = [v for k, v in form.fields.items() if PICK.fullmatch(k) and v.strip()]
+    if picked:  # "pick papers you would read": each a library line (app/first_picks.py)
+        given.append((name, "\n".join(picked).encode()))
     for label, raw in given:
         try:
             found += library_files.read(raw, label).keys if raw.strip() else ()
