@@ -163,7 +163,7 @@ class PolicyClient:
             finally:
                 done.set()
 
-        threading.Thread(target=work, name=f"http {shown(url)}", daemon=True).start()
+        threading.Thread(target=work, name=f"http {method} {_host(url)}", daemon=True).start()
         if not done.wait(self.deadline):
             abandoned.set()
             raise _Retry(f"timed out: no complete response within {self.deadline:g} s")
@@ -216,6 +216,15 @@ class PolicyClient:
                 raise HttpFailure(f"response exceeds {key} {limit}")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _host(url: str) -> str:
+    """``url``'s host alone, for a thread's name (a path may hold a token: Telegram's bot
+    token, a webhook's secret); "?" for a URL that does not parse."""
+    try:
+        return urlsplit(url).hostname or "?"
+    except ValueError:
+        return "?"
 
 
 def shown(url: str) -> str:

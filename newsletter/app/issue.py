@@ -69,10 +69,17 @@ def history(conn: Connection, subs: Sequence[Subscriber], now: datetime | None =
 
 
 def team_members(conn: Connection, team: Subscriber) -> tuple[Subscriber, ...]:
-    """The stored profiles of a team's members; one no longer stored is left out, said once."""
+    """The stored profiles of a team's members; one no longer stored, or who unsubscribed,
+    is left out (said once): a team's issue never names a reader who left."""
     found = []
     for address in team.members:
         stored = get_subscriber(conn, address)
+        if stored is not None and stored.status == "unsubscribed":
+            if (team.email, address) not in _said:
+                _said.add((team.email, address))
+                log.info("%s: field 'members': %s unsubscribed; the team's issue leaves them out",
+                         team.origin or team.email, address)
+            continue
         if stored is None:
             if (team.email, address) not in _said:
                 _said.add((team.email, address))

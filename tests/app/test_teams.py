@@ -23,7 +23,7 @@ from newsletter.errors import SubscriberError
 from newsletter.match import Matcher
 from newsletter.models import Paper, Pick, Subscriber
 from newsletter.store.papers import upsert_papers
-from newsletter.store.profiles import get_subscriber
+from newsletter.store.profiles import get_subscriber, set_status
 from tests.app.conftest import add_subscriber, memory_mailer
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -76,6 +76,17 @@ def test_one_members_broad_topic_does_not_take_every_place(config: Config, engin
         p.title: ("lin",) for p in NARROW}  # Lin's two papers, for Lin (no name: the address)
     assert [p.members for p in picks if p.paper in BROAD] == [("Ada",), ("Ada",)]
     assert {p.topic for p in picks} == {"graph neural networks", "exoplanets"}
+
+
+def test_a_member_who_unsubscribed_shapes_and_names_nothing(config: Config,
+                                                             engine: Engine) -> None:
+    team = store_lab(engine)
+    with engine.begin() as conn:
+        assert set_status(conn, "lin@lab.org", "unsubscribed", NOW)
+        past = history(conn, [team])
+    picks = pick(Matcher(config.match), [team], [*BROAD, *NARROW], past)["team@lab.org"]
+    assert picks and all(p.members == ("Ada",) for p in picks)
+    assert not {p.paper.title for p in picks} & {p.title for p in NARROW}
 
 
 def test_the_teams_email_says_whom_each_paper_is_for_in_sections_of_their_topics(

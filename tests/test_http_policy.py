@@ -1,0 +1,29 @@
+"""The shared HTTP policy's own promises: a request's thread is named without the secret a
+URL's path may hold, and a URL that does not parse is one failure line, not a traceback."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+import pytest
+
+from newsletter.http_policy import HttpFailure, Policy, PolicyClient
+
+
+def test_a_requests_thread_is_named_by_its_host_not_its_secret_path() -> None:
+    names: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        names.append(threading.current_thread().name)
+        return httpx.Response(200, text="ok")
+
+    with PolicyClient(Policy(retries=0), transport=httpx.MockTransport(answer)) as client:
+        client.request("POST", "http://api.example.org/bot123:SECRET-TOKEN/sendMessage")
+    assert names == ["http POST api.example.org"]
+
+
+def test_a_url_that_does_not_parse_is_one_failure_line() -> None:
+    with PolicyClient(Policy(retries=0)) as client, pytest.raises(HttpFailure) as failed:
+        client.request("POST", "https://[::1/x")
+    assert "\n" not in str(failed.value) and "invalid URL" in str(failed.value)
