@@ -45,7 +45,11 @@ class SendSoon:
         while True:
             self._poked.wait(wait)
             self._poked.clear()
-            wait = self._next_wait(self.send())
+            try:
+                wait = self._next_wait(self.send())
+            except Exception:  # an unforeseen fault: logged, and this thread keeps sending
+                log.exception("send soon: unexpected error")
+                wait = AFTER_ERROR
 
     def _next_wait(self, ok: bool) -> float | None:
         """Seconds until the soonest waiting row falls due (None: none waits, sleep until

@@ -162,7 +162,12 @@ class Worker:
     def _idle(self) -> float:
         """How long to sleep with nothing due: ``idle_seconds``, or less when a retry falls
         due sooner (a row refused with 451 goes again when its backoff ends)."""
-        due = seconds_until_due(self.engine, issues=self.build is not None, now=self.clock())
+        try:
+            due = seconds_until_due(self.engine, issues=self.build is not None,
+                                    now=self.clock())
+        except OperationalError as exc:  # the next pass reports it again and backs off
+            self.warn(f"{self._unreachable(exc)}; trying again in {RECONNECT[0]:.0f} s")
+            return RECONNECT[0]
         return self.idle_seconds if due is None else min(self.idle_seconds, max(due, 0.05))
 
     def _unreachable(self, exc: OperationalError) -> str:

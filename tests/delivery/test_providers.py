@@ -302,3 +302,32 @@ def test_max_rate_is_an_option_of_every_backend_and_bounded(tmp_path: Path) -> N
         create_mailer("m", MailerSettings("postmark", {"max_rate": -1}), env)
     with pytest.raises(ConfigError, match=r"key 'mailers\.m\.max_rate' must be a number"):
         create_mailer("m", MailerSettings("console", {"max_rate": "fast"}), env)
+
+
+def addressed(i: int, to: str) -> OutgoingEmail:
+    e = with_list_headers(i)
+    return OutgoingEmail(e.message_id, e.sender, to, e.subject, e.text, e.html, e.headers)
+
+
+@pytest.mark.parametrize("make_fake", PROVIDERS, ids=lambda p: p.__name__)
+def test_international_addresses_go_in_punycode_or_fail_alone(
+    engine: Engine, make_fake: Callable[[], Provider]
+) -> None:
+    """An IDN domain travels in IDNA; a non-ASCII local part, which no API takes, fails that
+    message alone in one line naming it, and the rest of the batch is sent."""
+    fake = make_fake()
+    to = ["ok@example.org", "Jo <j@bücher.de>", "jö@example.org", "ok2@example.org"]
+    with engine.begin() as conn:
+        for i, address in enumerate(to):
+            store.enqueue(conn, addressed(i, address), issue_id="2026-01-05", now=NOW)
+    with FakeApi(fake) as api:
+        report = send_due(engine, provider_mailer(fake, api), SETTINGS, now=NOW)
+    assert dict(fake.delivered) == {"ok@example.org": 1, "j@xn--bcher-kva.de": 1,
+                                    "ok2@example.org": 1}
+    assert report.handled == 4 and report.retrying == 0
+    with engine.connect() as conn:
+        rows = {r.recipient: (r.status, r.last_error) for r in conn.execute(
+            sa.select(store.outbox.c.recipient, store.outbox.c.status, store.outbox.c.last_error))}
+    status, error = rows.pop("jö@example.org")
+    assert status == "failed" and "jö@example.org" in error and "\n" not in error
+    assert {s for s, _ in rows.values()} == {"sent"}

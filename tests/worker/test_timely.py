@@ -8,16 +8,20 @@ lease (saying so in one line) instead of exiting.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import Engine
 
+from newsletter.app import background_send
 from newsletter.app.background_send import SendSoon
 from newsletter.app.worker import SQLITE_LEASE, Worker
 from newsletter.config import Config, DeliverySettings
+from newsletter.delivery.base import Mailer
 from newsletter.store import locks, open_engine
 from tests.delivery.smtp_sink import Sink
 
@@ -40,6 +44,34 @@ def test_the_background_sender_retries_a_451_when_it_falls_due(
         _wait(lambda: set(sink.received) == ids)
     _wait(lambda: statuses(engine) == {"sent": 2})
     assert set(sink.received.values()) == {1}
+
+
+def test_the_background_sender_logs_an_unexpected_error_and_keeps_sending(
+    open_db: Callable[..., Engine], make_config: Callable[..., Config],
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An exception no handler expects (a bug in a mailer) is logged in one line with the
+    exception, and the thread lives on: the next pass sends."""
+    monkeypatch.setattr(background_send, "AFTER_ERROR", 0.05)
+    engine = open_db()
+    ids = fill_outbox(engine, 2)
+    calls: list[int] = []
+    with Sink() as sink:
+        real = mailers(smtp_config(make_config, sink.port))
+
+        def flaky() -> Mailer:
+            calls.append(1)
+            if len(calls) == 1:
+                raise RuntimeError("mailer bug")
+            return real()
+
+        with caplog.at_level(logging.ERROR, logger="newsletter.send"):
+            SendSoon(engine, flaky, QUICK).poke()  # once; nothing pokes it again
+            _wait(lambda: set(sink.received) == ids)
+    _wait(lambda: statuses(engine) == {"sent": 2})
+    (record,) = [r for r in caplog.records if r.name == "newsletter.send"]
+    assert "\n" not in record.getMessage() and record.exc_info is not None
+    assert isinstance(record.exc_info[1], RuntimeError)
 
 
 def test_an_idle_worker_wakes_when_a_retry_falls_due(

@@ -8,7 +8,9 @@ from collections.abc import Callable
 
 import pytest
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 
+from newsletter.app import worker as worker_module
 from newsletter.app.worker import Worker
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer, mailer_from_config
@@ -74,6 +76,40 @@ def test_stop_finishes_the_batch_in_hand_and_leaves_nothing_claimed(
 
 
 @pytest.mark.slow
+def test_a_database_outage_while_idle_is_reported_in_one_line_and_sending_resumes(
+    open_db: Callable[..., Engine], make_config: Callable[..., Config],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database fails as the idle worker asks when the next row falls due: the loop
+    warns in one line, waits, and sends a message queued afterwards."""
+    engine = open_db()
+    real = worker_module.seconds_until_due
+    failed = threading.Event()
+
+    def down_once(*args: object, **kwargs: object) -> float | None:
+        if not failed.is_set():
+            failed.set()
+            raise OperationalError("SELECT next_attempt", {}, Exception("connection refused"))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(worker_module, "seconds_until_due", down_once)
+    monkeypatch.setattr(worker_module, "RECONNECT", (0.05, 0.1))
+    warnings: list[str] = []
+    with Sink() as sink:
+        worker = Worker(engine, mailers(smtp_config(make_config, sink.port)),
+                        make_config({}).delivery, idle_seconds=0.1, warn=warnings.append)
+        thread = threading.Thread(target=worker.run)
+        thread.start()
+        _wait(failed.is_set)
+        ids = fill_outbox(engine, 2)
+        _wait(lambda: set(sink.received) == ids)
+        worker.stop()
+        thread.join(timeout=20)
+    assert not thread.is_alive() and statuses(engine) == {"sent": 2}
+    (line,) = warnings
+    assert "database unreachable (connection refused)" in line and "\n" not in line
+
+
 def test_a_database_outage_is_reported_in_one_line_and_sending_resumes(
     pg_url: str, make_config: Callable[..., Config]
 ) -> None:

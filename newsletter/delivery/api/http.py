@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Sequence
 from email.utils import formataddr
-from typing import Any
+from typing import Any, final
 
 import httpx
 
@@ -53,6 +54,24 @@ class HttpMailer(Mailer):
         assert self._client is not None
         return self._client
 
+    @final
+    def send_request(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
+        """Fail, each alone, the messages no provider API can carry (see ``api_problem``);
+        hand the rest to ``send_api``."""
+        ready = []
+        for email in emails:
+            problem = api_problem(email)
+            if problem:
+                report(permanent(email, f"{self.provider}: {problem}"), on_result)
+            else:
+                ready.append(email)
+        if ready:
+            self.send_api(ready, on_result)
+
+    @abstractmethod
+    def send_api(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
+        """Send one request of messages whose addresses ``formatted`` can write."""
+
     def post(self, path: str, **kwargs: Any) -> httpx.Response | str:
         """The response, or a description of the network failure."""
         try:
@@ -94,10 +113,26 @@ def error_text(response: httpx.Response) -> str:
     return str(body)[:200]
 
 
+def api_problem(email: OutgoingEmail) -> str:
+    """Why a provider API cannot take ``email``'s addresses, or "": APIs take ASCII addresses
+    only, so a non-ASCII local part (which only SMTPUTF8 carries) or a domain IDNA cannot
+    encode is a permanent failure of that message alone."""
+    for role, address in (("recipient", email.to), ("sender", email.sender)):
+        bare = addresses.split(address)[1]
+        if addresses.needs_smtputf8(address):
+            return (f"{role} {bare} has a non-ASCII local part, which provider APIs cannot "
+                    "take (only SMTP with SMTPUTF8 can carry it)")
+        if not addresses.ascii_address(address).isascii():
+            return f"{role} {bare} has a domain that IDNA cannot encode"
+    return ""
+
+
 def formatted(address: str) -> str:
-    """``address`` with its display name quoted as needed (an unquoted "Smith, Jo" would
-    otherwise read as two recipients)."""
-    return formataddr(addresses.split(address))
+    """``address`` with its domain in IDNA (``jo@xn--bcher-kva.de``) and its display name
+    quoted as needed (an unquoted "Smith, Jo" would otherwise read as two recipients).
+    The address passed ``api_problem``."""
+    name, _ = addresses.split(address)
+    return formataddr((name, addresses.ascii_address(address)))
 
 
 def extra_headers(email: OutgoingEmail, *, skip: tuple[str, ...] = ("reply-to",)) -> dict[str, str]:

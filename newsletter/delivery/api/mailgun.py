@@ -35,7 +35,7 @@ class MailgunMailer(HttpMailer):
     def auth(self, key: str) -> dict[str, Any]:
         return {"auth": ("api", key)}
 
-    def send_request(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
+    def send_api(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
         for email in emails:
             report(self._send(email), on_result)
 

@@ -42,7 +42,7 @@ class PostmarkMailer(HttpMailer):
     def request_size(self) -> int:
         return int(self.options.batch_size)
 
-    def send_request(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
+    def send_api(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
         response = self.post("/email/batch", json=[self._payload(e) for e in emails])
         if isinstance(response, str) or response.status_code != 200:
             self.fail_all(emails, response, on_result)

@@ -39,12 +39,12 @@ class ResendMailer(HttpMailer):
     def request_size(self) -> int:
         return int(self.options.batch_size)
 
-    def send_request(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
+    def send_api(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
         response = self.post("/emails/batch", json=[payload(e) for e in emails],
                              headers={"Idempotency-Key": idempotency_key(emails)})
         if not isinstance(response, str) and response.status_code == 422 and len(emails) > 1:
             for email in emails:  # one bad address fails only itself
-                self.send_request([email], on_result)
+                self.send_api([email], on_result)
             return
         if isinstance(response, str) or response.status_code != 200:
             self.fail_all(emails, response, on_result)

@@ -25,7 +25,7 @@ class SendGridOptions(MailerOptions):
 
 
 def _person(address: str) -> dict[str, str]:
-    name, bare = addresses.split(address)
+    name, bare = addresses.split(address)[0], addresses.ascii_address(address)
     return {"email": bare, "name": name} if name else {"email": bare}
 
 
@@ -33,7 +33,7 @@ class SendGridMailer(HttpMailer):
     options_type = SendGridOptions
     provider = "SendGrid"
 
-    def send_request(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
+    def send_api(self, emails: Sequence[OutgoingEmail], on_result: OnResult) -> None:
         for email in emails:
             report(self._send(email), on_result)
 
