@@ -51,11 +51,11 @@ def render_issue(config: Config, issue: Issue) -> Rendered:
 
 def as_message(row: OutboxRow, rendered: Rendered) -> OutgoingEmail:
     """The outbox's message of a channel row: the parts to post, and how they read."""
-    done = progress(row.provider_id)  # parts an earlier attempt posted: not posted again
+    done = progress(row.provider_id)  # parts an earlier attempt posted, if rendered the same
     return OutgoingEmail(message_id=row.email.message_id, sender=row.email.sender,
                          to=row.email.to, subject=_title(rendered),
                          text=rendered.text, html="", parts=rendered.encoded(),
-                         headers=((PARTS_POSTED, str(done)),) if done else ())
+                         headers=((PARTS_POSTED, done),) if done else ())
 
 
 def _title(rendered: Rendered) -> str:

@@ -118,7 +118,8 @@ def test_a_matrix_repeat_carries_the_same_transaction_id(project: Project) -> No
     assert code == 0, out
     row = project.row("lab-matrix")
     assert row["status"] == "sent"
-    key = part_key(str(row["message_id"]), 1)
+    key = fake.keys[0]
+    assert key.startswith(part_key(str(row["message_id"]), 1) + "."), key
     assert fake.keys[:2] == [key, key], fake.keys
     assert len(fake.posts) == len(set(fake.keys)), "the room shows each part once"
 
@@ -150,7 +151,7 @@ def test_a_retry_goes_on_from_the_part_that_failed(project: Project) -> None:
     fake.check = second_part_fails
     code, out = project.run("send")
     row = project.row("lab-telegram")
-    assert row["status"] == "retrying" and row["provider_id"] == "parts:1", row
+    assert row["status"] == "retrying" and str(row["provider_id"]).startswith("parts:1:"), row
     assert len(fake.posts) == 1
     with project.engine.begin() as conn:  # its time has come
         conn.execute(sa.update(store.outbox).where(store.outbox.c.id == row["id"]).values(

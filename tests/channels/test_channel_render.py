@@ -133,3 +133,26 @@ def test_the_parts_of_one_issue_keep_the_platforms_pace() -> None:
     assert len(fake.posts) == len(rendered.parts) > 1
     assert naps == [1.0] * (len(rendered.parts) - 1)  # Slack: about one message a second
     assert [p["text"] for p in fake.posts] == [p["text"] for p in rendered.parts]
+
+
+def test_a_telegram_entry_with_a_huge_title_and_why_line_is_split_within_the_limit() -> None:
+    """A 6,000-character title and a 5,000-character "why" line (a long list of members):
+    every part within Telegram's 4,096 characters and valid HTML (the fake checks both), and
+    every word of both arrives, in order."""
+    title = " ".join(f"t{i}<&>" for i in range(1000))[:6000]
+    members = tuple(f"Member{i}<&>" for i in range(400))
+    why = "For " + ", ".join(members)
+    assert len(title) == 6000 and len(why) > 5000
+    sub = Subscriber(email="lab@channels.invalid", topics=("robotics",), name="Lab")
+    paper = Paper(title=title, abstract="About it.", arxiv_id="2501.40000")
+    picks = (Pick(paper, 0.9, (), via="topic", topic="robotics", members=members),
+             Pick(Paper(title="A short one", abstract="Short.", arxiv_id="2501.40001"), 0.8,
+                  ("title matches 'robotics'",)))
+    fake = delivered("telegram", Issue(sub, date(2026, 6, 1), picks))
+    assert len(fake.posts) > 2
+    seen = "\n".join(fake.seen)
+    words = [f"t{i}<&>" for i in range(0, 700, 37)] + [f"Member{i}<&>" for i in range(400)]
+    at = [seen.index(w) for w in words[:19]]
+    assert at == sorted(at), "title out of order"
+    missing = [w for w in words if w not in seen]
+    assert not missing and "About it." in seen and "A short one" in seen, missing[:5]

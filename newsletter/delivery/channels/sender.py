@@ -4,8 +4,9 @@ Results follow the outbox's rules: 429, 5xx and network failures are transient (
 times at once under ``http_policy``, then handed back to the outbox, which waits at least
 what ``Retry-After`` asked); 404 and 410 (the webhook or room is gone) are permanent and
 suppress the channel; other refusals are permanent. Each part has a key derived from the
-outbox row (``part_key``): Matrix uses it as the transaction id and the webhook as its
-``Idempotency-Key``, so a part posted again after a crash or a retry is recognised there.
+outbox row and its rendering (``part_key``): Matrix uses it as the transaction id and the
+webhook as its ``Idempotency-Key``, so a part posted again after a crash or a retry is
+recognised there.
 """
 
 from __future__ import annotations
@@ -29,23 +30,46 @@ from newsletter.models import OutgoingEmail, SendResult
 
 GONE = frozenset({404, 410})  # the webhook, bot or room is gone: suppress the channel
 GONE_NOTE = " (gone: the channel is suppressed)"
-# An issue retried after some of its parts were posted: how many (from ``progress``), so the
-# next attempt goes on from the next part instead of posting the first ones again.
+# An issue retried after some of its parts were posted: how many, and the digest of the parts
+# as they were then rendered (``progress``, ``parts:N:DIGEST``), so the next attempt goes on
+# from the next part instead of posting the first ones again, if the issue still renders the
+# same parts; otherwise it starts again from part 1 (a repeat rather than a loss).
 PARTS_POSTED = "X-Newsletter-Parts-Posted"
 PROGRESS = "parts:"
 
 
-def progress(provider_id: str | None) -> int:
-    """The parts an earlier attempt posted, as ``mark_retry`` kept them (0: none)."""
+def progress(provider_id: str | None) -> str:
+    """What an earlier attempt got through, as ``mark_retry`` kept it: ``N:DIGEST`` (or ``N``,
+    as kept before digests were), "" when nothing was."""
     kept = provider_id or ""
-    count = kept.removeprefix(PROGRESS)
-    return int(count) if kept.startswith(PROGRESS) and count.isdigit() else 0
+    return kept.removeprefix(PROGRESS) if kept.startswith(PROGRESS) else ""
 
 
-def part_key(message_id: str, part: int) -> str:
-    """The lasting key of one part of one outbox row (its Message-ID is kept with the row)."""
+def parts_digest(parts: Sequence[str]) -> str:
+    """A short digest of an issue's rendered parts: whether a retry renders the same ones."""
+    hashed = hashlib.sha256()
+    for part in parts:
+        body = part.encode()
+        hashed.update(len(body).to_bytes(8, "big") + body)
+    return hashed.hexdigest()[:16]
+
+
+def resume_from(posted: str, parts: Sequence[str]) -> int:
+    """How many of ``parts`` an earlier attempt posted (``posted`` as ``progress`` gives it):
+    0 unless it posted them as they render now (the same digest). The old ``N`` form, with no
+    digest, counts as a different rendering: the issue is posted again from part 1."""
+    count, _, digest = posted.partition(":")
+    if not count.isdigit() or digest != parts_digest(parts):
+        return 0
+    return min(int(count), len(parts))
+
+
+def part_key(message_id: str, part: int, rendering: str = "") -> str:
+    """The lasting key of one part of one outbox row (its Message-ID is kept with the row) as
+    rendered (``rendering``: its ``parts_digest``), so that a part rendered differently on a
+    retry is not taken by the platform for a repeat of the old one, and dropped."""
     digest = hashlib.sha256(message_id.encode()).hexdigest()[:32]
-    return f"nl{digest}.{part}"
+    return f"nl{digest}.{part}" + (f".{rendering}" if rendering else "")
 
 
 class ChannelMailer(Mailer):
@@ -89,27 +113,28 @@ class ChannelMailer(Mailer):
         if not email.parts:
             return permanent(email, f"channel {name!r}: the issue has nothing to post")
         ids: list[str] = []
-        done = int(dict(email.headers).get(PARTS_POSTED, "0"))
+        digest = parts_digest(email.parts)
+        done = resume_from(dict(email.headers).get(PARTS_POSTED, ""), email.parts)
         for number, body in enumerate(email.parts, 1):
             if number <= done:
-                continue  # posted by an earlier attempt
+                continue  # posted, as rendered now, by an earlier attempt
             if ids and settings.gap:
                 self.sleep(settings.gap)  # the platform's pace, not a 429 halfway
-            outcome = self.post_part(name, settings, email, body, number)
+            outcome = self.post_part(name, settings, email, body, number, digest)
             if isinstance(outcome, SendResult):
                 if outcome.status == "transient" and number > 1:
-                    return replace(outcome, provider_id=f"{PROGRESS}{number - 1}")
+                    return replace(outcome, provider_id=f"{PROGRESS}{number - 1}:{digest}")
                 return outcome
             ids.append(outcome)
         return sent(email, provider_id=",".join(i for i in ids if i)[:200] or None)
 
     def post_part(self, name: str, settings: ChannelSettings, email: OutgoingEmail, body: str,
-                  number: int) -> str | SendResult:
+                  number: int, rendering: str) -> str | SendResult:
         """The platform's id of the posted part ("" when it gives none), or the failure."""
         where = f"{settings.kind} channel {name!r}"
         of = f"part {number} of {len(email.parts)}" if len(email.parts) > 1 else "the issue"
         request = target(settings, self._env.secrets, body,
-                         part_key(email.message_id, number), int(time.time()))
+                         part_key(email.message_id, number, rendering), int(time.time()))
         try:
             reply = self.client(name, settings).request(
                 request.method, request.url, content=request.body, headers=request.headers)

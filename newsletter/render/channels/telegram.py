@@ -7,6 +7,7 @@ the HTML is counted as written, which is never shorter. Telegram's HTML subset i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -14,18 +15,41 @@ from newsletter.render.channels.digest import Digest, Entry, Unit, pack, pieces,
 from newsletter.render.channels.rendered import Rendered
 
 MAX_TEXT = 4096
-PIECE = 3000
 
 
-def entry_pieces(entry: Entry) -> list[str]:
-    lines = [f"<b>{escape(entry.section)}</b>"] if entry.section else []
-    lines += [f'<b><a href="{escape(entry.url)}">{escape(entry.title)}</a></b>']
-    lines += [escape(entry.authors)] if entry.authors else []
-    lines += [f"<i>{escape(entry.why)}</i>"] if entry.why else []
-    texts = pieces(entry.summary, PIECE) if entry.summary else []
-    lines += [escape(texts[0])] if texts else []
+def wrapped(text: str, wrap: Callable[[str], str], room: int) -> list[str]:
+    """``text`` escaped and put in ``wrap`` (its tags), cut into as many pieces as keep each
+    within ``room`` characters of HTML; each piece is escaped and wrapped on its own, so no
+    tag or entity is cut in half and nothing is dropped."""
+    out: list[str] = []
+    todo = pieces(text, max(1, room - len(wrap(""))))
+    while todo:
+        piece = todo.pop(0)
+        html = wrap(escape(piece))
+        if len(html) > room and len(piece) > 1:  # escaping made it longer: cut it smaller
+            todo[:0] = pieces(piece, len(piece) // 2)
+        else:
+            out.append(html)
+    return out
+
+
+def entry_pieces(entry: Entry, room: int) -> list[str]:
+    """One paper as Telegram HTML, in pieces of at most ``room`` characters (a very long
+    title, "why" line or summary becomes several), lines that fit together joined."""
+    link = escape(entry.url)
+    lines = wrapped(entry.section, lambda t: f"<b>{t}</b>", room) if entry.section else []
+    lines += wrapped(entry.title, lambda t: f'<b><a href="{link}">{t}</a></b>', room)
+    lines += wrapped(entry.authors, lambda t: t, room) if entry.authors else []
+    lines += wrapped(entry.why, lambda t: f"<i>{t}</i>", room) if entry.why else []
+    lines += wrapped(entry.summary, lambda t: t, room) if entry.summary else []
     lines += [f'<a href="{escape(entry.code)}">Code</a>'] if entry.code else []
-    return ["\n".join(lines), *(escape(t) for t in texts[1:])]
+    out: list[str] = []
+    for line in lines:
+        if out and len(out[-1]) + 1 + len(line) <= room:
+            out[-1] += "\n" + line
+        else:
+            out.append(line)
+    return out
 
 
 def text(heading: str, intro: str, group: list[str]) -> str:
@@ -33,11 +57,12 @@ def text(heading: str, intro: str, group: list[str]) -> str:
 
 
 def render(digest: Digest, chat_id: str = "") -> Rendered:
+    widest = digest.part_heading(99, 99)
+    room = MAX_TEXT - len(text(widest, digest.intro, [""]))  # what a part leaves an entry
     units: list[Unit[str]] = []
     for entry in digest.entries:
         units += [Unit(p, plain_entry(entry) if i == 0 else "(continued)")
-                  for i, p in enumerate(entry_pieces(entry))]
-    widest = digest.part_heading(99, 99)
+                  for i, p in enumerate(entry_pieces(entry, room))]
     parts = pack(units, lambda group: len(text(widest, digest.intro, group)) <= MAX_TEXT)
     parts = parts or [[]]
     headings = [digest.part_heading(i, len(parts)) for i in range(1, len(parts) + 1)]
