@@ -172,7 +172,10 @@ def limit_key(address: str) -> str:
 
 
 def _ascii_domain(domain_name: str) -> str:
-    """The domain in IDNA when it can be, else as it is."""
+    """The domain in IDNA when it can be, else as it is (an ASCII domain as it was written:
+    its case kept, as mail to it always was)."""
+    if domain_name.isascii():
+        return domain_name
     try:
         return idna(domain_name)
     except UnicodeError:
