@@ -8,7 +8,6 @@ import email
 import email.policy
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -42,14 +41,8 @@ ADA = "ada@example.org"
 
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Config:
+    """The app conftest's config on each database (its ``engine`` opens this one)."""
     return service_config(tmp_path, database_url)
-
-
-@pytest.fixture
-def engine(config: Config) -> Iterator[Engine]:
-    eng = open_engine(config.database_url)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture

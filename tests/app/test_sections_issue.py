@@ -4,7 +4,6 @@ show the sections that were enqueued."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from newsletter.config import Config
 from newsletter.delivery.memory import MemoryMailer
 from newsletter.delivery.outbox import send_due
 from newsletter.models import Paper
-from newsletter.store import open_engine
 from newsletter.store.outbox import WITH_ISSUE
 from newsletter.store.papers import upsert_papers
 from newsletter.web.feed import atom_feed
@@ -34,14 +32,8 @@ HEADINGS = ["exoplanets - 2 papers", "spiking neural networks - 2 papers"]  # re
 
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Config:
+    """The app conftest's config on each database (its ``engine`` opens this one)."""
     return service_config(tmp_path, database_url)
-
-
-@pytest.fixture
-def engine(config: Config) -> Iterator[Engine]:
-    eng = open_engine(config.database_url)
-    yield eng
-    eng.dispose()
 
 
 def papers_of_two_topics(engine: Engine) -> None:
