@@ -20,7 +20,7 @@ from typing import Any
 
 from newsletter.match import Matcher
 from newsletter.match.evaluate import RELEVANT, STRONG, Graded, judge_graded
-from newsletter.models import Paper, Subscriber, normalize_title
+from newsletter.models import Paper, Pick, Subscriber, normalize_title
 
 LIBRARY_SIZE = 3
 SEED = 28
@@ -76,19 +76,26 @@ def topic_readers(profiles: Sequence[dict[str, Any]], by_title: dict[str, Paper]
     return out
 
 
+def issues(
+    matcher: Matcher, readers: Sequence[Reader], papers: Sequence[Paper]
+) -> dict[str, list[Pick]]:
+    """Each reader's issue from ``papers`` (one scoring pass), given what they were sent,
+    their ratings and their liked papers so far."""
+    return matcher.match_many(
+        [r.subscriber for r in readers],
+        papers,
+        {r.subscriber.email: r.sent for r in readers},
+        {r.subscriber.email: r.feedback for r in readers},
+        {k: v for r in readers for k, v in r.references.items()},
+    )
+
+
 def judge_readers(
     matcher: Matcher, readers: Sequence[Reader], papers: Sequence[Paper]
 ) -> list[Graded]:
     """Each reader's delivered list from ``papers`` (one scoring pass), judged on the papers
     among ``papers`` that their grades cover."""
-    refs = {k: v for r in readers for k, v in r.references.items()}
-    picks = matcher.match_many(
-        [r.subscriber for r in readers],
-        papers,
-        {r.subscriber.email: r.sent for r in readers},
-        {r.subscriber.email: r.feedback for r in readers},
-        refs,
-    )
+    picks = issues(matcher, readers, papers)
     shown = {normalize_title(p.title) for p in papers}
     return [
         judge_graded(
@@ -102,14 +109,7 @@ def judge_readers(
 def give_feedback(matcher: Matcher, readers: Sequence[Reader], day: Sequence[Paper]) -> int:
     """One day's issue to each reader, rated from their grades: +1 on the strongly relevant
     delivered papers, -1 on the irrelevant ones. Returns how many ratings were given."""
-    refs = {k: v for r in readers for k, v in r.references.items()}
-    picks = matcher.match_many(
-        [r.subscriber for r in readers],
-        day,
-        {r.subscriber.email: r.sent for r in readers},
-        {r.subscriber.email: r.feedback for r in readers},
-        refs,
-    )
+    picks = issues(matcher, readers, day)
     given = 0
     for r in readers:
         for pick in picks[r.subscriber.email]:
