@@ -203,15 +203,23 @@ class Pages:
             return page("managed", email=email, newsletter=self.site.config.newsletter)
         return None
 
-    async def preferences(self, request: Request) -> Response:
-        form = await self.posted(request)
-        token = form.get("token")
+    async def reader_to_edit(self, token: str) -> tuple[str, StoredSubscriber | Response]:
+        """The address a preferences token names, and its stored reader, or the page that
+        refuses an edit (not subscribed, or kept by the operator's file)."""
         email = self.site.who(signed_links.PREFERENCES, token)
         stored = await run_in_threadpool(self.site.stored, email)
         refusal = self.refuse_preferences(stored, email)
         if refusal is not None:
-            return refusal
+            return email, refusal
         assert stored is not None  # refused above
+        return email, stored
+
+    async def preferences(self, request: Request) -> Response:
+        form = await self.posted(request)
+        token = form.get("token")
+        email, stored = await self.reader_to_edit(token)
+        if isinstance(stored, Response):
+            return stored
         posted = await in_worker(
             profile_data, form, stored.subscriber.email, self.site.config.web.max_topics
         )
@@ -291,11 +299,9 @@ class Pages:
         back), from the preferences page."""
         form = await self.posted(request)
         token = form.get("token")
-        email = self.site.who(signed_links.PREFERENCES, token)
-        stored = await run_in_threadpool(self.site.stored, email)
-        refusal = self.refuse_preferences(stored, email)
-        if refusal is not None:
-            return refusal
+        email, stored = await self.reader_to_edit(token)
+        if isinstance(stored, Response):
+            return stored
         keep = form.get("keep") == "1"
         await run_in_threadpool(self.site.keep_phrase, email, form.get("phrase")[:200], keep)
         return await self.preferences_view(request, token)
