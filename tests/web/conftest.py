@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import anyio
 import pytest
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
@@ -49,6 +51,13 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+def run_apart(func: Any, *args: Any) -> Any:
+    """``anyio.run(func, *args)`` in a thread of its own: an event loop of its own (the
+    session's Playwright browser keeps a loop running in the main thread)."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(anyio.run, func, *args).result()
 
 
 def web_config(tmp_path: Path, base_url: str = "http://testserver", **web: Any) -> Config:

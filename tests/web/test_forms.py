@@ -3,10 +3,8 @@ fields in their places, with their labels and defaults, each input as its kind a
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -17,7 +15,7 @@ from newsletter.profile import FIELDS, ON_WEB, from_stored, to_data
 from newsletter.store.profiles import get_subscriber
 from newsletter.web.forms import Form, FormRefused, form_values, profile_data, read_form
 
-from .conftest import csrf_of, subscribe, subscribe_and_confirm
+from .conftest import csrf_of, run_apart, subscribe, subscribe_and_confirm
 from .test_account import edited, prefs_page
 
 INPUT = re.compile(r'<(?:input|textarea|select|fieldset)[^>]* id="([a-z_]+)"')
@@ -115,9 +113,7 @@ def read(body: bytes, content_type: str) -> Form:
         for start in range(0, len(body), 1000):  # as a server hands it over, in pieces
             yield body[start : start + 1000]
 
-    # in a thread of its own: the session's Playwright browser keeps a loop running in this one
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, read_form(chunks(), content_type)).result()
+    return run_apart(read_form, chunks(), content_type)
 
 
 def multipart(*parts: tuple[str, bytes], boundary: str = "b0und4ry", end: bool = True) -> bytes:

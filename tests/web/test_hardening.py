@@ -9,9 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import anyio
 import httpx
@@ -27,7 +25,7 @@ from newsletter.web import server as web_server
 from newsletter.web.app import create_app
 from newsletter.web.forms import MAX_BODY
 
-from .conftest import csrf_of, form, subscribe, web_config
+from .conftest import csrf_of, form, run_apart, subscribe, web_config
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "service.md"
 
@@ -64,13 +62,6 @@ def test_a_long_word_in_a_pasted_bibtex_library_is_read_at_once(
     library = "@article{a, title={Kept paper}}\n@article{b, " + "a" * 30_000 + "}\n"
     page = subscribe(client, library=library)
     assert page.status_code == 200 and len(mailer.outbox) == 1
-
-
-def run_apart(func: Any, *args: Any) -> Any:
-    """``anyio.run(func, *args)`` in a thread of its own: an event loop of its own, whatever
-    the test process's main thread holds."""
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(anyio.run, func, *args).result()
 
 
 def slow_read(seconds: float):  # type: ignore[no-untyped-def]
