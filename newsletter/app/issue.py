@@ -74,17 +74,13 @@ def team_members(conn: Connection, team: Subscriber) -> tuple[Subscriber, ...]:
     found = []
     for address in team.members:
         stored = get_subscriber(conn, address)
-        if stored is not None and stored.status == "unsubscribed":
+        if stored is None or stored.status == "unsubscribed":
             if (team.email, address) not in _said:
                 _said.add((team.email, address))
-                log.info("%s: field 'members': %s unsubscribed; the team's issue leaves them out",
-                         team.origin or team.email, address)
-            continue
-        if stored is None:
-            if (team.email, address) not in _said:
-                _said.add((team.email, address))
-                log.warning("%s: field 'members': no subscriber %s is stored; the team's issue "
-                            "leaves them out", team.origin or team.email, address)
+                level, why = ((logging.WARNING, f"no subscriber {address} is stored")
+                              if stored is None else (logging.INFO, f"{address} unsubscribed"))
+                log.log(level, "%s: field 'members': %s; the team's issue leaves them out",
+                        team.origin or team.email, why)
             continue
         found.append(stored.subscriber)
     return tuple(found)
