@@ -111,17 +111,27 @@ def _clean(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(squash(v) for v in values)
 
 
+def reason(pick: Pick) -> str:
+    """Why the reader got ``pick``: its first two reasons, each on one line."""
+    return "; ".join(_clean(pick.reasons[:2]))
+
+
+def for_whom(pick: Pick) -> str:
+    """The members a team's paper is for, "Ada, Lin" ("" outside a team's issue)."""
+    return ", ".join(_clean(pick.members))
+
+
 def card(pick: Pick, number: int, links: IssueLinks, abstract_chars: int) -> Card:
     """One paper card: the paper view plus why this reader got it and their feedback links."""
     view = paper_view(pick.paper, abstract_chars)
     return Card(
         **view_fields(view),
         number=number,
-        reason="; ".join(_clean(pick.reasons[:2])),
+        reason=reason(pick),
         tags=_clean(pick.tags),
         more_like=safe_url(links.more_like.get(view.key, "")),
         less_like=safe_url(links.less_like.get(view.key, "")),
-        for_whom=", ".join(_clean(pick.members)),
+        for_whom=for_whom(pick),
     )
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from newsletter.models import Issue
-from newsletter.render.context import ABSTRACT_CHARS, paper_view
+from newsletter.render.context import ABSTRACT_CHARS, for_whom, paper_view, reason
 from newsletter.render.sections import sectioned
 from newsletter.render.text import date_label, squash
 from newsletter.wording import count
@@ -53,11 +53,9 @@ def digest(issue: Issue, abstract_chars: int) -> Digest:
     entries = []
     for title, picks in groups:
         for i, pick in enumerate(picks):
-            view = paper_view(pick.paper, chars)
-            why = [squash(r) for r in pick.reasons[:2]]
-            whom = ", ".join(squash(m) for m in pick.members)
+            view, whom = paper_view(pick.paper, chars), for_whom(pick)
             entries.append(Entry(view.title, view.url, view.authors,
-                                 "; ".join([f"For {whom}"] * bool(whom) + why),
+                                 "; ".join(filter(None, [whom and f"For {whom}", reason(pick)])),
                                  view.gist or view.summary, view.code,
                                  f"{squash(title)} ({len(picks)})" if title and not i else ""))
     name = squash(sub.name) or sub.email.partition("@")[0]
