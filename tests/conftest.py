@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import settings
 from sqlalchemy.engine import Engine
 
+import newsletter.config
 from newsletter.config import Config, config_from_dict
 from newsletter.store import open_engine
 
@@ -25,12 +29,38 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session", autouse=True)
 def no_model_downloads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """No command a test runs downloads the sentence model or writes to ~/.cache: tests that
-    download name a loopback index of their own."""
+    """No command a test runs downloads the sentence model, asks the arXiv API or writes to
+    ~/.cache: tests that download or ask name a loopback server of their own; and no socket
+    connects beyond loopback (``loopback_only``)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NEWSLETTER_MODEL_INDEX", "off")
         patch.setenv("NEWSLETTER_MODEL_CACHE", str(tmp_path_factory.mktemp("model-cache")))
+        patch.setenv("NEWSLETTER_ARXIV_API", "off")  # CLI commands, which read the environment
+        patch.setattr(newsletter.config, "ARXIV_API", "")  # configs built in the test process
+        for name in ("connect", "connect_ex"):
+            patch.setattr(socket.socket, name, loopback_only(getattr(socket.socket, name)))
         yield
+
+
+def loopback_only(connect: Callable[..., Any]) -> Callable[..., Any]:
+    """``connect`` refusing any address but loopback and local sockets: a test that would
+    reach the network fails at once, naming the address."""
+
+    def guarded(sock: socket.socket, address: Any) -> Any:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            host = str(address[0])
+            if not (host == "localhost" or _loopback(host)):
+                raise ConnectionRefusedError(f"tests reach only loopback, not {host}")
+        return connect(sock, address)
+
+    return guarded
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:  # a name: resolving it would already leave the machine
+        return False
 
 
 def _seeds_dir() -> Path:
