@@ -46,6 +46,7 @@ class Paper:
     ai_summary: str | None = None
     ai_keywords: tuple[str, ...] = ()
     code_url: str = ""  # the paper's code repository (https), when a source names one
+    categories: tuple[str, ...] = ()  # arXiv categories ("cs.CL"), the primary one first
     # What a language model wrote about it (kept apart in the store, joined when read):
     labels: tuple[str, ...] = ()  # field labels, broad to narrow
     summary: str = ""  # one sentence
@@ -87,6 +88,7 @@ def merge_papers(old: Paper, new: Paper) -> Paper:
         ai_summary=pick(new.ai_summary, old.ai_summary),
         ai_keywords=pick(new.ai_keywords, old.ai_keywords),
         code_url=pick(new.code_url, old.code_url),
+        categories=pick(new.categories, old.categories),
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import feedparser
 
+from newsletter import arxiv_taxonomy
 from newsletter.models import Paper
 from newsletter.sources.bad_bytes import XML_CONTROLS, Repairs, mend
 from newsletter.sources.base import Page, ParseContext, ParseError, SourceKind
@@ -31,6 +32,7 @@ AUTHOR_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
 HIDDEN = frozenset({"script", "style"})
 BLOCKS = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "td"})
 MAX_TITLE = 500
+MAX_CATEGORIES = 12  # arXiv categories kept per paper (a paper rarely has more than five)
 TOLERATED = ("undefined entity",)  # HTML entities in XML: feedparser decodes them correctly
 CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
 XML_ENCODING = re.compile(rb"(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)")
@@ -73,6 +75,21 @@ def strip_html(fragment: str) -> str:
 
 def parse(body: bytes, ctx: ParseContext) -> Page:
     """Parse one RSS/Atom document; entries without a title or abstract are skipped."""
+    doc, repairs = read_document(body)
+    papers, skipped = [], []
+    for i, entry in enumerate(doc.entries):
+        result = paper_from_entry(entry)
+        if isinstance(result, str):
+            skipped.append(f"entry {i}: {result}")
+        else:
+            papers.append(result)
+    return Page(papers=tuple(papers), entries=len(doc.entries), skipped=tuple(skipped),
+                repaired=repairs.lines())
+
+
+def read_document(body: bytes) -> tuple[Any, Repairs]:
+    """One RSS/Atom document as feedparser reads it, after mending what can be mended, and
+    the repairs made; ``ParseError`` when it is no feed or is broken beyond that."""
     if not body.strip():
         raise ParseError("empty response, expected an RSS or Atom feed")
     body, repairs = _mend_bytes(body)
@@ -83,15 +100,7 @@ def parse(body: bytes, ctx: ParseContext) -> Page:
     except Exception as exc:  # feedparser's loose fallback parser gave up
         raise ParseError(f"unreadable feed ({type(exc).__name__}: {str(exc)[:80]})") from None
     _check(doc)
-    papers, skipped = [], []
-    for i, entry in enumerate(doc.entries):
-        result = paper_from_entry(entry)
-        if isinstance(result, str):
-            skipped.append(f"entry {i}: {result}")
-        else:
-            papers.append(result)
-    return Page(papers=tuple(papers), entries=len(doc.entries), skipped=tuple(skipped),
-                repaired=repairs.lines())
+    return doc, repairs
 
 
 def _mend_bytes(body: bytes) -> tuple[bytes, Repairs]:
@@ -156,7 +165,18 @@ def paper_from_entry(entry: Any) -> Paper | str:
         authors=authors,
         author_count=len(authors) or None,
         published=_published(entry),
+        categories=categories(entry) if arxiv_id else (),
     )
+
+
+def categories(entry: Any) -> tuple[str, ...]:
+    """The arXiv categories an entry names (arXiv's feeds and API: the primary one first),
+    other tags left out; at most ``MAX_CATEGORIES``."""
+    primary = entry.get("arxiv_primary_category") or {}
+    terms = [primary.get("term") if isinstance(primary, dict) else None]
+    terms += [tag.get("term") for tag in entry.get("tags") or () if isinstance(tag, dict)]
+    found = (t.strip() for t in terms if isinstance(t, str))
+    return tuple(dict.fromkeys(t for t in found if arxiv_taxonomy.valid(t)))[:MAX_CATEGORIES]
 
 
 def _summary(entry: Any) -> str:

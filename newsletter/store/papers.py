@@ -80,6 +80,8 @@ def _upsert_chunk(
         if combined != old:
             updated += 1
             values = to_row(combined) | {"updated_at": now}
+            if not combined.categories:  # [] (asked, none found) is not "not asked" again
+                del values["arxiv_categories"]
             conn.execute(sa.update(papers).where(papers.c.key == old.key).values(values))
             if combined.key != old.key:
                 rekey(conn, old.key, combined.key)
@@ -156,6 +158,7 @@ def to_row(p: Paper) -> dict[str, Any]:
         "ai_keywords": list(p.ai_keywords),
         "title_key": _title_key(p),
         "code_url": p.code_url or None,
+        "arxiv_categories": list(p.categories) or None,
     }
 
 
@@ -176,6 +179,7 @@ def row_to_paper(row: Any) -> Paper:
         ai_summary=row["ai_summary"],
         ai_keywords=tuple(row["ai_keywords"] or ()),
         code_url=row["code_url"] or "",
+        categories=tuple(row["arxiv_categories"] or ()),
     )
 
 

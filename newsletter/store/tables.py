@@ -38,6 +38,8 @@ papers = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("title_key", sa.String(TITLE_KEY_CHARS), index=True),
     sa.Column("code_url", sa.Text),
+    # arXiv categories, primary first; NULL: not asked of the arXiv API yet, []: none found
+    sa.Column("arxiv_categories", sa.JSON(none_as_null=True)),
 )
 
 fetch_state = sa.Table(
