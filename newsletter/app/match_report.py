@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine, make_url
 
-from newsletter.app.arxiv_lookup import LookupReport, liked_ids, look_up
+from newsletter.app.arxiv_lookup import LookupReport, client, liked_ids, look_up
 from newsletter.app.ingest import open_fetcher
 from newsletter.app.issue import History, Model, history, pick
 from newsletter.app.model_doors import ModelRun
@@ -100,8 +100,8 @@ def _look_up_liked(config: Config, engine: Engine, sub: Subscriber) -> LookupRep
     if not liked_ids([sub]):
         return None
     with open_fetcher(config.fetch) as fetcher:
-        report = look_up(engine, fetcher, config.match.arxiv_api, [sub], datetime.now(UTC))
-    return report if report.asked or report.error else None
+        report = look_up(engine, client(config, fetcher), [sub], datetime.now(UTC))
+    return report if report.said else None
 
 
 def _liked(sub: Subscriber, papers: list[Paper], past: History | None) -> tuple[int, int] | None:

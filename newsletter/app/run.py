@@ -1,5 +1,5 @@
-"""One run of the newsletter, in order: fetch -> sync readers -> look up liked papers ->
-embed ahead -> enqueue -> send.
+"""One run of the newsletter, in order: fetch -> sync readers -> ask the arXiv API (liked
+papers no source brought, new papers' categories) -> embed ahead -> enqueue -> send.
 
 ``newsletter run``, ``demo`` and every scheduler tick go through here, so adding a step to a
 run is one edit in this module.
@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from newsletter.app.arxiv_lookup import LookupReport, look_up
+from newsletter.app.arxiv_lookup import LookupReport, categorise, client, look_up
 from newsletter.app.channels import ChannelBuilder, channel_mailer
 from newsletter.app.enqueue import BATCH, EnqueueReport, enqueue_all, enqueue_due
 from newsletter.app.ingest import SourceReport, ingest
@@ -41,7 +41,7 @@ class RunReport:
     """What one run did at each stage."""
 
     fetched: list[SourceReport] = field(default_factory=list)
-    liked: LookupReport = field(default_factory=LookupReport)
+    arxiv: list[LookupReport] = field(default_factory=list)
     enqueue: EnqueueReport = field(default_factory=EnqueueReport)
     send: SendReport | None = None
     model: list[str] = field(default_factory=list)  # what the language model was asked
@@ -51,8 +51,8 @@ class RunReport:
         return sum(r.status == "failed" for r in self.fetched)
 
     def describe(self) -> str:
-        """The look-up line when ids were asked, the enqueue line, the send line if any."""
-        lines = [self.liked.describe()] if self.liked.asked or self.liked.error else []
+        """The arXiv lines when ids were asked, the enqueue line, the send line if any."""
+        lines = [r.describe() for r in self.arxiv if r.said]
         lines.append(self.enqueue.describe())
         if self.send is not None:
             lines.append(self.send.describe())
@@ -68,10 +68,12 @@ def fetch(
     return ingest(stages.engine, stages.config, specs, fetcher, now, on_source, model)
 
 
-def look_up_liked(stages: Stages, fetcher: Fetcher, now: datetime) -> LookupReport:
-    """Fetch, once, the liked papers of active readers that no source brought."""
-    readers = iter_active(stages.engine, BATCH)
-    return look_up(stages.engine, fetcher, stages.config.match.arxiv_api, readers, now)
+def look_up_arxiv(stages: Stages, fetcher: Fetcher, now: datetime) -> list[LookupReport]:
+    """Ask the arXiv API, once each and at one pace, for the liked papers of active readers
+    that no source brought, then for the categories of stored papers."""
+    api = client(stages.config, fetcher)
+    liked = look_up(stages.engine, api, iter_active(stages.engine, BATCH), now)
+    return [liked, categorise(stages.engine, api, now)]
 
 
 def deliver(
@@ -120,13 +122,13 @@ def run_once(
     run = ModelRun.start(stages.config, stages.engine)
     fetched = fetch(stages, fetcher, now, on_source, run)
     sync_subscribers(stages.config, stages.engine, now)
-    liked = look_up_liked(stages, fetcher, now)
+    arxiv = look_up_arxiv(stages, fetcher, now)
     enqueued, sent = deliver(stages, now, mailer, sync=False, model=run)
     said = []
     if run is not None:
         run.record()
         said = run.describe()
-    return RunReport(fetched, liked, enqueued, sent, said)
+    return RunReport(fetched, arxiv, enqueued, sent, said)
 
 
 def catch_up(

@@ -25,7 +25,7 @@ from newsletter.app.enqueue import BATCH, EnqueueReport
 from newsletter.app.ingest import SourceReport
 from newsletter.app.model_doors import ModelRun
 from newsletter.app.readers import sync_subscribers
-from newsletter.app.run import catch_up, deliver, fetch, look_up_liked, prune_old
+from newsletter.app.run import catch_up, deliver, fetch, look_up_arxiv, prune_old
 from newsletter.app.stages import Stages
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer
@@ -160,9 +160,9 @@ class Service:
     def _fetch(self) -> list[SourceReport]:
         with self.fetcher() as fetcher:
             reports = fetch(self.stages, fetcher, self.clock())  # labels within its own run
-            liked = look_up_liked(self.stages, fetcher, self.clock())
-        if liked.asked or liked.error:
-            log.info("fetch: %s", liked.describe(), extra={"job": "fetch"})
+            looked = look_up_arxiv(self.stages, fetcher, self.clock())
+        for report in (r for r in looked if r.said):
+            log.info("fetch: %s", report.describe(), extra={"job": "fetch"})
         new = sum(r.counts.new for r in reports)
         failed = [f"{r.source} ({r.error})" for r in reports if r.status == "failed"]
         log.info(

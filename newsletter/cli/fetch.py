@@ -8,6 +8,7 @@ import click
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
+from newsletter.app.arxiv_lookup import categorise, client
 from newsletter.app.ingest import SourceReport, chosen_sources, ingest, open_fetcher
 from newsletter.cli.common import App, pass_app
 from newsletter.wording import count
@@ -24,7 +25,8 @@ from newsletter.wording import count
 )
 @pass_app
 def fetch(app: App, sources: tuple[str, ...]) -> None:
-    """Fetch and parse digest pages, storing new papers; exit 1 if any source failed."""
+    """Fetch and parse digest pages, storing new papers (and asking the arXiv API for their
+    categories); exit 1 if any source failed."""
     specs = chosen_sources(app.config, sources)
     fetcher = open_fetcher(app.config.fetch, on_retry=lambda line: _warn(app, line))
     with fetcher, _progress(app, len(specs)) as progress:
@@ -35,6 +37,9 @@ def fetch(app: App, sources: tuple[str, ...]) -> None:
             progress.console.print(describe(report))
 
         reports = ingest(app.engine, app.config, specs, fetcher, datetime.now(UTC), show)
+        looked = categorise(app.engine, client(app.config, fetcher), datetime.now(UTC))
+    if looked.said:
+        app.console.print(looked.describe(), markup=False)
     failed = [r for r in reports if r.status == "failed"]
     app.console.print(summary(reports))
     if failed:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import click
 from rich.table import Table
 
+from newsletter.app.arxiv_lookup import categories_line
 from newsletter.app.channels import send_test
 from newsletter.app.mailers import local_trial, require_secret
 from newsletter.app.model_status import model_lines
@@ -97,6 +98,7 @@ def status(app: App, issues: int) -> None:
         people.add_row(email, issue_id, state)
     app.console.print(people if today else "No subscribers yet (`newsletter subscribers sync`).")
     app.console.print(matcher_line(app.config), markup=False)
+    app.console.print(categories_line(app.config, app.engine, datetime.now(UTC)), markup=False)
     for line in model_lines(app.config, app.engine, datetime.now(UTC)):
         app.console.print(line, markup=False)
 

@@ -1,6 +1,6 @@
 """Lexical relevance: BM25F over title, field labels and abstract, with bigrams for phrase
-awareness (a paper's labels, when a language model gave it some, count as a field of their
-own, weighted like a short title).
+awareness (a paper's labels, when a language model gave it some, and the names of its arXiv
+categories, when the arXiv API gave them, count as a field of their own).
 
 A phrase's score for a paper is the IDF-weighted share of its terms (words and adjacent word
 pairs) that the paper holds, each saturated BM25-style: 0 means no term, near 1 means the
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from newsletter.arxiv_taxonomy import names
 from newsletter.match.words import contains_phrase, phrase_words, surface, terms, words
 from newsletter.models import Paper
 from newsletter.wording import clip
@@ -25,6 +26,8 @@ K1 = 1.2
 B = 0.75
 TITLE_WEIGHT = 3.0
 LABEL_WEIGHT = 1.0  # chosen on the development split with the recorded labels
+# arXiv category names count as labels do (not measured: no real arXiv metadata here)
+CATEGORY_WEIGHT = LABEL_WEIGHT
 MIN_IDF = 0.05
 QUOTE_LIMIT = 60  # characters of a topic quoted in a reason
 # A word in at least this share of the day's papers (and at least GENERIC_MIN of them) is
@@ -43,16 +46,24 @@ class PaperWords:
 
     title: list[str]
     abstract: list[str]
-    labels: list[list[str]]  # each label's words
+    labels: list[list[str]]  # each label's words (a model's labels, then category names)
+
+
+def field_texts(paper: Paper) -> list[tuple[str, str, float]]:
+    """A paper's field text: each label a language model gave it, then each name of its arXiv
+    categories, with how a reason says it and its weight."""
+    return [*((text, "labelled", LABEL_WEIGHT) for text in paper.labels),
+            *((text, "arXiv category", CATEGORY_WEIGHT) for text in names(paper.categories))]
 
 
 class LexicalIndex:
     """Term statistics of a set of candidate papers, scored against many phrases at once."""
 
     def __init__(self, papers: Sequence[Paper]) -> None:
+        self._labels = [field_texts(p) for p in papers]
         self.docs = [
-            PaperWords(words(p.title), words(p.abstract), [words(x) for x in p.labels])
-            for p in papers
+            PaperWords(words(p.title), words(p.abstract), [words(x[0]) for x in labels])
+            for p, labels in zip(papers, self._labels, strict=True)
         ]
         self.size = len(papers)
         self._postings: dict[str, list[tuple[int, float]]] = {}
@@ -60,13 +71,12 @@ class LexicalIndex:
         for i, paper in enumerate(papers):
             tf = Counter({t: TITLE_WEIGHT * c for t, c in Counter(terms(paper.title)).items()})
             tf.update(terms(paper.abstract))
-            for label in paper.labels:
-                tf.update({t: LABEL_WEIGHT * c for t, c in Counter(terms(label)).items()})
+            for label, _, weight in self._labels[i]:
+                tf.update({t: weight * c for t, c in Counter(terms(label)).items()})
             lengths[i] = sum(tf.values())
             for term, count in tf.items():
                 self._postings.setdefault(term, []).append((i, count))
         average = float(lengths.mean()) if self.size else 1.0
-        self._labels = [p.labels for p in papers]
         self._norm = K1 * (1 - B + B * lengths / max(average, 1.0))
 
     def idf(self, term: str) -> float:
@@ -110,9 +120,9 @@ class LexicalIndex:
                 if field is doc.abstract and self.weak(run, paper):
                     break
                 return f"{where} '{quoted(run)}'"
-        for label, text in zip(doc.labels, self._labels[paper], strict=True):
+        for label, (text, how, _) in zip(doc.labels, self._labels[paper], strict=True):
             if contains_phrase(label, phrase_words(phrase)):
-                return f"labelled '{quoted(text)}'"
+                return f"{how} '{quoted(text)}'"
         shown = self.shared(phrase, paper)
         if len(shown) == 1 and self.weak(shown[0], paper, title=False):
             return ""

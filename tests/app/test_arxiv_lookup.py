@@ -15,6 +15,7 @@ from newsletter.app.arxiv_lookup import look_up
 from newsletter.app.issue import history
 from newsletter.config import FetchSettings
 from newsletter.models import Paper, Subscriber, normalize_title
+from newsletter.sources.arxiv_api import ArxivApi
 from newsletter.sources.http import Fetcher
 from newsletter.store.history import reference_papers
 from newsletter.store.papers import upsert_papers
@@ -76,10 +77,10 @@ def test_liked_ids_are_fetched_once_and_then_serve_as_references(
     url = site.route("/api/query", api)
     engine = open_db()
     ada = reader("2306.17670", library=("arxiv:2308.10873", "arxiv:9999.99999", "title:x"))
-    report = look_up(engine, fetcher, url, [ada], NOW)
+    report = look_up(engine, ArxivApi(fetcher, url), [ada], NOW)
     assert (report.asked, report.found, report.error) == (3, 2, "")
     assert len(site.seen("/api/query")) == 1
-    again = look_up(engine, fetcher, url, [ada], NOW)
+    again = look_up(engine, ArxivApi(fetcher, url), [ada], NOW)
     assert again.asked == 0 and len(site.seen("/api/query")) == 1  # asked once, unknown too
     with engine.connect() as conn:
         refs = reference_papers(conn, ada, {})
@@ -108,11 +109,11 @@ def test_a_failing_api_is_one_line_and_asked_again_next_time(
     url = site.route("/api/query", *[reply] * tries, api)
     fetcher = Fetcher(FetchSettings(retries=1, backoff=0.01, timeout=1))
     engine = open_db()
-    first = look_up(engine, fetcher, url, [reader("2306.17670")], NOW)
+    first = look_up(engine, ArxivApi(fetcher, url), [reader("2306.17670")], NOW)
     assert first.error.startswith(problem) and "\n" not in first.error
     assert first.describe().startswith("liked papers looked up in the arXiv API: 1 asked, 0 found;")
     assert "stopped: arXiv API" in first.describe()
-    second = look_up(engine, fetcher, url, [reader("2306.17670")], NOW)
+    second = look_up(engine, ArxivApi(fetcher, url), [reader("2306.17670")], NOW)
     fetcher.close()
     assert (second.asked, second.found, second.error) == (1, 1, "")
 
@@ -162,7 +163,7 @@ def test_a_library_only_reader_gets_papers_like_their_library(
         f'[newsletter]\ndatabase_url = "sqlite:///{tmp_path / "n.db"}"\n'
         f'[match]\narxiv_api = "{down}"\n[fetch]\nretries = 1\nbackoff = 0.01\n{seeds}'
     )
-    run = CliRunner().invoke
+    run = CliRunner(env={"NEWSLETTER_ARXIV_API": None}).invoke  # the file's address, not "off"
     config = ["--config", str(tmp_path / "newsletter.toml")]
     assert run(cli, [*config, "fetch"]).exit_code == 0
     result = run(cli, [*config, "match", "--subscriber", str(bib.parent / "lib.toml")])
