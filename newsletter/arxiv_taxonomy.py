@@ -181,6 +181,20 @@ CLASSES = {
     "stat.TH": "Statistics Theory",
 }
 
+# What readers call some classes, as arXiv's own descriptions of them say it ("cs.CL: covers
+# natural language processing"): added to the class's name.
+ALSO = {
+    "astro-ph.EP": ("Planetary Physics", "Extrasolar Planets"),
+    "cs.CL": ("Natural Language Processing",),
+    "cs.CV": ("Computer Vision", "Image Processing"),
+    "cs.MA": ("Multi-Agent Systems",),
+    "cs.NE": ("Neural Networks", "Genetic Algorithms"),
+    "eess.AS": ("Speech",),
+    "physics.ao-ph": ("Climate Science",),
+    "physics.med-ph": ("Radiation Therapy", "Biomedical Imaging"),
+    "q-bio.NC": ("Neuroscience",),
+}
+
 # Class names that say little without their archive ("Applications", "Computation"): their
 # text is the archive's name and theirs ("Statistics: Applications").
 _BARE = {"stat.AP", "stat.CO", "stat.ME", "stat.OT", "q-fin.EC", "cs.PF", "cs.GL", "math.HO",
@@ -195,13 +209,14 @@ def valid(code: str) -> bool:
 
 def names(codes: tuple[str, ...]) -> tuple[str, ...]:
     """The words a paper's categories add: each known class's name (with its archive's where
-    the name alone is vague), then the name of each archive among them, once."""
+    the name alone is vague) and what readers also call it, then each archive's name, once."""
     out: dict[str, None] = {}
     for code in codes:
         name = CLASSES.get(code)
         archive = ARCHIVES.get(code.split(".", 1)[0], "")
         if name:
             out[f"{archive}: {name}" if code in _BARE else name] = None
+            out.update(dict.fromkeys(ALSO.get(code, ())))
     for code in codes:
         if found := ARCHIVES.get(code.split(".", 1)[0]):
             out[found] = None
