@@ -292,6 +292,12 @@ class LlmSettings:
     max_requests: int = bounded(5000, 0, 10_000_000)  # per run
     max_tokens: int = bounded(5_000_000, 0, 10_000_000_000)  # per run, as the server counts
     deadline: float = bounded(300.0, 1, 86_400)  # seconds a run may wait on the model in all
+    # A model that thinks before answering (OpenAI's o-series and gpt-5, and servers like
+    # them): requests cap the reply with max_completion_tokens, allowing reasoning_tokens more,
+    # send no temperature (such models refuse one), and reasoning_effort when it is set.
+    reasoning: bool = False
+    reasoning_tokens: int = bounded(4000, 0, 200_000)
+    reasoning_effort: Literal["", "minimal", "low", "medium", "high"] = ""
 
     def __post_init__(self) -> None:
         if not self.base_url:

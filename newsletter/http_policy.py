@@ -11,7 +11,9 @@ language model client (``llm.client``) both send through ``PolicyClient``.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import json
 import random
 import threading
 import time
@@ -60,12 +62,13 @@ class Reply:
 class HttpFailure(Exception):
     """A request that failed for good: ``problem`` is one line (no URL, no secret);
     ``status``, the last HTTP status when there was one, and ``wait``, the last
-    ``Retry-After`` in seconds when the server gave one (a caller may try again then)."""
+    ``Retry-After`` in seconds when the server gave one (a caller may try again then);
+    ``detail``, what a refusing server said in a JSON error body (``error.message``), if any."""
 
     def __init__(self, problem: str, status: int | None = None,
-                 wait: float | None = None) -> None:
+                 wait: float | None = None, detail: str = "") -> None:
         super().__init__(problem)
-        self.problem, self.status, self.wait = problem, status, wait
+        self.problem, self.status, self.wait, self.detail = problem, status, wait, detail
 
 
 class _Retry(Exception):
@@ -198,7 +201,8 @@ class PolicyClient:
         if status == 304:
             return Reply(str(response.url), 304, response.headers, b"")
         if status >= 400:
-            raise HttpFailure(f"HTTP {status} {response.reason_phrase}".strip(), status)
+            raise HttpFailure(f"HTTP {status} {response.reason_phrase}".strip(), status,
+                              detail=_error_detail(response))
         body = self._body(response, abandoned)
         return Reply(str(response.url), status, response.headers, body)
 
@@ -249,3 +253,27 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+ERROR_BYTES = 4096  # of a refusal's body, read for its message
+
+
+def _error_detail(response: httpx.Response) -> str:
+    """The message of a JSON error body (``{"error": {"message": ...}}``, ``{"error": "..."}``
+    or ``{"message": ...}``), on one line and clipped; "" for anything else."""
+    body = b""
+    with contextlib.suppress(httpx.HTTPError):
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) >= ERROR_BYTES:
+                return ""  # too long to be an error message worth quoting
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    found = data.get("error", data) if isinstance(data, dict) else None
+    if isinstance(found, dict):
+        found = found.get("message")
+    if not isinstance(found, str):
+        return ""
+    return "".join(ch for ch in " ".join(found.split()) if ch.isprintable())[:200]

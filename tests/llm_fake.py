@@ -28,7 +28,7 @@ from newsletter.models import normalize_title
 DATA = Path(__file__).resolve().parent / "data" / "llm"
 PATH = "/v1/chat/completions"
 HUGE = 50 * 2**20  # bytes of a ``huge`` reply
-Mode = Literal["answer", "garbage", "off_schema", "not_chat", "huge", "hang"]
+Mode = Literal["answer", "garbage", "off_schema", "not_chat", "huge", "hang", "cut"]
 # A test's answers: the reply's JSON object (or its content verbatim, as a string), or None
 Responder = Callable[[Request], dict[str, Any] | str | None]
 
@@ -87,6 +87,7 @@ class LlmFake:
         self.failures: int | None = None
         self.mode: Mode = "answer"
         self.tokens: int | None = None  # usage.total_tokens per reply (None: about chars / 4)
+        self.reasoning_only = False  # refuse max_tokens and temperature, as OpenAI's o-series
         self.counts: Counter[str] = Counter()  # requests received per use
         self.active = self.peak = 0  # requests being answered now, and the most at once
         self.bodies: list[dict[str, Any]] = []
@@ -157,13 +158,15 @@ class LlmFake:
             return None
         return reply if isinstance(reply, str) else json.dumps(reply)
 
-    def completion(self, body: dict[str, Any], content: str) -> dict[str, Any]:
+    def completion(
+        self, body: dict[str, Any], content: str, finish: str = "stop"
+    ) -> dict[str, Any]:
         prompt = sum(len(str(m.get("content", ""))) for m in body["messages"]) // 4
         total = self.tokens if self.tokens is not None else prompt + len(content) // 4
         return {
             "id": f"chatcmpl-fake-{next(self._ids)}", "object": "chat.completion",
             "created": 1765065600, "model": body.get("model", ""),
-            "choices": [{"index": 0, "finish_reason": "stop",
+            "choices": [{"index": 0, "finish_reason": finish,
                          "message": {"role": "assistant", "content": content}}],
             "usage": {"prompt_tokens": min(prompt, total), "total_tokens": total,
                       "completion_tokens": total - min(prompt, total)},
@@ -215,6 +218,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(fake.status, _error("the fake is failing", "server_error"), extra)
         if request is None:
             return self._json(400, _error("not a contract request", "invalid_request_error"))
+        refused = [k for k in ("max_tokens", "temperature") if k in body]
+        if fake.reasoning_only and refused:
+            return self._json(400, _error(f"Unsupported parameter: '{refused[0]}' is not "
+                                          "supported with this model.", "invalid_request_error"))
         if fake.mode == "huge":
             return self._huge()
         if fake.mode == "not_chat":
@@ -222,6 +229,8 @@ class _Handler(BaseHTTPRequestHandler):
         content = fake.content(request)
         if content is None:
             return self._json(404, _error("no recorded answer for this request", "not_found"))
+        if fake.mode == "cut":  # the token cap reached mid-answer
+            return self._json(200, fake.completion(body, content[: len(content) // 2], "length"))
         return self._json(200, fake.completion(body, content))
 
     def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:

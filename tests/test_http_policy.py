@@ -27,3 +27,26 @@ def test_a_url_that_does_not_parse_is_one_failure_line() -> None:
     with PolicyClient(Policy(retries=0)) as client, pytest.raises(HttpFailure) as failed:
         client.request("POST", "https://[::1/x")
     assert "\n" not in str(failed.value) and "invalid URL" in str(failed.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b'{"error": {"message": "Unsupported parameter: \'max_tokens\'", "type": "x"}}',
+         "Unsupported parameter: 'max_tokens'"),
+        (b'{"error": "model not found"}', "model not found"),
+        (b'{"message": "bad\\n\\tkey\\u001b[31m"}', "bad key[31m"),  # one line, no escapes
+        (b"<html>Bad Request</html>", ""),
+        (b'{"error": {"code": 7}}', ""),
+        (b'{"error": {"message": "' + b"x" * 5000 + b'"}}', ""),  # too long to quote
+        (b"\xff\xfe", ""),
+    ],
+)
+def test_a_refusal_carries_the_servers_own_message_on_one_line(body: bytes, detail: str) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, content=body)
+
+    with PolicyClient(Policy(retries=0), transport=httpx.MockTransport(answer)) as client, \
+            pytest.raises(HttpFailure) as failed:
+        client.request("POST", "http://api.example.org/v1/chat/completions")
+    assert (failed.value.problem, failed.value.detail) == ("HTTP 400 Bad Request", detail)

@@ -26,7 +26,7 @@ from newsletter.config import LlmSettings
 from newsletter.errors import ConfigError
 from newsletter.http_policy import HttpFailure, Policy, PolicyClient, Reply
 from newsletter.llm.budget import Budget
-from newsletter.llm.contract import Request
+from newsletter.llm.contract import Request, Thinking
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -115,6 +115,8 @@ class ChatClient:
         self.settings = settings
         self.budget = budget if budget is not None else Budget.from_settings(settings)
         self.url = settings.base_url.rstrip("/") + "/chat/completions"
+        self._thinking = (Thinking(settings.reasoning_tokens, settings.reasoning_effort)
+                          if settings.reasoning else None)
         policy = Policy(timeout=settings.timeout, retries=settings.retries,
                         max_retry_after=settings.max_retry_after, max_bytes=settings.max_bytes,
                         limit_key="llm.max_bytes")
@@ -212,13 +214,15 @@ class ChatClient:
                             problem)
 
     def _send(self, request: Request, read: Callable[[str], T]) -> T:
-        body = request.body(self.settings.model, request.reply_tokens)
+        body = request.body(self.settings.model, request.reply_tokens, self._thinking)
         line = self._lines.get()
         try:
             reply = line.post(self.url, body)
         except HttpFailure as exc:
-            self._server_failed(exc.problem)
-            raise _Problem(exc.problem) from None
+            problem = f"{exc.problem}: {exc.detail}{_hint(exc.detail)}" if exc.detail else \
+                exc.problem
+            self._server_failed(problem)
+            raise _Problem(problem) from None
         except _OutOfTime:
             deadline = f"llm.deadline {self.budget.deadline_seconds:g} s"
             raise _Problem(f"the run's time ran out waiting for the reply ({deadline})") from None
@@ -236,13 +240,25 @@ class ChatClient:
             return read(answer.content)
         except ValueError as exc:  # contract.BadReply, or a reader's own ValueError
             cut = answer.finish_reason == "length"
-            raise _Problem(f"{exc} (cut at max_tokens {request.reply_tokens})" if cut else
-                           str(exc)) from None
+            raise _Problem(f"{exc} (cut at {self._cap(request)})" if cut else str(exc)) from None
+
+    def _cap(self, request: Request) -> str:
+        """The reply's token cap as the request said it."""
+        if self._thinking is None:
+            return f"max_tokens {request.reply_tokens}"
+        return (f"max_completion_tokens {request.reply_tokens + self._thinking.tokens}: "
+                "raise llm.reasoning_tokens")
 
     def _count(self, use: str, **add: int) -> None:
         with self._lock:
             now = self._reports.get(use, UseReport())
             self._reports[use] = replace(now, **{k: getattr(now, k) + v for k, v in add.items()})
+
+
+def _hint(detail: str) -> str:
+    """What to change when a server refuses the parameters a model that reasons refuses."""
+    refused = "max_tokens" in detail or "temperature" in detail
+    return " (a model that reasons first? set llm.reasoning = true)" if refused else ""
 
 
 @dataclass(frozen=True)

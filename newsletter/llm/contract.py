@@ -27,6 +27,14 @@ MAX_SUMMARY = 300  # characters of a summary kept
 # The most tokens a reply may take (``max_tokens``): each schema's answer needs about half
 REPLY_TOKENS: dict[str, int] = {"paper_fields": 400, "reader_profile": 400, "reader_rerank": 400}
 
+@dataclass(frozen=True)
+class Thinking:
+    """What a request tells a model that reasons before it answers (``[llm] reasoning``)."""
+
+    tokens: int  # allowed beyond the reply's own cap
+    effort: str = ""  # "minimal" ... "high", or "" for the server's default
+
+
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 SCHEMAS: dict[str, dict[str, Any]] = {
     "paper_fields": {
@@ -122,12 +130,17 @@ class Request:
         blob = json.dumps([self.use, PROMPT_VERSION, self.system, self.user], ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
-    def body(self, model: str, max_tokens: int) -> dict[str, Any]:
-        """The JSON body of ``POST {base_url}/chat/completions``."""
+    def body(self, model: str, max_tokens: int, thinking: Thinking | None = None) -> dict[str, Any]:
+        """The JSON body of ``POST {base_url}/chat/completions``; for a model that reasons
+        first (``thinking``), its own token cap and effort, and no temperature."""
+        limits: dict[str, Any] = {"temperature": 0, "max_tokens": max_tokens}
+        if thinking is not None:
+            limits = {"max_completion_tokens": max_tokens + thinking.tokens}
+            if thinking.effort:
+                limits["reasoning_effort"] = thinking.effort
         return {
             "model": model,
-            "temperature": 0,
-            "max_tokens": max_tokens,
+            **limits,
             "messages": [
                 {"role": "system", "content": self.system},
                 {"role": "user", "content": self.user},

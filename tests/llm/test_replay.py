@@ -108,6 +108,42 @@ def test_the_request_is_a_documented_structured_output_request(
     }
 
 
+def test_a_reasoning_model_gets_its_own_token_cap_and_no_temperature(
+    fake: LlmFake, papers: list[Paper]
+) -> None:
+    """OpenAI's reasoning models refuse ``max_tokens`` and ``temperature``: with
+    ``reasoning = true`` the request caps the reply with ``max_completion_tokens`` instead,
+    leaving room for the reasoning, and says the effort when it is set."""
+    fake.reasoning_only = True
+    request = paper_request(papers[0])
+    with ChatClient(fake.settings()) as plain:
+        refused = plain.ask([request], read_paper_fields)[request.key]
+    assert isinstance(refused, Failure) and refused.reason == (
+        "HTTP 400 Bad Request: Unsupported parameter: 'max_tokens' is not supported with this "
+        "model. (a model that reasons first? set llm.reasoning = true)")
+    thinking = fake.settings(reasoning=True, reasoning_tokens=3000, reasoning_effort="low")
+    with ChatClient(thinking) as client:
+        found = client.ask([request], read_paper_fields)[request.key]
+    assert not isinstance(found, Failure) and found.fields
+    body = fake.bodies[-1]
+    assert (body["max_completion_tokens"], body["reasoning_effort"]) == (3400, "low")
+    assert "temperature" not in body and "max_tokens" not in body
+
+
+@pytest.mark.parametrize(("reasoning", "said"), [
+    (False, "cut at max_tokens 400)"),
+    (True, "cut at max_completion_tokens 4400: raise llm.reasoning_tokens)"),
+])
+def test_a_reply_cut_at_its_token_cap_says_which_cap(
+    fake: LlmFake, papers: list[Paper], reasoning: bool, said: str
+) -> None:
+    fake.mode = "cut"
+    request = paper_request(papers[0])
+    with ChatClient(fake.settings(reasoning=reasoning)) as client:
+        found = client.ask([request], read_paper_fields)[request.key]
+    assert isinstance(found, Failure) and found.reason.endswith(said), found
+
+
 @pytest.mark.parametrize("use", sorted(SCHEMAS))
 def test_each_schema_follows_the_strict_mode_rules(use: str) -> None:
     """Structured Outputs' strict mode: a name of [a-zA-Z0-9_-]{1,64}, and every object lists
@@ -137,9 +173,11 @@ def test_an_unknown_request_is_one_failure_and_one_line_without_the_prompt(
     request = profile_request(Reader(("underwater basket weaving",)))
     with ChatClient(fake.settings(), "sk-secret") as client:
         found = client.ask([request], read_profile_phrases)
-    assert found == {request.key: Failure("HTTP 404 Not Found")}
+    # the server's own error message is quoted, never the prompt
+    said = "HTTP 404 Not Found: no recorded answer for this request"
+    assert found == {request.key: Failure(said)}
     assert client.reports() == {"reader_profile": UseReport(1, 0, 1, 0, 0)}
-    assert [r.getMessage() for r in caplog.records] == ["llm reader_profile: HTTP 404 Not Found"]
+    assert [r.getMessage() for r in caplog.records] == [f"llm reader_profile: {said}"]
     assert caplog.records[0].levelno == logging.WARNING
     assert "basket" not in caplog.text and request.key not in caplog.text
     assert "sk-secret" not in caplog.text
