@@ -27,7 +27,7 @@ B = 0.75
 TITLE_WEIGHT = 3.0
 LABEL_WEIGHT = 1.0  # chosen on the development split with the recorded labels
 # arXiv category names count as labels do (not measured: no real arXiv metadata here)
-CATEGORY_WEIGHT = LABEL_WEIGHT
+CATEGORY_WEIGHT = 1.0
 MIN_IDF = 0.05
 QUOTE_LIMIT = 60  # characters of a topic quoted in a reason
 # A word in at least this share of the day's papers (and at least GENERIC_MIN of them) is
