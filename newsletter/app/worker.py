@@ -211,11 +211,18 @@ class Worker:
         return self.engine.url.render_as_string(hide_password=True)
 
     def _renew_sqlite_lease(self) -> None:
+        """Renew the lease (a third of its life in): a database busy or gone for a moment is
+        a warning, tried again at the next renewal, which comes well before the lease ends."""
         if not is_sqlite(self.engine):
             return
-        if not locks.acquire(
-            self.engine, SQLITE_LEASE, self.owner, now=self.clock(), ttl=SQLITE_TTL
-        ):
+        try:
+            held = locks.acquire(
+                self.engine, SQLITE_LEASE, self.owner, now=self.clock(), ttl=SQLITE_TTL
+            )
+        except OperationalError as exc:
+            self.warn(f"{self._unreachable(exc)}; the worker's lease is renewed again soon")
+            return
+        if not held:
             self.stop()  # another worker took over while this one stalled: let it work alone
 
     def _release_sqlite_lease(self) -> None:

@@ -110,6 +110,37 @@ def test_a_database_outage_while_idle_is_reported_in_one_line_and_sending_resume
     assert "database unreachable (connection refused)" in line and "\n" not in line
 
 
+def test_a_busy_sqlite_file_at_lease_renewal_is_a_warning_not_a_crash(
+    tmp_path: object, make_config: Callable[..., Config], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Renewing the SQLite lease meets a locked file once: one line, the worker goes on, and
+    the next renewal keeps the lease."""
+    from newsletter.store import open_engine
+
+    engine = open_engine(f"sqlite:///{tmp_path}/w.db")
+    real = worker_module.locks.acquire
+    calls: list[int] = []
+
+    def locked_once(*args: object, **kwargs: object) -> bool:
+        calls.append(1)
+        if len(calls) == 2:  # the first renewal; the first call took the lease
+            raise OperationalError("UPDATE locks", {}, Exception("database is locked"))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(worker_module.locks, "acquire", locked_once)
+    warnings: list[str] = []
+    worker = Worker(engine, lambda: None, make_config({}).delivery,  # type: ignore[arg-type,return-value]
+                    warn=warnings.append)
+    assert worker._take_sqlite_lease()
+    worker._renew_sqlite_lease()
+    worker._renew_sqlite_lease()
+    worker._release_sqlite_lease()
+    engine.dispose()
+    assert not worker.stopping and len(calls) == 3
+    (line,) = warnings
+    assert "database unreachable (database is locked)" in line and "renewed again soon" in line
+
+
 def test_a_database_outage_is_reported_in_one_line_and_sending_resumes(
     pg_url: str, make_config: Callable[..., Config]
 ) -> None:
