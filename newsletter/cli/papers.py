@@ -45,6 +45,7 @@ def paper_json(p: Paper) -> dict[str, Any]:
         "upvotes": p.upvotes,
         "ai_summary": p.ai_summary,
         "ai_keywords": list(p.ai_keywords),
+        "categories": list(p.categories),  # arXiv's, primary first ([] when none are known)
     }
 
 

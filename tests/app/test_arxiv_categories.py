@@ -4,6 +4,7 @@ once per paper in batches of at most 100 ids at least 3 s apart, and are read by
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -234,6 +235,9 @@ def test_newsletter_fetch_asks_for_the_categories_of_what_it_stored(
     assert "paper categories looked up in the arXiv API: 2 asked, 2 found" in result.output
     again = run(cli, [*config, "fetch"])
     assert "paper categories" not in again.output and len(site.seen("/api/query")) == 1
+    listed = json.loads(run(cli, [*config, "papers", "--json"]).output)
+    assert sorted(p["categories"] for p in listed) == [
+        ["astro-ph.EP", "physics.geo-ph"], ["cs.CL", "cs.LG"]]
 
 
 def test_status_says_how_many_recent_papers_have_categories(
