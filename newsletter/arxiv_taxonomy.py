@@ -201,10 +201,17 @@ _BARE = {"stat.AP", "stat.CO", "stat.ME", "stat.OT", "q-fin.EC", "cs.PF", "cs.GL
          "math.GM", "q-bio.OT", "cs.OH", "cond-mat.other", "math.LO", "cs.SD"}
 
 
+# Archives divided into classes: their bare name ("physics", "math") is a tag, not a category.
+_DIVIDED = {code.split(".", 1)[0] for code in CLASSES}
+
+
 def valid(code: str) -> bool:
-    """Whether ``code`` is an arXiv category of a known archive ("cs.LG", "hep-th", a class
-    added since this list was written), not some other tag ("machine-learning")."""
-    return bool(CODE.match(code)) and code.split(".", 1)[0] in ARCHIVES
+    """Whether ``code`` is an arXiv category: a class of a known archive ("cs.LG", or one
+    added since this list was written) or an undivided archive ("hep-th"), not some other
+    tag ("machine-learning", "physics")."""
+    archive, dot, _ = code.partition(".")
+    return bool(CODE.match(code)) and archive in ARCHIVES and (bool(dot) or
+                                                              archive not in _DIVIDED)
 
 
 def names(codes: tuple[str, ...]) -> tuple[str, ...]:

@@ -429,9 +429,8 @@ def config_from_dict(
     named = tuple(v for c in channels.values() for v in c.env_names())
     try:
         sections["match"] = _match_paths(sections["match"], base_dir, Secrets(env))
-    except ValueError as exc:  # NEWSLETTER_MODEL_INDEX and _ARXIV_API: checked like the file
-        raise ConfigError(f"{origin}: {exc} (from NEWSLETTER_MODEL_INDEX or "
-                          "NEWSLETTER_ARXIV_API)") from None
+    except ValueError as exc:  # an address from the environment, checked like the file's
+        raise ConfigError(f"{origin}: {exc}{_from_env(str(exc), env)}") from None
     return Config(
         base_dir=base_dir,
         origin=origin,
@@ -457,6 +456,14 @@ def _check_mailer_name(
             f"{origin}: key 'delivery.mailer': mailer {delivery.mailer!r} is not configured "
             f"(add a [mailers.{delivery.mailer}] table; configured: {known})"
         )
+
+
+def _from_env(problem: str, env: Mapping[str, str]) -> str:
+    """" (from NEWSLETTER_X)" for the variable that set the key ``problem`` names."""
+    for key, variable in (("match.model_index", "MODEL_INDEX"), ("match.arxiv_api", "ARXIV_API")):
+        if key in problem and env.get(ENV_PREFIX + variable):
+            return f" (from {ENV_PREFIX}{variable})"
+    return ""
 
 
 def _match_paths(match: MatchSettings, base_dir: Path, env: Secrets) -> MatchSettings:

@@ -7,7 +7,8 @@ and the categories of stored papers with an arXiv id, which matching reads as fi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,12 +19,12 @@ from newsletter.config import Config
 from newsletter.errors import SourceError
 from newsletter.library_files import expand
 from newsletter.models import Subscriber
-from newsletter.sources.arxiv_api import ArxivApi
-from newsletter.sources.http import Fetcher
+from newsletter.sources.arxiv_api import SOURCE, ArxivApi
 from newsletter.store import paper_categories
 from newsletter.store.library_papers import known, remember
 
 CATEGORIES_PER_RUN = 1000  # papers whose categories one run asks (10 requests, about 30 s)
+CANDIDATES = timedelta(days=CANDIDATE_DAYS)  # older papers are in no issue: not asked
 
 
 @dataclass
@@ -50,14 +51,20 @@ def categories_line(config: Config, engine: Engine, now: datetime) -> str:
     if not config.match.arxiv_api:
         return "arXiv categories: off ([match] arxiv_api is \"\")"
     with engine.connect() as conn:
-        have, waiting = paper_categories.counts(conn, now - timedelta(days=CANDIDATE_DAYS))
+        have, waiting = paper_categories.counts(conn, now - CANDIDATES)
     return (f"arXiv categories of the last {CANDIDATE_DAYS} days' papers with an arXiv id: "
             f"{have} known, {waiting} not asked yet ({config.match.arxiv_api})")
 
 
-def client(config: Config, fetcher: Fetcher) -> ArxivApi | None:
-    """The arXiv API client of one run (one pace for all its lookups); None when turned off."""
-    return ArxivApi(fetcher, config.match.arxiv_api) if config.match.arxiv_api else None
+@contextmanager
+def client(config: Config) -> Iterator[ArxivApi | None]:
+    """The arXiv API client of one run (one pace for all its lookups, and once a request
+    failed, no more asking); None when turned off."""
+    if not config.match.arxiv_api:
+        yield None
+        return
+    with ArxivApi.open(config.match.arxiv_api, config.fetch) as api:
+        yield api
 
 
 def liked_ids(subs: Iterable[Subscriber]) -> list[str]:
@@ -80,9 +87,10 @@ def look_up(
     missing = [k.removeprefix("arxiv:") for k in wanted if k not in have]
     start = api.asked
     try:
-        for asked, found in api.papers(missing, now.date()):
+        for batch in api.batches(missing, now.date()):
+            asked = [f"arxiv:{i}" for i in batch.asked]
             with engine.begin() as conn:
-                report.found += remember(conn, found.values(), [f"arxiv:{i}" for i in asked], now)
+                report.found += remember(conn, batch.papers.values(), asked, now)
     except SourceError as exc:
         report.error = str(exc)
     report.asked = api.asked - start
@@ -90,20 +98,24 @@ def look_up(
 
 
 def categorise(engine: Engine, api: ArxivApi | None, now: datetime) -> LookupReport:
-    """Ask the arXiv API for the categories of stored papers never asked about, newest first
-    (at most ``CATEGORIES_PER_RUN``; the rest next run); a failure stops there, and what was
-    not answered is asked again next run."""
+    """Ask the arXiv API for the categories of the candidate papers (first seen in the last
+    ``CANDIDATE_DAYS``) never asked about, newest first, at most ``CATEGORIES_PER_RUN`` (the
+    rest next run). A failure stops there, and what was not answered is asked next run; so
+    is a batch answered with none of its papers (arXiv's API gives an empty page at times):
+    only ids missing from an answer that holds others are stored as having none."""
     report = LookupReport("paper categories")
     if api is None:
         return report
     with engine.connect() as conn:
-        ids = paper_categories.not_asked(conn, CATEGORIES_PER_RUN)
+        ids = paper_categories.not_asked(conn, now - CANDIDATES, CATEGORIES_PER_RUN)
     start = api.asked
     try:
-        for asked, found in api.papers(ids, now.date()):
+        for batch in api.batches(ids, now.date()):
+            if not batch.categories:
+                raise SourceError(SOURCE, f"an answer without any of the {len(batch.asked)} "
+                                          "papers asked (asked again next run)")
             with engine.begin() as conn:
-                codes = {i: p.categories for i, p in found.items()}
-                report.found += paper_categories.keep(conn, codes, asked)
+                report.found += paper_categories.keep(conn, batch.categories, batch.asked)
     except SourceError as exc:
         report.error = str(exc)
     report.asked = api.asked - start

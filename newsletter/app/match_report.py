@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy.engine import Engine, make_url
 
 from newsletter.app.arxiv_lookup import LookupReport, client, liked_ids, look_up
-from newsletter.app.ingest import open_fetcher
 from newsletter.app.issue import History, Model, history, pick
 from newsletter.app.model_doors import ModelRun
 from newsletter.app.readers import find_subscriber
@@ -99,8 +98,8 @@ def match_reader(
 def _look_up_liked(config: Config, engine: Engine, sub: Subscriber) -> LookupReport | None:
     if not liked_ids([sub]):
         return None
-    with open_fetcher(config.fetch) as fetcher:
-        report = look_up(engine, client(config, fetcher), [sub], datetime.now(UTC))
+    with client(config) as api:
+        report = look_up(engine, api, [sub], datetime.now(UTC))
     return report if report.said else None
 
 

@@ -68,12 +68,13 @@ def fetch(
     return ingest(stages.engine, stages.config, specs, fetcher, now, on_source, model)
 
 
-def look_up_arxiv(stages: Stages, fetcher: Fetcher, now: datetime) -> list[LookupReport]:
+def look_up_arxiv(stages: Stages, now: datetime) -> list[LookupReport]:
     """Ask the arXiv API, once each and at one pace, for the liked papers of active readers
-    that no source brought, then for the categories of stored papers."""
-    api = client(stages.config, fetcher)
-    liked = look_up(stages.engine, api, iter_active(stages.engine, BATCH), now)
-    return [liked, categorise(stages.engine, api, now)]
+    that no source brought, then for the categories of new papers (after a failure, nothing
+    more: both are asked next run)."""
+    with client(stages.config) as api:
+        liked = look_up(stages.engine, api, iter_active(stages.engine, BATCH), now)
+        return [liked, categorise(stages.engine, api, now)]
 
 
 def deliver(
@@ -122,7 +123,7 @@ def run_once(
     run = ModelRun.start(stages.config, stages.engine)
     fetched = fetch(stages, fetcher, now, on_source, run)
     sync_subscribers(stages.config, stages.engine, now)
-    arxiv = look_up_arxiv(stages, fetcher, now)
+    arxiv = look_up_arxiv(stages, now)
     enqueued, sent = deliver(stages, now, mailer, sync=False, model=run)
     said = []
     if run is not None:

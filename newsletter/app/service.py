@@ -160,7 +160,7 @@ class Service:
     def _fetch(self) -> list[SourceReport]:
         with self.fetcher() as fetcher:
             reports = fetch(self.stages, fetcher, self.clock())  # labels within its own run
-            looked = look_up_arxiv(self.stages, fetcher, self.clock())
+        looked = look_up_arxiv(self.stages, self.clock())
         for report in (r for r in looked if r.said):
             log.info("fetch: %s", report.describe(), extra={"job": "fetch"})
         new = sum(r.counts.new for r in reports)

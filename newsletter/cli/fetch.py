@@ -37,7 +37,8 @@ def fetch(app: App, sources: tuple[str, ...]) -> None:
             progress.console.print(describe(report))
 
         reports = ingest(app.engine, app.config, specs, fetcher, datetime.now(UTC), show)
-        looked = categorise(app.engine, client(app.config, fetcher), datetime.now(UTC))
+    with client(app.config) as api:
+        looked = categorise(app.engine, api, datetime.now(UTC))
     if looked.said:
         app.console.print(looked.describe(), markup=False)
     failed = [r for r in reports if r.status == "failed"]

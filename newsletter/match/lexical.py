@@ -28,6 +28,7 @@ TITLE_WEIGHT = 3.0
 LABEL_WEIGHT = 1.0  # chosen on the development split with the recorded labels
 # arXiv category names count as labels do (not measured: no real arXiv metadata here)
 CATEGORY_WEIGHT = 1.0
+CATEGORY_COMMON = 0.5  # a category name held by this share of the day's papers says nothing
 MIN_IDF = 0.05
 QUOTE_LIMIT = 60  # characters of a topic quoted in a reason
 # A word in at least this share of the day's papers (and at least GENERIC_MIN of them) is
@@ -49,18 +50,28 @@ class PaperWords:
     labels: list[list[str]]  # each label's words (a model's labels, then category names)
 
 
-def field_texts(paper: Paper) -> list[tuple[str, str, float]]:
-    """A paper's field text: each label a language model gave it, then each name of its arXiv
-    categories, with how a reason says it and its weight."""
-    return [*((text, "labelled", LABEL_WEIGHT) for text in paper.labels),
-            *((text, "arXiv category", CATEGORY_WEIGHT) for text in names(paper.categories))]
+def field_texts(papers: Sequence[Paper]) -> list[list[tuple[str, str, float]]]:
+    """Each paper's field text: each label a language model gave it, then each name of its
+    arXiv categories, with how a reason says it and its weight. A category name that half of
+    ``papers`` hold ("Computer Science" on a day of computer science) tells nothing about one
+    of them and is left out; a rarer one stays even when it is not rare ("Computation and
+    Language" on a third of the papers is still their field, as arXiv says, where a word
+    that common is no reason)."""
+    named = [names(p.categories) for p in papers]
+    held = Counter(name for found in named for name in found)
+    bar = max(GENERIC_MIN, CATEGORY_COMMON * len(papers))
+    return [
+        [*((text, "labelled", LABEL_WEIGHT) for text in p.labels),
+         *((text, "arXiv category", CATEGORY_WEIGHT) for text in found if held[text] < bar)]
+        for p, found in zip(papers, named, strict=True)
+    ]
 
 
 class LexicalIndex:
     """Term statistics of a set of candidate papers, scored against many phrases at once."""
 
     def __init__(self, papers: Sequence[Paper]) -> None:
-        self._labels = [field_texts(p) for p in papers]
+        self._labels = field_texts(papers)
         self.docs = [
             PaperWords(words(p.title), words(p.abstract), [words(x[0]) for x in labels])
             for p, labels in zip(papers, self._labels, strict=True)

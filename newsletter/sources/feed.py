@@ -16,6 +16,7 @@ import time
 from datetime import date
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urlsplit
 
 import feedparser
 
@@ -32,6 +33,7 @@ AUTHOR_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
 HIDDEN = frozenset({"script", "style"})
 BLOCKS = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "td"})
 MAX_TITLE = 500
+ARXIV_SCHEME = "http://arxiv.org/schemas/atom"  # the scheme of the arXiv API's category tags
 MAX_CATEGORIES = 12  # arXiv categories kept per paper (a paper rarely has more than five)
 TOLERATED = ("undefined entity",)  # HTML entities in XML: feedparser decodes them correctly
 CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
@@ -77,8 +79,9 @@ def parse(body: bytes, ctx: ParseContext) -> Page:
     """Parse one RSS/Atom document; entries without a title or abstract are skipped."""
     doc, repairs = read_document(body)
     papers, skipped = [], []
+    arxiv = _from_arxiv(ctx.origin)
     for i, entry in enumerate(doc.entries):
-        result = paper_from_entry(entry)
+        result = paper_from_entry(entry, arxiv)
         if isinstance(result, str):
             skipped.append(f"entry {i}: {result}")
         else:
@@ -144,8 +147,9 @@ def _check(doc: Any) -> None:
     raise ParseError(f"malformed or truncated XML: {message.replace('<unknown>:', 'at ')}")
 
 
-def paper_from_entry(entry: Any) -> Paper | str:
-    """One feed entry as a ``Paper``, or a one-line reason why it cannot be one."""
+def paper_from_entry(entry: Any, arxiv: bool = False) -> Paper | str:
+    """One feed entry as a ``Paper``, or a one-line reason why it cannot be one; ``arxiv``:
+    the feed is arXiv's own, whose plain tags are its categories (see ``categories``)."""
     title = TITLE_SUFFIX.sub("", strip_html(entry.get("title", "")))
     abstract = ANNOUNCE_PREFIX.sub("", _summary(entry))
     label = repr(title[:60]) if title else "untitled"
@@ -156,7 +160,7 @@ def paper_from_entry(entry: Any) -> Paper | str:
     if len(title) > MAX_TITLE:
         return f"{label}: title longer than {MAX_TITLE} characters"
     authors = _authors(entry)
-    arxiv_id = _arxiv_id(entry)
+    arxiv_id = arxiv_id_of(entry)
     return Paper(
         title=title,
         abstract=abstract,
@@ -165,16 +169,18 @@ def paper_from_entry(entry: Any) -> Paper | str:
         authors=authors,
         author_count=len(authors) or None,
         published=_published(entry),
-        categories=categories(entry) if arxiv_id else (),
+        categories=categories(entry, arxiv) if arxiv_id else (),
     )
 
 
-def categories(entry: Any) -> tuple[str, ...]:
-    """The arXiv categories an entry names (arXiv's feeds and API: the primary one first),
-    other tags left out; at most ``MAX_CATEGORIES``."""
+def categories(entry: Any, arxiv: bool = False) -> tuple[str, ...]:
+    """The arXiv categories an entry names, the primary one first, at most
+    ``MAX_CATEGORIES``: its ``arxiv:primary_category``, its tags in arXiv's scheme and, in a
+    feed of arXiv's own (``arxiv``), its plain tags; a blog's "physics" tag is no category."""
     primary = entry.get("arxiv_primary_category") or {}
     terms = [primary.get("term") if isinstance(primary, dict) else None]
-    terms += [tag.get("term") for tag in entry.get("tags") or () if isinstance(tag, dict)]
+    terms += [tag.get("term") for tag in entry.get("tags") or () if isinstance(tag, dict)
+              and (arxiv or str(tag.get("scheme") or "").startswith(ARXIV_SCHEME))]
     found = (t.strip() for t in terms if isinstance(t, str))
     return tuple(dict.fromkeys(t for t in found if arxiv_taxonomy.valid(t)))[:MAX_CATEGORIES]
 
@@ -199,12 +205,18 @@ def _authors(entry: Any) -> tuple[str, ...]:
     return tuple(n.strip() for n in names if n.strip())
 
 
-def _arxiv_id(entry: Any) -> str | None:
+def arxiv_id_of(entry: Any) -> str | None:
     for value in (entry.get("id"), entry.get("link"), *(
             link.get("href") for link in entry.get("links") or ())):
         if isinstance(value, str) and (m := ARXIV_IN_LINK.search(value)):
             return m.group(1)
     return None
+
+
+def _from_arxiv(origin: str) -> bool:
+    """Whether a feed comes from arXiv itself (rss.arxiv.org, export.arxiv.org, arxiv.org)."""
+    host = (urlsplit(origin).hostname or "").lower()
+    return host == "arxiv.org" or host.endswith(".arxiv.org")
 
 
 def _link(entry: Any) -> str:

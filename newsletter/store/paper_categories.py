@@ -11,11 +11,13 @@ from sqlalchemy.engine import Connection
 from newsletter.store.tables import papers
 
 
-def not_asked(conn: Connection, limit: int) -> list[str]:
-    """The arXiv ids of stored papers whose categories were never asked, newest first."""
+def not_asked(conn: Connection, since: datetime, limit: int) -> list[str]:
+    """The arXiv ids of papers first seen since ``since`` whose categories were never asked,
+    newest first."""
     query = (
         sa.select(papers.c.arxiv_id)
-        .where(papers.c.arxiv_id.is_not(None), papers.c.arxiv_categories.is_(None))
+        .where(papers.c.arxiv_id.is_not(None), papers.c.arxiv_categories.is_(None),
+               papers.c.first_seen >= since)
         .order_by(papers.c.first_seen.desc(), papers.c.id.desc())
         .limit(limit)
     )
