@@ -8,7 +8,7 @@ and the categories of stored papers with an arXiv id, which matching reads as fi
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -63,7 +63,7 @@ def client(config: Config) -> Iterator[ArxivApi | None]:
     if not config.match.arxiv_api:
         yield None
         return
-    with ArxivApi.open(config.match.arxiv_api, config.fetch) as api:
+    with closing(ArxivApi.open(config.match.arxiv_api, config.fetch)) as api:
         yield api
 
 

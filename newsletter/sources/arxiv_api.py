@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from types import TracebackType
 from urllib.parse import urlencode
 
 from newsletter.config import FetchSettings
@@ -59,17 +58,9 @@ class ArxivApi:
     @classmethod
     def open(cls, url: str, settings: FetchSettings) -> ArxivApi:
         """A client with a fetcher of its own: no retries, one timeout per request, answers
-        of at most ``MAX_ANSWER`` bytes. Close it (or use it as a context manager)."""
+        of at most ``MAX_ANSWER`` bytes. Close it (``contextlib.closing``)."""
         own = replace(settings, retries=0, max_bytes=min(settings.max_bytes, MAX_ANSWER))
         return cls(Fetcher(own, deadline=settings.timeout), url)
-
-    def __enter__(self) -> ArxivApi:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self.fetcher.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from html import escape
 from pathlib import Path
@@ -211,7 +212,7 @@ def test_after_one_failure_a_run_asks_nothing_more(
     store(engine, [arxiv_id(n) for n in range(3)])
     url = site.route("/api/query", Reply(body=b"x", delay=5.0))
     started = time.monotonic()
-    with ArxivApi.open(url, FetchSettings(timeout=0.5, retries=3, backoff=0.01)) as api:
+    with closing(ArxivApi.open(url, FetchSettings(timeout=0.5, retries=3, backoff=0.01))) as api:
         liked = look_up(engine, api, [Subscriber("ada@example.org", (), papers=("2402.00001",))],
                         NOW)
         later = categorise(engine, api, NOW)
