@@ -196,13 +196,15 @@ class PolicyClient:
     def _read(self, response: httpx.Response, abandoned: threading.Event) -> Reply:
         status = response.status_code
         if status in RETRY_STATUSES:
-            raise _Retry(f"HTTP {status}", retry_after(response.headers.get("Retry-After")),
-                         status)
+            wait = retry_after(response.headers.get("Retry-After"))
+            if wait is None and status == 429:  # Telegram and Discord say it in the body
+                wait = _body_retry_after(_small_json(response))
+            raise _Retry(f"HTTP {status}", wait, status)
         if status == 304:
             return Reply(str(response.url), 304, response.headers, b"")
         if status >= 400:
             raise HttpFailure(f"HTTP {status} {response.reason_phrase}".strip(), status,
-                              detail=_error_detail(response))
+                              detail=_error_detail(_small_json(response)))
         body = self._body(response, abandoned)
         return Reply(str(response.url), status, response.headers, body)
 
@@ -258,19 +260,36 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
 ERROR_BYTES = 4096  # of a refusal's body, read for its message
 
 
-def _error_detail(response: httpx.Response) -> str:
-    """The message of a JSON error body (``{"error": {"message": ...}}``, ``{"error": "..."}``
-    or ``{"message": ...}``), on one line and clipped; "" for anything else."""
+def _small_json(response: httpx.Response) -> Any:
+    """A refusal's body as JSON when it is short (``ERROR_BYTES``) and JSON, else None."""
     body = b""
     with contextlib.suppress(httpx.HTTPError):
         for chunk in response.iter_bytes():
             body += chunk
             if len(body) >= ERROR_BYTES:
-                return ""  # too long to be an error message worth quoting
+                return None  # too long to be an error message worth quoting
     try:
-        data = json.loads(body)
+        return json.loads(body)
     except ValueError:
-        return ""
+        return None
+
+
+def _body_retry_after(data: Any) -> float | None:
+    """Seconds to wait from a 429's JSON body: ``retry_after`` (Discord) or
+    ``parameters.retry_after`` (Telegram), when no ``Retry-After`` header says it."""
+    if not isinstance(data, dict):
+        return None
+    found = data.get("retry_after")
+    if found is None and isinstance(data.get("parameters"), dict):
+        found = data["parameters"].get("retry_after")
+    if isinstance(found, bool) or not isinstance(found, int | float):
+        return None
+    return float(found) if 0 <= found < 1e6 else None  # NaN and infinity are refused too
+
+
+def _error_detail(data: Any) -> str:
+    """The message of a JSON error body (``{"error": {"message": ...}}``, ``{"error": "..."}``
+    or ``{"message": ...}``), on one line and clipped; "" for anything else."""
     found = data.get("error", data) if isinstance(data, dict) else None
     if isinstance(found, dict):
         found = found.get("message")

@@ -50,3 +50,33 @@ def test_a_refusal_carries_the_servers_own_message_on_one_line(body: bytes, deta
             pytest.raises(HttpFailure) as failed:
         client.request("POST", "http://api.example.org/v1/chat/completions")
     assert (failed.value.problem, failed.value.detail) == ("HTTP 400 Bad Request", detail)
+
+
+@pytest.mark.parametrize(
+    ("body", "header", "waited"),
+    [
+        (b'{"ok": false, "error_code": 429, "parameters": {"retry_after": 7}}', None, 7.0),
+        (b'{"message": "You are being rate limited.", "retry_after": 0.5}', None, 0.5),
+        (b'{"retry_after": 9}', "2", 2.0),  # the header wins
+        (b'{"retry_after": NaN}', None, None),
+        (b'{"retry_after": true}', None, None),
+        (b'{"retry_after": -3}', None, None),
+        (b"slow down", None, None),
+    ],
+)
+def test_a_429_without_retry_after_waits_what_its_json_body_says(
+    body: bytes, header: str | None, waited: float | None
+) -> None:
+    """Telegram (``parameters.retry_after``) and Discord (``retry_after``) say in the body
+    how long to wait; without it the backoff applies."""
+    replies = iter([httpx.Response(429, content=body, headers={"Retry-After": header}
+                                   if header else {}), httpx.Response(200, text="ok")])
+    slept: list[float] = []
+    policy = Policy(retries=1, backoff=0.25)
+    with PolicyClient(policy, transport=httpx.MockTransport(lambda _: next(replies)),
+                      sleep=slept.append) as client:
+        assert client.request("POST", "http://api.example.org/send").status == 200
+    if waited is None:
+        assert len(slept) == 1 and 0.25 <= slept[0] <= 0.375  # the backoff, with its jitter
+    else:
+        assert slept == [waited]
