@@ -7,7 +7,7 @@ and the categories of stored papers with an arXiv id, which matching reads as fi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +19,7 @@ from newsletter.config import Config
 from newsletter.errors import SourceError
 from newsletter.library_files import expand
 from newsletter.models import Subscriber
-from newsletter.sources.arxiv_api import SOURCE, ArxivApi
+from newsletter.sources.arxiv_api import SOURCE, ArxivApi, Batch
 from newsletter.store import paper_categories
 from newsletter.store.library_papers import known, remember
 
@@ -85,16 +85,13 @@ def look_up(
     with engine.connect() as conn:
         have = known(conn, wanted)
     missing = [k.removeprefix("arxiv:") for k in wanted if k not in have]
-    start = api.asked
-    try:
-        for batch in api.batches(missing, now.date()):
-            asked = [f"arxiv:{i}" for i in batch.asked]
-            with engine.begin() as conn:
-                report.found += remember(conn, batch.papers.values(), asked, now)
-    except SourceError as exc:
-        report.error = str(exc)
-    report.asked = api.asked - start
-    return report
+
+    def keep(batch: Batch) -> int:
+        asked = [f"arxiv:{i}" for i in batch.asked]
+        with engine.begin() as conn:
+            return remember(conn, batch.papers.values(), asked, now)
+
+    return _ask(api, missing, now, report, keep)
 
 
 def categorise(engine: Engine, api: ArxivApi | None, now: datetime) -> LookupReport:
@@ -108,14 +105,27 @@ def categorise(engine: Engine, api: ArxivApi | None, now: datetime) -> LookupRep
         return report
     with engine.connect() as conn:
         ids = paper_categories.not_asked(conn, now - CANDIDATES, CATEGORIES_PER_RUN)
+
+    def keep(batch: Batch) -> int:
+        if not batch.categories:
+            raise SourceError(SOURCE, f"an answer without any of the {len(batch.asked)} "
+                                      "papers asked (asked again next run)")
+        with engine.begin() as conn:
+            return paper_categories.keep(conn, batch.categories, batch.asked)
+
+    return _ask(api, ids, now, report, keep)
+
+
+def _ask(
+    api: ArxivApi, ids: list[str], now: datetime, report: LookupReport,
+    keep: Callable[[Batch], int],
+) -> LookupReport:
+    """Ask about ``ids`` batch by batch, ``keep`` each answer (it returns how many it found),
+    until done or a failure, which the report then names."""
     start = api.asked
     try:
         for batch in api.batches(ids, now.date()):
-            if not batch.categories:
-                raise SourceError(SOURCE, f"an answer without any of the {len(batch.asked)} "
-                                          "papers asked (asked again next run)")
-            with engine.begin() as conn:
-                report.found += paper_categories.keep(conn, batch.categories, batch.asked)
+            report.found += keep(batch)
     except SourceError as exc:
         report.error = str(exc)
     report.asked = api.asked - start

@@ -38,10 +38,12 @@ def counts(conn: Connection, since: datetime) -> tuple[int, int]:
 def keep(conn: Connection, found: Mapping[str, Sequence[str]], asked: Sequence[str]) -> int:
     """Store the categories ``found`` by arXiv id, and [] for the ``asked`` ids arXiv did not
     know (so they are asked once); returns how many papers gained categories."""
-    for arxiv_id in dict.fromkeys([*asked, *found]):
-        codes = list(found.get(arxiv_id, ()))
+    rows = [{"paper": f"arxiv:{i}", "codes": list(found.get(i, ()))}
+            for i in dict.fromkeys([*asked, *found])]
+    if rows:  # one statement, run for every row
         conn.execute(
-            sa.update(papers).where(papers.c.key == f"arxiv:{arxiv_id}")
-            .values(arxiv_categories=codes)
+            sa.update(papers).where(papers.c.key == sa.bindparam("paper"))
+            .values(arxiv_categories=sa.bindparam("codes", type_=papers.c.arxiv_categories.type)),
+            rows,
         )
     return sum(1 for codes in found.values() if codes)
