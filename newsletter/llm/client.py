@@ -219,8 +219,7 @@ class ChatClient:
         try:
             reply = line.post(self.url, body)
         except HttpFailure as exc:
-            problem = f"{exc.problem}: {exc.detail}{_hint(exc.detail)}" if exc.detail else \
-                exc.problem
+            problem = _refusal(exc)
             self._server_failed(problem)
             raise _Problem(problem) from None
         except _OutOfTime:
@@ -255,10 +254,14 @@ class ChatClient:
             self._reports[use] = replace(now, **{k: getattr(now, k) + v for k, v in add.items()})
 
 
-def _hint(detail: str) -> str:
-    """What to change when a server refuses the parameters a model that reasons refuses."""
-    refused = "max_tokens" in detail or "temperature" in detail
-    return " (a model that reasons first? set llm.reasoning = true)" if refused else ""
+def _refusal(exc: HttpFailure) -> str:
+    """A failure in one line with the server's own message, if it gave one, and what to
+    change when it refuses the parameters that a model that reasons first refuses."""
+    if not exc.detail:
+        return exc.problem
+    refused = "max_tokens" in exc.detail or "temperature" in exc.detail
+    hint = " (a model that reasons first? set llm.reasoning = true)" if refused else ""
+    return f"{exc.problem}: {exc.detail}{hint}"
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ MAX_SUMMARY = 300  # characters of a summary kept
 # The most tokens a reply may take (``max_tokens``): each schema's answer needs about half
 REPLY_TOKENS: dict[str, int] = {"paper_fields": 400, "reader_profile": 400, "reader_rerank": 400}
 
+
 @dataclass(frozen=True)
 class Thinking:
     """What a request tells a model that reasons before it answers (``[llm] reasoning``)."""
