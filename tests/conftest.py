@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session", autouse=True)
-def no_model_downloads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def nothing_leaves_this_machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """No command a test runs downloads the sentence model, asks the arXiv API or writes to
     ~/.cache: tests that download or ask name a loopback server of their own; and no socket
     connects beyond loopback (``loopback_only``)."""

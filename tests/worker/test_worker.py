@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine, make_url
@@ -14,6 +15,7 @@ from newsletter.app import worker as worker_module
 from newsletter.app.worker import Worker
 from newsletter.config import Config
 from newsletter.delivery.base import Mailer, mailer_from_config
+from newsletter.store import open_engine
 from tests.delivery.smtp_sink import Sink
 
 from .conftest import fill_outbox, statuses
@@ -111,12 +113,10 @@ def test_a_database_outage_while_idle_is_reported_in_one_line_and_sending_resume
 
 
 def test_a_busy_sqlite_file_at_lease_renewal_is_a_warning_not_a_crash(
-    tmp_path: object, make_config: Callable[..., Config], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, make_config: Callable[..., Config], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Renewing the SQLite lease meets a locked file once: one line, the worker goes on, and
     the next renewal keeps the lease."""
-    from newsletter.store import open_engine
-
     engine = open_engine(f"sqlite:///{tmp_path}/w.db")
     real = worker_module.locks.acquire
     calls: list[int] = []
