@@ -19,6 +19,8 @@ from newsletter.models import Paper, Subscriber
 from newsletter.store import open_engine
 from newsletter.store.papers import upsert_papers
 from newsletter.store.profiles import upsert_subscriber
+from tests.sources.http_site import Site as HttpSite
+from tests.sources.http_site import serve
 
 SECRET = "service-test-secret-0123456789abcdef"
 
@@ -91,3 +93,10 @@ def make_service(
     config: Config, engine: Engine, mailer: MemoryMailer, clock: Clock, owner: str = "test-owner"
 ) -> Service:
     return Service(Stages.build(config, engine), lambda: mailer, clock=clock, owner=owner)
+
+
+@pytest.fixture
+def site() -> Iterator[HttpSite]:
+    """A scripted HTTP server on 127.0.0.1 (the arXiv API, a package index), stopped after."""
+    with serve() as live:
+        yield live

@@ -29,7 +29,7 @@ from newsletter.sources.base import ParseContext
 from newsletter.sources.http import Fetcher
 from newsletter.store.paper_categories import not_asked
 from newsletter.store.papers import list_papers, upsert_papers
-from tests.sources.http_site import Reply, Site, serve
+from tests.sources.http_site import Reply, Site
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 WEEK = NOW - timedelta(days=7)
@@ -67,12 +67,6 @@ def api(headers: dict[str, str], path: str) -> Reply:
     return Reply(body=atom([
         entry(i, f"Paper {i}", CLASSES["cs" if int(i[-5:]) % 2 == 0 else "astro"]) for i in known
     ]), headers={"Content-Type": "application/atom+xml"})
-
-
-@pytest.fixture
-def site() -> Iterator[Site]:
-    with serve() as live:
-        yield live
 
 
 class Clock:

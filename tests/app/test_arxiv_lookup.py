@@ -19,7 +19,7 @@ from newsletter.sources.arxiv_api import ArxivApi
 from newsletter.sources.http import Fetcher
 from newsletter.store.history import reference_papers
 from newsletter.store.papers import upsert_papers
-from tests.sources.http_site import Reply, Site, serve
+from tests.sources.http_site import Reply, Site
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 KNOWN = {
@@ -53,12 +53,6 @@ def atom(ids: list[str]) -> bytes:
 def api(headers: dict[str, str], path: str) -> Reply:
     ids = parse_qs(urlsplit(path).query)["id_list"][0].split(",")
     return Reply(body=atom(ids), headers={"Content-Type": "application/atom+xml"})
-
-
-@pytest.fixture
-def site() -> Iterator[Site]:
-    with serve() as live:
-        yield live
 
 
 @pytest.fixture

