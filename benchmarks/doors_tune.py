@@ -16,24 +16,24 @@ import argparse
 import itertools
 import sys
 from dataclasses import dataclass, replace
-from typing import Any
 
 from llm_replay import (
     RECORDED,
     heldout_profiles,
     heldout_readers,
+    judge_with_model,
     recorded_expansion,
     recorded_labels,
 )
-from match_bench import doors_matcher, grades, judge_heldout, readers, seed_papers
+from match_bench import doors_matcher, judge_heldout, means, readers, seed_papers
 
 from newsletter.config import LlmSettings
+from newsletter.llm.contract import Reader
 from newsletter.match import fuse as fusion
 from newsletter.match import lexical
 from newsletter.match import scores as batch
-from newsletter.match.evaluate import Graded, judge_graded, mean_of
-from newsletter.match.rerank import reranked
-from newsletter.models import normalize_title
+from newsletter.match.evaluate import Graded
+from newsletter.models import Paper, normalize_title
 
 MARGIN = 0.01  # precision to keep over offline's (test is noisier than dev)
 GRIDS: dict[str, dict[str, tuple[float, ...]]] = {
@@ -73,12 +73,8 @@ class Figures:
 
 
 def figures(results: list[Graded]) -> Figures:
-    return Figures(
-        sum(q.ndcg for q in results) / len(results),
-        mean_of(q.precision for q in results) or 0.0,
-        mean_of(q.recall for q in results) or 0.0,
-        sum(q.delivered for q in results) / len(results),
-    )
+    ndcg, precision, recall, delivered = means(results)
+    return Figures(ndcg, precision or 0.0, recall or 0.0, delivered)
 
 
 class Dev:
@@ -117,25 +113,20 @@ class Dev:
         finally:
             lexical.LABEL_WEIGHT = kept
             batch._last_index.clear()
-        cut, doors, both, fallback = LlmSettings().rerank_cut, [], [], 0
-        for (profile, reader), s in zip(self.pairs, self.subs, strict=True):
-            if profile["split"] != "dev":
-                continue
-            doors.append(self.judge(picks[s.email], profile))
-            found = {c.paper.key: RECORDED.score(reader, c.paper.title)
-                     for c in candidates[s.email]}
-            if None in found.values():
-                fallback += 1
-                mine = picks[s.email]
-            else:
-                scores = {k: v for k, v in found.items() if v is not None}
-                mine = reranked(candidates[s.email], scores, cut, s.max_papers)
-            both.append(self.judge(mine, profile))
+        chosen = [(p, r, s) for (p, r), s in zip(self.pairs, self.subs, strict=True)
+                  if p["split"] == "dev"]
+        doors, both, fallback = judge_with_model(
+            chosen, picks, candidates, recorded_scores, LlmSettings().rerank_cut
+        )
         return figures(doors), figures(both), fallback
 
-    @staticmethod
-    def judge(picks: list[Any], profile: dict[str, Any]) -> Graded:
-        return judge_graded([normalize_title(x.paper.title) for x in picks], grades(profile))
+
+def recorded_scores(reader: Reader, papers: list[Paper]) -> dict[str, int] | None:
+    """The recorded rerank score of each candidate, read directly (no loopback server, for
+    speed over a grid); None when any candidate has none."""
+    found = {p.key: RECORDED.score(reader, p.title) for p in papers}
+    scores = {k: v for k, v in found.items() if v is not None}
+    return scores if len(scores) == len(found) else None
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from newsletter.llm.contract import (
     rerank_reader,
     rerank_request,
 )
-from newsletter.models import Expansion, Paper, normalize_title
+from newsletter.models import Expansion, Paper, Subscriber, normalize_title
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "llm"
@@ -209,10 +209,7 @@ def model_results(group: list[dict[str, Any]], cut: int, k: int = 30) -> tuple[
     Every held-out profile is matched in one batch, as when the rerank answers were recorded:
     a batch of other readers can reorder near-equal scores (float rounding in the matrix
     product), which would ask about a candidate the recording never saw."""
-    from match_bench import doors_matcher, grades, readers, seed_papers
-
-    from newsletter.match.evaluate import judge_graded
-    from newsletter.match.rerank import reranked
+    from match_bench import doors_matcher, readers, seed_papers
 
     served = Served()
     try:
@@ -226,19 +223,36 @@ def model_results(group: list[dict[str, Any]], cut: int, k: int = 30) -> tuple[
         picks, candidates = doors_matcher().rank_many(
             subs, papers, None, feedback, refs, expansions, (0, k)
         )
-        doors, both, fallback = [], [], 0
-        for (profile, reader), sub in zip(pairs, subs, strict=True):
-            if profile not in group:
-                continue
-            judged = grades(profile)
-            mine = picks[sub.email]
-            doors.append(judge_graded([normalize_title(x.paper.title) for x in mine], judged))
-            scores = served.scores(reader, [c.paper for c in candidates[sub.email]])
-            if scores is None:
-                fallback += 1
-            else:
-                mine = reranked(candidates[sub.email], scores, cut, sub.max_papers)
-            both.append(judge_graded([normalize_title(x.paper.title) for x in mine], judged))
+        chosen = [(p, r, s) for (p, r), s in zip(pairs, subs, strict=True) if p in group]
+        return judge_with_model(chosen, picks, candidates, served.scores, cut)
     finally:
         served.close()
+
+
+def judge_with_model(
+    chosen: list[tuple[dict[str, Any], Reader, Subscriber]],
+    picks: dict[str, list[Any]],
+    candidates: dict[str, list[Any]],
+    scores_of: Callable[[Reader, list[Paper]], dict[str, int] | None],
+    cut: int,
+) -> tuple[list[Any], list[Any], int]:
+    """Each chosen (profile, reader, subscriber) judged on the doors' picks, and on its
+    candidates reranked by ``scores_of`` (None: no scores, the reader keeps the doors'
+    picks, counted as a fallback)."""
+    from match_bench import grades
+
+    from newsletter.match.evaluate import judge_graded
+    from newsletter.match.rerank import reranked
+
+    doors, both, fallback = [], [], 0
+    for profile, reader, sub in chosen:
+        judged = grades(profile)
+        mine = picks[sub.email]
+        doors.append(judge_graded([normalize_title(x.paper.title) for x in mine], judged))
+        scores = scores_of(reader, [c.paper for c in candidates[sub.email]])
+        if scores is None:
+            fallback += 1
+        else:
+            mine = reranked(candidates[sub.email], scores, cut, sub.max_papers)
+        both.append(judge_graded([normalize_title(x.paper.title) for x in mine], judged))
     return doors, both, fallback

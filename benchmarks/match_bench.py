@@ -174,14 +174,20 @@ def show(x: float | None) -> str:
     return "  -  " if x is None else f"{x:.3f}"
 
 
+def means(results: Sequence[Graded]) -> tuple[float, float | None, float | None, float]:
+    """nDCG@10, precision (over non-empty lists), strong recall (over profiles with
+    must-reads) and papers delivered, each a mean over the profiles."""
+    return (sum(q.ndcg for q in results) / len(results),
+            mean_of(q.precision for q in results), mean_of(q.recall for q in results),
+            sum(q.delivered for q in results) / len(results))
+
+
 def graded_summary(label: str, results: list[Graded]) -> None:
-    """Means over profiles; precision over non-empty lists, recall over profiles with must-reads."""
-    ndcg = sum(q.ndcg for q in results) / len(results)
-    delivered = sum(q.delivered for q in results) / len(results)
+    """One line of ``means``, and the profiles left empty though papers were relevant."""
+    ndcg, precision, recall, delivered = means(results)
     print(
         f"  {label:18s} n {len(results):2d}  nDCG@10 {ndcg:.3f}  "
-        f"precision {show(mean_of(q.precision for q in results))}  "
-        f"strong recall {show(mean_of(q.recall for q in results))}  "
+        f"precision {show(precision)}  strong recall {show(recall)}  "
         f"delivered {delivered:4.1f}  empty-but-relevant {sum(q.empty_miss for q in results)}"
     )
 

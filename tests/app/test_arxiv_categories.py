@@ -17,12 +17,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 
-from newsletter.app.arxiv_lookup import categories_line, categorise
+from newsletter.app.arxiv_lookup import categories_line, categorise, look_up
 from newsletter.cli import cli
 from newsletter.config import FetchSettings
 from newsletter.errors import ConfigError
 from newsletter.match.lexical import LexicalIndex
-from newsletter.models import Paper
+from newsletter.models import Paper, Subscriber
 from newsletter.sources import feed
 from newsletter.sources.arxiv_api import INTERVAL, ArxivApi
 from newsletter.sources.base import ParseContext
@@ -199,9 +199,6 @@ def test_after_one_failure_a_run_asks_nothing_more(
 ) -> None:
     """A client of its own has no retries (a retry would come sooner than 3 s) and one
     timeout per request; after a failure the run's other lookup does not ask again."""
-    from newsletter.app.arxiv_lookup import look_up
-    from newsletter.models import Subscriber
-
     engine = open_db()
     store(engine, [arxiv_id(n) for n in range(3)])
     url = site.route("/api/query", Reply(body=b"x", delay=5.0))
