@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from newsletter.render.channels.digest import Digest, Entry, Unit, pack, pieces, plain_entry
+from newsletter.render.channels.digest import Digest, Entry, Unit, pieces, plain_entry
 from newsletter.render.channels.rendered import Rendered
 from newsletter.wording import clip
 
@@ -72,11 +72,8 @@ def render(digest: Digest) -> Rendered:
         embeds = entry_embeds(entry)
         units += [Unit(e, plain_entry(entry) if i == 0 else "(continued)")
                   for i, e in enumerate(embeds)]
-    parts = pack(units, fits) or [[]]
-    headings = [digest.part_heading(i, len(parts)) for i in range(1, len(parts) + 1)]
-    bodies = []
-    for heading, group in zip(headings, parts, strict=True):
+    def body(heading: str, embeds: list[Embed]) -> dict[str, Any]:
         content = clip(f"**{escape(heading)}**\n{escape(digest.intro)}", MAX_CONTENT)
-        bodies.append({"content": content, "embeds": [u.item for u in group],
-                       "allowed_mentions": {"parse": []}})
-    return Rendered.of("discord", bodies, headings, parts)
+        return {"content": content, "embeds": embeds, "allowed_mentions": {"parse": []}}
+
+    return Rendered.packed("discord", digest, units, fits, body)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from newsletter.render.channels.digest import Digest, Entry, Unit, pack, pieces, plain_entry
+from newsletter.render.channels.digest import Digest, Entry, Unit, pieces, plain_entry
 from newsletter.render.channels.rendered import Rendered, dumps
 
 MAX_BYTES = 32_000
@@ -44,8 +44,5 @@ def render(digest: Digest) -> Rendered:
     def fits(group: list[Piece]) -> bool:
         return len(dumps(content(widest, digest.intro, group)).encode()) <= MAX_BYTES
 
-    parts = pack(units, fits) or [[]]
-    headings = [digest.part_heading(i, len(parts)) for i in range(1, len(parts) + 1)]
-    bodies = [content(h, digest.intro, [u.item for u in group])
-              for h, group in zip(headings, parts, strict=True)]
-    return Rendered.of("matrix", bodies, headings, parts)
+    return Rendered.packed("matrix", digest, units, fits,
+                           lambda heading, group: content(heading, digest.intro, group))

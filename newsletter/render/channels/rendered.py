@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from newsletter.render.channels.digest import Unit, readable
+from newsletter.render.channels.digest import Digest, Unit, pack, readable
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,20 @@ class Rendered:
     def of(cls, kind: str, bodies: Sequence[dict[str, Any]], headings: Sequence[str],
            units: Sequence[Sequence[Unit[Any]]]) -> Rendered:
         return cls(kind, tuple(bodies), readable(headings, units))
+
+    @classmethod
+    def packed(
+        cls, kind: str, digest: Digest, units: Sequence[Unit[T]],
+        fits: Callable[[list[T]], bool], body: Callable[[str, list[T]], dict[str, Any]],
+    ) -> Rendered:
+        """``units`` in as few parts as ``fits`` allows (one empty part when there are
+        none), each part headed "1 of N" and made into a request ``body`` from its heading
+        and items."""
+        parts = pack(units, fits) or [[]]
+        headings = [digest.part_heading(i, len(parts)) for i in range(1, len(parts) + 1)]
+        groups = [[u.item for u in group] for group in parts]
+        bodies = [body(h, items) for h, items in zip(headings, groups, strict=True)]
+        return cls.of(kind, bodies, headings, parts)
 
     def encoded(self) -> tuple[str, ...]:
         """Each part as the compact JSON that is stored and posted."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from newsletter.render.channels.digest import Digest, Entry, Unit, pack, pieces, plain_entry
+from newsletter.render.channels.digest import Digest, Entry, Unit, pieces, plain_entry
 from newsletter.render.channels.rendered import Rendered
 from newsletter.wording import clip
 
@@ -77,11 +77,9 @@ def render(digest: Digest) -> Rendered:
         return (len(blocks) + len(room) <= MAX_BLOCKS
                 and _text_size(blocks) + _text_size(room) <= MAX_MESSAGE_TEXT)
 
-    parts = pack(units, fits) or [[]]
-    headings = [digest.part_heading(i, len(parts)) for i in range(1, len(parts) + 1)]
-    bodies = []
-    for heading, group in zip(headings, parts, strict=True):
-        blocks = [b for u in group for b in u.item]
-        bodies.append({"text": heading, "blocks": [*_top(heading, digest.intro), *blocks],
-                       "unfurl_links": False, "unfurl_media": False})
-    return Rendered.of("slack", bodies, headings, parts)
+    def body(heading: str, groups: list[Blocks]) -> dict[str, Any]:
+        blocks = [b for g in groups for b in g]
+        return {"text": heading, "blocks": [*_top(heading, digest.intro), *blocks],
+                "unfurl_links": False, "unfurl_media": False}
+
+    return Rendered.packed("slack", digest, units, fits, body)

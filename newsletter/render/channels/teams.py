@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from newsletter.render.channels.digest import Digest, Entry, Unit, pack, pieces, plain_entry
+from newsletter.render.channels.digest import Digest, Entry, Unit, pieces, plain_entry
 from newsletter.render.channels.rendered import Rendered, dumps
 
 MAX_BYTES = 24_000
@@ -67,8 +67,5 @@ def render(digest: Digest) -> Rendered:
     def fits(elements: list[Element]) -> bool:
         return len(dumps(card(widest, digest.intro, elements)).encode()) <= MAX_BYTES
 
-    parts = pack(units, fits) or [[]]
-    headings = [digest.part_heading(i, len(parts)) for i in range(1, len(parts) + 1)]
-    bodies = [card(h, digest.intro, [u.item for u in group])
-              for h, group in zip(headings, parts, strict=True)]
-    return Rendered.of("teams", bodies, headings, parts)
+    return Rendered.packed("teams", digest, units, fits,
+                           lambda heading, group: card(heading, digest.intro, group))

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from html import escape
 from typing import Any
 
-from newsletter.render.channels.digest import Digest, Entry, Unit, pack, pieces, plain_entry
+from newsletter.render.channels.digest import Digest, Entry, Unit, pieces, plain_entry
 from newsletter.render.channels.rendered import Rendered
 
 MAX_TEXT = 4096
@@ -63,11 +63,9 @@ def render(digest: Digest, chat_id: str = "") -> Rendered:
     for entry in digest.entries:
         units += [Unit(p, plain_entry(entry) if i == 0 else "(continued)")
                   for i, p in enumerate(entry_pieces(entry, room))]
-    parts = pack(units, lambda group: len(text(widest, digest.intro, group)) <= MAX_TEXT)
-    parts = parts or [[]]
-    headings = [digest.part_heading(i, len(parts)) for i in range(1, len(parts) + 1)]
-    bodies: list[dict[str, Any]] = [
-        {"chat_id": chat_id, "text": text(h, digest.intro, [u.item for u in group]),
-         "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
-        for h, group in zip(headings, parts, strict=True)]
-    return Rendered.of("telegram", bodies, headings, parts)
+    def body(heading: str, pieces: list[str]) -> dict[str, Any]:
+        return {"chat_id": chat_id, "text": text(heading, digest.intro, pieces),
+                "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
+
+    return Rendered.packed("telegram", digest, units,
+                           lambda group: len(text(widest, digest.intro, group)) <= MAX_TEXT, body)
